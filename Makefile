@@ -1,0 +1,76 @@
+# txcache - see README.md. `make demo` and `make check` install what they need.
+CC      ?= cc
+BUILD   ?= build
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+ifneq ($(CI)$(WERROR),)
+WARN    += -Werror
+endif
+# Required flags come after the user's CFLAGS so they are never clobbered.
+REQ     := -std=gnu11 -fPIC -fvisibility=hidden -D_GNU_SOURCE -Ishim -Iinclude $(WARN)
+LIBS    := -lmemcached -lffi -linih -lxxhash -ldl -lpthread
+
+LIB_SRC := $(wildcard shim/*.c)
+LIB_OBJ := $(LIB_SRC:shim/%.c=$(BUILD)/obj/%.o)
+CLI_SRC := $(wildcard shim/cli/*.c)
+CLI_OBJ := $(CLI_SRC:shim/cli/%.c=$(BUILD)/obj/cli/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps check demo asan bench clean format format-check unit
+all: $(BUILD)/libtxcache.so $(BUILD)/txcache
+
+$(BUILD)/obj/%.o: shim/%.c $(wildcard shim/*.h) | $(BUILD)/obj/cli
+	$(CC) $(CFLAGS) $(REQ) -MMD -c -o $@ $<
+
+$(BUILD)/obj/cli/%.o: shim/cli/%.c $(wildcard shim/*.h) | $(BUILD)/obj/cli
+	$(CC) $(CFLAGS) $(REQ) -c -o $@ $<
+
+$(BUILD)/obj/cli:
+	mkdir -p $@ $(BUILD)/tests
+
+# The core archive: every module. The CLI and unit tests take what they use.
+$(BUILD)/libtxcore.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libtxcache.so: $(LIB_OBJ) shim/txcache.map
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,--version-script=shim/txcache.map \
+		-Wl,-soname,libtxcache.so.0 -Wl,-z,now -o $@ $(LIB_OBJ) $(LIBS)
+
+$(BUILD)/txcache: $(CLI_OBJ) $(BUILD)/libtxcore.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libtxcore.a $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libtxcore.a
+	$(CC) $(CFLAGS) $(REQ) -Itests/unit -o $@ $< $(BUILD)/libtxcore.a $(LIBS)
+
+unit: $(UNIT_BIN)
+
+deps:
+	@tests/deps.sh
+
+check: deps all unit
+	@$(MAKE) --no-print-directory -C tests/fixtures BUILD=$(abspath $(BUILD))
+	@tests/run.sh
+
+demo: deps all
+	@$(MAKE) --no-print-directory -C examples/slowdb BUILD=$(abspath $(BUILD))
+	@examples/demo.sh
+
+# ASan + UBSan build of everything into build-asan/, then the same suite.
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+		LDFLAGS="-fsanitize=address,undefined" all unit
+	@$(MAKE) --no-print-directory -C tests/fixtures BUILD=$(abspath build-asan)
+	@TXCACHE_ASAN=1 BUILD=build-asan tests/run.sh
+
+clean:
+	rm -rf $(BUILD) build-asan
+
+format:
+	clang-format -i shim/*.[ch] shim/cli/*.[ch] include/*.h tests/unit/*.[ch]
+
+format-check:
+	clang-format --dry-run --Werror shim/*.[ch] shim/cli/*.[ch] include/*.h tests/unit/*.[ch]
+
+-include $(LIB_OBJ:.o=.d)

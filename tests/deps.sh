@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Makes sure the Debian packages that `make check` and `make demo` need are
+# installed. Quiet when they are; installs them when run as root; otherwise
+# prints the apt-get line to run and fails.
+set -euo pipefail
+
+PKGS=(
+	build-essential pkg-config
+	libmemcached-dev libmemcached-tools libffi-dev libinih-dev libxxhash-dev
+	memcached
+	bats bats-assert bats-support bats-file
+	whois      # mkpasswd: a real program calling crypt(), used by tests and the demo
+	faketime   # stacking test: another LD_PRELOAD shim
+	python3    # free ports and fault-injection listeners in tests
+	clang libclang-rt-14-dev # libFuzzer
+)
+
+# One dpkg-query for all: unknown packages are simply absent from its output.
+declare -A ok=()
+while read -r name status; do
+	[[ $status == "install ok installed" ]] && ok[${name%%:*}]=1
+done < <(dpkg-query -W -f='${Package} ${Status}\n' "${PKGS[@]}" 2>/dev/null || true)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	[[ -n ${ok[$p]:-} ]] || missing+=("$p")
+done
+
+((${#missing[@]} == 0)) && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "txcache: missing packages; run as root:" >&2
+	echo "apt-get install -y ${missing[*]}" >&2
+	exit 1
+fi
+
+echo "txcache: installing ${missing[*]}" >&2
+apt-get update -qq >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
