@@ -1,0 +1,106 @@
+/* config.h - the INI file (TXCACHE_CONFIG) read with inih.
+ *
+ * The loader is pure: it reads the file, validates everything and returns a
+ * heap-allocated struct txc_config. It does not read the environment
+ * (TXCACHE_DISABLE and TXCACHE_LOG are applied by the caller) and does not
+ * log: every problem goes to the caller's report callback as (path, line,
+ * message), so the shim can log "txcache: FILE:LINE: message" and the CLI
+ * can print "FILE:LINE: message".
+ */
+#ifndef TXC_CONFIG_H
+#define TXC_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sig.h"
+
+#define TXC_MAX_SERVERS 16
+#define TXC_NS_MAX 101 /* namespace: 1..100 bytes of [A-Za-z0-9_.-] */
+#define TXC_MAX_INVAL 8
+#define TXC_DEFAULT_PATH "/etc/txcache.ini"
+
+enum txc_log_level { TXC_LOG_ERROR = 0, TXC_LOG_WARN, TXC_LOG_INFO, TXC_LOG_DEBUG };
+
+struct txc_server {
+	char host[256]; /* numeric address, name, or socket path */
+	unsigned port;  /* 0 for a unix socket */
+	bool is_socket; /* value starts with '/' */
+};
+
+enum txc_cmp { TXC_CMP_EQ, TXC_CMP_NE, TXC_CMP_LT, TXC_CMP_LE, TXC_CMP_GT, TXC_CMP_GE };
+
+/* cache_if = ret OP VALUE. */
+struct txc_cond {
+	bool set;     /* false: every result is stored */
+	enum txc_cmp op;
+	bool is_null; /* VALUE is NULL: only == and != with a string return */
+	double num;   /* VALUE as a number (exact for integers up to 2^53) */
+	int64_t inum; /* VALUE as an integer when it is one (compare exactly) */
+	bool is_int;  /* VALUE was written as an integer */
+};
+
+/* One target of "invalidates = f(a, b), g(*)". */
+struct txc_inval {
+	int target; /* index into txc_config.fns */
+	bool all;   /* f(*): every call of f (a generation bump) */
+	int nargs;  /* number of keyed parameters of the target */
+	/* For the target's k-th keyed parameter, the index of the mutator's
+	 * parameter whose value it takes. Types must be compatible: string to
+	 * string, bytes to bytes, integer to integer, float to float. */
+	int args[TXC_MAX_PARAMS];
+};
+
+struct txc_fn_config {
+	struct txc_sig sig; /* keyed flags already cleared for "ignore" */
+	int line;           /* line of the [function NAME] header */
+	uint32_t ttl;       /* seconds; inherits [cache] ttl */
+	struct txc_cond cache_if;
+	int ninval;
+	struct txc_inval inval[TXC_MAX_INVAL];
+	char version[64];  /* optional "version = GLIBC_2.29"; "" = any */
+	char library[256]; /* optional "library = libfoo.so.1"; "" = any */
+};
+
+struct txc_config {
+	char path[4096];
+	int nservers;
+	struct txc_server servers[TXC_MAX_SERVERS];
+	char ns[TXC_NS_MAX];  /* default "txcache" */
+	uint32_t ttl;         /* default 0 = never expires */
+	uint32_t timeout_ms;  /* default 50; 1..60000 */
+	bool enabled;         /* default yes */
+	int log_level;        /* enum txc_log_level; default TXC_LOG_WARN */
+	uint32_t max_value;   /* largest value stored, bytes; default 1048576 */
+	int nfns;
+	struct txc_fn_config *fns; /* nfns entries, owned by the config */
+};
+
+/* Called once per problem found. LINE is 0 for problems of the whole file
+ * (missing file, no servers). WARNING is true for problems that do not make
+ * the file invalid (an unknown key). */
+typedef void (*config_report_fn)(void *ctx, const char *path, int line, bool warning,
+				 const char *msg);
+
+/* Reads and validates the file at PATH.
+ * Returns 0 and sets *OUT to a config the caller frees with config_free().
+ * On failure returns TXC_ECONFIG (or TXC_ENOMEM), sets *OUT to NULL, and has
+ * reported every error found (parsing goes on after the first one).
+ * REPORT may be NULL. */
+int config_load(const char *path, struct txc_config **out, config_report_fn report, void *ctx);
+
+/* Same as config_load() on the text TEXT; NAME is used as the path in
+ * reports and in cfg->path. For tests and fuzzing. */
+int config_parse_string(const char *text, const char *name, struct txc_config **out,
+			config_report_fn report, void *ctx);
+
+/* Frees CFG and everything it owns. NULL is allowed. */
+void config_free(struct txc_config *cfg);
+
+/* Returns the index of the function called NAME, or -1. */
+int config_find_fn(const struct txc_config *cfg, const char *name);
+
+/* Parses "error|warn|info|debug" into *LEVEL. Returns 0 or TXC_EINVAL. */
+int config_parse_log_level(const char *s, int *level);
+
+#endif
