@@ -1,0 +1,321 @@
+/* key.c - memcached keys of calls.
+ *
+ * The byte stream fed to XXH3-128 (format "TXK1"; changing anything below
+ * changes every key, so bump the magic and the golden keys in
+ * tests/unit/test_key.c together):
+ *
+ *   "TXK1"                 4 bytes magic
+ *   sig digest             16 bytes, XXH3-128 of sig_canonical(), canonical
+ *   nparams                1 byte
+ *   then for each parameter i in order, one element:
+ *     keyed SCALAR         'I' (integer, bool) or 'F' (float, double),
+ *                          1 byte enum txc_type, 8 bytes LE portable value
+ *     keyed STRING         'N' when NULL; else 'S', 8 bytes LE length, bytes
+ *     keyed BYTES          'N' when the pointer is NULL (whatever LEN says);
+ *                          else 'B', 8 bytes LE length, bytes
+ *     out kinds            'O', 1 byte: 1 for a non-NULL pointer, 0 for NULL
+ *     anything else        'X' (ptr, ignored): holds the position
+ *
+ * Every element is self-delimiting (its tag fixes its width or is followed
+ * by its length), and the sig digest fixes which kind each position has, so
+ * the stream decodes uniquely: two different argument tuples never produce
+ * the same bytes. A per-parameter index would add nothing.
+ *
+ * Small calls are encoded into a stack buffer and hashed in one shot; the
+ * streaming state is set up only when an argument does not fit, and big
+ * blobs go straight to XXH3 without a copy. XXH3 gives the same digest for
+ * the same bytes however they are split, so both paths agree.
+ */
+#include <string.h>
+
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#include "err.h"
+#include "key.h"
+
+#define KEY_NS_MAX    100
+#define KEY_FN_MAX    63
+#define KEY_HEX	      32
+#define KEY_CANON_MAX 8192
+#define KENC_BUF      512
+
+/* XXH3_state_t carries 64-byte aligned members, so the compiler aligns it
+ * wherever this struct lives, including the stack. */
+struct kenc {
+	size_t n;
+	int streaming;
+	uint8_t buf[KENC_BUF];
+	XXH3_state_t st;
+};
+
+static void enc_flush(struct kenc *e)
+{
+	if (!e->streaming) {
+		XXH3_128bits_reset(&e->st);
+		e->streaming = 1;
+	}
+	if (e->n)
+		XXH3_128bits_update(&e->st, e->buf, e->n);
+	e->n = 0;
+}
+
+/* Reserves NEED (at most 16) bytes in the buffer for the caller to fill. */
+static inline uint8_t *enc_room(struct kenc *e, size_t need)
+{
+	uint8_t *p;
+
+	if (KENC_BUF - e->n < need)
+		enc_flush(e);
+	p = e->buf + e->n;
+	e->n += need;
+	return p;
+}
+
+static inline void put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void enc_blob(struct kenc *e, const void *p, size_t len)
+{
+	if (len > KENC_BUF - e->n) {
+		enc_flush(e);
+		if (len >= KENC_BUF) {
+			XXH3_128bits_update(&e->st, p, len);
+			return;
+		}
+	}
+	if (len)
+		memcpy(e->buf + e->n, p, len);
+	e->n += len;
+}
+
+static void digest_from_hash(XXH128_hash_t h, struct txc_digest *d)
+{
+	XXH128_canonical_t c;
+
+	XXH128_canonicalFromHash(&c, h);
+	memcpy(d->b, c.digest, sizeof(d->b));
+}
+
+static void enc_done(struct kenc *e, struct txc_digest *d)
+{
+	XXH128_hash_t h;
+
+	if (e->streaming) {
+		enc_flush(e);
+		h = XXH3_128bits_digest(&e->st);
+	} else {
+		h = XXH3_128bits(e->buf, e->n);
+	}
+	digest_from_hash(h, d);
+}
+
+static void enc_param(struct kenc *e, const struct txc_param *p, const struct txc_arg *a)
+{
+	uint8_t *w;
+
+	if (sig_param_is_out(p)) {
+		w = enc_room(e, 2);
+		w[0] = 'O';
+		w[1] = a->ptr != NULL;
+	} else if (!sig_param_keyed(p)) {
+		*enc_room(e, 1) = 'X';
+	} else if (p->kind == TXC_K_SCALAR) {
+		const struct txc_type_info *ti = sig_type_info(p->type);
+
+		w = enc_room(e, 10);
+		w[0] = ti && ti->is_float ? 'F' : 'I';
+		w[1] = (uint8_t)p->type;
+		put_le64(w + 2, a->num);
+	} else if (!a->ptr) {
+		*enc_room(e, 1) = 'N';
+	} else {
+		w = enc_room(e, 9);
+		w[0] = p->kind == TXC_K_STRING ? 'S' : 'B';
+		put_le64(w + 1, a->len);
+		enc_blob(e, a->ptr, (size_t)a->len);
+	}
+}
+
+static int nparams_of(const struct txc_sig *sig)
+{
+	if (sig->nparams < 0)
+		return 0;
+	return sig->nparams > TXC_MAX_PARAMS ? TXC_MAX_PARAMS : sig->nparams;
+}
+
+static int valid_chars(const char *s, size_t max, const char *extra)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n == 0 || n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || (extra && strchr(extra, c))))
+			return 0;
+	}
+	return 1;
+}
+
+static int valid_ns(const char *ns)
+{
+	return ns && valid_chars(ns, KEY_NS_MAX, ".-");
+}
+
+void key_digest_hex(const struct txc_digest *d, char hex[33])
+{
+	static const char digits[] = "0123456789abcdef";
+	char out[33];
+
+	/* a local buffer: stores into HEX could alias D and force reloads */
+	for (int i = 0; i < 16; i++) {
+		out[2 * i] = digits[d->b[i] >> 4];
+		out[2 * i + 1] = digits[d->b[i] & 15];
+	}
+	out[32] = '\0';
+	memcpy(hex, out, 33);
+}
+
+int key_fn_init(struct txc_key_fn *kf, const char *ns, const struct txc_sig *sig)
+{
+	char canon[KEY_CANON_MAX];
+	size_t nl, fl;
+
+	memset(kf, 0, sizeof(*kf));
+	if (!valid_ns(ns) || !valid_chars(sig->name, KEY_FN_MAX, NULL))
+		return TXC_EINVAL;
+	if (sig_canonical(sig, canon, sizeof(canon)) != 0)
+		return TXC_EINVAL;
+	digest_from_hash(XXH3_128bits(canon, strlen(canon)), &kf->sig_digest);
+	nl = strlen(ns);
+	fl = strlen(sig->name);
+	memcpy(kf->prefix, ns, nl);
+	kf->prefix[nl] = ':';
+	memcpy(kf->prefix + nl + 1, sig->name, fl);
+	kf->prefix[nl + 1 + fl] = ':';
+	kf->prefix_len = nl + fl + 2;
+	kf->prefix[kf->prefix_len] = '\0';
+	return 0;
+}
+
+/* A BYTES length from a literal or from an integer parameter. A negative
+ * length is nonsense for a buffer: it keys as 0 bytes. */
+static uint64_t bytes_len(const struct txc_sig *sig, const struct txc_size *sz, void *const *avalue)
+{
+	const struct txc_param *ref;
+	const struct txc_type_info *ti;
+	uint64_t v;
+
+	if (sz->from == TXC_SZ_LITERAL)
+		return sz->literal;
+	if (sz->from != TXC_SZ_PARAM || sz->param < 0 || sz->param >= nparams_of(sig))
+		return 0;
+	ref = &sig->params[sz->param];
+	ti = sig_type_info(ref->type);
+	if (ref->kind != TXC_K_SCALAR || !ti || ti->is_float || ti->size == 0)
+		return 0;
+	v = sig_scalar_load(ref->type, avalue[sz->param]);
+	if (ti->is_signed && (int64_t)v < 0)
+		return 0;
+	return v;
+}
+
+void key_args_from_ffi(const struct txc_sig *sig, void *const *avalue, struct txc_arg *args)
+{
+	int n = nparams_of(sig);
+
+	for (int i = 0; i < n; i++) {
+		const struct txc_param *p = &sig->params[i];
+		struct txc_arg *a = &args[i];
+
+		a->num = 0;
+		a->ptr = NULL;
+		a->len = 0;
+		switch (p->kind) {
+		case TXC_K_SCALAR:
+			a->num = sig_scalar_load(p->type, avalue[i]);
+			break;
+		case TXC_K_STRING:
+			a->ptr = *(const char *const *)avalue[i];
+			/* an ignored string is not read: it may not be one */
+			a->len = a->ptr && p->keyed ? strlen(a->ptr) : 0;
+			break;
+		case TXC_K_BYTES:
+			a->ptr = *(const void *const *)avalue[i];
+			a->len = a->ptr && p->keyed ? bytes_len(sig, &p->size, avalue) : 0;
+			break;
+		default:
+			a->ptr = *(void *const *)avalue[i];
+			break;
+		}
+	}
+}
+
+static void key_finish(const char *prefix, size_t prefix_len, const struct txc_digest *d,
+		       struct txc_key *out)
+{
+	memcpy(out->text, prefix, prefix_len);
+	key_digest_hex(d, out->text + prefix_len);
+	out->len = prefix_len + KEY_HEX;
+	out->digest = *d;
+}
+
+int key_build(const struct txc_key_fn *kf, const struct txc_sig *sig, const struct txc_arg *args,
+	      struct txc_key *out)
+{
+	struct kenc e;
+	struct txc_digest d;
+	int n = nparams_of(sig);
+
+	e.streaming = 0;
+	e.n = 21;
+	memcpy(e.buf, "TXK1", 4);
+	memcpy(e.buf + 4, kf->sig_digest.b, 16);
+	e.buf[20] = (uint8_t)n;
+	for (int i = 0; i < n; i++)
+		enc_param(&e, &sig->params[i], &args[i]);
+	enc_done(&e, &d);
+	key_finish(kf->prefix, kf->prefix_len, &d, out);
+	return 0;
+}
+
+/* Generation keys hold a counter, not a call: their digest only needs to be
+ * deterministic, and hashing the text gives that. */
+static void key_text_only(const char *text, size_t len, struct txc_key *out)
+{
+	memcpy(out->text, text, len);
+	out->text[len] = '\0';
+	out->len = len;
+	digest_from_hash(XXH3_128bits(text, len), &out->digest);
+}
+
+void key_gen_fn(const struct txc_key_fn *kf, struct txc_key *out)
+{
+	char buf[TXC_KEY_MAX + 1];
+	size_t n = kf->prefix_len;
+
+	memcpy(buf, kf->prefix, n);
+	memcpy(buf + n, "gen", 3);
+	key_text_only(buf, n + 3, out);
+}
+
+int key_gen_ns(const char *ns, struct txc_key *out)
+{
+	char buf[TXC_KEY_MAX + 1];
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (!valid_ns(ns))
+		return TXC_EINVAL;
+	n = strlen(ns);
+	memcpy(buf, ns, n);
+	memcpy(buf + n, ":@gen", 5);
+	key_text_only(buf, n + 5, out);
+	return 0;
+}

@@ -1,0 +1,76 @@
+/* key.h - memcached keys of calls: "<namespace>:<function>:<32 hex digits>".
+ *
+ * The digest is XXH3-128 over a length-prefixed, type-tagged encoding of the
+ * signature digest and the keyed arguments. Every number is written in a
+ * fixed width and byte order (little endian, 64 bits, via
+ * sig_scalar_load), so a key is the same in every process, run, machine and
+ * architecture. Out-parameters add one tagged byte: whether the caller
+ * passed NULL, because a function may answer differently without a buffer.
+ *
+ * Namespaces are at most 100 bytes and function names at most 63, so a key
+ * is at most 100 + 1 + 63 + 1 + 32 = 197 bytes: no cutting or hashing of
+ * names is ever needed, and keys never carry whitespace or control bytes.
+ */
+#ifndef TXC_KEY_H
+#define TXC_KEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sig.h"
+
+#define TXC_KEY_MAX 250
+
+struct txc_digest {
+	uint8_t b[16];
+};
+
+struct txc_key {
+	char text[TXC_KEY_MAX + 1]; /* NUL-terminated */
+	size_t len;
+	struct txc_digest digest; /* the digest the text ends with */
+};
+
+/* Per-function data computed once at load. */
+struct txc_key_fn {
+	char prefix[TXC_KEY_MAX + 1]; /* "<ns>:<fn>:" */
+	size_t prefix_len;
+	struct txc_digest sig_digest; /* XXH3-128 of sig_canonical() */
+};
+
+/* The value of one parameter of a call, as the encoder sees it. */
+struct txc_arg {
+	uint64_t num;    /* SCALAR: portable form (sig_scalar_load) */
+	const void *ptr; /* STRING, BYTES: the data, NULL for a NULL pointer;
+			  * out kinds: the caller's pointer (only NULL-ness is keyed) */
+	uint64_t len;    /* STRING: strlen (0 when NULL); BYTES: LEN */
+};
+
+/* Fills *KF for function SIG in namespace NS.
+ * Returns 0, or TXC_EINVAL when NS or the name would break the key rules. */
+int key_fn_init(struct txc_key_fn *kf, const char *ns, const struct txc_sig *sig);
+
+/* Converts libffi's argument array (AVALUE[i] points at the i-th argument)
+ * into ARGS[0..nparams-1]. Reads strings to find their length. A BYTES
+ * length comes from its literal or from the referenced parameter's value.
+ * Returns 0; never fails. */
+void key_args_from_ffi(const struct txc_sig *sig, void *const *avalue, struct txc_arg *args);
+
+/* Builds the key of a call with the keyed arguments ARGS (indexed like
+ * sig->params; entries of parameters that are not keyed are ignored, except
+ * the NULL-ness of out-parameters). Returns 0; *OUT is always filled. */
+int key_build(const struct txc_key_fn *kf, const struct txc_sig *sig, const struct txc_arg *args,
+	      struct txc_key *out);
+
+/* The generation key of one function: "<ns>:<fn>:gen". Its value is a
+ * decimal counter; bumping it invalidates every cached call of the function. */
+void key_gen_fn(const struct txc_key_fn *kf, struct txc_key *out);
+
+/* The generation key of a namespace: "<ns>:@gen" ('@' never starts a
+ * function name, so it cannot meet a function's keys). */
+int key_gen_ns(const char *ns, struct txc_key *out);
+
+/* Writes the 32 lowercase hex digits of D and a NUL into HEX (33 bytes). */
+void key_digest_hex(const struct txc_digest *d, char hex[33]);
+
+#endif

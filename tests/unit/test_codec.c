@@ -1,0 +1,391 @@
+/* test_codec.c - the value codec: round trips, strictness, robustness. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "check.h"
+#include "codec.h"
+#include "err.h"
+
+static const struct txc_digest SIGD = {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
+static const struct txc_digest KEYD = {{0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9,
+					0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf}};
+
+static void add_param(struct txc_sig *s, const char *name, enum txc_kind kind, enum txc_type type)
+{
+	struct txc_param *p = &s->params[s->nparams++];
+
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->kind = kind;
+	p->type = type;
+	p->keyed = kind == TXC_K_SCALAR || kind == TXC_K_STRING || kind == TXC_K_BYTES;
+}
+
+/* string f(int a, out string[cap] s, size_t cap, out bytes[16] b, out int *n, ptr p) */
+static void sig_all(struct txc_sig *s, enum txc_ret ret)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "f");
+	s->ret = ret;
+	s->ret_type = ret == TXC_R_SCALAR ? TXC_T_INT : TXC_T_VOID;
+	add_param(s, "a", TXC_K_SCALAR, TXC_T_INT);
+	add_param(s, "s", TXC_K_OUT_STRING, TXC_T_VOID);
+	s->params[1].size = (struct txc_size){TXC_SZ_PARAM, 0, 2};
+	add_param(s, "cap", TXC_K_SCALAR, TXC_T_SIZE);
+	add_param(s, "b", TXC_K_OUT_BYTES, TXC_T_VOID);
+	s->params[3].size = (struct txc_size){TXC_SZ_LITERAL, 16, 0};
+	add_param(s, "n", TXC_K_OUT_SCALAR, TXC_T_INT);
+	add_param(s, "p", TXC_K_PTR, TXC_T_VOID);
+}
+
+static struct txc_value_meta meta_default(void)
+{
+	struct txc_value_meta m = {SIGD, KEYD, 7, 0x1122334455667788ull, 123456};
+	return m;
+}
+
+/* Recomputes the checksum after a deliberate edit, independently of codec.c:
+ * XXH3-64 of the whole value with bytes 72..79 zero. */
+static void resign(uint8_t *buf, size_t len)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	uint64_t h;
+
+	memcpy(copy, buf, len);
+	memset(copy + 72, 0, 8);
+	h = XXH3_64bits(copy, len);
+	for (int i = 0; i < 8; i++)
+		buf[72 + i] = (uint8_t)(h >> (8 * i));
+	free(copy);
+}
+
+static void set_plen(uint8_t *buf, size_t len)
+{
+	uint32_t n = (uint32_t)(len - 80);
+
+	for (int i = 0; i < 4; i++)
+		buf[64 + i] = (uint8_t)(n >> (8 * i));
+}
+
+static int encode(const struct txc_sig *s, const struct txc_result *r, uint8_t *buf, size_t cap,
+		  size_t *len)
+{
+	struct txc_value_meta m = meta_default();
+	return codec_encode(s, &m, r, buf, cap, len);
+}
+
+static int decode(const struct txc_sig *s, const uint8_t *buf, size_t len, struct txc_result *r)
+{
+	struct txc_value_meta m;
+	return codec_decode(s, &SIGD, &KEYD, buf, len, &m, r);
+}
+
+static void test_scalar_void(void)
+{
+	struct txc_sig s;
+	struct txc_result r = {0}, d;
+	struct txc_value_meta m;
+	uint8_t buf[256];
+	size_t len;
+
+	memset(&s, 0, sizeof(s));
+	s.ret = TXC_R_SCALAR;
+	s.ret_type = TXC_T_LONG;
+	r.ret = 0xfffffffffffffffeull;
+	CHECK(codec_size(&s, &r) == 88, "scalar return: 80 + 8 bytes");
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && len == 88, "scalar encodes");
+	CHECK(memcmp(buf, "TXC\x01\x01", 5) == 0, "magic and version");
+	CHECK(codec_decode(&s, &SIGD, &KEYD, buf, len, &m, &d) == 0 && d.ret == r.ret,
+	      "scalar round trip");
+	CHECK(m.ns_gen == 7 && m.fn_gen == 0x1122334455667788ull && m.cost_ns == 123456 &&
+		  memcmp(&m.sig, &SIGD, 16) == 0 && memcmp(&m.key, &KEYD, 16) == 0,
+	      "meta round trip");
+
+	s.ret = TXC_R_VOID;
+	CHECK(codec_size(&s, &r) == 80, "void: header only");
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && len == 80, "void encodes");
+	CHECK(decode(&s, buf, len, &d) == 0, "void round trip");
+	CHECK(encode(&s, &r, buf, 79, &len) == TXC_ETOOBIG, "cap 79 < 80: TXC_ETOOBIG");
+}
+
+static void test_string_ret(void)
+{
+	static const char *const vals[] = {NULL, "", "hello world"};
+	struct txc_sig s;
+	struct txc_result r = {0}, d;
+	uint8_t buf[256];
+	size_t len;
+
+	sig_all(&s, TXC_R_OWNED_STRING);
+	s.nparams = 0;
+	for (int i = 0; i < 3; i++) {
+		r.ret_str = vals[i];
+		r.ret_len = vals[i] ? strlen(vals[i]) : 0;
+		CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0, "string ret %d encodes", i);
+		CHECK(len == codec_size(&s, &r), "string ret %d: size matches", i);
+		CHECK(decode(&s, buf, len, &d) == 0, "string ret %d decodes", i);
+		if (!vals[i]) {
+			CHECK(d.ret_str == NULL && d.ret_len == 0, "NULL stays NULL");
+		} else {
+			CHECK(d.ret_str != NULL && d.ret_len == r.ret_len &&
+				  memcmp(d.ret_str, vals[i], d.ret_len) == 0,
+			      "\"%s\" round trips (not NULL)", vals[i]);
+			CHECK(d.ret_str >= (const char *)buf &&
+				  d.ret_str <= (const char *)buf + len,
+			      "decoded string points into the buffer");
+		}
+	}
+	r.ret_str = "a\0b";
+	r.ret_len = 3;
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == TXC_EINVAL,
+	      "a string holding NUL is refused on encode");
+}
+
+/* The full signature with every out kind present or absent. */
+static void fill_all(struct txc_result *r, int present_mask)
+{
+	static const uint8_t bytes[16] = {0, 1, 2,  3,	0,  0xff, 0x80, 7,
+					  8, 9, 10, 11, 12, 13,	  14,	0};
+
+	memset(r, 0, sizeof(*r));
+	r->ret_str = "ret";
+	r->ret_len = 3;
+	r->out[1] = (struct txc_out){present_mask & 1, 0, "out-string", 10};
+	r->out[3] = (struct txc_out){(present_mask & 2) != 0, 0, bytes, 16};
+	r->out[4] = (struct txc_out){(present_mask & 4) != 0, (uint64_t)-42, NULL, 0};
+	for (int i = 1; i <= 4; i++)
+		if (!r->out[i].present)
+			r->out[i] = (struct txc_out){0};
+}
+
+static void test_outs(void)
+{
+	struct txc_sig s;
+	struct txc_result r, d;
+	uint8_t buf[512];
+	size_t len;
+
+	sig_all(&s, TXC_R_STRING);
+	for (int mask = 0; mask < 8; mask++) {
+		int ok = 1;
+
+		fill_all(&r, mask);
+		CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && len == codec_size(&s, &r),
+		      "outs mask %d encodes", mask);
+		CHECK(decode(&s, buf, len, &d) == 0, "outs mask %d decodes", mask);
+		for (int i = 0; i < s.nparams; i++) {
+			const struct txc_out *a = &r.out[i], *b = &d.out[i];
+
+			ok &= a->present == b->present && a->len == b->len && a->num == b->num;
+			ok &= !a->len || memcmp(a->data, b->data, a->len) == 0;
+			ok &= b->present || b->data == NULL;
+		}
+		CHECK(ok, "outs mask %d: every out param round trips", mask);
+		CHECK(d.ret_len == 3 && memcmp(d.ret_str, "ret", 3) == 0, "ret string with outs");
+	}
+	/* present but empty differs from absent */
+	fill_all(&r, 3);
+	r.out[1].len = 0;
+	r.out[3].len = 0;
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && decode(&s, buf, len, &d) == 0 &&
+		  d.out[1].present && d.out[1].len == 0 && d.out[3].present && d.out[3].len == 0,
+	      "present empty out string/bytes round trip as present");
+	fill_all(&r, 1);
+	r.out[1].data = "x\0y";
+	r.out[1].len = 3;
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == TXC_EINVAL, "out string with NUL refused");
+	fill_all(&r, 2);
+	r.out[3].data = "x\0y"; /* bytes may hold NUL */
+	r.out[3].len = 3;
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && decode(&s, buf, len, &d) == 0 &&
+		  d.out[3].len == 3 && memcmp(d.out[3].data, "x\0y", 3) == 0,
+	      "out bytes with NUL round trip");
+}
+
+static void test_limits(void)
+{
+	struct txc_sig s;
+	struct txc_result r;
+	uint8_t buf[512];
+	size_t len, need;
+
+	sig_all(&s, TXC_R_STRING);
+	fill_all(&r, 7);
+	need = codec_size(&s, &r);
+	CHECK(need > 80, "size of the full value");
+	CHECK(encode(&s, &r, buf, need - 1, &len) == TXC_ETOOBIG, "cap one short: TXC_ETOOBIG");
+	CHECK(encode(&s, &r, buf, need, &len) == 0 && len == need, "exact cap fits");
+	r.out[3].len = (uint64_t)UINT32_MAX + 1; /* never read: size is refused first */
+	CHECK(codec_size(&s, &r) == 0, "out length over 32 bits: size 0");
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == TXC_ETOOBIG, "and encode refuses it");
+	fill_all(&r, 7);
+	r.ret_len = (uint64_t)UINT32_MAX + 1;
+	CHECK(codec_size(&s, &r) == 0, "ret length over 32 bits: size 0");
+	fill_all(&r, 7);
+	r.out[1].len = UINT32_MAX;
+	r.out[3].len = UINT32_MAX;
+	CHECK(codec_size(&s, &r) == 0, "total payload over 32 bits: size 0");
+}
+
+/* The small value every strictness test mutates. */
+static size_t small_value(struct txc_sig *s, uint8_t *buf, size_t cap)
+{
+	struct txc_result r;
+	size_t len = 0;
+
+	sig_all(s, TXC_R_STRING);
+	fill_all(&r, 7);
+	r.out[1] = (struct txc_out){1, 0, "hi", 2};
+	r.out[3] = (struct txc_out){1, 0, "\x01\x02", 2};
+	r.ret_str = "r";
+	r.ret_len = 1;
+	encode(s, &r, buf, cap, &len);
+	return len;
+}
+
+static void test_mutations(void)
+{
+	struct txc_sig s;
+	struct txc_result d;
+	uint8_t buf[256], m[257];
+	size_t len = small_value(&s, buf, sizeof(buf));
+	int bad = 0;
+
+	CHECK(len > 80 && decode(&s, buf, len, &d) == 0, "small value decodes (%zu bytes)", len);
+	for (size_t bit = 0; bit < len * 8; bit++) {
+		memcpy(m, buf, len);
+		m[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		bad += decode(&s, m, len, &d) != TXC_ECORRUPT;
+	}
+	CHECK(bad == 0, "all %zu single-bit flips rejected (%d accepted)", len * 8, bad);
+	bad = 0;
+	for (size_t n = 0; n < len; n++) {
+		uint8_t *t = malloc(n ? n : 1); /* exact size: ASan sees overreads */
+
+		memcpy(t, buf, n);
+		bad += decode(&s, t, n, &d) != TXC_ECORRUPT;
+		free(t);
+	}
+	CHECK(bad == 0, "all %zu truncations rejected", len);
+	CHECK(decode(&s, NULL, 0, &d) == TXC_ECORRUPT, "NULL, 0 rejected");
+	memcpy(m, buf, len);
+	m[len] = 0;
+	CHECK(decode(&s, m, len + 1, &d) == TXC_ECORRUPT, "appended byte rejected");
+	set_plen(m, len + 1);
+	resign(m, len + 1);
+	CHECK(decode(&s, m, len + 1, &d) == TXC_ECORRUPT,
+	      "appended byte with fixed length and checksum rejected");
+	memcpy(m, buf, len);
+	resign(m, len);
+	CHECK(memcmp(m, buf, len) == 0, "checksum is XXH3-64 with field 72..79 zeroed");
+}
+
+/* Edits with a valid checksum: the parser itself must refuse them. */
+static void test_structure(void)
+{
+	struct txc_sig s;
+	struct txc_result d;
+	struct txc_value_meta mt;
+	uint8_t buf[256], m[256];
+	size_t len = small_value(&s, buf, sizeof(buf));
+	struct txc_digest other = SIGD;
+	/* payload: 0 flag, 4 len, 'r', 1 flag, 4 len, "hi", 1, 4, 2 bytes, 1, 8 */
+	static const struct {
+		size_t off;
+		uint8_t val;
+		const char *what;
+	} edits[] = {
+	    {4, 2, "version 2"},
+	    {5, 1, "flags set"},
+	    {6, 1, "reserved 6 set"},
+	    {70, 1, "reserved 68..71 set"},
+	    {80, 2, "ret null flag 2"},
+	    {85, 0, "NUL in returned string"},
+	    {86, 2, "out present flag 2"},
+	    {91, 0, "NUL in out string"},
+	    {81, 2, "ret length past the end"},
+	    {87, 200, "out length past the end"},
+	};
+
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		memcpy(m, buf, len);
+		m[edits[i].off] = edits[i].val;
+		resign(m, len);
+		CHECK(decode(&s, m, len, &d) == TXC_ECORRUPT, "%s rejected", edits[i].what);
+	}
+	memcpy(m, buf, len);
+	CHECK(decode(&s, m, len, &d) == 0, "unedited copy decodes");
+	other.b[0] ^= 1;
+	CHECK(codec_decode(&s, &other, &KEYD, buf, len, &mt, &d) == TXC_ECORRUPT,
+	      "wrong sig digest rejected");
+	other = KEYD;
+	other.b[15] ^= 0x80;
+	CHECK(codec_decode(&s, &SIGD, &other, buf, len, &mt, &d) == TXC_ECORRUPT,
+	      "wrong key digest rejected");
+	s.params[4].kind = TXC_K_OUT_STRING;
+	CHECK(decode(&s, buf, len, &d) == TXC_ECORRUPT, "decoding under another signature fails");
+}
+
+static uint32_t rnd(uint64_t *st)
+{
+	*st = *st * 6364136223846793005ull + 1442695040888963407ull;
+	return (uint32_t)(*st >> 33);
+}
+
+/* Random buffers and random edits of a valid value, checksums fixed so the
+ * parser is reached. Whatever decodes must re-encode to the same bytes. */
+static void test_garbage(void)
+{
+	struct txc_sig s;
+	struct txc_result d;
+	struct txc_value_meta mt;
+	uint8_t buf[256], out[512];
+	size_t len = small_value(&s, buf, sizeof(buf)), olen;
+	uint64_t st = 12345;
+	int rejected = 0, canon_bad = 0, accepted = 0;
+
+	for (int iter = 0; iter < 4000; iter++) {
+		size_t n = iter & 1 ? len : rnd(&st) % 200;
+		uint8_t *g = malloc(n ? n : 1);
+
+		if (iter & 1) {
+			memcpy(g, buf, n);
+			for (int k = rnd(&st) % 3; k >= 0; k--)
+				g[80 + rnd(&st) % (n - 80)] = (uint8_t)rnd(&st);
+		} else {
+			for (size_t i = 0; i < n; i++)
+				g[i] = (uint8_t)rnd(&st);
+			if (n >= 80 && iter % 4 == 0) {
+				memcpy(g, buf, 80);
+				set_plen(g, n);
+			}
+		}
+		if (n >= 80)
+			resign(g, n);
+		if (codec_decode(&s, &SIGD, &KEYD, g, n, &mt, &d) == 0) {
+			accepted++;
+			canon_bad += codec_encode(&s, &mt, &d, out, sizeof(out), &olen) != 0 ||
+				     olen != n || memcmp(out, g, n) != 0;
+		} else {
+			rejected++;
+		}
+		free(g);
+	}
+	CHECK(rejected > 2000, "random buffers rejected (%d rejected, %d accepted)", rejected,
+	      accepted);
+	CHECK(canon_bad == 0, "every accepted buffer re-encodes to the same bytes");
+}
+
+int main(void)
+{
+	test_scalar_void();
+	test_string_ret();
+	test_outs();
+	test_limits();
+	test_mutations();
+	test_structure();
+	test_garbage();
+	return check_done();
+}
