@@ -1,0 +1,562 @@
+/* store.c - libmemcached behind per-thread handles and a shared breaker.
+ *
+ * The template memcached_st never connects; each thread clones it once.
+ * Handles remember the fork generation and pid that created them, so a
+ * child detects inherited handles with one relaxed load per operation.
+ */
+#include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmemcached/memcached.h>
+
+#include "err.h"
+#include "log.h"
+#include "store.h"
+
+#define BACKOFF_MIN_MS	100
+#define BACKOFF_MAX_MS	5000
+#define RETRY_TIMEOUT_S 1
+#define MGET_MAX	16
+
+struct store_handle {
+	memcached_st *mc;
+	pid_t pid;
+	unsigned gen;
+};
+
+struct txc_store {
+	memcached_st *tmpl;
+	pthread_key_t key;
+	uint32_t timeout_ms;
+	/* CLOCK_MONOTONIC ns until which calls are refused; 0 = closed. */
+	_Atomic int64_t open_until;
+	_Atomic uint32_t backoff_ms;
+};
+
+/* What an outcome says about the server's health. */
+enum outcome {
+	OUT_ANSWER, /* the server replied (even with an error) */
+	OUT_FAIL,   /* timeout, refused, broken connection */
+	OUT_LOCAL   /* nothing was sent: the handle's own state or memory */
+};
+
+struct op {
+	struct txc_store *st;
+	struct store_handle *h;
+	bool probe;
+};
+
+/* Held by clones and by fork(): a child never inherits it locked. */
+static pthread_mutex_t clone_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static atomic_uint fork_gen;
+static atomic_int cur_pid;
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&clone_mu);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&clone_mu);
+}
+
+static void fork_child(void)
+{
+	pthread_mutex_unlock(&clone_mu);
+	atomic_store(&cur_pid, (int)getpid());
+	atomic_fetch_add(&fork_gen, 1);
+}
+
+static void fork_init(void)
+{
+	atomic_store(&cur_pid, (int)getpid());
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* Thread exit. getpid() rather than cur_pid: a raw clone() skips atfork,
+ * and freeing a parent's handle would send "quit" on the parent's socket. */
+static void handle_destroy(void *p)
+{
+	struct store_handle *h = p;
+
+	if (h->pid == getpid())
+		memcached_free(h->mc);
+	free(h);
+}
+
+static int handle_new(struct txc_store *st, unsigned gen, struct store_handle **out)
+{
+	struct store_handle *h = malloc(sizeof(*h));
+
+	if (!h)
+		return TXC_ENOMEM;
+	pthread_mutex_lock(&clone_mu);
+	h->mc = memcached_clone(NULL, st->tmpl);
+	pthread_mutex_unlock(&clone_mu);
+	if (!h->mc) {
+		free(h);
+		return TXC_ENOMEM;
+	}
+	h->pid = atomic_load_explicit(&cur_pid, memory_order_relaxed);
+	h->gen = gen;
+	if (pthread_setspecific(st->key, h) != 0) {
+		memcached_free(h->mc);
+		free(h);
+		return TXC_ENOMEM;
+	}
+	*out = h;
+	return 0;
+}
+
+static int handle_get(struct txc_store *st, struct store_handle **out)
+{
+	struct store_handle *h = pthread_getspecific(st->key);
+	unsigned gen = atomic_load_explicit(&fork_gen, memory_order_relaxed);
+
+	if (h && h->gen == gen) {
+		*out = h;
+		return 0;
+	}
+	if (h) {
+		if (h->pid == atomic_load_explicit(&cur_pid, memory_order_relaxed)) {
+			h->gen = gen;
+			*out = h;
+			return 0;
+		}
+		/* Inherited from the parent: its socket is the parent's.
+		 * Leak the memcached_st on purpose. */
+		pthread_setspecific(st->key, NULL);
+		free(h);
+	}
+	return handle_new(st, gen, out);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* How long a probe may take before another thread may probe again. It only
+ * matters when the prober vanished (a fork in the middle of a probe). */
+static int64_t probe_lease_ns(const struct txc_store *st)
+{
+	return ((int64_t)st->timeout_ms * 4 + 1000) * 1000000;
+}
+
+/* Returns 0 when the call may go to the network (*PROBE: it is the one
+ * probe of an open breaker), or TXC_EUNAVAIL. */
+static int breaker_enter(struct txc_store *st, bool *probe)
+{
+	int64_t until = atomic_load_explicit(&st->open_until, memory_order_acquire);
+	int64_t now;
+
+	*probe = false;
+	if (until == 0)
+		return 0;
+	now = now_ns();
+	if (now < until)
+		return TXC_EUNAVAIL;
+	if (!atomic_compare_exchange_strong(&st->open_until, &until, now + probe_lease_ns(st)))
+		return TXC_EUNAVAIL;
+	*probe = true;
+	return 0;
+}
+
+static void breaker_leave(struct txc_store *st, bool probe, enum outcome out)
+{
+	uint32_t backoff = atomic_load_explicit(&st->backoff_ms, memory_order_relaxed);
+	int64_t zero = 0;
+
+	if (probe) {
+		if (out == OUT_ANSWER) {
+			atomic_store(&st->backoff_ms, BACKOFF_MIN_MS);
+			atomic_store(&st->open_until, 0);
+			log_msg(TXC_LOG_DEBUG, "memcached is back");
+			return;
+		}
+		/* A local refusal says nothing new: retry after the same interval. */
+		if (out == OUT_FAIL) {
+			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+			atomic_store(&st->backoff_ms, backoff);
+		}
+		atomic_store(&st->open_until, now_ns() + (int64_t)backoff * 1000000);
+	} else if (out == OUT_FAIL) {
+		if (atomic_compare_exchange_strong(&st->open_until, &zero,
+						   now_ns() + (int64_t)backoff * 1000000))
+			log_msg(TXC_LOG_DEBUG, "memcached failed; refusing calls for %u ms",
+				backoff);
+	}
+}
+
+int store_breaker_open(struct txc_store *st)
+{
+	int64_t until = atomic_load_explicit(&st->open_until, memory_order_acquire);
+
+	return until != 0 && now_ns() < until;
+}
+
+static enum outcome rc_outcome(memcached_return_t rc)
+{
+	switch (rc) {
+	case MEMCACHED_TIMEOUT:
+	case MEMCACHED_CONNECTION_FAILURE:
+	case MEMCACHED_CONNECTION_BIND_FAILURE:
+	case MEMCACHED_HOST_LOOKUP_FAILURE:
+	case MEMCACHED_WRITE_FAILURE:
+	case MEMCACHED_READ_FAILURE:
+	case MEMCACHED_UNKNOWN_READ_FAILURE:
+	case MEMCACHED_PARTIAL_READ:
+	case MEMCACHED_ERRNO:
+	case MEMCACHED_FAIL_UNIX_SOCKET:
+	case MEMCACHED_NO_SERVERS:
+	case MEMCACHED_SERVER_MARKED_DEAD:
+	case MEMCACHED_SOME_ERRORS:
+		return OUT_FAIL;
+	/* The handle skips a server that failed within RETRY_TIMEOUT: no
+	 * network was touched, and tripping again would only extend the
+	 * outage after the breaker's probe already found the server back. */
+	case MEMCACHED_SERVER_TEMPORARILY_DISABLED:
+	case MEMCACHED_MEMORY_ALLOCATION_FAILURE:
+		return OUT_LOCAL;
+	default:
+		return OUT_ANSWER;
+	}
+}
+
+static int rc_to_err(memcached_return_t rc)
+{
+	switch (rc) {
+	case MEMCACHED_SUCCESS:
+	case MEMCACHED_END:
+	case MEMCACHED_STORED:
+	case MEMCACHED_DELETED:
+		return 0;
+	case MEMCACHED_NOTFOUND:
+		return TXC_ENOTFOUND;
+	case MEMCACHED_NOTSTORED:
+	case MEMCACHED_DATA_EXISTS:
+		return TXC_EEXIST;
+	case MEMCACHED_E2BIG:
+	case MEMCACHED_KEY_TOO_BIG:
+		return TXC_ETOOBIG;
+	case MEMCACHED_TIMEOUT:
+		return TXC_ETIMEOUT;
+	case MEMCACHED_MEMORY_ALLOCATION_FAILURE:
+		return TXC_ENOMEM;
+	default:
+		return rc_outcome(rc) == OUT_ANSWER ? TXC_ESERVER : TXC_EUNAVAIL;
+	}
+}
+
+/* Whether the connection may still hold replies we did not read. */
+static bool rc_desyncs(memcached_return_t rc)
+{
+	switch (rc) {
+	case MEMCACHED_SUCCESS:
+	case MEMCACHED_END:
+	case MEMCACHED_STORED:
+	case MEMCACHED_DELETED:
+	case MEMCACHED_NOTFOUND:
+	case MEMCACHED_NOTSTORED:
+	case MEMCACHED_DATA_EXISTS:
+	case MEMCACHED_SERVER_ERROR:
+	case MEMCACHED_SERVER_TEMPORARILY_DISABLED:
+	case MEMCACHED_CONNECTION_FAILURE:
+		return false;
+	default:
+		return true;
+	}
+}
+
+static int op_begin(struct txc_store *st, struct op *op)
+{
+	int err = handle_get(st, &op->h);
+
+	if (err)
+		return err;
+	op->st = st;
+	return breaker_enter(st, &op->probe);
+}
+
+static int op_end(struct op *op, memcached_return_t rc)
+{
+	/* Our own connection: quit so the next call starts clean instead of
+	 * reading a late reply meant for this one. */
+	if (rc_desyncs(rc))
+		memcached_quit(op->h->mc);
+	breaker_leave(op->st, op->probe, rc_outcome(rc));
+	return rc_to_err(rc);
+}
+
+/* Stores VALS[i] for every requested key equal to the result's key that is
+ * still empty. Returns SUCCESS, MEMORY_ALLOCATION_FAILURE, or
+ * PROTOCOL_ERROR for a reply to a key nobody asked for (a stale reply). */
+static memcached_return_t take_result(const memcached_result_st *res,
+				      const struct txc_key *const *keys, size_t n,
+				      struct txc_buf *vals)
+{
+	const char *k = memcached_result_key_value(res);
+	size_t klen = memcached_result_key_length(res);
+	size_t len = memcached_result_length(res);
+
+	for (size_t i = 0; i < n; i++) {
+		if (vals[i].data || keys[i]->len != klen || memcmp(keys[i]->text, k, klen) != 0)
+			continue;
+		vals[i].data = malloc(len ? len : 1);
+		if (!vals[i].data)
+			return MEMCACHED_MEMORY_ALLOCATION_FAILURE;
+		if (len)
+			memcpy(vals[i].data, memcached_result_value(res), len);
+		vals[i].len = len;
+		return MEMCACHED_SUCCESS;
+	}
+	return MEMCACHED_PROTOCOL_ERROR;
+}
+
+static memcached_return_t fetch_all(memcached_st *mc, const struct txc_key *const *keys, size_t n,
+				    struct txc_buf *vals)
+{
+	memcached_result_st res;
+	memcached_return_t rc, bad = MEMCACHED_SUCCESS;
+
+	if (!memcached_result_create(mc, &res))
+		return MEMCACHED_MEMORY_ALLOCATION_FAILURE;
+	/* Read to the end even after a bad result, so the connection stays
+	 * in step when it can. */
+	while (memcached_fetch_result(mc, &res, &rc)) {
+		memcached_return_t r = take_result(&res, keys, n, vals);
+
+		if (r != MEMCACHED_SUCCESS && bad == MEMCACHED_SUCCESS)
+			bad = r;
+	}
+	memcached_result_free(&res);
+	if (rc != MEMCACHED_END && rc != MEMCACHED_NOTFOUND)
+		return rc;
+	return bad;
+}
+
+int store_mget(struct txc_store *st, const struct txc_key *const *keys, size_t n,
+	       struct txc_buf *vals)
+{
+	const char *ktext[MGET_MAX];
+	size_t klen[MGET_MAX];
+	memcached_return_t rc;
+	struct op op;
+	int err;
+
+	for (size_t i = 0; i < n; i++)
+		vals[i] = (struct txc_buf){NULL, 0};
+	if (n == 0)
+		return 0;
+	if (n > MGET_MAX)
+		return TXC_EINVAL;
+	err = op_begin(st, &op);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		ktext[i] = keys[i]->text;
+		klen[i] = keys[i]->len;
+	}
+	rc = memcached_mget(op.h->mc, ktext, klen, n);
+	if (rc == MEMCACHED_SUCCESS)
+		rc = fetch_all(op.h->mc, keys, n, vals);
+	err = op_end(&op, rc);
+	if (err)
+		store_bufs_free(vals, n);
+	return err;
+}
+
+int store_set(struct txc_store *st, const struct txc_key *key, const void *val, size_t len,
+	      uint32_t ttl)
+{
+	struct op op;
+	int err = op_begin(st, &op);
+
+	if (err)
+		return err;
+	return op_end(&op, memcached_set(op.h->mc, key->text, key->len, val, len, (time_t)ttl, 0));
+}
+
+int store_add(struct txc_store *st, const struct txc_key *key, const void *val, size_t len,
+	      uint32_t ttl)
+{
+	struct op op;
+	int err = op_begin(st, &op);
+
+	if (err)
+		return err;
+	return op_end(&op, memcached_add(op.h->mc, key->text, key->len, val, len, (time_t)ttl, 0));
+}
+
+int store_delete(struct txc_store *st, const struct txc_key *key)
+{
+	struct op op;
+	int err = op_begin(st, &op);
+
+	if (err)
+		return err;
+	err = op_end(&op, memcached_delete(op.h->mc, key->text, key->len, 0));
+	return err == TXC_ENOTFOUND ? 0 : err;
+}
+
+int store_incr(struct txc_store *st, const struct txc_key *key, uint64_t *newval)
+{
+	struct op op;
+	uint64_t v = 0;
+	int err = op_begin(st, &op);
+
+	if (err)
+		return err;
+	err = op_end(&op, memcached_increment(op.h->mc, key->text, key->len, 1, &v));
+	if (!err)
+		*newval = v;
+	return err;
+}
+
+void store_bufs_free(struct txc_buf *vals, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(vals[i].data);
+		vals[i].data = NULL;
+		vals[i].len = 0;
+	}
+}
+
+/* Resolves HOST once, here, so no operation ever waits on DNS. IPv4 first:
+ * "localhost" often lists ::1 first while memcached listens on 127.0.0.1. */
+static int resolve(const char *host, char *out, size_t outlen)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai, *pick;
+	int rc = getaddrinfo(host, NULL, &hints, &res);
+
+	if (rc == EAI_MEMORY)
+		return TXC_ENOMEM;
+	if (rc != 0)
+		return TXC_ECONFIG;
+	pick = res;
+	for (ai = res; ai; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET) {
+			pick = ai;
+			break;
+		}
+	}
+	rc = getnameinfo(pick->ai_addr, pick->ai_addrlen, out, outlen, NULL, 0, NI_NUMERICHOST);
+	freeaddrinfo(res);
+	if (rc == EAI_MEMORY)
+		return TXC_ENOMEM;
+	return rc == 0 ? 0 : TXC_ECONFIG;
+}
+
+static int add_server(memcached_st *mc, const struct txc_server *srv)
+{
+	char addr[NI_MAXHOST];
+	memcached_return_t rc;
+	int err;
+
+	if (srv->is_socket) {
+		rc = memcached_server_add_unix_socket(mc, srv->host);
+	} else {
+		err = resolve(srv->host, addr, sizeof(addr));
+		if (err)
+			return err;
+		log_msg(TXC_LOG_DEBUG, "server %s:%u is %s", srv->host, srv->port, addr);
+		rc = memcached_server_add(mc, addr, (in_port_t)srv->port);
+	}
+	if (rc == MEMCACHED_MEMORY_ALLOCATION_FAILURE)
+		return TXC_ENOMEM;
+	return rc == MEMCACHED_SUCCESS ? 0 : TXC_ECONFIG;
+}
+
+static int tmpl_setup(memcached_st *mc, const struct txc_config *cfg)
+{
+	const struct {
+		memcached_behavior_t b;
+		uint64_t v;
+	} set[] = {
+	    {MEMCACHED_BEHAVIOR_TCP_NODELAY, 1},
+	    {MEMCACHED_BEHAVIOR_POLL_TIMEOUT, cfg->timeout_ms},
+	    {MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, cfg->timeout_ms},
+	    {MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, RETRY_TIMEOUT_S},
+	    {MEMCACHED_BEHAVIOR_BUFFER_REQUESTS, 0},
+	    {MEMCACHED_BEHAVIOR_NOREPLY, 0},
+	    {MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 0},
+	    {MEMCACHED_BEHAVIOR_VERIFY_KEY, 0},
+	};
+	int err;
+
+	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
+		if (memcached_behavior_set(mc, set[i].b, set[i].v) != MEMCACHED_SUCCESS)
+			return TXC_ECONFIG;
+	for (int i = 0; i < cfg->nservers; i++) {
+		err = add_server(mc, &cfg->servers[i]);
+		if (err)
+			return err;
+	}
+	/* Never RANDOM: it calls srandom() and changes the host's random(). */
+	if (cfg->nservers > 1 &&
+	    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_DISTRIBUTION,
+				   MEMCACHED_DISTRIBUTION_CONSISTENT) != MEMCACHED_SUCCESS)
+		return TXC_ECONFIG;
+	return 0;
+}
+
+int store_open(const struct txc_config *cfg, struct txc_store **out)
+{
+	struct txc_store *st;
+	int err;
+
+	*out = NULL;
+	if (cfg->nservers < 1 || cfg->nservers > TXC_MAX_SERVERS || cfg->timeout_ms == 0)
+		return TXC_ECONFIG;
+	pthread_once(&fork_once, fork_init);
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return TXC_ENOMEM;
+	st->timeout_ms = cfg->timeout_ms;
+	atomic_init(&st->open_until, 0);
+	atomic_init(&st->backoff_ms, BACKOFF_MIN_MS);
+	st->tmpl = memcached_create(NULL);
+	if (!st->tmpl) {
+		free(st);
+		return TXC_ENOMEM;
+	}
+	err = tmpl_setup(st->tmpl, cfg);
+	if (!err && pthread_key_create(&st->key, handle_destroy) != 0)
+		err = TXC_ENOMEM;
+	if (err) {
+		memcached_free(st->tmpl);
+		free(st);
+		return err;
+	}
+	*out = st;
+	return 0;
+}
+
+/* The key is not deleted: other threads' destructors still free their
+ * handles when they exit (a handle never points back at the store). */
+void store_close(struct txc_store *st)
+{
+	struct store_handle *h;
+
+	if (!st)
+		return;
+	h = pthread_getspecific(st->key);
+	if (h) {
+		pthread_setspecific(st->key, NULL);
+		handle_destroy(h);
+	}
+	memcached_free(st->tmpl);
+	free(st);
+}

@@ -1,0 +1,71 @@
+/* store.h - the memcached client: the only module that touches libmemcached.
+ *
+ * One struct txc_store per process. It is safe to call from any thread:
+ * each thread gets its own memcached_st, cloned from a template on first use.
+ * After fork() a child never touches its parent's connections: handles are
+ * tagged with the pid that created them, and a handle from another pid is
+ * abandoned (not freed: freeing sends "quit" on the parent's socket).
+ *
+ * Every operation is bounded: connect and each poll by timeout_ms. After a
+ * failure (timeout, refused, dead server) a breaker shared by all threads
+ * sends calls straight to TXC_EUNAVAIL for a back-off interval (starting at
+ * 100 ms, doubling up to 5 s); then one operation probes the server.
+ * Store functions never log above TXC_LOG_INFO per call: the caller decides.
+ */
+#ifndef TXC_STORE_H
+#define TXC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "key.h"
+
+struct txc_store;
+
+struct txc_buf {
+	uint8_t *data; /* malloc'ed, owned by the caller; NULL when absent */
+	size_t len;
+};
+
+/* Creates a store for CFG's servers and timeout. Does not connect: the first
+ * operation does. CFG may be freed afterwards (everything is copied).
+ * Returns 0 and *OUT, or TXC_ENOMEM / TXC_ECONFIG (libmemcached rejected the
+ * server list), with *OUT NULL. */
+int store_open(const struct txc_config *cfg, struct txc_store **out);
+
+/* Frees ST and the calling thread's handle. Other threads' handles are freed
+ * by their thread-exit destructor. NULL is allowed. */
+void store_close(struct txc_store *st);
+
+/* Fetches N keys (1..4) in one round trip. Returns 0 when the servers
+ * answered: VALS[i].data is a malloc'ed copy of key i's value, or NULL
+ * when it is absent. On failure returns TXC_ETIMEOUT, TXC_EUNAVAIL or
+ * TXC_ESERVER with every VALS[i].data NULL. */
+int store_mget(struct txc_store *st, const struct txc_key *const *keys, size_t n,
+	       struct txc_buf *vals);
+
+/* Stores VAL under KEY with TTL seconds (0 = never expires).
+ * Returns 0, TXC_ETOOBIG (server refused the size), or a failure code. */
+int store_set(struct txc_store *st, const struct txc_key *key, const void *val, size_t len,
+	      uint32_t ttl);
+
+/* Stores only when KEY is absent. Returns 0, TXC_EEXIST, or a failure code. */
+int store_add(struct txc_store *st, const struct txc_key *key, const void *val, size_t len,
+	      uint32_t ttl);
+
+/* Deletes KEY. An absent key is success. Returns 0 or a failure code. */
+int store_delete(struct txc_store *st, const struct txc_key *key);
+
+/* Adds 1 to the decimal counter at KEY. Returns 0 and *NEWVAL, TXC_ENOTFOUND
+ * when KEY is absent, or a failure code. */
+int store_incr(struct txc_store *st, const struct txc_key *key, uint64_t *newval);
+
+/* Returns nonzero while the breaker refuses calls (TXC_EUNAVAIL without
+ * touching the network) after a timeout or connection failure. */
+int store_breaker_open(struct txc_store *st);
+
+/* Frees the VALS[0..n) data and sets them to NULL. */
+void store_bufs_free(struct txc_buf *vals, size_t n);
+
+#endif
