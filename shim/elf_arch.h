@@ -1,0 +1,42 @@
+/* elf_arch.h - the per-architecture ELF numbers interpose.c needs.
+ *
+ * TXC_R_JUMP_SLOT and TXC_R_GLOB_DAT are the relocation types that fill a
+ * GOT slot with the address of a symbol: the PLT slot of a call, and the
+ * slot read by -fno-plt calls and by code that takes a function's address.
+ * Porting to another architecture means adding its two numbers here.
+ */
+#ifndef TXC_ELF_ARCH_H
+#define TXC_ELF_ARCH_H
+
+#include <elf.h>
+#include <link.h>
+
+#if __ELF_NATIVE_CLASS == 64
+#define TXC_R_SYM(info)	 ELF64_R_SYM(info)
+#define TXC_R_TYPE(info) ELF64_R_TYPE(info)
+#else
+#define TXC_R_SYM(info)	 ELF32_R_SYM(info)
+#define TXC_R_TYPE(info) ELF32_R_TYPE(info)
+#endif
+
+#if defined(__x86_64__)
+#define TXC_R_JUMP_SLOT R_X86_64_JUMP_SLOT
+#define TXC_R_GLOB_DAT	R_X86_64_GLOB_DAT
+#elif defined(__aarch64__)
+#define TXC_R_JUMP_SLOT R_AARCH64_JUMP_SLOT
+#define TXC_R_GLOB_DAT	R_AARCH64_GLOB_DAT
+#elif defined(__i386__)
+#define TXC_R_JUMP_SLOT R_386_JMP_SLOT
+#define TXC_R_GLOB_DAT	R_386_GLOB_DAT
+#elif defined(__arm__)
+#define TXC_R_JUMP_SLOT R_ARM_JUMP_SLOT
+#define TXC_R_GLOB_DAT	R_ARM_GLOB_DAT
+#elif defined(__riscv) && __riscv_xlen == 64
+/* RISC-V has no GLOB_DAT: GOT entries are plain word relocations. */
+#define TXC_R_JUMP_SLOT R_RISCV_JUMP_SLOT
+#define TXC_R_GLOB_DAT	R_RISCV_64
+#else
+#error "txcache: add this architecture's JUMP_SLOT/GLOB_DAT numbers to shim/elf_arch.h"
+#endif
+
+#endif

@@ -1,0 +1,564 @@
+/* interpose.c - GOT rewriting over every loaded module; see interpose.h.
+ *
+ * dl_iterate_phdr holds the loader's lock, so its callback only copies the
+ * module list into a static array; dlsym, dlopen and dladdr run afterwards.
+ * The array is static because interpose_patch_all is documented as not
+ * reentrant and runs at load time, where malloc may be a configured function.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "elf_arch.h"
+#include "err.h"
+#include "interpose.h"
+#include "log.h"
+
+#define MAX_MODS 1024
+
+struct mod {
+	uintptr_t base;	  /* l_addr: added to every vaddr of the module */
+	uintptr_t lo, hi; /* span of its PT_LOAD segments */
+	const char *name; /* l_name: "" for the main program */
+	const ElfW(Phdr) * phdr;
+	size_t phnum;
+	const ElfW(Dyn) * dyn;
+	const char *soname;
+	bool skip, closure, expanded;
+};
+
+struct dyninfo {
+	const ElfW(Sym) * symtab;
+	const char *strtab;
+	uintptr_t jmprel, rela, rel;
+	size_t pltrelsz, relasz, relsz;
+	bool plt_rela;
+	const ElfW(Half) * versym;
+	const ElfW(Verneed) * verneed;
+	size_t verneednum;
+	const char *soname;
+};
+
+struct walk {
+	size_t n, dropped;
+	const char *interp; /* PT_INTERP of the main program */
+};
+
+struct patcher {
+	const struct interpose_target *targets;
+	size_t n;
+	interpose_hook_fn hook;
+	void *ctx;
+	int npatched;
+	uintptr_t exe_lo, exe_hi;   /* a non-PIE main program: canonical PLT addresses live there */
+	uintptr_t self_lo, self_hi; /* the module holding this code */
+	uintptr_t pagesz;
+	uintptr_t cache_page; /* last page whose protection was looked up; 0: none */
+	int cache_prot;
+};
+
+static struct mod mods[MAX_MODS];
+
+static int collect_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct walk *w = data;
+	(void)size;
+	if (w->n == MAX_MODS) {
+		w->dropped++;
+		return 0;
+	}
+	struct mod *m = &mods[w->n++];
+	memset(m, 0, sizeof(*m));
+	m->base = info->dlpi_addr;
+	m->name = info->dlpi_name ? info->dlpi_name : "";
+	m->phdr = info->dlpi_phdr;
+	m->phnum = info->dlpi_phnum;
+	m->lo = UINTPTR_MAX;
+	for (size_t i = 0; i < m->phnum; i++) {
+		const ElfW(Phdr) *ph = &m->phdr[i];
+		uintptr_t start = m->base + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD) {
+			if (start < m->lo)
+				m->lo = start;
+			if (start + ph->p_memsz > m->hi)
+				m->hi = start + ph->p_memsz;
+		} else if (ph->p_type == PT_DYNAMIC) {
+			m->dyn = (const ElfW(Dyn) *)start;
+		} else if (ph->p_type == PT_INTERP && !w->interp && !*m->name) {
+			w->interp = (const char *)start;
+		}
+	}
+	if (m->lo > m->hi)
+		m->lo = m->hi = 0;
+	return 0;
+}
+
+static bool in_mod(const struct mod *m, uintptr_t addr)
+{
+	return addr >= m->lo && addr < m->hi;
+}
+
+/* glibc relocates most d_ptr values of loaded modules in place, but not
+ * DT_VERNEED, nor anything in a read-only dynamic section (the vDSO): an
+ * address already inside the module is absolute, anything else an offset. */
+static uintptr_t dyn_addr(const struct mod *m, ElfW(Addr) v)
+{
+	if (!v)
+		return 0;
+	return in_mod(m, v) ? v : m->base + v;
+}
+
+static void parse_dyn(const struct mod *m, struct dyninfo *di)
+{
+	ElfW(Addr) v[DT_NUM] = {0};
+	ElfW(Addr) versym = 0, verneed = 0;
+	memset(di, 0, sizeof(*di));
+	for (const ElfW(Dyn) *d = m->dyn; d && d->d_tag != DT_NULL; d++) {
+		if (d->d_tag > 0 && d->d_tag < DT_NUM)
+			v[d->d_tag] = d->d_un.d_val;
+		else if (d->d_tag == DT_VERSYM)
+			versym = d->d_un.d_ptr;
+		else if (d->d_tag == DT_VERNEED)
+			verneed = d->d_un.d_ptr;
+		else if (d->d_tag == DT_VERNEEDNUM)
+			di->verneednum = d->d_un.d_val;
+	}
+	di->symtab = (const void *)dyn_addr(m, v[DT_SYMTAB]);
+	di->strtab = (const void *)dyn_addr(m, v[DT_STRTAB]);
+	di->jmprel = dyn_addr(m, v[DT_JMPREL]);
+	di->pltrelsz = v[DT_PLTRELSZ];
+	di->plt_rela = v[DT_PLTREL] == DT_RELA;
+	di->rela = dyn_addr(m, v[DT_RELA]);
+	di->relasz = v[DT_RELASZ];
+	di->rel = dyn_addr(m, v[DT_REL]);
+	di->relsz = v[DT_RELSZ];
+	di->versym = (const void *)dyn_addr(m, versym);
+	di->verneed = (const void *)dyn_addr(m, verneed);
+	if (di->strtab && v[DT_SONAME])
+		di->soname = di->strtab + v[DT_SONAME];
+	/* Old linkers let DT_RELA's range end with the PLT relocations. */
+	uintptr_t *other = di->plt_rela ? &di->rela : &di->rel;
+	size_t *othersz = di->plt_rela ? &di->relasz : &di->relsz;
+	if (*other && di->jmprel >= *other && di->jmprel + di->pltrelsz == *other + *othersz)
+		*othersz -= di->pltrelsz;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+static bool mod_is(const struct mod *m, const char *soname)
+{
+	if (m->soname && strcmp(m->soname, soname) == 0)
+		return true;
+	return *m->name && strcmp(base_name(m->name), soname) == 0;
+}
+
+/* Marks every loaded module named by a DT_NEEDED entry of M. */
+static bool expand_needed(struct mod *m, size_t n)
+{
+	struct dyninfo di;
+	bool changed = false;
+	parse_dyn(m, &di);
+	m->expanded = true;
+	if (!di.strtab)
+		return false;
+	for (const ElfW(Dyn) *d = m->dyn; d && d->d_tag != DT_NULL; d++) {
+		if (d->d_tag != DT_NEEDED)
+			continue;
+		const char *need = di.strtab + d->d_un.d_val;
+		for (size_t j = 0; j < n; j++) {
+			if (!mods[j].closure && mod_is(&mods[j], need)) {
+				mods[j].closure = true;
+				changed = true;
+			}
+		}
+	}
+	return changed;
+}
+
+static bool is_loader_or_vdso(const struct mod *m, const char *interp)
+{
+	uintptr_t ldso = getauxval(AT_BASE), vdso = getauxval(AT_SYSINFO_EHDR);
+	const char *b = base_name(m->name);
+	if ((ldso && in_mod(m, ldso)) || (vdso && in_mod(m, vdso)))
+		return true;
+	if (!*b)
+		return false;
+	if (strncmp(b, "ld-linux", 8) == 0 || strncmp(b, "linux-vdso", 10) == 0 ||
+	    strncmp(b, "linux-gate", 10) == 0)
+		return true;
+	return interp && strcmp(b, base_name(interp)) == 0;
+}
+
+/* The shim, the loader, the vDSO and the shim's DT_NEEDED closure. */
+static void mark_skipped(size_t n, const char *interp)
+{
+	uintptr_t self = (uintptr_t)&mark_skipped;
+	for (size_t i = 0; i < n; i++) {
+		struct mod *m = &mods[i];
+		struct dyninfo di;
+		parse_dyn(m, &di);
+		m->soname = di.soname;
+		m->closure = in_mod(m, self);
+		m->skip = m->closure || !m->dyn || is_loader_or_vdso(m, interp);
+	}
+	bool changed = true;
+	while (changed) {
+		changed = false;
+		for (size_t i = 0; i < n; i++) {
+			if (mods[i].closure && !mods[i].expanded && expand_needed(&mods[i], n))
+				changed = true;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		mods[i].skip = mods[i].skip || mods[i].closure;
+}
+
+/* The version M imports symbol IDX at, from DT_VERSYM and DT_VERNEED. */
+static const char *import_version(const struct dyninfo *di, size_t idx)
+{
+	if (!di->versym || !di->verneed)
+		return NULL;
+	ElfW(Half) v = di->versym[idx] & 0x7fff;
+	if (v < 2)
+		return NULL;
+	const ElfW(Verneed) *vn = di->verneed;
+	for (size_t i = 0; i < di->verneednum; i++) {
+		const ElfW(Vernaux) *a = (const void *)((const char *)vn + vn->vn_aux);
+		for (size_t j = 0; j < vn->vn_cnt; j++) {
+			if (a->vna_other == v)
+				return di->strtab + a->vna_name;
+			if (!a->vna_next)
+				break;
+			a = (const void *)((const char *)a + a->vna_next);
+		}
+		if (!vn->vn_next)
+			break;
+		vn = (const void *)((const char *)vn + vn->vn_next);
+	}
+	return NULL; /* a version the module defines itself */
+}
+
+int interpose_resolve(const struct interpose_target *target, void **real)
+{
+	if (!target || !target->name || !real)
+		return TXC_EINVAL;
+	int saved = errno;
+	void *r;
+	if (target->version && *target->version)
+		r = dlvsym(RTLD_NEXT, target->name, target->version);
+	else
+		r = dlsym(RTLD_NEXT, target->name);
+	errno = saved;
+	if (!r)
+		return TXC_ENOTFOUND;
+	*real = r;
+	return 0;
+}
+
+static bool in_range(uintptr_t lo, uintptr_t hi, uintptr_t v)
+{
+	return v >= lo && v < hi;
+}
+
+/* A lazy slot still leads to the PLT: find what the loader would bind.
+ * RTLD_NEXT sees the global scope after the shim; a module dlopen()ed
+ * RTLD_LOCAL binds within its own scope, reached through a handle on it;
+ * a symbol only the main program exports is found by RTLD_DEFAULT, unless
+ * that answer is a non-PIE program's canonical PLT entry or the shim. */
+static int resolve_for(const struct patcher *p, const struct mod *m, const char *name,
+		       const char *ver, void **real)
+{
+	struct interpose_target t = {name, ver, NULL};
+	if (interpose_resolve(&t, real) == 0)
+		return 0;
+	void *r = NULL;
+	void *h = *m->name ? dlopen(m->name, RTLD_LAZY | RTLD_NOLOAD) : NULL;
+	if (h) {
+		r = ver ? dlvsym(h, name, ver) : dlsym(h, name);
+		dlclose(h);
+	}
+	if (!r) {
+		r = ver ? dlvsym(RTLD_DEFAULT, name, ver) : dlsym(RTLD_DEFAULT, name);
+		if (in_range(p->exe_lo, p->exe_hi, (uintptr_t)r) ||
+		    in_range(p->self_lo, p->self_hi, (uintptr_t)r))
+			r = NULL;
+	}
+	if (!r)
+		return TXC_ENOTFOUND;
+	*real = r;
+	return 0;
+}
+
+/* A slot leading into its own module is an unresolved lazy PLT stub; one
+ * leading into a non-PIE program is that program's canonical PLT entry,
+ * which jumps through the program's own (patched) slot: calling either as
+ * REAL would re-bind over the patch or recurse into the replacement. */
+static int slot_real(const struct patcher *p, const struct mod *m, const ElfW(Sym) * sym,
+		     const char *name, const char *ver, void *cur, void **real)
+{
+	uintptr_t v = (uintptr_t)cur;
+	bool in_self = in_mod(m, v);
+	bool in_exe = in_range(p->exe_lo, p->exe_hi, v);
+	if (v && !in_self && !in_exe) {
+		*real = cur;
+		return 0;
+	}
+	/* Bound to the module's own definition (an interposable self-call). */
+	if (v && in_self && sym->st_shndx != SHN_UNDEF && v == m->base + sym->st_value) {
+		*real = cur;
+		return 0;
+	}
+	return resolve_for(p, m, name, ver, real);
+}
+
+/* Matches a module name against "libfoo.so.1", or a prefix of it ending
+ * before a dot ("libfoo", "libfoo.so"). */
+static bool library_matches(const char *want, const char *path)
+{
+	const char *b = base_name(path);
+	size_t n = strlen(want);
+	return strncmp(b, want, n) == 0 && (b[n] == '\0' || b[n] == '.');
+}
+
+static bool target_matches(const struct interpose_target *t, const char *name, const char *ver)
+{
+	if (strcmp(t->name, name) != 0)
+		return false;
+	return !t->version || !*t->version || (ver && strcmp(ver, t->version) == 0);
+}
+
+/* A byte-at-a-time parser of /proc/self/maps: no line buffer, no stdio. */
+struct maps_state {
+	uintptr_t lo, hi;
+	int field, prot;
+};
+
+/* Feeds one byte; returns 1 when the line being parsed covers ADDR, with
+ * its protection in *PROT. */
+static int maps_feed(struct maps_state *s, char c, uintptr_t addr, int *prot)
+{
+	if (c == '\n') {
+		memset(s, 0, sizeof(*s));
+		return 0;
+	}
+	if (s->field == 0 || s->field == 1) {
+		uintptr_t *x = s->field ? &s->hi : &s->lo;
+		if ((c == '-' && s->field == 0) || (c == ' ' && s->field == 1))
+			s->field++;
+		else
+			*x = *x * 16 + (uintptr_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+		return 0;
+	}
+	if (s->field != 2)
+		return 0;
+	if (c == ' ') {
+		s->field = 3;
+		*prot = s->prot;
+		return addr >= s->lo && addr < s->hi;
+	}
+	s->prot |= c == 'r' ? PROT_READ : c == 'w' ? PROT_WRITE : c == 'x' ? PROT_EXEC : 0;
+	return 0;
+}
+
+static int maps_prot(uintptr_t addr, int *prot)
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return TXC_ESYS;
+	struct maps_state s = {0};
+	char buf[4096];
+	ssize_t got;
+	int found = 0;
+	while (!found && ((got = read(fd, buf, sizeof(buf))) > 0 || (got < 0 && errno == EINTR))) {
+		for (ssize_t i = 0; i < got && !found; i++)
+			found = maps_feed(&s, buf[i], addr, prot);
+	}
+	close(fd);
+	return found ? 0 : TXC_ENOTFOUND;
+}
+
+/* Without /proc: RELRO pages are read-only once the module is relocated,
+ * everything else keeps its PT_LOAD flags. */
+static int phdr_prot(const struct mod *m, uintptr_t page, uintptr_t pagesz, int *prot)
+{
+	for (size_t i = 0; i < m->phnum; i++) {
+		const ElfW(Phdr) *ph = &m->phdr[i];
+		uintptr_t start = (m->base + ph->p_vaddr) & ~(pagesz - 1);
+		uintptr_t end = (m->base + ph->p_vaddr + ph->p_memsz) & ~(pagesz - 1);
+		if (ph->p_type == PT_GNU_RELRO && page >= start && page < end) {
+			*prot = PROT_READ;
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < m->phnum; i++) {
+		const ElfW(Phdr) *ph = &m->phdr[i];
+		uintptr_t start = m->base + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && page + pagesz > start && page < start + ph->p_memsz) {
+			*prot = (ph->p_flags & PF_R ? PROT_READ : 0) |
+				(ph->p_flags & PF_W ? PROT_WRITE : 0) |
+				(ph->p_flags & PF_X ? PROT_EXEC : 0);
+			return 0;
+		}
+	}
+	return TXC_ENOTFOUND;
+}
+
+static int page_prot(struct patcher *p, const struct mod *m, uintptr_t page, int *prot)
+{
+	if (p->cache_page == page) {
+		*prot = p->cache_prot;
+		return 0;
+	}
+	if (maps_prot(page, prot) != 0 && phdr_prot(m, page, p->pagesz, prot) != 0)
+		return TXC_ENOTFOUND;
+	p->cache_page = page;
+	p->cache_prot = *prot;
+	return 0;
+}
+
+/* Adds write permission on top of the page's protection (a GOT may share a
+ * page with code: keep PROT_EXEC), stores, and restores it. */
+static int write_slot(struct patcher *p, const struct mod *m, uintptr_t slot, void *val)
+{
+	uintptr_t page = slot & ~(p->pagesz - 1);
+	int prot;
+	if (page_prot(p, m, page, &prot) != 0) {
+		log_msg(TXC_LOG_WARN, "interpose: no protection known for %#lx in %s",
+			(unsigned long)slot, *m->name ? m->name : "(main)");
+		return TXC_ENOTFOUND;
+	}
+	bool ro = !(prot & PROT_WRITE);
+	if (ro && mprotect((void *)page, p->pagesz, prot | PROT_READ | PROT_WRITE) != 0) {
+		log_msg(TXC_LOG_WARN, "interpose: mprotect %#lx in %s: %s", (unsigned long)page,
+			*m->name ? m->name : "(main)", strerror(errno));
+		return TXC_ESYS;
+	}
+	__atomic_store_n((void **)slot, val, __ATOMIC_RELEASE);
+	if (ro && mprotect((void *)page, p->pagesz, prot) != 0) {
+		log_msg(TXC_LOG_WARN, "interpose: restoring protection of %#lx in %s: %s",
+			(unsigned long)page, *m->name ? m->name : "(main)", strerror(errno));
+		p->cache_prot = prot | PROT_WRITE;
+	}
+	return 0;
+}
+
+static void patch_slot(struct patcher *p, const struct mod *m, const struct dyninfo *di,
+		       uintptr_t offset, size_t idx)
+{
+	const ElfW(Sym) *sym = &di->symtab[idx];
+	const char *name = di->strtab + sym->st_name;
+	const char *ver = NULL;
+	bool ver_known = false, have_real = false;
+	void *real = NULL;
+	uintptr_t slot = m->base + offset;
+	void *cur = __atomic_load_n((void **)slot, __ATOMIC_ACQUIRE);
+
+	for (size_t fn = 0; fn < p->n; fn++) {
+		const struct interpose_target *t = &p->targets[fn];
+		if (!t->name || t->name[0] != name[0])
+			continue;
+		if (!ver_known) {
+			ver = import_version(di, idx);
+			ver_known = true;
+		}
+		if (!target_matches(t, name, ver))
+			continue;
+		if (!have_real) {
+			const char *want = t->version && *t->version ? t->version : ver;
+			if (slot_real(p, m, sym, name, want, cur, &real) != 0) {
+				log_msg(TXC_LOG_DEBUG, "interpose: %s in %s: no definition found",
+					name, *m->name ? m->name : "(main)");
+				return;
+			}
+			have_real = true;
+		}
+		Dl_info info;
+		if (t->library && *t->library &&
+		    (!dladdr(real, &info) || !info.dli_fname ||
+		     !library_matches(t->library, info.dli_fname)))
+			continue;
+		void *val = p->hook(p->ctx, (int)fn, real);
+		if (val && val != cur && write_slot(p, m, slot, val) == 0) {
+			p->npatched++;
+			log_msg(TXC_LOG_DEBUG, "interpose: patched %s in %s", name,
+				*m->name ? m->name : "(main)");
+		}
+		return;
+	}
+}
+
+static void patch_table(struct patcher *p, const struct mod *m, const struct dyninfo *di,
+			uintptr_t table, size_t size, bool rela)
+{
+	size_t ent = rela ? sizeof(ElfW(Rela)) : sizeof(ElfW(Rel));
+	if (!table)
+		return;
+	for (size_t off = 0; off + ent <= size; off += ent) {
+		/* Rel and Rela share their first two fields. */
+		const ElfW(Rel) *r = (const ElfW(Rel) *)(table + off);
+		unsigned long type = TXC_R_TYPE(r->r_info);
+		size_t idx = TXC_R_SYM(r->r_info);
+		if ((type == TXC_R_JUMP_SLOT || type == TXC_R_GLOB_DAT) && idx &&
+		    r->r_offset % sizeof(void *) == 0)
+			patch_slot(p, m, di, r->r_offset, idx);
+	}
+}
+
+static void patch_module(struct patcher *p, const struct mod *m)
+{
+	struct dyninfo di;
+	parse_dyn(m, &di);
+	if (!di.symtab || !di.strtab)
+		return;
+	patch_table(p, m, &di, di.jmprel, di.pltrelsz, di.plt_rela);
+	patch_table(p, m, &di, di.rela, di.relasz, true);
+	patch_table(p, m, &di, di.rel, di.relsz, false);
+}
+
+int interpose_patch_all(const struct interpose_target *targets, size_t n, interpose_hook_fn hook,
+			void *ctx, int *npatched)
+{
+	if (!npatched || !hook || (n && !targets))
+		return TXC_EINVAL;
+	*npatched = 0;
+	if (n == 0)
+		return 0;
+	int saved = errno;
+	struct walk w = {0};
+	dl_iterate_phdr(collect_cb, &w);
+	if (w.dropped)
+		log_msg(TXC_LOG_WARN, "interpose: %zu modules beyond %d not patched", w.dropped,
+			MAX_MODS);
+	mark_skipped(w.n, w.interp);
+
+	struct patcher p = {.targets = targets, .n = n, .hook = hook, .ctx = ctx};
+	p.pagesz = (uintptr_t)sysconf(_SC_PAGESIZE);
+	for (size_t i = 0; i < w.n; i++) {
+		if (!*mods[i].name && mods[i].base == 0) {
+			p.exe_lo = mods[i].lo;
+			p.exe_hi = mods[i].hi;
+		}
+		if (in_mod(&mods[i], (uintptr_t)&mark_skipped)) {
+			p.self_lo = mods[i].lo;
+			p.self_hi = mods[i].hi;
+		}
+	}
+	for (size_t i = 0; i < w.n; i++) {
+		if (!mods[i].skip)
+			patch_module(&p, &mods[i]);
+	}
+	*npatched = p.npatched;
+	errno = saved;
+	return 0;
+}

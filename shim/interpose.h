@@ -1,0 +1,43 @@
+/* interpose.h - rewriting GOT entries (JUMP_SLOT and GLOB_DAT) of loaded modules.
+ *
+ * The module walks every loaded module with dl_iterate_phdr, reads its
+ * dynamic section, and for each relocation that imports a configured symbol
+ * (name, and version when one is pinned) asks the caller's hook what to store
+ * in the slot. Pages are made writable on top of their current protection
+ * (full RELRO) and restored afterwards.
+ *
+ * Never patched: the shim itself, the dynamic loader, the vDSO, and every
+ * module in the shim's own DT_NEEDED closure (libc, libffi, libmemcached and
+ * what they load), so the shim's own calls never reach a closure.
+ */
+#ifndef TXC_INTERPOSE_H
+#define TXC_INTERPOSE_H
+
+#include <stddef.h>
+
+struct interpose_target {
+	const char *name;    /* symbol name */
+	const char *version; /* NULL or "": any version */
+	const char *library; /* NULL or "": any defining library */
+};
+
+/* Asked once per matching GOT slot. FN is the index into the targets array.
+ * REAL is what the slot leads to, already resolved: the GOT value when it
+ * points outside the importing module, otherwise dlvsym/dlsym(RTLD_NEXT).
+ * Returns the address to write, or NULL to leave the slot unchanged (for
+ * example when REAL is already one of the caller's closures). */
+typedef void *(*interpose_hook_fn)(void *ctx, int fn, void *real);
+
+/* Patches every loaded module. Returns 0 and the number of slots written in
+ * *NPATCHED, or a negative code; a failure in one module (logged at warn)
+ * does not stop the others. Not thread-safe against itself: call under the
+ * caller's lock. */
+int interpose_patch_all(const struct interpose_target *targets, size_t n, interpose_hook_fn hook,
+			void *ctx, int *npatched);
+
+/* Resolves the real address of TARGET as seen from the shim:
+ * dlvsym(RTLD_NEXT, name, version) or dlsym(RTLD_NEXT, name).
+ * Returns 0 and *REAL, or TXC_ENOTFOUND. */
+int interpose_resolve(const struct interpose_target *target, void **real);
+
+#endif
