@@ -1,0 +1,245 @@
+/* cache.c - generations, lookups, stores and invalidation over the store. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "cache.h"
+#include "err.h"
+
+int cache_open(const struct txc_config *cfg, struct txc_cache **out)
+{
+	*out = NULL;
+	struct txc_cache *c = calloc(1, sizeof(*c));
+	if (!c)
+		return TXC_ENOMEM;
+	c->cfg = cfg;
+	c->kf = calloc(cfg->nfns ? (size_t)cfg->nfns : 1, sizeof(*c->kf));
+	int rc = c->kf ? 0 : TXC_ENOMEM;
+	for (int i = 0; rc == 0 && i < cfg->nfns; i++)
+		rc = key_fn_init(&c->kf[i], cfg->ns, &cfg->fns[i].sig);
+	if (rc == 0)
+		rc = key_gen_ns(cfg->ns, &c->ns_gen);
+	if (rc == 0)
+		rc = store_open(cfg, &c->store);
+	if (rc != 0) {
+		cache_close(c);
+		return rc == TXC_ENOMEM ? rc : TXC_ECONFIG;
+	}
+	*out = c;
+	return 0;
+}
+
+void cache_close(struct txc_cache *c)
+{
+	if (!c)
+		return;
+	store_close(c->store);
+	free(c->kf);
+	free(c);
+}
+
+/* A generation value is a decimal counter written by add/incr. */
+static int parse_gen(const struct txc_buf *b, uint64_t *gen)
+{
+	if (!b->data || b->len == 0 || b->len > 20)
+		return TXC_ENOTFOUND;
+	uint64_t v = 0;
+	for (size_t i = 0; i < b->len; i++) {
+		unsigned d = (unsigned)(b->data[i] - '0');
+		/* incr pads with spaces when the number shrinks: tolerate them */
+		if (b->data[i] == ' ')
+			break;
+		if (d > 9)
+			return TXC_ECORRUPT;
+		v = v * 10 + d;
+	}
+	*gen = v;
+	return 0;
+}
+
+void cache_lookup_free(struct txc_lookup *lk)
+{
+	store_bufs_free(&lk->value, 1);
+}
+
+int cache_lookup(struct txc_cache *c, int fn, const struct txc_key *key, struct txc_lookup *out)
+{
+	struct txc_key fn_gen;
+	key_gen_fn(&c->kf[fn], &fn_gen);
+	const struct txc_key *keys[3] = {key, &fn_gen, &c->ns_gen};
+	struct txc_buf vals[3] = {{0}};
+	memset(out, 0, sizeof(*out));
+	int rc = store_mget(c->store, keys, 3, vals);
+	if (rc != 0)
+		return rc;
+	out->value = vals[0];
+	int g1 = parse_gen(&vals[1], &out->fn_gen);
+	int g2 = parse_gen(&vals[2], &out->ns_gen);
+	out->gens_known = g1 == 0 && g2 == 0;
+	store_bufs_free(&vals[1], 2);
+	return 0;
+}
+
+/* A start value that no earlier generation of this key can have had. */
+static uint64_t fresh_gen(void)
+{
+	uint64_t r = 0;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r = (uint64_t)ts.tv_sec * 1000000007u ^ (uint64_t)ts.tv_nsec;
+	}
+	return (r >> 2) | 1; /* 62 bits: incr never wraps in practice */
+}
+
+/* Reads the generation at KEY, creating it when absent. */
+static int ensure_gen(struct txc_cache *c, const struct txc_key *key, uint64_t *gen)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		char text[24];
+		uint64_t v = fresh_gen();
+		int n = snprintf(text, sizeof(text), "%" PRIu64, v);
+		int rc = store_add(c->store, key, text, (size_t)n, 0);
+		if (rc == 0) {
+			*gen = v;
+			return 0;
+		}
+		if (rc != TXC_EEXIST)
+			return rc;
+		const struct txc_key *keys[1] = {key};
+		struct txc_buf val = {0};
+		rc = store_mget(c->store, keys, 1, &val);
+		if (rc != 0)
+			return rc;
+		rc = parse_gen(&val, gen);
+		store_bufs_free(&val, 1);
+		if (rc == 0)
+			return 0;
+		/* evicted between add and get, or garbage: try again */
+	}
+	return TXC_ESERVER;
+}
+
+int cache_ensure_gens(struct txc_cache *c, int fn, struct txc_lookup *lk)
+{
+	if (lk->gens_known)
+		return 0;
+	struct txc_key fn_gen;
+	key_gen_fn(&c->kf[fn], &fn_gen);
+	int rc = ensure_gen(c, &fn_gen, &lk->fn_gen);
+	if (rc == 0)
+		rc = ensure_gen(c, &c->ns_gen, &lk->ns_gen);
+	lk->gens_known = rc == 0;
+	return rc;
+}
+
+int cache_decode(struct txc_cache *c, int fn, const struct txc_key *key,
+		 const struct txc_lookup *lk, struct txc_value_meta *meta, struct txc_result *res)
+{
+	if (!lk->value.data)
+		return TXC_ENOTFOUND;
+	int rc = codec_decode(&c->cfg->fns[fn].sig, &c->kf[fn].sig_digest, &key->digest,
+			      lk->value.data, lk->value.len, meta, res);
+	if (rc != 0)
+		return TXC_ECORRUPT;
+	if (!lk->gens_known || meta->fn_gen != lk->fn_gen || meta->ns_gen != lk->ns_gen)
+		return TXC_ENOTFOUND;
+	return 0;
+}
+
+int cache_store(struct txc_cache *c, int fn, const struct txc_key *key,
+		struct txc_value_meta *meta, const struct txc_result *res, size_t *len)
+{
+	const struct txc_sig *sig = &c->cfg->fns[fn].sig;
+	size_t size = codec_size(sig, res);
+	*len = 0;
+	if (size == 0 || size > c->cfg->max_value)
+		return TXC_ETOOBIG;
+	uint8_t small[2048];
+	uint8_t *buf = size <= sizeof(small) ? small : malloc(size);
+	if (!buf)
+		return TXC_ENOMEM;
+	meta->sig = c->kf[fn].sig_digest;
+	meta->key = key->digest;
+	int rc = codec_encode(sig, meta, res, buf, size, len);
+	if (rc == 0)
+		rc = store_set(c->store, key, buf, *len, c->cfg->fns[fn].ttl);
+	if (buf != small)
+		free(buf);
+	return rc;
+}
+
+int cache_bump(struct txc_cache *c, int fn)
+{
+	struct txc_key key;
+	if (fn >= 0)
+		key_gen_fn(&c->kf[fn], &key);
+	else
+		key = c->ns_gen;
+	uint64_t v;
+	int rc = store_incr(c->store, &key, &v);
+	if (rc == TXC_ENOTFOUND) {
+		/* No generation yet: a fresh random one invalidates all the same. */
+		rc = ensure_gen(c, &key, &v);
+		if (rc == 0)
+			rc = store_incr(c->store, &key, &v);
+	}
+	return rc;
+}
+
+int cache_delete_call(struct txc_cache *c, int fn, const struct txc_arg *args)
+{
+	struct txc_key key;
+	int rc = key_build(&c->kf[fn], &c->cfg->fns[fn].sig, args, &key);
+	if (rc == 0)
+		rc = store_delete(c->store, &key);
+	return rc;
+}
+
+/* Maps the mutator's argument values onto the target's keyed parameters. */
+static void map_args(const struct txc_sig *target, const struct txc_inval *iv,
+		     const struct txc_arg *margs, struct txc_arg *targs)
+{
+	static const char present = 1;
+	int k = 0;
+	memset(targs, 0, sizeof(struct txc_arg) * TXC_MAX_PARAMS);
+	for (int i = 0; i < target->nparams; i++) {
+		const struct txc_param *p = &target->params[i];
+		if (sig_param_keyed(p) && k < iv->nargs) {
+			int m = iv->args[k++];
+			targs[i] = margs[m];
+			/* as C would convert the value when passing it to the target */
+			if (p->kind == TXC_K_SCALAR && !sig_type_info(p->type)->is_float) {
+				uint8_t tmp[8];
+				sig_scalar_store(p->type, margs[m].num, tmp);
+				targs[i].num = sig_scalar_load(p->type, tmp);
+			}
+		}
+		else if (sig_param_is_out(p))
+			targs[i].ptr = &present;
+	}
+}
+
+int cache_invalidate_for(struct txc_cache *c, int fn, const struct txc_arg *margs)
+{
+	const struct txc_fn_config *fc = &c->cfg->fns[fn];
+	int first = 0;
+	for (int i = 0; i < fc->ninval; i++) {
+		const struct txc_inval *iv = &fc->inval[i];
+		int rc;
+		if (iv->all) {
+			rc = cache_bump(c, iv->target);
+		} else {
+			struct txc_arg targs[TXC_MAX_PARAMS];
+			map_args(&c->cfg->fns[iv->target].sig, iv, margs, targs);
+			rc = cache_delete_call(c, iv->target, targs);
+		}
+		if (rc != 0 && first == 0)
+			first = rc;
+	}
+	return first;
+}

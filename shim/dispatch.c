@@ -1,0 +1,582 @@
+/* dispatch.c - the closure handler: hit path, miss path, mutators.
+ *
+ * Hit:  key -> one mget (value + 2 generations) -> verify -> check every
+ *       out-buffer fits -> write outs and return value -> errno as before.
+ * Miss: create missing generations -> real call (timed) -> cache_if ->
+ *       encode + set -> errno as the real function left it.
+ * Anything that fails on the way ends in the real function being called.
+ */
+#include <errno.h>
+#include <ffi.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dispatch.h"
+#include "err.h"
+#include "log.h"
+
+#define MAX_CLOSURES 8 /* distinct real targets of one function (versions, libraries) */
+
+struct fn_rt;
+
+struct closure_ud {
+	struct fn_rt *fn;
+	void *real;
+	void *code;
+	ffi_closure *closure;
+};
+
+struct fn_rt {
+	int index;
+	const struct txc_fn_config *fc;
+	ffi_cif cif;
+	ffi_type *atypes[TXC_MAX_PARAMS];
+	struct txc_stats stats;
+	pthread_key_t retbuf; /* per-thread storage for returned strings */
+	int nclosures;
+	struct closure_ud cl[MAX_CLOSURES];
+};
+
+static const struct txc_config *g_cfg;
+static struct txc_cache *g_cache;
+static struct fn_rt *g_fns;
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Set while the shim does its own work in this thread: any configured
+ * function reached meanwhile (from libmemcached, malloc, a signal handler)
+ * goes straight to the real function. */
+static __thread int in_shim __attribute__((tls_model("initial-exec")));
+
+struct retbuf {
+	size_t cap;
+	char data[];
+};
+
+static void retbuf_free(void *p)
+{
+	free(p);
+}
+
+static ffi_type *ffi_scalar(enum txc_type t)
+{
+	const struct txc_type_info *ti = sig_type_info(t);
+	if (t == TXC_T_FLOAT)
+		return &ffi_type_float;
+	if (t == TXC_T_DOUBLE)
+		return &ffi_type_double;
+	switch (ti->size) {
+	case 1:
+		return ti->is_signed ? &ffi_type_sint8 : &ffi_type_uint8;
+	case 2:
+		return ti->is_signed ? &ffi_type_sint16 : &ffi_type_uint16;
+	case 4:
+		return ti->is_signed ? &ffi_type_sint32 : &ffi_type_uint32;
+	default:
+		return ti->is_signed ? &ffi_type_sint64 : &ffi_type_uint64;
+	}
+}
+
+static int prep_fn(struct fn_rt *f, int index, const struct txc_fn_config *fc)
+{
+	const struct txc_sig *sig = &fc->sig;
+	f->index = index;
+	f->fc = fc;
+	for (int i = 0; i < sig->nparams; i++) {
+		const struct txc_param *p = &sig->params[i];
+		f->atypes[i] = p->kind == TXC_K_SCALAR ? ffi_scalar(p->type) : &ffi_type_pointer;
+	}
+	ffi_type *rtype = &ffi_type_pointer;
+	if (sig->ret == TXC_R_VOID)
+		rtype = &ffi_type_void;
+	else if (sig->ret == TXC_R_SCALAR)
+		rtype = ffi_scalar(sig->ret_type);
+	if (ffi_prep_cif(&f->cif, FFI_DEFAULT_ABI, (unsigned)sig->nparams, rtype, f->atypes) !=
+	    FFI_OK)
+		return TXC_EINVAL;
+	if (pthread_key_create(&f->retbuf, retbuf_free) != 0)
+		return TXC_ENOMEM;
+	return 0;
+}
+
+int dispatch_init(const struct txc_config *cfg, struct txc_cache *cache)
+{
+	struct fn_rt *fns = calloc(cfg->nfns ? (size_t)cfg->nfns : 1, sizeof(*fns));
+	if (!fns)
+		return TXC_ENOMEM;
+	for (int i = 0; i < cfg->nfns; i++) {
+		int rc = prep_fn(&fns[i], i, &cfg->fns[i]);
+		if (rc != 0) {
+			log_msg(TXC_LOG_ERROR, "%s: libffi cannot call this signature", cfg->fns[i].sig.name);
+			free(fns);
+			return rc;
+		}
+	}
+	g_cfg = cfg;
+	g_cache = cache;
+	g_fns = fns;
+	return 0;
+}
+
+struct txc_stats *dispatch_stats(int fn)
+{
+	return &g_fns[fn].stats;
+}
+
+/* ---- values in and out of libffi's return slot ---- */
+
+/* libffi widens integer results narrower than a register to ffi_arg. */
+static uint64_t ret_load(const struct txc_sig *sig, const void *ret)
+{
+	const struct txc_type_info *ti = sig_type_info(sig->ret_type);
+	if (ti->is_float || ti->size >= sizeof(ffi_arg))
+		return sig_scalar_load(sig->ret_type, ret);
+	ffi_arg a;
+	memcpy(&a, ret, sizeof(a));
+	uint8_t narrow[8];
+	uint64_t wide = (uint64_t)a;
+	memcpy(narrow, &wide, sizeof(narrow)); /* little endian: low bytes first */
+	return sig_scalar_load(sig->ret_type, narrow);
+}
+
+static void ret_store(const struct txc_sig *sig, uint64_t v, void *ret)
+{
+	const struct txc_type_info *ti = sig_type_info(sig->ret_type);
+	if (ti->is_float || ti->size >= sizeof(ffi_arg)) {
+		sig_scalar_store(sig->ret_type, v, ret);
+		return;
+	}
+	/* v is already sign- or zero-extended to 64 bits */
+	ffi_arg a = (ffi_arg)v;
+	memcpy(ret, &a, sizeof(a));
+}
+
+/* The value of a CAP or LEN reference; negative counts as 0. */
+static uint64_t size_value(const struct txc_sig *sig, const struct txc_size *sz, void **args,
+			   const void *ret)
+{
+	enum txc_type t;
+	uint64_t v;
+	switch (sz->from) {
+	case TXC_SZ_LITERAL:
+		return sz->literal;
+	case TXC_SZ_PARAM:
+		t = sig->params[sz->param].type;
+		v = sig_scalar_load(t, args[sz->param]);
+		break;
+	case TXC_SZ_RET:
+		t = sig->ret_type;
+		v = ret_load(sig, ret);
+		break;
+	default:
+		return 0;
+	}
+	if (sig_type_info(t)->is_signed && (int64_t)v < 0)
+		return 0;
+	return v;
+}
+
+static int64_t elapsed_ns(const struct timespec *a, const struct timespec *b)
+{
+	return (int64_t)(b->tv_sec - a->tv_sec) * 1000000000 + (b->tv_nsec - a->tv_nsec);
+}
+
+/* ---- the hit path ---- */
+
+/* Checks that every cached out-parameter fits the caller's buffer before
+ * anything is written: a hit is all or nothing. */
+static int outs_fit(const struct txc_sig *sig, void **args, const struct txc_result *res)
+{
+	for (int i = 0; i < sig->nparams; i++) {
+		const struct txc_param *p = &sig->params[i];
+		if (!sig_param_is_out(p))
+			continue;
+		void *dst = *(void **)args[i];
+		if ((dst != NULL) != res->out[i].present)
+			return TXC_ECORRUPT; /* the key covers NULL-ness: cannot happen honestly */
+		if (!dst || p->kind == TXC_K_OUT_SCALAR)
+			continue;
+		uint64_t cap = size_value(sig, &p->size, args, NULL);
+		uint64_t need = res->out[i].len + (p->kind == TXC_K_OUT_STRING ? 1 : 0);
+		if (need > cap)
+			return TXC_ERANGE;
+	}
+	return 0;
+}
+
+static void outs_write(const struct txc_sig *sig, void **args, const struct txc_result *res)
+{
+	for (int i = 0; i < sig->nparams; i++) {
+		const struct txc_param *p = &sig->params[i];
+		void *dst = sig_param_is_out(p) ? *(void **)args[i] : NULL;
+		if (!dst)
+			continue;
+		const struct txc_out *o = &res->out[i];
+		if (p->kind == TXC_K_OUT_SCALAR) {
+			sig_scalar_store(p->type, o->num, dst);
+		} else {
+			if (o->len)
+				memcpy(dst, o->data, o->len);
+			if (p->kind == TXC_K_OUT_STRING)
+				((char *)dst)[o->len] = '\0';
+		}
+	}
+}
+
+/* Produces the char * a hit returns. Returns 0, or TXC_ENOMEM. */
+static int ret_string(struct fn_rt *f, const struct txc_result *res, void *ret)
+{
+	char *s = NULL;
+	if (res->ret_str && f->fc->sig.ret == TXC_R_OWNED_STRING) {
+		s = malloc(res->ret_len + 1);
+		if (!s)
+			return TXC_ENOMEM;
+	} else if (res->ret_str) {
+		struct retbuf *b = pthread_getspecific(f->retbuf);
+		if (!b || b->cap < res->ret_len + 1) {
+			struct retbuf *nb = realloc(b, sizeof(*b) + res->ret_len + 1);
+			if (!nb)
+				return TXC_ENOMEM;
+			nb->cap = res->ret_len + 1;
+			if (pthread_setspecific(f->retbuf, nb) != 0) {
+				free(nb);
+				return TXC_ENOMEM;
+			}
+			b = nb;
+		}
+		s = b->data;
+	}
+	if (s) {
+		memcpy(s, res->ret_str, res->ret_len);
+		s[res->ret_len] = '\0';
+	}
+	memcpy(ret, &s, sizeof(s));
+	return 0;
+}
+
+/* Applies a verified value. Returns 0 when the call was answered. */
+static int apply_hit(struct fn_rt *f, void *ret, void **args, const struct txc_result *res)
+{
+	const struct txc_sig *sig = &f->fc->sig;
+	int rc = outs_fit(sig, args, res);
+	if (rc != 0)
+		return rc;
+	if (sig->ret == TXC_R_STRING || sig->ret == TXC_R_OWNED_STRING) {
+		rc = ret_string(f, res, ret);
+		if (rc != 0)
+			return rc;
+	} else if (sig->ret == TXC_R_SCALAR) {
+		ret_store(sig, res->ret, ret);
+	}
+	outs_write(sig, args, res);
+	return 0;
+}
+
+/* ---- the miss path ---- */
+
+static bool cond_holds(const struct txc_sig *sig, const struct txc_cond *c, const void *ret)
+{
+	if (!c->set)
+		return true;
+	int cmp; /* <0, 0, >0: ret compared with the value */
+	if (sig->ret == TXC_R_STRING || sig->ret == TXC_R_OWNED_STRING) {
+		char *s;
+		memcpy(&s, ret, sizeof(s));
+		cmp = s != NULL; /* only NULL is comparable */
+	} else {
+		const struct txc_type_info *ti = sig_type_info(sig->ret_type);
+		uint64_t v = ret_load(sig, ret);
+		if (ti->is_float || !c->is_int) {
+			double d;
+			if (sig->ret_type == TXC_T_FLOAT) {
+				float fl;
+				uint32_t b32 = (uint32_t)v;
+				memcpy(&fl, &b32, sizeof(fl));
+				d = fl;
+			} else if (ti->is_float) {
+				memcpy(&d, &v, sizeof(d));
+			} else {
+				d = ti->is_signed ? (double)(int64_t)v : (double)v;
+			}
+			cmp = d < c->num ? -1 : d > c->num ? 1 : d == c->num ? 0 : 2;
+		} else if (ti->is_signed) {
+			int64_t s = (int64_t)v;
+			cmp = s < c->inum ? -1 : s > c->inum;
+		} else {
+			cmp = c->inum < 0 ? 1 : v < (uint64_t)c->inum ? -1 : v > (uint64_t)c->inum;
+		}
+	}
+	if (cmp == 2) /* NaN: only != holds */
+		return c->op == TXC_CMP_NE;
+	switch (c->op) {
+	case TXC_CMP_EQ: return cmp == 0;
+	case TXC_CMP_NE: return cmp != 0;
+	case TXC_CMP_LT: return cmp < 0;
+	case TXC_CMP_LE: return cmp <= 0;
+	case TXC_CMP_GT: return cmp > 0;
+	case TXC_CMP_GE: return cmp >= 0;
+	}
+	return false;
+}
+
+/* Reads what the real call produced. Returns 0, or TXC_EINVAL when an
+ * out string was left without a NUL inside its capacity (not storable). */
+static int collect(const struct txc_sig *sig, void *ret, void **args, struct txc_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (sig->ret == TXC_R_SCALAR) {
+		res->ret = ret_load(sig, ret);
+	} else if (sig->ret != TXC_R_VOID) {
+		char *s;
+		memcpy(&s, ret, sizeof(s));
+		res->ret_str = s;
+		res->ret_len = s ? strlen(s) : 0;
+	}
+	for (int i = 0; i < sig->nparams; i++) {
+		const struct txc_param *p = &sig->params[i];
+		void *src = sig_param_is_out(p) ? *(void **)args[i] : NULL;
+		struct txc_out *o = &res->out[i];
+		if (!src)
+			continue;
+		o->present = true;
+		if (p->kind == TXC_K_OUT_SCALAR) {
+			o->num = sig_scalar_load(p->type, src);
+			continue;
+		}
+		uint64_t cap = size_value(sig, &p->size, args, ret);
+		o->data = src;
+		if (p->kind == TXC_K_OUT_STRING) {
+			const char *nul = memchr(src, '\0', cap);
+			if (!nul)
+				return TXC_EINVAL;
+			o->len = (uint64_t)(nul - (const char *)src);
+		} else {
+			uint64_t len = p->len.from == TXC_SZ_NONE ? cap
+								 : size_value(sig, &p->len, args, ret);
+			o->len = len < cap ? len : cap;
+		}
+	}
+	return 0;
+}
+
+/* ---- the handler ---- */
+
+/* Failures of memcached are logged at warn at most once per 10 seconds per
+ * process, so a dead server does not flood the host's stderr. */
+static void warn_store(const char *fn, const char *what, int rc)
+{
+	static int64_t last;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t t = now.tv_sec, prev = __atomic_load_n(&last, __ATOMIC_RELAXED);
+	int level = TXC_LOG_DEBUG;
+	if ((prev == 0 || t - prev >= 10) &&
+	    __atomic_compare_exchange_n(&last, &prev, t, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		level = TXC_LOG_WARN;
+	log_msg(level, "%s: %s failed (%s); calling the real function", fn, what, txc_strerror(rc));
+}
+
+static void call_real(struct closure_ud *ud, void *ret, void **args, int caller_errno)
+{
+	in_shim = 0; /* the real function's own configured calls may be cached */
+	errno = caller_errno;
+	ffi_call(&ud->fn->cif, FFI_FN(ud->real), ret, args);
+	in_shim = 1;
+}
+
+static void run_mutator(struct closure_ud *ud, void *ret, void **args, int caller_errno)
+{
+	struct fn_rt *f = ud->fn;
+	call_real(ud, ret, args, caller_errno);
+	int real_errno = errno;
+	struct txc_arg margs[TXC_MAX_PARAMS];
+	key_args_from_ffi(&f->fc->sig, args, margs);
+	int rc = cache_invalidate_for(g_cache, f->index, margs);
+	if (rc != 0) {
+		stats_add(&f->stats, TXC_ST_ERRORS, 1);
+		log_msg(TXC_LOG_WARN, "%s: invalidation failed (%s): cached results may be stale",
+			f->fc->sig.name, txc_strerror(rc));
+	} else {
+		stats_add(&f->stats, TXC_ST_INVALIDATIONS, 1);
+		log_msg(TXC_LOG_INFO, "invalidate after %s", f->fc->sig.name);
+	}
+	errno = real_errno;
+}
+
+/* Returns 0 when the call was answered from the cache. */
+static int try_hit(struct fn_rt *f, void *ret, void **args, const struct txc_key *key,
+		   struct txc_lookup *lk)
+{
+	struct txc_value_meta meta;
+	struct txc_result res;
+	int rc = cache_decode(g_cache, f->index, key, lk, &meta, &res);
+	if (rc == 0)
+		rc = apply_hit(f, ret, args, &res);
+	if (rc == 0) {
+		stats_add(&f->stats, TXC_ST_HITS, 1);
+		stats_add(&f->stats, TXC_ST_BYTES_IN, lk->value.len);
+		stats_add(&f->stats, TXC_ST_SAVED_NS, meta.cost_ns);
+		log_msg(TXC_LOG_INFO, "hit %s %s", f->fc->sig.name, key->text);
+	} else if (rc == TXC_ECORRUPT) {
+		stats_add(&f->stats, TXC_ST_CORRUPT, 1);
+		log_msg(TXC_LOG_WARN, "%s: cached value for %s failed verification; ignoring it",
+			f->fc->sig.name, key->text);
+	} else if (rc == TXC_ERANGE) {
+		stats_add(&f->stats, TXC_ST_NOFIT, 1);
+		log_msg(TXC_LOG_INFO, "%s: cached value does not fit the caller's buffer",
+			f->fc->sig.name);
+	}
+	return rc;
+}
+
+static void store_result(struct fn_rt *f, void *ret, void **args, const struct txc_key *key,
+			 const struct txc_lookup *lk, int64_t cost)
+{
+	const struct txc_sig *sig = &f->fc->sig;
+	if (!cond_holds(sig, &f->fc->cache_if, ret)) {
+		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
+		log_msg(TXC_LOG_INFO, "miss %s %s (%.3f ms, not stored: cache_if)", sig->name,
+			key->text, (double)cost / 1e6);
+		return;
+	}
+	struct txc_result res;
+	struct txc_value_meta meta = {.ns_gen = lk->ns_gen, .fn_gen = lk->fn_gen,
+				      .cost_ns = cost > 0 ? (uint64_t)cost : 0};
+	size_t len = 0;
+	int rc = collect(sig, ret, args, &res);
+	if (rc == 0)
+		rc = cache_store(g_cache, f->index, key, &meta, &res, &len);
+	if (rc == 0) {
+		stats_add(&f->stats, TXC_ST_STORES, 1);
+		stats_add(&f->stats, TXC_ST_BYTES_OUT, len);
+	} else if (rc == TXC_ETOOBIG) {
+		stats_add(&f->stats, TXC_ST_TOOBIG, 1);
+		log_msg(TXC_LOG_INFO, "%s: result larger than max_value; not stored", sig->name);
+	} else if (rc == TXC_EINVAL) {
+		log_msg(TXC_LOG_INFO, "%s: out string without NUL; not stored", sig->name);
+	} else {
+		stats_add(&f->stats, TXC_ST_ERRORS, 1);
+		warn_store(sig->name, "store", rc);
+	}
+	log_msg(TXC_LOG_INFO, "miss %s %s (%.3f ms, %zu bytes stored)", sig->name, key->text,
+		(double)cost / 1e6, len);
+}
+
+static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller_errno)
+{
+	struct fn_rt *f = ud->fn;
+	struct txc_arg a[TXC_MAX_PARAMS];
+	struct txc_key key;
+	struct txc_lookup lk;
+	key_args_from_ffi(&f->fc->sig, args, a);
+	key_build(&g_cache->kf[f->index], &f->fc->sig, a, &key);
+	int rc = cache_lookup(g_cache, f->index, &key, &lk);
+	if (rc == 0 && try_hit(f, ret, args, &key, &lk) == 0) {
+		cache_lookup_free(&lk);
+		errno = caller_errno;
+		return;
+	}
+	cache_lookup_free(&lk);
+	if (rc == 0)
+		rc = cache_ensure_gens(g_cache, f->index, &lk);
+	if (rc != 0) {
+		stats_add(&f->stats, TXC_ST_ERRORS, 1);
+		warn_store(f->fc->sig.name, "lookup", rc);
+		call_real(ud, ret, args, caller_errno);
+		return;
+	}
+	stats_add(&f->stats, TXC_ST_MISSES, 1);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	call_real(ud, ret, args, caller_errno);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	int real_errno = errno;
+	store_result(f, ret, args, &key, &lk, elapsed_ns(&t0, &t1));
+	errno = real_errno;
+}
+
+static void on_call(ffi_cif *cif, void *ret, void **args, void *user)
+{
+	struct closure_ud *ud = user;
+	if (in_shim || !g_cache) {
+		ffi_call(cif, FFI_FN(ud->real), ret, args);
+		return;
+	}
+	in_shim = 1;
+	int caller_errno = errno;
+	if (ud->fn->fc->ninval > 0)
+		run_mutator(ud, ret, args, caller_errno);
+	else
+		run_cached(ud, ret, args, caller_errno);
+	in_shim = 0;
+}
+
+/* ---- closures ---- */
+
+static bool is_our_closure(void *code)
+{
+	for (int i = 0; g_cfg && i < g_cfg->nfns; i++)
+		for (int k = 0; k < g_fns[i].nclosures; k++)
+			if (g_fns[i].cl[k].code == code)
+				return true;
+	return false;
+}
+
+static void *make_closure(struct fn_rt *f, void *real)
+{
+	for (int k = 0; k < f->nclosures; k++)
+		if (f->cl[k].real == real)
+			return f->cl[k].code;
+	if (f->nclosures == MAX_CLOSURES) {
+		log_msg(TXC_LOG_WARN, "%s: more than %d distinct definitions; not intercepting another",
+			f->fc->sig.name, MAX_CLOSURES);
+		return NULL;
+	}
+	struct closure_ud *ud = &f->cl[f->nclosures];
+	void *code = NULL;
+	ffi_closure *cl = ffi_closure_alloc(sizeof(ffi_closure), &code);
+	if (!cl) {
+		log_msg(TXC_LOG_WARN, "%s: cannot allocate a closure", f->fc->sig.name);
+		return NULL;
+	}
+	ud->fn = f;
+	ud->real = real;
+	if (ffi_prep_closure_loc(cl, &f->cif, on_call, ud, code) != FFI_OK) {
+		ffi_closure_free(cl);
+		log_msg(TXC_LOG_WARN, "%s: libffi refused the closure", f->fc->sig.name);
+		return NULL;
+	}
+	ud->closure = cl;
+	ud->code = code;
+	/* publish after the closure is complete: readers scan without the lock */
+	__atomic_store_n(&f->nclosures, f->nclosures + 1, __ATOMIC_RELEASE);
+	return code;
+}
+
+void *dispatch_closure_for(int fn, void *real)
+{
+	if (!g_fns || fn < 0 || fn >= g_cfg->nfns || !real)
+		return NULL;
+	void *code = NULL;
+	int saved = errno;
+	pthread_mutex_lock(&g_lock);
+	if (!is_our_closure(real))
+		code = make_closure(&g_fns[fn], real);
+	pthread_mutex_unlock(&g_lock);
+	errno = saved;
+	return code;
+}
+
+void dispatch_log_stats(void)
+{
+	for (int i = 0; g_fns && i < g_cfg->nfns; i++) {
+		const struct txc_stats *s = &g_fns[i].stats;
+		log_msg(TXC_LOG_INFO, "stats %s: hits=%llu misses=%llu stores=%llu errors=%llu saved=%.3f ms",
+			g_cfg->fns[i].sig.name, (unsigned long long)stats_get(s, TXC_ST_HITS),
+			(unsigned long long)stats_get(s, TXC_ST_MISSES),
+			(unsigned long long)stats_get(s, TXC_ST_STORES),
+			(unsigned long long)stats_get(s, TXC_ST_ERRORS),
+			(double)stats_get(s, TXC_ST_SAVED_NS) / 1e6);
+	}
+}

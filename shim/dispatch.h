@@ -1,0 +1,35 @@
+/* dispatch.h - the libffi closures that stand in for configured functions.
+ *
+ * A closure's handler runs the hit and miss paths (see README, "Design").
+ * Every failure inside it ends in a call of the real function: the host
+ * program sees the real function's result, errno and out-parameters.
+ *
+ * Lifetime: dispatch state and closures are never freed; a closure may be
+ * called by any thread until the process ends.
+ */
+#ifndef TXC_DISPATCH_H
+#define TXC_DISPATCH_H
+
+#include "cache.h"
+#include "config.h"
+#include "stats.h"
+
+/* Prepares one ffi_cif per configured function. CFG and CACHE must live
+ * for the rest of the process; CACHE may be NULL (every call passes
+ * through). Returns 0, or TXC_ENOMEM / TXC_EINVAL (libffi refused a
+ * signature) with dispatch left unusable. Call once, before any closure. */
+int dispatch_init(const struct txc_config *cfg, struct txc_cache *cache);
+
+/* Returns the code address of the closure for function FN calling REAL on
+ * a miss, creating it on first use; the same (FN, REAL) always gives the
+ * same closure. Returns NULL when REAL is itself one of our closures (so a
+ * slot is never wrapped twice) or when the closure cannot be made (logged). */
+void *dispatch_closure_for(int fn, void *real);
+
+/* The counters of function FN (never NULL after dispatch_init). */
+struct txc_stats *dispatch_stats(int fn);
+
+/* Logs each function's counters at info level. */
+void dispatch_log_stats(void);
+
+#endif

@@ -1,0 +1,115 @@
+/* shim.c - the load-time constructor: the one file that knows every module.
+ *
+ * Order: environment -> config -> cache -> dispatch -> interpose. Any
+ * failure logs one line and leaves the process untouched: no GOT entry is
+ * rewritten, so every call reaches the real function at full speed.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+
+#include "cache.h"
+#include "config.h"
+#include "dispatch.h"
+#include "err.h"
+#include "interpose.h"
+#include "log.h"
+
+static struct txc_config *g_config;
+static struct txc_cache *g_cache;
+
+static void report_to_log(void *ctx, const char *path, int line, bool warning, const char *msg)
+{
+	(void)ctx;
+	/* each error line says the consequence, so one line is the whole story */
+	int level = warning ? TXC_LOG_WARN : TXC_LOG_ERROR;
+	const char *tail = warning ? "" : "; caching is off";
+	if (line > 0)
+		log_msg(level, "%s:%d: %s%s", path, line, msg, tail);
+	else
+		log_msg(level, "%s: %s%s", path, msg, tail);
+}
+
+static bool env_true(const char *name)
+{
+	const char *v = secure_getenv(name);
+	return v && *v && strcmp(v, "0") != 0 && strcasecmp(v, "no") != 0 &&
+	       strcasecmp(v, "false") != 0;
+}
+
+/* TXCACHE_LOG wins over the file; it is applied before and after loading so
+ * that problems in the file are reported at the level the user asked for. */
+static void apply_log_env(void)
+{
+	const char *v = secure_getenv("TXCACHE_LOG");
+	int level;
+	if (v && config_parse_log_level(v, &level) == 0)
+		log_set_level(level);
+}
+
+static void *hook(void *ctx, int fn, void *real)
+{
+	(void)ctx;
+	return dispatch_closure_for(fn, real);
+}
+
+static int patch_everything(const struct txc_config *cfg)
+{
+	struct interpose_target *t = calloc(cfg->nfns ? (size_t)cfg->nfns : 1, sizeof(*t));
+	if (!t)
+		return TXC_ENOMEM;
+	for (int i = 0; i < cfg->nfns; i++) {
+		t[i].name = cfg->fns[i].sig.name;
+		t[i].version = cfg->fns[i].version;
+		t[i].library = cfg->fns[i].library;
+	}
+	int npatched = 0;
+	int rc = interpose_patch_all(t, (size_t)cfg->nfns, hook, NULL, &npatched);
+	free(t);
+	log_msg(TXC_LOG_INFO, "%d functions configured, %d call sites redirected", cfg->nfns,
+		npatched);
+	return rc;
+}
+
+static void start(void)
+{
+	apply_log_env();
+	const char *path = secure_getenv("TXCACHE_CONFIG");
+	if (!path || !*path)
+		path = TXC_DEFAULT_PATH;
+	if (config_load(path, &g_config, report_to_log, NULL) != 0)
+		return;
+	log_set_level(g_config->log_level);
+	apply_log_env();
+	if (!g_config->enabled || env_true("TXCACHE_DISABLE")) {
+		log_msg(TXC_LOG_INFO, "caching disabled; every call goes to the real function");
+		return;
+	}
+	int rc = cache_open(g_config, &g_cache);
+	if (rc == 0)
+		rc = dispatch_init(g_config, g_cache);
+	if (rc == 0)
+		rc = patch_everything(g_config);
+	if (rc != 0)
+		log_msg(TXC_LOG_ERROR, "cannot start (%s); caching is off", txc_strerror(rc));
+}
+
+__attribute__((constructor)) static void txcache_init(void)
+{
+	int saved = errno;
+	/* setuid/setgid: the loader already distrusts the environment; so do we. */
+	if (getauxval(AT_SECURE) == 0)
+		start();
+	errno = saved;
+}
+
+__attribute__((destructor)) static void txcache_fini(void)
+{
+	int saved = errno;
+	if (g_cache)
+		dispatch_log_stats();
+	/* The cache and config stay allocated: other threads may still be in a
+	 * closure while the process exits. */
+	errno = saved;
+}
