@@ -17,14 +17,14 @@ CLI_OBJ := $(CLI_SRC:shim/cli/%.c=$(BUILD)/obj/cli/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check demo asan bench clean format format-check unit
+.PHONY: all deps check demo asan clean format format-check unit
 all: $(BUILD)/libtxcache.so $(BUILD)/txcache
 
 $(BUILD)/obj/%.o: shim/%.c $(wildcard shim/*.h) | $(BUILD)/obj/cli
 	$(CC) $(CFLAGS) $(REQ) -MMD -c -o $@ $<
 
 $(BUILD)/obj/cli/%.o: shim/cli/%.c $(wildcard shim/*.h) | $(BUILD)/obj/cli
-	$(CC) $(CFLAGS) $(REQ) -c -o $@ $<
+	$(CC) $(CFLAGS) $(REQ) -Ishim/cli -MMD -c -o $@ $<
 
 $(BUILD)/obj/cli:
 	mkdir -p $@ $(BUILD)/tests
@@ -73,4 +73,7 @@ format:
 format-check:
 	clang-format --dry-run --Werror shim/*.[ch] shim/cli/*.[ch] include/*.h tests/unit/*.[ch]
 
--include $(LIB_OBJ:.o=.d)
+# Fragments owned by their concerns: install, benchmarks, fuzzing.
+-include shim/install.mk tests/bench/bench.mk tests/fuzz/fuzz.mk
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -151,8 +151,8 @@ int cache_decode(struct txc_cache *c, int fn, const struct txc_key *key,
 	return 0;
 }
 
-int cache_store(struct txc_cache *c, int fn, const struct txc_key *key,
-		struct txc_value_meta *meta, const struct txc_result *res, size_t *len)
+int cache_store(struct txc_cache *c, int fn, const struct txc_key *key, struct txc_value_meta *meta,
+		const struct txc_result *res, size_t *len)
 {
 	const struct txc_sig *sig = &c->cfg->fns[fn].sig;
 	size_t size = codec_size(sig, res);
@@ -218,8 +218,7 @@ static void map_args(const struct txc_sig *target, const struct txc_inval *iv,
 				sig_scalar_store(p->type, margs[m].num, tmp);
 				targs[i].num = sig_scalar_load(p->type, tmp);
 			}
-		}
-		else if (sig_param_is_out(p))
+		} else if (sig_param_is_out(p))
 			targs[i].ptr = &present;
 	}
 }

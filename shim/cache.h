@@ -23,8 +23,8 @@
 struct txc_cache {
 	const struct txc_config *cfg; /* borrowed: must outlive the cache */
 	struct txc_store *store;
-	struct txc_key ns_gen;        /* "<ns>:@gen" */
-	struct txc_key_fn *kf;        /* cfg->nfns entries */
+	struct txc_key ns_gen; /* "<ns>:@gen" */
+	struct txc_key_fn *kf; /* cfg->nfns entries */
 };
 
 struct txc_lookup {
@@ -61,8 +61,8 @@ int cache_decode(struct txc_cache *c, int fn, const struct txc_key *key,
 /* Encodes RES and stores it under KEY with FN's ttl. META's digests are
  * filled here. Returns 0 and *LEN, TXC_ETOOBIG when the value exceeds
  * max_value or the server's item size, or a store failure code. */
-int cache_store(struct txc_cache *c, int fn, const struct txc_key *key,
-		struct txc_value_meta *meta, const struct txc_result *res, size_t *len);
+int cache_store(struct txc_cache *c, int fn, const struct txc_key *key, struct txc_value_meta *meta,
+		const struct txc_result *res, size_t *len);
 
 /* Invalidates every cached call of FN, or of the namespace when FN < 0. */
 int cache_bump(struct txc_cache *c, int fn);

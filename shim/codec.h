@@ -30,7 +30,7 @@
 #include "key.h"
 #include "sig.h"
 
-#define TXC_VALUE_HEADER 80
+#define TXC_VALUE_HEADER  80
 #define TXC_VALUE_VERSION 1
 
 struct txc_value_meta {
@@ -38,12 +38,12 @@ struct txc_value_meta {
 	struct txc_digest key; /* must equal the digest of the key read */
 	uint64_t ns_gen;       /* generations read before the real call */
 	uint64_t fn_gen;
-	uint64_t cost_ns;      /* how long the real call took */
+	uint64_t cost_ns; /* how long the real call took */
 };
 
 struct txc_out {
-	bool present;     /* the caller passed a non-NULL pointer */
-	uint64_t num;     /* OUT_SCALAR: portable form */
+	bool present;	  /* the caller passed a non-NULL pointer */
+	uint64_t num;	  /* OUT_SCALAR: portable form */
 	const void *data; /* OUT_STRING (no NUL), OUT_BYTES */
 	uint64_t len;
 };
@@ -51,9 +51,9 @@ struct txc_out {
 /* One call's result. Pointers are borrowed: from the call on encode, from
  * the decoded buffer on decode. */
 struct txc_result {
-	uint64_t ret;        /* TXC_R_SCALAR: portable form */
-	const char *ret_str; /* TXC_R_STRING, TXC_R_OWNED_STRING: NULL for NULL */
-	uint64_t ret_len;    /* bytes of ret_str without the NUL */
+	uint64_t ret;			    /* TXC_R_SCALAR: portable form */
+	const char *ret_str;		    /* TXC_R_STRING, TXC_R_OWNED_STRING: NULL for NULL */
+	uint64_t ret_len;		    /* bytes of ret_str without the NUL */
 	struct txc_out out[TXC_MAX_PARAMS]; /* indexed like sig->params */
 };
 

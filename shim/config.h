@@ -15,16 +15,16 @@
 
 #include "sig.h"
 
-#define TXC_MAX_SERVERS 16
-#define TXC_NS_MAX 101 /* namespace: 1..100 bytes of [A-Za-z0-9_.-] */
-#define TXC_MAX_INVAL 8
+#define TXC_MAX_SERVERS	 16
+#define TXC_NS_MAX	 101 /* namespace: 1..100 bytes of [A-Za-z0-9_.-] */
+#define TXC_MAX_INVAL	 8
 #define TXC_DEFAULT_PATH "/etc/txcache.ini"
 
 enum txc_log_level { TXC_LOG_ERROR = 0, TXC_LOG_WARN, TXC_LOG_INFO, TXC_LOG_DEBUG };
 
 struct txc_server {
 	char host[256]; /* numeric address, name, or socket path */
-	unsigned port;  /* 0 for a unix socket */
+	unsigned port;	/* 0 for a unix socket */
 	bool is_socket; /* value starts with '/' */
 };
 
@@ -32,7 +32,7 @@ enum txc_cmp { TXC_CMP_EQ, TXC_CMP_NE, TXC_CMP_LT, TXC_CMP_LE, TXC_CMP_GT, TXC_C
 
 /* cache_if = ret OP VALUE. */
 struct txc_cond {
-	bool set;     /* false: every result is stored */
+	bool set; /* false: every result is stored */
 	enum txc_cmp op;
 	bool is_null; /* VALUE is NULL: only == and != with a string return */
 	double num;   /* VALUE as a number (exact for integers up to 2^53) */
@@ -53,25 +53,32 @@ struct txc_inval {
 
 struct txc_fn_config {
 	struct txc_sig sig; /* keyed flags already cleared for "ignore" */
-	int line;           /* line of the [function NAME] header */
-	uint32_t ttl;       /* seconds; inherits [cache] ttl */
+	int line;	    /* line of the [function NAME] header */
+	uint32_t ttl;	    /* seconds; inherits [cache] ttl */
 	struct txc_cond cache_if;
 	int ninval;
 	struct txc_inval inval[TXC_MAX_INVAL];
-	char version[64];  /* optional "version = GLIBC_2.29"; "" = any */
-	char library[256]; /* optional "library = libfoo.so.1"; "" = any */
+	char version[64];	  /* optional "version = GLIBC_2.29"; "" = any */
+	char library[256];	  /* optional "library = libfoo.so.1"; "" = any */
+	uint32_t local_ttl;	  /* near cache: seconds an entry is served in-process; 0 = off */
+	uint32_t local_entries;	  /* near cache: LRU capacity; default 1024 */
+	bool lock;		  /* stampede lock: one process computes a missing key */
+	uint32_t lock_timeout_ms; /* how long the others wait for it; default 5000 */
 };
 
 struct txc_config {
 	char path[4096];
 	int nservers;
 	struct txc_server servers[TXC_MAX_SERVERS];
-	char ns[TXC_NS_MAX];  /* default "txcache" */
-	uint32_t ttl;         /* default 0 = never expires */
-	uint32_t timeout_ms;  /* default 50; 1..60000 */
-	bool enabled;         /* default yes */
-	int log_level;        /* enum txc_log_level; default TXC_LOG_WARN */
-	uint32_t max_value;   /* largest value stored, bytes; default 1048576 */
+	char ns[TXC_NS_MAX];	/* default "txcache" */
+	uint32_t ttl;		/* default 0 = never expires */
+	uint32_t timeout_ms;	/* default 50; 1..60000 */
+	bool enabled;		/* default yes */
+	int log_level;		/* enum txc_log_level; default TXC_LOG_WARN */
+	uint32_t max_value;	/* largest value stored, bytes; default 1048576 */
+	char secret_file[4096]; /* "" = values are checksummed, not authenticated */
+	uint32_t
+	    stats_interval; /* seconds between counter publications; 0 = at exit only; default 5 */
 	int nfns;
 	struct txc_fn_config *fns; /* nfns entries, owned by the config */
 };

@@ -108,7 +108,8 @@ int dispatch_init(const struct txc_config *cfg, struct txc_cache *cache)
 	for (int i = 0; i < cfg->nfns; i++) {
 		int rc = prep_fn(&fns[i], i, &cfg->fns[i]);
 		if (rc != 0) {
-			log_msg(TXC_LOG_ERROR, "%s: libffi cannot call this signature", cfg->fns[i].sig.name);
+			log_msg(TXC_LOG_ERROR, "%s: libffi cannot call this signature",
+				cfg->fns[i].sig.name);
 			free(fns);
 			return rc;
 		}
@@ -310,12 +311,18 @@ static bool cond_holds(const struct txc_sig *sig, const struct txc_cond *c, cons
 	if (cmp == 2) /* NaN: only != holds */
 		return c->op == TXC_CMP_NE;
 	switch (c->op) {
-	case TXC_CMP_EQ: return cmp == 0;
-	case TXC_CMP_NE: return cmp != 0;
-	case TXC_CMP_LT: return cmp < 0;
-	case TXC_CMP_LE: return cmp <= 0;
-	case TXC_CMP_GT: return cmp > 0;
-	case TXC_CMP_GE: return cmp >= 0;
+	case TXC_CMP_EQ:
+		return cmp == 0;
+	case TXC_CMP_NE:
+		return cmp != 0;
+	case TXC_CMP_LT:
+		return cmp < 0;
+	case TXC_CMP_LE:
+		return cmp <= 0;
+	case TXC_CMP_GT:
+		return cmp > 0;
+	case TXC_CMP_GE:
+		return cmp >= 0;
 	}
 	return false;
 }
@@ -352,8 +359,8 @@ static int collect(const struct txc_sig *sig, void *ret, void **args, struct txc
 				return TXC_EINVAL;
 			o->len = (uint64_t)(nul - (const char *)src);
 		} else {
-			uint64_t len = p->len.from == TXC_SZ_NONE ? cap
-								 : size_value(sig, &p->len, args, ret);
+			uint64_t len =
+			    p->len.from == TXC_SZ_NONE ? cap : size_value(sig, &p->len, args, ret);
 			o->len = len < cap ? len : cap;
 		}
 	}
@@ -441,8 +448,8 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 		return;
 	}
 	struct txc_result res;
-	struct txc_value_meta meta = {.ns_gen = lk->ns_gen, .fn_gen = lk->fn_gen,
-				      .cost_ns = cost > 0 ? (uint64_t)cost : 0};
+	struct txc_value_meta meta = {
+	    .ns_gen = lk->ns_gen, .fn_gen = lk->fn_gen, .cost_ns = cost > 0 ? (uint64_t)cost : 0};
 	size_t len = 0;
 	int rc = collect(sig, ret, args, &res);
 	if (rc == 0)
@@ -529,7 +536,8 @@ static void *make_closure(struct fn_rt *f, void *real)
 		if (f->cl[k].real == real)
 			return f->cl[k].code;
 	if (f->nclosures == MAX_CLOSURES) {
-		log_msg(TXC_LOG_WARN, "%s: more than %d distinct definitions; not intercepting another",
+		log_msg(TXC_LOG_WARN,
+			"%s: more than %d distinct definitions; not intercepting another",
 			f->fc->sig.name, MAX_CLOSURES);
 		return NULL;
 	}
@@ -572,7 +580,8 @@ void dispatch_log_stats(void)
 {
 	for (int i = 0; g_fns && i < g_cfg->nfns; i++) {
 		const struct txc_stats *s = &g_fns[i].stats;
-		log_msg(TXC_LOG_INFO, "stats %s: hits=%llu misses=%llu stores=%llu errors=%llu saved=%.3f ms",
+		log_msg(TXC_LOG_INFO,
+			"stats %s: hits=%llu misses=%llu stores=%llu errors=%llu saved=%.3f ms",
 			g_cfg->fns[i].sig.name, (unsigned long long)stats_get(s, TXC_ST_HITS),
 			(unsigned long long)stats_get(s, TXC_ST_MISSES),
 			(unsigned long long)stats_get(s, TXC_ST_STORES),

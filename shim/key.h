@@ -40,10 +40,10 @@ struct txc_key_fn {
 
 /* The value of one parameter of a call, as the encoder sees it. */
 struct txc_arg {
-	uint64_t num;    /* SCALAR: portable form (sig_scalar_load) */
+	uint64_t num;	 /* SCALAR: portable form (sig_scalar_load) */
 	const void *ptr; /* STRING, BYTES: the data, NULL for a NULL pointer;
 			  * out kinds: the caller's pointer (only NULL-ness is keyed) */
-	uint64_t len;    /* STRING: strlen (0 when NULL); BYTES: LEN */
+	uint64_t len;	 /* STRING: strlen (0 when NULL); BYTES: LEN */
 };
 
 /* Fills *KF for function SIG in namespace NS.

@@ -5,34 +5,37 @@
 
 #include "sig.h"
 
-#define T(name, ctype, sgn, flt) {name, sizeof(ctype), sgn, flt}
+#define T(name, ctype, sgn, flt)                                                                   \
+	{                                                                                          \
+		name, sizeof(ctype), sgn, flt                                                      \
+	}
 
 static const struct txc_type_info type_table[TXC_T_COUNT_] = {
-	[TXC_T_VOID] = {"void", 0, false, false},
-	[TXC_T_CHAR] = T("char", char, CHAR_MIN < 0, false),
-	[TXC_T_SCHAR] = T("signed char", signed char, true, false),
-	[TXC_T_UCHAR] = T("unsigned char", unsigned char, false, false),
-	[TXC_T_SHORT] = T("short", short, true, false),
-	[TXC_T_USHORT] = T("unsigned short", unsigned short, false, false),
-	[TXC_T_INT] = T("int", int, true, false),
-	[TXC_T_UINT] = T("unsigned int", unsigned int, false, false),
-	[TXC_T_LONG] = T("long", long, true, false),
-	[TXC_T_ULONG] = T("unsigned long", unsigned long, false, false),
-	[TXC_T_LLONG] = T("long long", long long, true, false),
-	[TXC_T_ULLONG] = T("unsigned long long", unsigned long long, false, false),
-	[TXC_T_SIZE] = T("size_t", size_t, false, false),
-	[TXC_T_SSIZE] = T("ssize_t", ssize_t, true, false),
-	[TXC_T_I8] = T("int8_t", int8_t, true, false),
-	[TXC_T_U8] = T("uint8_t", uint8_t, false, false),
-	[TXC_T_I16] = T("int16_t", int16_t, true, false),
-	[TXC_T_U16] = T("uint16_t", uint16_t, false, false),
-	[TXC_T_I32] = T("int32_t", int32_t, true, false),
-	[TXC_T_U32] = T("uint32_t", uint32_t, false, false),
-	[TXC_T_I64] = T("int64_t", int64_t, true, false),
-	[TXC_T_U64] = T("uint64_t", uint64_t, false, false),
-	[TXC_T_BOOL] = T("bool", _Bool, false, false),
-	[TXC_T_FLOAT] = T("float", float, false, true),
-	[TXC_T_DOUBLE] = T("double", double, false, true),
+    [TXC_T_VOID] = {"void", 0, false, false},
+    [TXC_T_CHAR] = T("char", char, CHAR_MIN < 0, false),
+    [TXC_T_SCHAR] = T("signed char", signed char, true, false),
+    [TXC_T_UCHAR] = T("unsigned char", unsigned char, false, false),
+    [TXC_T_SHORT] = T("short", short, true, false),
+    [TXC_T_USHORT] = T("unsigned short", unsigned short, false, false),
+    [TXC_T_INT] = T("int", int, true, false),
+    [TXC_T_UINT] = T("unsigned int", unsigned int, false, false),
+    [TXC_T_LONG] = T("long", long, true, false),
+    [TXC_T_ULONG] = T("unsigned long", unsigned long, false, false),
+    [TXC_T_LLONG] = T("long long", long long, true, false),
+    [TXC_T_ULLONG] = T("unsigned long long", unsigned long long, false, false),
+    [TXC_T_SIZE] = T("size_t", size_t, false, false),
+    [TXC_T_SSIZE] = T("ssize_t", ssize_t, true, false),
+    [TXC_T_I8] = T("int8_t", int8_t, true, false),
+    [TXC_T_U8] = T("uint8_t", uint8_t, false, false),
+    [TXC_T_I16] = T("int16_t", int16_t, true, false),
+    [TXC_T_U16] = T("uint16_t", uint16_t, false, false),
+    [TXC_T_I32] = T("int32_t", int32_t, true, false),
+    [TXC_T_U32] = T("uint32_t", uint32_t, false, false),
+    [TXC_T_I64] = T("int64_t", int64_t, true, false),
+    [TXC_T_U64] = T("uint64_t", uint64_t, false, false),
+    [TXC_T_BOOL] = T("bool", _Bool, false, false),
+    [TXC_T_FLOAT] = T("float", float, false, true),
+    [TXC_T_DOUBLE] = T("double", double, false, true),
 };
 
 const struct txc_type_info *sig_type_info(enum txc_type t)

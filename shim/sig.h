@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define TXC_MAX_PARAMS 16
-#define TXC_NAME_MAX 64 /* identifiers, including the NUL */
+#define TXC_NAME_MAX   64 /* identifiers, including the NUL */
 
 /* Scalar types, by value. Order is part of the key format: append only. */
 enum txc_type {
@@ -47,9 +47,9 @@ enum txc_type {
 /* What the C type is on this ABI. */
 struct txc_type_info {
 	const char *name; /* canonical spelling, e.g. "unsigned long" */
-	uint8_t size;     /* sizeof on this machine */
-	bool is_signed;   /* char follows CHAR_MIN */
-	bool is_float;    /* float and double */
+	uint8_t size;	  /* sizeof on this machine */
+	bool is_signed;	  /* char follows CHAR_MIN */
+	bool is_float;	  /* float and double */
 };
 
 /* Returns the facts for T, or NULL when T is out of range. Static storage. */
@@ -65,19 +65,19 @@ uint64_t sig_scalar_load(enum txc_type t, const void *p);
 void sig_scalar_store(enum txc_type t, uint64_t v, void *p);
 
 enum txc_kind {
-	TXC_K_SCALAR,     /* T name: by value, keyed */
-	TXC_K_STRING,     /* string: const char *, keyed by content, NULL != "" */
-	TXC_K_BYTES,      /* bytes[LEN]: const void *, keyed by content */
-	TXC_K_PTR,        /* ptr: opaque, never keyed, passed through */
+	TXC_K_SCALAR,	  /* T name: by value, keyed */
+	TXC_K_STRING,	  /* string: const char *, keyed by content, NULL != "" */
+	TXC_K_BYTES,	  /* bytes[LEN]: const void *, keyed by content */
+	TXC_K_PTR,	  /* ptr: opaque, never keyed, passed through */
 	TXC_K_OUT_STRING, /* out string[CAP]: char * buffer filled with a string */
 	TXC_K_OUT_BYTES,  /* out bytes[CAP] or out bytes[CAP:LEN] */
 	TXC_K_OUT_SCALAR  /* out T *: one scalar written through the pointer */
 };
 
 enum txc_ret {
-	TXC_R_VOID,        /* void */
-	TXC_R_SCALAR,      /* a scalar type; see ret_type */
-	TXC_R_STRING,      /* string: char *, storage owned by txcache on a hit */
+	TXC_R_VOID,	   /* void */
+	TXC_R_SCALAR,	   /* a scalar type; see ret_type */
+	TXC_R_STRING,	   /* string: char *, storage owned by txcache on a hit */
 	TXC_R_OWNED_STRING /* owned string: malloc'ed copy on a hit */
 };
 
@@ -86,16 +86,16 @@ enum txc_size_from { TXC_SZ_NONE, TXC_SZ_LITERAL, TXC_SZ_PARAM, TXC_SZ_RET };
 struct txc_size {
 	enum txc_size_from from;
 	uint64_t literal; /* TXC_SZ_LITERAL */
-	int param;        /* TXC_SZ_PARAM: index into params */
+	int param;	  /* TXC_SZ_PARAM: index into params */
 };
 
 struct txc_param {
 	char name[TXC_NAME_MAX]; /* "" when unnamed */
 	enum txc_kind kind;
-	enum txc_type type;  /* SCALAR and OUT_SCALAR */
+	enum txc_type type;   /* SCALAR and OUT_SCALAR */
 	struct txc_size size; /* BYTES: LEN; OUT_STRING, OUT_BYTES: CAP */
 	struct txc_size len;  /* OUT_BYTES[CAP:LEN]: LEN; otherwise NONE */
-	bool keyed;          /* SCALAR, STRING, BYTES: true until ignored */
+	bool keyed;	      /* SCALAR, STRING, BYTES: true until ignored */
 };
 
 struct txc_sig {

@@ -2,18 +2,18 @@
 #include "stats.h"
 
 static const char *const names[TXC_ST_COUNT_] = {
-	[TXC_ST_HITS] = "hits",
-	[TXC_ST_MISSES] = "misses",
-	[TXC_ST_STORES] = "stores",
-	[TXC_ST_ERRORS] = "errors",
-	[TXC_ST_CORRUPT] = "corrupt",
-	[TXC_ST_TOOBIG] = "toobig",
-	[TXC_ST_NOFIT] = "nofit",
-	[TXC_ST_SKIPPED] = "skipped",
-	[TXC_ST_INVALIDATIONS] = "invalidations",
-	[TXC_ST_BYTES_IN] = "bytes_in",
-	[TXC_ST_BYTES_OUT] = "bytes_out",
-	[TXC_ST_SAVED_NS] = "saved_ns",
+    [TXC_ST_HITS] = "hits",
+    [TXC_ST_MISSES] = "misses",
+    [TXC_ST_STORES] = "stores",
+    [TXC_ST_ERRORS] = "errors",
+    [TXC_ST_CORRUPT] = "corrupt",
+    [TXC_ST_TOOBIG] = "toobig",
+    [TXC_ST_NOFIT] = "nofit",
+    [TXC_ST_SKIPPED] = "skipped",
+    [TXC_ST_INVALIDATIONS] = "invalidations",
+    [TXC_ST_BYTES_IN] = "bytes_in",
+    [TXC_ST_BYTES_OUT] = "bytes_out",
+    [TXC_ST_SAVED_NS] = "saved_ns",
 };
 
 const char *stats_name(enum txc_stat k)

@@ -13,11 +13,11 @@ enum txc_stat {
 	TXC_ST_HITS,
 	TXC_ST_MISSES,
 	TXC_ST_STORES,
-	TXC_ST_ERRORS,    /* memcached failed; the real function ran */
-	TXC_ST_CORRUPT,   /* a value failed verification */
-	TXC_ST_TOOBIG,    /* a result larger than max_value, not stored */
-	TXC_ST_NOFIT,     /* a cached value larger than the caller's buffer */
-	TXC_ST_SKIPPED,   /* cache_if said no */
+	TXC_ST_ERRORS,	/* memcached failed; the real function ran */
+	TXC_ST_CORRUPT, /* a value failed verification */
+	TXC_ST_TOOBIG,	/* a result larger than max_value, not stored */
+	TXC_ST_NOFIT,	/* a cached value larger than the caller's buffer */
+	TXC_ST_SKIPPED, /* cache_if said no */
 	TXC_ST_INVALIDATIONS,
 	TXC_ST_BYTES_IN,  /* value bytes read on hits */
 	TXC_ST_BYTES_OUT, /* value bytes stored */

@@ -11,19 +11,18 @@
 
 static int check_n, check_failed;
 
-#define CHECK(cond, ...)                                                              \
-	do {                                                                          \
-		++check_n;                                                            \
-		if (cond) {                                                           \
-			printf("ok %d - ", check_n);                                  \
-		} else {                                                              \
-			++check_failed;                                               \
-			printf("not ok %d - %s:%d: (%s) ", check_n, __FILE__, __LINE__, \
-			       #cond);                                                \
-		}                                                                     \
-		printf(__VA_ARGS__);                                                  \
-		printf("\n");                                                         \
-		fflush(stdout);                                                       \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		++check_n;                                                                         \
+		if (cond) {                                                                        \
+			printf("ok %d - ", check_n);                                               \
+		} else {                                                                           \
+			++check_failed;                                                            \
+			printf("not ok %d - %s:%d: (%s) ", check_n, __FILE__, __LINE__, #cond);    \
+		}                                                                                  \
+		printf(__VA_ARGS__);                                                               \
+		printf("\n");                                                                      \
+		fflush(stdout);                                                                    \
 	} while (0)
 
 static inline int check_done(void)

@@ -1,0 +1,30 @@
+/* txcache - the companion command. main.c only dispatches to cmd_*.c. */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli.h"
+
+const struct cli_cmd cli_commands[] = {
+    {"check", cmd_check, "check [-c CONFIG]                  validate a config"},
+    {"run", cmd_run, "run [-c CONFIG] -- PROGRAM [ARG...] run PROGRAM with the shim preloaded"},
+};
+const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		cli_usage(stderr);
+		return EX_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		cli_usage(stdout);
+		return EX_OK;
+	}
+	for (size_t i = 0; i < cli_ncommands; i++)
+		if (!strcmp(argv[1], cli_commands[i].name))
+			return cli_commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "txcache: unknown command '%s'\n", argv[1]);
+	cli_usage(stderr);
+	return EX_USAGE;
+}

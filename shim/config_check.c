@@ -1,0 +1,541 @@
+/* config_check.c - validation of a whole config file (see config_priv.h).
+ *
+ * Runs after every line was read, so forward references resolve: the
+ * [cache] ttl may follow the functions, and invalidates may name a function
+ * defined further down.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config_priv.h"
+#include "err.h"
+
+/* ---- validation ---- */
+
+/* Parses a decimal number of the whole string S, no sign, no junk. */
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		if (v > (UINT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* Checks a number value of KEY in MIN..MAX; WHY explains the maximum. */
+static bool get_uint(struct loader *ld, const struct raw *r, const char *key, uint32_t min,
+		     uint32_t max, const char *why, uint32_t *out)
+{
+	uint64_t v;
+	if (!r->val)
+		return false;
+	if (!parse_u64(r->val, &v)) {
+		cfg_note(ld, r->line, false, "%s: '%.40s' is not a non-negative integer", key,
+			 r->val);
+		return false;
+	}
+	if (v < min || v > max) {
+		cfg_note(ld, r->line, false, "%s: %.40s is out of range %u..%u%s", key, r->val, min,
+			 max, why);
+		return false;
+	}
+	*out = (uint32_t)v;
+	return true;
+}
+
+#define TTL_MAX 2592000
+static const char ttl_why[] = " (above 30 days memcached reads a ttl as an absolute unix time)";
+
+/* Copies the next comma-separated item of *P, trimmed, into BUF.
+ * Returns its length, -1 at the end of the list, -2 when it does not fit. */
+static int next_item(const char **p, char *buf, size_t cap)
+{
+	const char *s = *p;
+	if (!s)
+		return -1;
+	const char *comma = strchr(s, ',');
+	const char *e = comma ? comma : s + strlen(s);
+	*p = comma ? comma + 1 : NULL;
+	while (s < e && c_space((unsigned char)*s))
+		s++;
+	while (e > s && c_space((unsigned char)e[-1]))
+		e--;
+	size_t n = (size_t)(e - s);
+	if (n >= cap)
+		return -2;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return (int)n;
+}
+
+static const char *check_server(const char *item, struct txc_server *sv)
+{
+	if (item[0] == '/') {
+		size_t n = strlen(item);
+		if (n >= 108) /* sun_path */
+			return "socket path longer than 107 bytes";
+		memcpy(sv->host, item, n + 1);
+		sv->is_socket = true;
+		return NULL;
+	}
+	if (item[strcspn(item, " \t")])
+		return "separate servers with ','";
+	if (item[0] == '[' || strchr(item, ':') != strrchr(item, ':'))
+		return "IPv6 addresses are not supported; use a host name or a socket path";
+	const char *colon = strchr(item, ':');
+	size_t hlen = colon ? (size_t)(colon - item) : strlen(item);
+	if (hlen == 0)
+		return "the host is missing";
+	for (size_t i = 0; i < hlen; i++) {
+		char c = item[i];
+		if (!c_alnum((unsigned char)c) && c != '.' && c != '-' && c != '_')
+			return "bad character in host name";
+	}
+	uint64_t port = 11211;
+	if (colon && (!parse_u64(colon + 1, &port) || port < 1 || port > 65535))
+		return "port must be a number 1..65535";
+	memcpy(sv->host, item, hlen);
+	sv->host[hlen] = '\0';
+	sv->port = (unsigned)port;
+	return NULL;
+}
+
+static void check_servers(struct loader *ld, const struct raw *r)
+{
+	struct txc_config *cfg = ld->cfg;
+	const char *p = r->val;
+	char item[300];
+	int n;
+	if (!r->val) {
+		cfg_note(ld, 0, false, "no servers: [cache] servers is required");
+		return;
+	}
+	while ((n = next_item(&p, item, sizeof(item))) != -1) {
+		if (n == -2) {
+			cfg_note(ld, r->line, false, "servers: entry longer than 255 bytes");
+			continue;
+		}
+		if (n == 0) {
+			cfg_note(ld, r->line, false, "servers: empty entry");
+			continue;
+		}
+		if (cfg->nservers == TXC_MAX_SERVERS) {
+			cfg_note(ld, r->line, false, "servers: more than %d servers",
+				 TXC_MAX_SERVERS);
+			return;
+		}
+		struct txc_server *sv = &cfg->servers[cfg->nservers];
+		memset(sv, 0, sizeof(*sv));
+		const char *why = check_server(item, sv);
+		if (why)
+			cfg_note(ld, r->line, false, "servers: '%.64s': %s", item, why);
+		else
+			cfg->nservers++;
+	}
+}
+
+static bool parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
+			*out = strcasecmp(s, yes[i]) == 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void check_cache(struct loader *ld)
+{
+	struct txc_config *cfg = ld->cfg;
+	const struct raw *k = ld->cache;
+	check_servers(ld, &k[CK_SERVERS]);
+	if (k[CK_NAMESPACE].val) {
+		const char *ns = k[CK_NAMESPACE].val;
+		size_t n = strlen(ns), good = strspn(ns, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+							 "abcdefghijklmnopqrstuvwxyz0123456789_.-");
+		if (n == 0 || n >= TXC_NS_MAX || good != n)
+			cfg_note(ld, k[CK_NAMESPACE].line, false,
+				 "namespace: '%.40s' must be 1..%d bytes of [A-Za-z0-9_.-]", ns,
+				 TXC_NS_MAX - 1);
+		else
+			memcpy(cfg->ns, ns, n + 1);
+	}
+	get_uint(ld, &k[CK_TTL], "ttl", 0, TTL_MAX, ttl_why, &cfg->ttl);
+	get_uint(ld, &k[CK_TIMEOUT], "timeout_ms", 1, 60000, "", &cfg->timeout_ms);
+	get_uint(ld, &k[CK_MAXVAL], "max_value", 1024, 134217728, "", &cfg->max_value);
+	get_uint(ld, &k[CK_STATS_INTERVAL], "stats_interval", 0, 3600, "", &cfg->stats_interval);
+	if (k[CK_SECRET].val) {
+		const char *v = k[CK_SECRET].val;
+		if (v[0] != '/' || strlen(v) >= sizeof(cfg->secret_file))
+			cfg_note(ld, k[CK_SECRET].line, false,
+				 "secret_file: '%.60s' must be an absolute path", v);
+		else
+			snprintf(cfg->secret_file, sizeof(cfg->secret_file), "%s", v);
+	}
+	if (k[CK_ENABLED].val && !parse_bool(k[CK_ENABLED].val, &cfg->enabled))
+		cfg_note(ld, k[CK_ENABLED].line, false,
+			 "enabled: '%.40s' is not yes/no (or true/false, on/off, 1/0)",
+			 k[CK_ENABLED].val);
+	if (k[CK_LOG].val && config_parse_log_level(k[CK_LOG].val, &cfg->log_level))
+		cfg_note(ld, k[CK_LOG].line, false,
+			 "log: unknown level '%.40s' (error, warn, info or debug)", k[CK_LOG].val);
+}
+
+static void check_ignore(struct loader *ld, const struct raw *r, struct txc_sig *sig)
+{
+	const char *p = r->val;
+	char item[TXC_NAME_MAX];
+	int n;
+	while ((n = next_item(&p, item, sizeof(item))) != -1) {
+		int j = n > 0 ? sig_find_param(sig, item) : -1;
+		if (n == 0) {
+			cfg_note(ld, r->line, false, "ignore: empty entry");
+		} else if (j < 0) {
+			cfg_note(ld, r->line, false, "ignore: no parameter named '%s'", item);
+		} else if (!sig_param_keyed(&sig->params[j])) {
+			enum txc_kind kd = sig->params[j].kind;
+			cfg_note(ld, r->line, false,
+				 kd == TXC_K_SCALAR || kd == TXC_K_STRING || kd == TXC_K_BYTES
+				     ? "ignore: '%s' is listed twice"
+				     : "ignore: '%s' is not keyed (only scalar, string and bytes "
+				       "parameters are)",
+				 item);
+		} else {
+			sig->params[j].keyed = false;
+		}
+		if (n == -2)
+			cfg_note(ld, r->line, false, "ignore: name longer than 63 bytes");
+	}
+}
+
+/* Parses an integer literal (decimal or 0x hex, optional sign) or a float. */
+static bool parse_literal(const char *s, struct txc_cond *c)
+{
+	const char *p = s;
+	bool neg = *p == '-';
+	if (*p == '-' || *p == '+')
+		p++;
+	int base = p[0] == '0' && (p[1] == 'x' || p[1] == 'X') ? 16 : 10;
+	const char *d = base == 16 ? p + 2 : p;
+	uint64_t v = 0;
+	size_t nd = 0;
+	for (; c_xdigit((unsigned char)d[nd]) && (base == 16 || c_digit((unsigned char)d[nd]));
+	     nd++) {
+		unsigned x = c_digit((unsigned char)d[nd]) ? (unsigned)(d[nd] - '0')
+							   : (unsigned)((d[nd] | 0x20) - 'a' + 10);
+		if (v > (UINT64_MAX - x) / (unsigned)base)
+			return false;
+		v = v * (unsigned)base + x;
+	}
+	if (nd > 0 && d[nd] == '\0') {
+		if (v > (uint64_t)INT64_MAX + neg)
+			return false;
+		c->is_int = true;
+		c->inum =
+		    neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
+		c->num = (double)c->inum;
+		return true;
+	}
+	if (base == 16 || strspn(p, "0123456789.eE+-") != strlen(p) ||
+	    !c_digit((unsigned char)(p[0] == '.' ? p[1] : p[0])))
+		return false;
+	char *end;
+	errno = 0;
+	double x = strtod(s, &end);
+	if (*end || errno == ERANGE)
+		return false;
+	c->num = x;
+	return true;
+}
+
+static const char *check_cond(const char *s, const struct txc_sig *sig, struct txc_cond *c)
+{
+	static const struct {
+		const char *op;
+		enum txc_cmp cmp;
+	} ops[] = {{"==", TXC_CMP_EQ}, {"!=", TXC_CMP_NE}, {"<=", TXC_CMP_LE},
+		   {">=", TXC_CMP_GE}, {"<", TXC_CMP_LT},  {">", TXC_CMP_GT}};
+	while (c_space((unsigned char)*s))
+		s++;
+	if (strncmp(s, "ret", 3) != 0 || c_alnum((unsigned char)s[3]))
+		return "expected 'ret OP VALUE'";
+	s += 3;
+	while (c_space((unsigned char)*s))
+		s++;
+	size_t i = 0;
+	while (i < 6 && strncmp(s, ops[i].op, strlen(ops[i].op)) != 0)
+		i++;
+	if (i == 6)
+		return "expected an operator: == != < <= > >=";
+	c->op = ops[i].cmp;
+	s += strlen(ops[i].op);
+	while (c_space((unsigned char)*s))
+		s++;
+	if (sig->ret == TXC_R_VOID)
+		return "the function returns void";
+	bool str = sig->ret != TXC_R_SCALAR;
+	if (strcmp(s, "NULL") == 0) {
+		if (!str)
+			return "NULL needs a string return";
+		if (c->op != TXC_CMP_EQ && c->op != TXC_CMP_NE)
+			return "NULL only works with == and !=";
+		c->is_null = true;
+	} else if (!parse_literal(s, c)) {
+		return "VALUE must be a number (int, hex 0x.., float) or NULL";
+	} else if (str) {
+		return "a string return can only be compared with NULL";
+	}
+	c->set = true;
+	return NULL;
+}
+
+static void check_names(struct loader *ld, const struct raw *r, const char *key, char *dst,
+			size_t cap)
+{
+	size_t n = strlen(r->val);
+	bool bad = n == 0;
+	for (size_t i = 0; i < n; i++)
+		bad |= (unsigned char)r->val[i] <= ' ' || r->val[i] == 0x7f;
+	if (bad)
+		cfg_note(ld, r->line, false, "%s: must be a non-empty name without spaces", key);
+	else if (n >= cap)
+		cfg_note(ld, r->line, false, "%s: longer than %zu bytes", key, cap - 1);
+	else
+		memcpy(dst, r->val, n + 1);
+}
+
+static void check_fn(struct loader *ld, int i)
+{
+	struct txc_fn_config *fc = &ld->cfg->fns[i];
+	struct raw_fn *rf = &ld->raw[i];
+	const struct raw *k = rf->k;
+	char err[256];
+	struct txc_sig sig;
+	if (!k[FK_SIGNATURE].val) {
+		cfg_note(ld, fc->line, false, "[function %s]: signature is required", fc->sig.name);
+	} else if (sig_parse(k[FK_SIGNATURE].val, &sig, err, sizeof(err))) {
+		cfg_note(ld, k[FK_SIGNATURE].line, false, "signature: %s", err);
+	} else if (strcmp(sig.name, fc->sig.name) != 0) {
+		cfg_note(ld, k[FK_SIGNATURE].line, false,
+			 "signature: function '%s' does not match the section [function %s]",
+			 sig.name, fc->sig.name);
+	} else {
+		fc->sig = sig;
+		rf->sig_ok = true;
+	}
+	fc->ttl = ld->cfg->ttl;
+	get_uint(ld, &k[FK_TTL], "ttl", 0, TTL_MAX, ttl_why, &fc->ttl);
+	if (rf->sig_ok && k[FK_IGNORE].val)
+		check_ignore(ld, &k[FK_IGNORE], &fc->sig);
+	const char *why;
+	if (rf->sig_ok && k[FK_CACHE_IF].val &&
+	    (why = check_cond(k[FK_CACHE_IF].val, &fc->sig, &fc->cache_if))) {
+		cfg_note(ld, k[FK_CACHE_IF].line, false, "cache_if: %s", why);
+		memset(&fc->cache_if, 0, sizeof(fc->cache_if));
+	}
+	fc->local_entries = 1024;
+	fc->lock_timeout_ms = 5000;
+	get_uint(ld, &k[FK_LOCAL_TTL], "local_ttl", 0, 86400, "", &fc->local_ttl);
+	get_uint(ld, &k[FK_LOCAL_ENTRIES], "local_entries", 1, 1000000, "", &fc->local_entries);
+	get_uint(ld, &k[FK_LOCK_TIMEOUT], "lock_timeout_ms", 1, 600000, "", &fc->lock_timeout_ms);
+	if (k[FK_LOCK].val && !parse_bool(k[FK_LOCK].val, &fc->lock))
+		cfg_note(ld, k[FK_LOCK].line, false, "lock: '%.40s' is not yes/no", k[FK_LOCK].val);
+	if (k[FK_VERSION].val)
+		check_names(ld, &k[FK_VERSION], "version", fc->version, sizeof(fc->version));
+	if (k[FK_LIBRARY].val)
+		check_names(ld, &k[FK_LIBRARY], "library", fc->library, sizeof(fc->library));
+}
+
+/* The class of values a parameter keys by: invalidation copies values as they
+ * are, so only parameters with the same portable form can stand for each other. */
+static int value_class(const struct txc_param *p)
+{
+	if (p->kind == TXC_K_STRING)
+		return 1;
+	if (p->kind == TXC_K_BYTES)
+		return 2;
+	if (p->kind != TXC_K_SCALAR)
+		return 0;
+	if (p->type == TXC_T_FLOAT)
+		return 3;
+	return p->type == TXC_T_DOUBLE ? 4 : 5;
+}
+
+static const char *param_desc(const struct txc_param *p)
+{
+	static const char *const kinds[] = {"?", "string", "bytes", "float", "double"};
+	int c = value_class(p);
+	return c == 5 ? sig_type_info(p->type)->name : c ? kinds[c] : "not keyable";
+}
+
+/* Lists the keyed parameters of SIG ("user, id") into BUF. */
+static int keyed_list(const struct txc_sig *sig, char *buf, size_t cap)
+{
+	int n = 0;
+	size_t len = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < sig->nparams; i++) {
+		if (!sig_param_keyed(&sig->params[i]))
+			continue;
+		int w = snprintf(buf + len, cap - len, "%s%s", n ? ", " : "",
+				 sig->params[i].name[0] ? sig->params[i].name : "(unnamed)");
+		if (w > 0 && (size_t)w < cap - len)
+			len += (size_t)w;
+		n++;
+	}
+	if (n == 0)
+		snprintf(buf, cap, "none");
+	return n;
+}
+
+struct target {
+	char name[TXC_NAME_MAX];
+	int nargs;
+	char args[TXC_MAX_PARAMS][TXC_NAME_MAX];
+	bool star;
+};
+
+/* Resolves one parsed target T of function I into its inval[]. */
+static int resolve_target(struct loader *ld, int i, const struct target *t, int line)
+{
+	struct txc_fn_config *fc = &ld->cfg->fns[i];
+	int ti = config_find_fn(ld->cfg, t->name);
+	char list[TXC_MAX_PARAMS * (TXC_NAME_MAX + 2)];
+	if (ti < 0)
+		return cfg_note(ld, line, false, "invalidates: no [function %s] section", t->name);
+	if (ti == i)
+		return cfg_note(ld, line, false, "invalidates: %s cannot invalidate itself",
+				t->name);
+	if (ld->raw[ti].k[FK_INVALIDATES].val)
+		return cfg_note(ld, line, false,
+				"invalidates: %s has invalidates itself, so it is never cached",
+				t->name);
+	if (!ld->raw[ti].sig_ok)
+		return 0; /* its signature error is reported already */
+	if (fc->ninval == TXC_MAX_INVAL)
+		return cfg_note(ld, line, false, "invalidates: more than %d targets",
+				TXC_MAX_INVAL);
+	const struct txc_sig *ts = &ld->cfg->fns[ti].sig;
+	struct txc_inval iv = {.target = ti, .all = t->star};
+	int nkeyed = keyed_list(ts, list, sizeof(list));
+	if (!t->star && t->nargs != nkeyed)
+		return cfg_note(
+		    ld, line, false,
+		    "invalidates: %s takes %d argument%s, one per keyed parameter (%s), "
+		    "got %d",
+		    t->name, nkeyed, nkeyed == 1 ? "" : "s", list, t->nargs);
+	for (int p = 0, a = 0; !t->star && p < ts->nparams; p++) {
+		const struct txc_param *tp = &ts->params[p];
+		if (!sig_param_keyed(tp))
+			continue;
+		int j = sig_find_param(&fc->sig, t->args[a]);
+		if (j < 0)
+			return cfg_note(ld, line, false, "invalidates: %s: no parameter named '%s'",
+					t->name, t->args[a]);
+		const struct txc_param *mp = &fc->sig.params[j];
+		if (value_class(mp) != value_class(tp))
+			return cfg_note(
+			    ld, line, false, "invalidates: %s: '%s' (%s) cannot stand for %s (%s)",
+			    t->name, t->args[a], param_desc(mp),
+			    tp->name[0] ? tp->name : "an unnamed parameter", param_desc(tp));
+		iv.args[a++] = j;
+		iv.nargs = a;
+	}
+	fc->inval[fc->ninval++] = iv;
+	return 0;
+}
+
+/* Reads an identifier at *P into BUF; returns false when there is none. */
+static bool take_ident(const char **p, char *buf)
+{
+	const char *s = *p;
+	while (c_space((unsigned char)*s))
+		s++;
+	size_t n = 0;
+	while (c_alnum((unsigned char)s[n]))
+		n++;
+	if (n == 0 || n >= TXC_NAME_MAX || c_digit((unsigned char)s[0]))
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	*p = s + n;
+	return true;
+}
+
+/* Parses "f(a, b)" or "f(*)" at *P. Returns NULL or a syntax error. */
+static const char *parse_target(const char **p, struct target *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (!take_ident(p, t->name))
+		return "expected a function name";
+	const char *s = *p + strspn(*p, " \t");
+	if (*s != '(')
+		return "expected '(' after the function name (use f(*) for every call)";
+	s += 1 + strspn(s + 1, " \t");
+	if (*s == '*') {
+		t->star = true;
+		s += 1 + strspn(s + 1, " \t");
+	} else if (*s != ')') {
+		for (;;) {
+			if (t->nargs == TXC_MAX_PARAMS)
+				return "too many arguments";
+			if (!take_ident(&s, t->args[t->nargs++]))
+				return "expected a parameter name or '*'";
+			s += strspn(s, " \t");
+			if (*s != ',')
+				break;
+			s++;
+		}
+	}
+	if (*s != ')')
+		return "expected ')' ('*' must be the only argument)";
+	s++;
+	*p = s + strspn(s, " \t");
+	return NULL;
+}
+
+static int check_invalidates(struct loader *ld, int i)
+{
+	const struct raw *r = &ld->raw[i].k[FK_INVALIDATES];
+	const char *p = r->val;
+	struct target t;
+	if (!p || !ld->raw[i].sig_ok)
+		return 0;
+	p += strspn(p, " \t");
+	if (!*p)
+		return cfg_note(ld, r->line, false, "invalidates: empty value");
+	while (*p) {
+		const char *why = parse_target(&p, &t);
+		if (!why && *p && *p != ',')
+			why = "expected ',' between targets";
+		if (why)
+			return cfg_note(ld, r->line, false, "invalidates: %s", why);
+		resolve_target(ld, i, &t, r->line);
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+void config_check_all(struct loader *ld)
+{
+	check_cache(ld);
+	for (int i = 0; i < ld->cfg->nfns; i++)
+		check_fn(ld, i);
+	for (int i = 0; i < ld->cfg->nfns; i++)
+		check_invalidates(ld, i);
+}

@@ -1,0 +1,132 @@
+/* config_priv.h - shared between the two halves of the config loader:
+ * config.c (reading lines and collecting raw values) and config_check.c
+ * (validating them once the whole file has been read). Not a public header.
+ */
+#ifndef TXC_CONFIG_PRIV_H
+#define TXC_CONFIG_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+
+enum {
+	CK_SERVERS,
+	CK_NAMESPACE,
+	CK_TTL,
+	CK_TIMEOUT,
+	CK_ENABLED,
+	CK_LOG,
+	CK_MAXVAL,
+	CK_SECRET,
+	CK_STATS_INTERVAL,
+	CK_COUNT
+};
+enum {
+	FK_SIGNATURE,
+	FK_TTL,
+	FK_IGNORE,
+	FK_CACHE_IF,
+	FK_INVALIDATES,
+	FK_VERSION,
+	FK_LIBRARY,
+	FK_LOCAL_TTL,
+	FK_LOCAL_ENTRIES,
+	FK_LOCK,
+	FK_LOCK_TIMEOUT,
+	FK_COUNT
+};
+
+struct keydef {
+	const char *name;
+	bool multi; /* continuation lines are joined with a space */
+};
+
+/* A value as written; val is NULL when the key is absent. */
+struct raw {
+	char *val;
+	int line;
+};
+
+struct raw_fn {
+	struct raw k[FK_COUNT];
+	bool sig_ok;
+};
+
+struct cfg_note {
+	int line, seq;
+	bool warning;
+	char *msg;
+};
+
+enum line_kind { LK_BLANK, LK_KEY, LK_CONT };
+enum section { SEC_NONE, SEC_CACHE, SEC_FN, SEC_SKIP };
+
+struct loader {
+	struct txc_config *cfg;
+	const char *name;
+	config_report_fn report;
+	void *rctx;
+
+	FILE *fp;	  /* config_load */
+	int read_errno;	  /* first read error on fp */
+	const char *text; /* config_parse_string */
+	int lineno;
+	enum line_kind kind; /* of the current line */
+	bool handled;	     /* on_value ran for the current line */
+	bool have_prev;	     /* inih has a previous key: indented lines continue it */
+	bool is_cont;
+
+	enum section sec;
+	int fn;		/* SEC_FN: index into cfg->fns */
+	int cache_line; /* line of [cache], 0 when not seen */
+	struct raw cache[CK_COUNT];
+	struct raw_fn *raw; /* parallel to cfg->fns */
+	int fncap;
+	struct raw *cur; /* what a continuation line extends, or NULL */
+	bool cur_multi;
+	const char *cur_key;
+
+	struct cfg_note *notes;
+	int nnotes, notecap, dropped;
+	int nerrors;
+	bool oom;
+};
+
+#define VALUE_MAX 65536 /* a joined multi-line value */
+#define NOTES_MAX 1000	/* reports kept; a garbage file must not eat memory */
+#define FNS_MAX	  4096
+
+/* Records one report; returns TXC_ECONFIG so error paths can return it. */
+int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Validates everything collected, reporting through cfg_note(). */
+void config_check_all(struct loader *ld);
+/* ASCII classes: <ctype.h> follows the host program's locale. */
+static inline bool c_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static inline bool c_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline bool c_alpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static inline bool c_alnum(int c)
+{
+	return c_alpha(c) || c_digit(c);
+}
+
+static inline bool c_xdigit(int c)
+{
+	return c_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+#endif
