@@ -13,6 +13,11 @@ PKGS=(
 	faketime   # stacking test: another LD_PRELOAD shim
 	python3    # free ports and fault-injection listeners in tests
 	clang libclang-rt-14-dev # libFuzzer
+	libsodium-dev  # keyed BLAKE2b for secret_file authentication
+	nutcracker     # twemproxy: tests through a proxy
+	valgrind       # memcheck run of the examples
+	hyperfine gnuplot-nox  # make bench: timing and the latency picture
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # the ELF code compiles for aarch64
 )
 
 # One dpkg-query for all: unknown packages are simply absent from its output.
