@@ -16,6 +16,7 @@
 #include "dispatch.h"
 #include "err.h"
 #include "log.h"
+#include "publish.h"
 
 #define MAX_CLOSURES 8 /* distinct real targets of one function (versions, libraries) */
 
@@ -516,6 +517,7 @@ static void on_call(ffi_cif *cif, void *ret, void **args, void *user)
 		run_mutator(ud, ret, args, caller_errno);
 	else
 		run_cached(ud, ret, args, caller_errno);
+	publish_tick(g_cfg, g_cache);
 	in_shim = 0;
 }
 

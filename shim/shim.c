@@ -15,6 +15,7 @@
 #include "err.h"
 #include "interpose.h"
 #include "log.h"
+#include "publish.h"
 
 static struct txc_config *g_config;
 static struct txc_cache *g_cache;
@@ -109,6 +110,7 @@ __attribute__((destructor)) static void txcache_fini(void)
 	int saved = errno;
 	if (g_cache)
 		dispatch_log_stats();
+	publish_exit();
 	/* The cache and config stay allocated: other threads may still be in a
 	 * closure while the process exits. */
 	errno = saved;

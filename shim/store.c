@@ -425,6 +425,28 @@ int store_incr(struct txc_store *st, const struct txc_key *key, uint64_t *newval
 	return err;
 }
 
+int store_incr_by(struct txc_store *st, const struct txc_key *key, uint64_t delta,
+		  uint64_t *newval)
+{
+	uint64_t v = 0;
+	int err = 0;
+
+	/* the ASCII incr takes 64 bits, libmemcached's offset only 32 */
+	do {
+		struct op op;
+		uint32_t step = delta > UINT32_MAX ? UINT32_MAX : (uint32_t)delta;
+
+		err = op_begin(st, &op);
+		if (!err)
+			err = op_end(&op, memcached_increment(op.h->mc, key->text, key->len, step,
+							      &v));
+		delta -= step;
+	} while (!err && delta > 0);
+	if (!err)
+		*newval = v;
+	return err;
+}
+
 void store_bufs_free(struct txc_buf *vals, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

@@ -61,6 +61,11 @@ int store_delete(struct txc_store *st, const struct txc_key *key);
  * when KEY is absent, or a failure code. */
 int store_incr(struct txc_store *st, const struct txc_key *key, uint64_t *newval);
 
+/* Adds DELTA to the decimal counter at KEY, like store_incr() (one round
+ * trip per 2^32 - 1). */
+int store_incr_by(struct txc_store *st, const struct txc_key *key, uint64_t delta,
+		  uint64_t *newval);
+
 /* Returns nonzero while the breaker refuses calls (TXC_EUNAVAIL without
  * touching the network) after a timeout or connection failure. */
 int store_breaker_open(struct txc_store *st);

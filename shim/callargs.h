@@ -1,0 +1,41 @@
+/* callargs.h - the keyed arguments of a call given by a person or a program
+ * (txcache key/get/set/delete, txcache_invalidate, txcache_key) rather than
+ * read from a real call's registers.
+ *
+ * The caller supplies one value per "given" parameter, in signature order:
+ * keyed scalars, strings and bytes, except an integer parameter that is the
+ * LEN of a bytes parameter (it is derived from the bytes' length). Then
+ * callargs_finish() fills in what a real call would have: derived lengths,
+ * and every out-parameter as a non-NULL pointer. The key built from the
+ * result is the key of the real call with those values.
+ */
+#ifndef TXC_CALLARGS_H
+#define TXC_CALLARGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "key.h"
+#include "sig.h"
+
+/* True when parameter I of SIG takes a value from the caller. */
+bool callargs_given(const struct txc_sig *sig, int i);
+
+/* The number of given parameters of SIG. */
+int callargs_count(const struct txc_sig *sig);
+
+/* The portable form of integer V converted to scalar type T as C converts
+ * (truncating to T's width; bool: V != 0). */
+uint64_t callargs_from_int(enum txc_type t, uint64_t v);
+
+/* The portable form of D converted to the float type T (float or double). */
+uint64_t callargs_from_double(enum txc_type t, double d);
+
+/* Completes ARGS (indexed like SIG's params) whose given entries are set:
+ * derived LEN parameters take their bytes parameter's length (0 for NULL),
+ * out-parameters become non-NULL. Returns 0, or TXC_EINVAL when a bytes
+ * value's length differs from a literal LEN or from another bytes value
+ * sharing the same LEN parameter. */
+int callargs_finish(const struct txc_sig *sig, struct txc_arg *args);
+
+#endif

@@ -1,0 +1,145 @@
+/* publish.c - batched publication of the counters; see publish.h. */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dispatch.h"
+#include "err.h"
+#include "log.h"
+#include "publish.h"
+
+static const struct txc_config *g_cfg; /* set once: publication is possible */
+static struct txc_cache *g_cache;
+static uint64_t *g_last; /* nfns * TXC_ST_COUNT_ values already published */
+static int64_t g_next;	 /* CLOCK_MONOTONIC_COARSE second of the next publication */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+
+const char *publish_counter_name(enum txc_stat k)
+{
+	return k == TXC_ST_SAVED_NS ? "saved_us" : stats_name(k);
+}
+
+void publish_counter_key(const struct txc_key_fn *kf, enum txc_stat k, struct txc_key *out)
+{
+	int n =
+	    snprintf(out->text, sizeof(out->text), "%sst:%s", kf->prefix, publish_counter_name(k));
+	out->len = n > 0 ? (size_t)n : 0;
+	memset(&out->digest, 0, sizeof(out->digest));
+}
+
+static uint64_t unit_of(enum txc_stat k)
+{
+	return k == TXC_ST_SAVED_NS ? 1000 : 1;
+}
+
+/* The child inherited its parent's counts, which the parent publishes. */
+static void snapshot(void)
+{
+	for (int f = 0; g_last && f < g_cfg->nfns; f++)
+		for (int k = 0; k < TXC_ST_COUNT_; k++)
+			g_last[f * TXC_ST_COUNT_ + k] = stats_get(dispatch_stats(f), k);
+}
+
+static void at_fork_child(void)
+{
+	pthread_mutex_init(&g_lock, NULL);
+	snapshot();
+}
+
+static int incr_or_create(const struct txc_key *key, uint64_t delta)
+{
+	uint64_t v;
+	int rc = store_incr_by(g_cache->store, key, delta, &v);
+	if (rc != TXC_ENOTFOUND)
+		return rc;
+	char text[24];
+	int n = snprintf(text, sizeof(text), "%" PRIu64, delta);
+	rc = store_add(g_cache->store, key, text, (size_t)n, 0);
+	if (rc == TXC_EEXIST) /* another process created it meanwhile */
+		rc = store_incr_by(g_cache->store, key, delta, &v);
+	return rc;
+}
+
+/* Publishes every delta; stops at the first failure (the server is likely
+ * down: the rest waits for the next publication). Under g_lock. */
+static void publish_locked(void)
+{
+	for (int f = 0; f < g_cfg->nfns; f++) {
+		const struct txc_stats *s = dispatch_stats(f);
+		for (int k = 0; k < TXC_ST_COUNT_; k++) {
+			uint64_t *last = &g_last[f * TXC_ST_COUNT_ + k];
+			uint64_t units = (stats_get(s, k) - *last) / unit_of(k);
+			if (units == 0)
+				continue;
+			struct txc_key key;
+			publish_counter_key(&g_cache->kf[f], k, &key);
+			int rc = incr_or_create(&key, units);
+			if (rc != 0) {
+				log_msg(TXC_LOG_INFO, "publishing counters failed (%s)",
+					txc_strerror(rc));
+				return;
+			}
+			*last += units * unit_of(k);
+		}
+	}
+}
+
+static void init_once(const struct txc_config *cfg, struct txc_cache *c)
+{
+	pthread_mutex_lock(&g_lock);
+	if (!g_cfg) {
+		g_last = calloc(cfg->nfns ? (size_t)cfg->nfns : 1, sizeof(*g_last) * TXC_ST_COUNT_);
+		if (g_last && pthread_atfork(NULL, NULL, at_fork_child) == 0) {
+			g_cache = c;
+			__atomic_store_n(&g_cfg, cfg, __ATOMIC_RELEASE);
+		}
+	}
+	pthread_mutex_unlock(&g_lock);
+}
+
+static int64_t now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec;
+}
+
+/* errno is what the host's call left: keep it. */
+void publish_tick(const struct txc_config *cfg, struct txc_cache *c)
+{
+	int saved = errno;
+	if (!__atomic_load_n(&g_cfg, __ATOMIC_ACQUIRE)) {
+		init_once(cfg, c);
+		__atomic_store_n(&g_next, now_s() + cfg->stats_interval, __ATOMIC_RELAXED);
+		errno = saved;
+		return;
+	}
+	if (cfg->stats_interval == 0)
+		return;
+	int64_t now = now_s(), next = __atomic_load_n(&g_next, __ATOMIC_RELAXED);
+	if (now < next || !__atomic_compare_exchange_n(&g_next, &next, now + cfg->stats_interval,
+						       false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	if (pthread_mutex_trylock(&g_lock) == 0) {
+		publish_locked();
+		pthread_mutex_unlock(&g_lock);
+	}
+	errno = saved;
+}
+
+void publish_exit(void)
+{
+	if (!__atomic_load_n(&g_cfg, __ATOMIC_ACQUIRE))
+		return;
+	int saved = errno;
+	/* another thread still publishing: it covers most of it; do not wait */
+	if (pthread_mutex_trylock(&g_lock) == 0) {
+		publish_locked();
+		pthread_mutex_unlock(&g_lock);
+	}
+	errno = saved;
+}
