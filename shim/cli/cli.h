@@ -33,5 +33,12 @@ int cli_load_config(const char *path, struct txc_config **cfg);
 
 int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_set(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_flush(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
 
 #endif

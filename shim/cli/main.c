@@ -8,6 +8,14 @@
 const struct cli_cmd cli_commands[] = {
     {"check", cmd_check, "check [-c CONFIG]                  validate a config"},
     {"run", cmd_run, "run [-c CONFIG] -- PROGRAM [ARG...] run PROGRAM with the shim preloaded"},
+    {"key", cmd_key, "key [-c CONFIG] FUNCTION [ARG...]    print the memcached key of a call"},
+    {"get", cmd_get, "get [-c CONFIG] [--json] FUNCTION [ARG...]  print a call's cached result"},
+    {"set", cmd_set, "set [-c CONFIG] [--replace] FUNCTION [ARG...] -- RESULT...  store a result"},
+    {"delete", cmd_delete, "delete [-c CONFIG] FUNCTION [ARG...] drop a call's cached result"},
+    {"flush", cmd_flush, "flush [-c CONFIG] [FUNCTION...]     invalidate the namespace or functions"},
+    {"flush", cmd_flush, "flush [-c CONFIG] --all-server      flush_all every server (all data!)"},
+    {"stats", cmd_stats, "stats [-c CONFIG] [--json]          counters published by the shim"},
+    {"ls", cmd_ls, "ls [-c CONFIG] [FUNCTION]           list cached calls"},
 };
 const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);
 

@@ -1,0 +1,372 @@
+/* args.c - options, the call named on the command line, argument words. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "args.h"
+#include "cli.h"
+#include "err.h"
+
+int cli_opts_parse(int argc, char **argv, unsigned allowed, struct cli_opts *o)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+	    {"json", no_argument, NULL, 'j'},	      {"all-server", no_argument, NULL, 'A'},
+	    {"replace", no_argument, NULL, 'r'},      {NULL, 0, NULL, 0},
+	};
+	int ch;
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+		unsigned f = ch == 'j'	 ? CLI_OPT_JSON
+			     : ch == 'A' ? CLI_OPT_ALL
+			     : ch == 'r' ? CLI_OPT_REPLACE
+					 : 0;
+		if (ch == 'c') {
+			o->config = optarg;
+		} else if (ch == 'h') {
+			cli_usage(stdout);
+			exit(EX_OK);
+		} else if (f && (allowed & f)) {
+			o->flags |= f;
+		} else {
+			fprintf(stderr, "txcache %s: option not accepted here\n", argv[0]);
+			cli_usage(stderr);
+			return -1;
+		}
+	}
+	return optind;
+}
+
+int cli_exit_of(int err)
+{
+	switch (err) {
+	case TXC_ETIMEOUT:
+	case TXC_EUNAVAIL:
+	case TXC_ESERVER:
+		return EX_UNAVAILABLE;
+	case TXC_ENOMEM:
+	case TXC_ESYS:
+		return EX_OSERR;
+	case TXC_ECONFIG:
+		return EX_DATAERR;
+	default:
+		return EX_SOFTWARE;
+	}
+}
+
+/* Strips C integer suffixes (u, l, ll in any case and order) in place. */
+static void strip_suffix(char *s, const char *chars)
+{
+	size_t n = strlen(s);
+	while (n > 1 && strchr(chars, s[n - 1]) && s[0] != '\'')
+		s[--n] = '\0';
+}
+
+static int parse_int(const struct txc_type_info *ti, enum txc_type t, const char *word,
+		     uint64_t *out)
+{
+	char buf[128], *end;
+	if (t == TXC_T_BOOL && (!strcmp(word, "true") || !strcmp(word, "false"))) {
+		*out = word[0] == 't';
+		return 0;
+	}
+	size_t n = strlen(word);
+	if (n == 3 && word[0] == '\'' && word[2] == '\'') {
+		*out = callargs_from_int(t, (uint64_t)(int64_t)(char)word[1]);
+		return 0;
+	}
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, word, n + 1);
+	strip_suffix(buf, "uUlL");
+	errno = 0;
+	unsigned bits = ti->size * 8u;
+	if (buf[0] == '-') {
+		long long v = strtoll(buf, &end, 0);
+		if (errno || *end || !ti->is_signed || (bits < 64 && v < -(1LL << (bits - 1))))
+			return -1;
+		*out = callargs_from_int(t, (uint64_t)v);
+		return 0;
+	}
+	unsigned long long v = strtoull(buf, &end, 0);
+	unsigned long long max = bits >= 64 ? ~0ULL : (1ULL << (bits - ti->is_signed)) - 1;
+	if (t == TXC_T_BOOL)
+		max = 1;
+	if (errno || *end || v > max)
+		return -1;
+	*out = callargs_from_int(t, v);
+	return 0;
+}
+
+/* Parses WORD as a value of scalar type T into its portable form. */
+static int parse_scalar(enum txc_type t, const char *word, uint64_t *out)
+{
+	const struct txc_type_info *ti = sig_type_info(t);
+	if (!ti->is_float)
+		return parse_int(ti, t, word, out);
+	char buf[128], *end;
+	size_t n = strlen(word);
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, word, n + 1);
+	if (strncmp(buf, "0x", 2) && strncmp(buf, "-0x", 3))
+		strip_suffix(buf, "fFlL");
+	double d = strtod(buf, &end);
+	if (*end)
+		return -1;
+	*out = callargs_from_double(t, d);
+	return 0;
+}
+
+/* Hands P to C; returns it, or NULL (P freed) when C is full. */
+static void *keep(struct cli_call *c, void *p)
+{
+	if (c->nowned < (int)(sizeof(c->owned) / sizeof(c->owned[0]))) {
+		c->owned[c->nowned++] = p;
+		return p;
+	}
+	free(p);
+	return NULL;
+}
+
+static int read_file(const char *path, uint8_t **data, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	size_t cap = 4096, n = 0;
+	uint8_t *b = malloc(cap);
+	while (b) {
+		n += fread(b + n, 1, cap - n, f);
+		if (n < cap)
+			break;
+		uint8_t *nb = realloc(b, cap *= 2);
+		if (!nb)
+			free(b);
+		b = nb;
+	}
+	int bad = ferror(f) || !b;
+	fclose(f);
+	if (bad) {
+		free(b);
+		return -1;
+	}
+	*data = b;
+	*len = n;
+	return 0;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Bytes from hex, @FILE, NULL or "". Sets *PTR (owned by C) and *LEN. */
+static int parse_bytes(struct cli_call *c, const char *word, const void **ptr, uint64_t *len)
+{
+	static const uint8_t none[1]; /* zero bytes, but not a NULL pointer */
+	uint8_t *d;
+	size_t n;
+	*ptr = NULL;
+	*len = 0;
+	if (!strcmp(word, "NULL"))
+		return 0;
+	if (word[0] == '@') {
+		if (read_file(word + 1, &d, &n) != 0)
+			return -1;
+	} else {
+		if (!strncmp(word, "0x", 2))
+			word += 2;
+		n = strlen(word);
+		if (n % 2 || !(d = malloc(n / 2 + 1)))
+			return -1;
+		for (size_t i = 0; i < n / 2; i++) {
+			int hi = hexval(word[2 * i]), lo = hexval(word[2 * i + 1]);
+			if (hi < 0 || lo < 0) {
+				free(d);
+				return -1;
+			}
+			d[i] = (uint8_t)(hi << 4 | lo);
+		}
+		n /= 2;
+	}
+	if (n) {
+		*ptr = keep(c, d);
+	} else {
+		free(d);
+		*ptr = none;
+	}
+	*len = n;
+	return *ptr ? 0 : -1;
+}
+
+static int parse_arg(struct cli_call *c, const struct txc_param *p, const char *word,
+		     struct txc_arg *a)
+{
+	if (p->kind == TXC_K_SCALAR)
+		return parse_scalar(p->type, word, &a->num);
+	if (p->kind == TXC_K_STRING) {
+		a->ptr = strcmp(word, "NULL") ? word : NULL;
+		a->len = a->ptr ? strlen(word) : 0;
+		return 0;
+	}
+	return parse_bytes(c, word, &a->ptr, &a->len);
+}
+
+void cli_param_label(const struct txc_sig *sig, int i, char *buf, size_t cap)
+{
+	if (sig->params[i].name[0])
+		snprintf(buf, cap, "%s", sig->params[i].name);
+	else
+		snprintf(buf, cap, "param%d", i + 1);
+}
+
+static int parse_args(const char *cmd, struct cli_call *c, int nwords, char **words)
+{
+	const struct txc_sig *sig = c->sig;
+	int want = callargs_count(sig), w = 0;
+	if (nwords != want) {
+		fprintf(stderr, "txcache %s: %s takes %d keyed argument%s, %d given\n", cmd,
+			sig->name, want, want == 1 ? "" : "s", nwords);
+		return EX_USAGE;
+	}
+	for (int i = 0; i < sig->nparams; i++) {
+		if (!callargs_given(sig, i))
+			continue;
+		char label[TXC_NAME_MAX + 16];
+		cli_param_label(sig, i, label, sizeof(label));
+		if (parse_arg(c, &sig->params[i], words[w], &c->args[i]) != 0) {
+			fprintf(stderr, "txcache %s: %s: bad value '%s'\n", cmd, label, words[w]);
+			return EX_USAGE;
+		}
+		w++;
+	}
+	if (callargs_finish(sig, c->args) != 0) {
+		fprintf(stderr, "txcache %s: a bytes argument's length does not match its LEN\n",
+			cmd);
+		return EX_USAGE;
+	}
+	return 0;
+}
+
+int cli_call_open(const char *cmd, const struct cli_opts *o, int nwords, char **words,
+		  struct cli_call *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->fn = -1;
+	if (nwords < 1) {
+		fprintf(stderr, "txcache %s: no FUNCTION given\n", cmd);
+		return EX_USAGE;
+	}
+	int rc = cli_load_config(cli_config_path(o->config), &c->cfg);
+	if (rc != 0)
+		return rc;
+	c->fn = config_find_fn(c->cfg, words[0]);
+	if (c->fn < 0) {
+		fprintf(stderr, "txcache %s: no function '%s' in %s\n", cmd, words[0],
+			c->cfg->path);
+		return EX_USAGE;
+	}
+	c->sig = &c->cfg->fns[c->fn].sig;
+	rc = cache_open(c->cfg, &c->cache);
+	if (rc != 0) {
+		fprintf(stderr, "txcache %s: %s\n", cmd, txc_strerror(rc));
+		return cli_exit_of(rc);
+	}
+	rc = parse_args(cmd, c, nwords - 1, words + 1);
+	if (rc == 0)
+		key_build(&c->cache->kf[c->fn], c->sig, c->args, &c->key);
+	return rc;
+}
+
+void cli_call_close(struct cli_call *c)
+{
+	for (int i = 0; i < c->nowned; i++)
+		free(c->owned[i]);
+	cache_close(c->cache);
+	config_free(c->cfg);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The capacity of out-parameter P when the command line fixes it, else 0. */
+static uint64_t known_cap(const struct cli_call *c, const struct txc_param *p)
+{
+	if (p->size.from == TXC_SZ_LITERAL)
+		return p->size.literal;
+	if (p->size.from != TXC_SZ_PARAM || !c->sig->params[p->size.param].keyed)
+		return 0;
+	const struct txc_param *ref = &c->sig->params[p->size.param];
+	uint64_t v = c->args[p->size.param].num;
+	return sig_type_info(ref->type)->is_signed && (int64_t)v < 0 ? 0 : v;
+}
+
+static int parse_out(struct cli_call *c, const struct txc_param *p, const char *word,
+		     struct txc_out *o)
+{
+	o->present = true;
+	if (p->kind == TXC_K_OUT_SCALAR)
+		return parse_scalar(p->type, word, &o->num);
+	if (p->kind == TXC_K_OUT_STRING) {
+		o->data = word;
+		o->len = strlen(word);
+	} else if (parse_bytes(c, word, &o->data, &o->len) != 0 || !o->data) {
+		return -1;
+	}
+	uint64_t cap = known_cap(c, p);
+	if (cap && o->len + (p->kind == TXC_K_OUT_STRING) > cap) {
+		fprintf(stderr, "txcache set: %llu bytes do not fit a capacity of %llu\n",
+			(unsigned long long)o->len, (unsigned long long)cap);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_ret(const struct txc_sig *sig, const char *word, struct txc_result *res)
+{
+	if (sig->ret == TXC_R_SCALAR)
+		return parse_scalar(sig->ret_type, word, &res->ret);
+	res->ret_str = strcmp(word, "NULL") ? word : NULL;
+	res->ret_len = res->ret_str ? strlen(word) : 0;
+	return 0;
+}
+
+int cli_result_parse(struct cli_call *c, int nwords, char **words, struct txc_result *res)
+{
+	const struct txc_sig *sig = c->sig;
+	int want = sig->ret != TXC_R_VOID, w = 0;
+	for (int i = 0; i < sig->nparams; i++)
+		want += sig_param_is_out(&sig->params[i]);
+	memset(res, 0, sizeof(*res));
+	if (nwords != want) {
+		fprintf(stderr, "txcache set: %s takes %d result value%s after --, %d given\n",
+			sig->name, want, want == 1 ? "" : "s", nwords);
+		return EX_USAGE;
+	}
+	if (sig->ret != TXC_R_VOID && parse_ret(sig, words[w++], res) != 0) {
+		fprintf(stderr, "txcache set: ret: bad value '%s'\n", words[0]);
+		return EX_USAGE;
+	}
+	for (int i = 0; i < sig->nparams; i++) {
+		const struct txc_param *p = &sig->params[i];
+		if (!sig_param_is_out(p))
+			continue;
+		if (parse_out(c, p, words[w], &res->out[i]) != 0) {
+			char label[TXC_NAME_MAX + 16];
+			cli_param_label(sig, i, label, sizeof(label));
+			fprintf(stderr, "txcache set: %s: bad value '%s'\n", label, words[w]);
+			return EX_USAGE;
+		}
+		w++;
+	}
+	return 0;
+}

@@ -1,0 +1,40 @@
+/* cmd_key.c - txcache key and txcache delete: one call's key. */
+#include <stdio.h>
+#include <sysexits.h>
+
+#include "args.h"
+#include "cli.h"
+#include "err.h"
+
+int cmd_key(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct cli_call c;
+	int first = cli_opts_parse(argc, argv, 0, &o);
+	if (first < 0)
+		return EX_USAGE;
+	int rc = cli_call_open("key", &o, argc - first, argv + first, &c);
+	if (rc == 0)
+		printf("%s\n", c.key.text);
+	cli_call_close(&c);
+	return rc;
+}
+
+int cmd_delete(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct cli_call c;
+	int first = cli_opts_parse(argc, argv, 0, &o);
+	if (first < 0)
+		return EX_USAGE;
+	int rc = cli_call_open("delete", &o, argc - first, argv + first, &c);
+	if (rc == 0) {
+		int err = cache_delete_call(c.cache, c.fn, c.args);
+		if (err != 0) {
+			fprintf(stderr, "txcache delete: %s: %s\n", c.key.text, txc_strerror(err));
+			rc = cli_exit_of(err);
+		}
+	}
+	cli_call_close(&c);
+	return rc;
+}
