@@ -1,0 +1,303 @@
+#!/usr/bin/env bats
+# The txcache command against a real memcached: key, get, set, delete, flush,
+# stats, ls; usage and exit codes. Keys printed by `txcache key` are checked
+# against the keys the shim really used (its "miss" log lines) and read back
+# from memcached.
+
+load helpers
+load kinds_helpers
+
+setup_file() {
+	kinds_setup_file
+}
+
+teardown_file() {
+	kinds_teardown_file
+}
+
+setup() {
+	kinds_setup
+	CFG=$(kinds_config cli 'stats_interval = 0' <<'EOF'
+[function k_greet]
+signature = int k_greet(string name, out string[cap] buf, size_t cap)
+cache_if  = ret >= 0
+[function k_int]
+signature = int k_int(int x)
+[function k_sum]
+signature = uint32_t k_sum(bytes[n] b, size_t n)
+[function k_divmod]
+signature = int k_divmod(int a, int b, out int *q, out int *r)
+[function k_float]
+signature = float k_float(float x)
+[function k_strlen]
+signature = int k_strlen(string s)
+[function k_fill]
+signature = ssize_t k_fill(int seed, out bytes[cap:ret] buf, size_t cap)
+EOF
+	)
+}
+
+# The key of the shim's last "miss FN KEY" line on stderr.
+miss_key() {
+	sed -n "s/^txcache: miss $1 \([^ ]*\).*/\1/p" <<<"$stderr" | tail -n 1
+}
+
+# tx CMD ARG...: the CLI with this test's config (kinds_exec: status/output/stderr).
+tx() {
+	local cmd=$1
+	shift
+	kinds_exec "$TXCACHE" "$cmd" -c "$CFG" "$@"
+}
+
+@test "--help lists every subcommand; unknown commands and options are usage errors" {
+	kinds_exec "$TXCACHE" --help
+	expect_status 0
+	for c in run check key get set delete flush stats ls; do
+		expect_out --partial "txcache $c "
+	done
+	kinds_exec "$TXCACHE" frobnicate
+	expect_status 64
+	tx key --json k_int 1
+	expect_status 64
+	tx get --replace k_int 1
+	expect_status 64
+}
+
+@test "txcache key prints exactly the key the shim used, and memcached holds it" {
+	local f=$BATS_TEST_TMPDIR/blob
+	printf '\x01\x02\xff' >"$f"
+	kd_shim "$CFG" greet bob 32 -- int -7 -- sum 0102ff -- divmod 17 5 -- float 0.1 \
+		-- strlen NULL -- strlen ""
+	expect_status 0
+	local log=$stderr
+	local -a calls=("k_greet bob 32" "k_int -7" "k_sum 0102ff" "k_sum @$f" "k_divmod 17 5"
+		"k_float 0.1" "k_float 0x1.99999ap-4" "k_int -0x7" "k_int -7L")
+	local c fn want
+	for c in "${calls[@]}"; do
+		fn=${c%% *}
+		want=$(stderr=$log miss_key "$fn")
+		# shellcheck disable=SC2086 # the words of $c are the arguments
+		tx key ${c}
+		[[ $status -eq 0 && $output == "$want" ]] ||
+			kinds_fail "txcache key $c printed '$output', the shim used '$want'"
+		[[ $(memccat --servers="$MC_SOCK" "$output" | head -c 3) == TXC ]] ||
+			kinds_fail "memcached has no txcache value under $output"
+	done
+	# NULL and "" key apart, each as the shim keyed them
+	local keys
+	keys=$(sed -n 's/^txcache: miss k_strlen \([^ ]*\).*/\1/p' <<<"$log")
+	tx key k_strlen NULL
+	[[ $output == "$(sed -n 1p <<<"$keys")" ]] || kinds_fail "NULL string key"
+	tx key k_strlen ""
+	[[ $output == "$(sed -n 2p <<<"$keys")" ]] || kinds_fail "empty string key"
+	[[ $(sed -n 1p <<<"$keys") != "$(sed -n 2p <<<"$keys")" ]] || kinds_fail "NULL == \"\""
+}
+
+@test "txcache key rejects bad arguments with EX_USAGE and bad configs with EX_DATAERR" {
+	tx key k_int
+	expect_status 64
+	tx key k_int 1 2
+	expect_status 64
+	tx key k_int 2147483648
+	expect_status 64
+	tx key k_int 1.5
+	expect_status 64
+	tx key k_sum 0g
+	expect_status 64
+	tx key k_sum @"$BATS_TEST_TMPDIR/no-such-file"
+	expect_status 64
+	tx key k_nope 1
+	expect_status 64
+	[[ $stderr == *"no function 'k_nope'"* ]] || kinds_fail "no reason given"
+	printf '[cache]\n' >"$BATS_TEST_TMPDIR/bad.ini"
+	kinds_exec "$TXCACHE" key -c "$BATS_TEST_TMPDIR/bad.ini" k_int 1
+	expect_status 65
+}
+
+@test "txcache get prints the return value and out-parameters by name, or JSON; 1 when not cached" {
+	tx get k_greet bob 32
+	expect_status 1
+	[[ $stderr == *"not cached"* ]] || kinds_fail "no 'not cached' message"
+	kd_shim "$CFG" greet bob 32 -- divmod 17 5 -- fill 7 16 -- float 0.5
+	local fill
+	fill=$(sed -n 's/^k_fill 7 16 -> 8 buf=\(.\{16\}\).*/\1/p' <<<"$output")
+	[[ ${#fill} -eq 16 ]] || kinds_fail "k_fill: unexpected driver output"
+	tx get k_greet bob 32
+	expect_status 0
+	expect_out $'ret = 10\nbuf = "hello, bob"'
+	tx get k_divmod 17 5
+	expect_out $'ret = 0\nq = 3\nr = 2'
+	tx get k_fill 7 16
+	expect_out "ret = 8"$'\n'"buf = $fill"
+	tx get k_float 0.5
+	expect_out 'ret = 0.5'
+	tx get --json k_divmod 17 5
+	expect_status 0
+	[[ $output == '{"function":"k_divmod","key":"'"$KINDS_NS"':k_divmod:'*'","ret":0,"out":{"q":3,"r":2},"cost_ns":'*'}' ]] ||
+		kinds_fail "unexpected JSON"
+	python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["out"]["q"]==3' <<<"$output" ||
+		kinds_fail "not valid JSON"
+}
+
+@test "txcache set stores a result the shim then serves; --replace needs a cached call" {
+	tx set k_greet zed 32 -- 6 "hi zed"
+	expect_status 0
+	tx set k_divmod 9 2 -- 0 40 2
+	expect_status 0
+	kd_shim "$CFG" greet zed 32 -- divmod 9 2
+	expect_out $'k_greet "zed" 32 -> 6 buf="hi zed" canary ok\nk_divmod 9 2 -> 0 q=40 r=2 canary ok canary ok'
+	assert_calls 0 "both answered from the values set"
+	assert_log hit k_greet
+	tx set --replace k_int 5 -- 1
+	expect_status 1
+	kd_shim "$CFG" int 5
+	tx set --replace k_int 5 -- 99
+	expect_status 0
+	kd_shim "$CFG" int 5
+	expect_out 'k_int 5 -> 99'
+	# a string longer than the caller's capacity could never be served
+	tx set k_greet zed 4 -- 6 "hi zed"
+	expect_status 64
+	tx set k_greet zed 32 -- 6
+	expect_status 64
+	tx set k_greet zed 32 6 "hi"
+	expect_status 64
+}
+
+@test "txcache delete drops one call; the next run is a miss" {
+	kd_shim "$CFG" greet ann 32 -- greet bea 32
+	tx delete k_greet ann 32
+	expect_status 0
+	tx get k_greet ann 32
+	expect_status 1
+	tx get k_greet bea 32
+	expect_status 0
+	: >"$KINDS_CALLS"
+	kd_shim "$CFG" greet ann 32 -- greet bea 32
+	assert_calls 1 "ann recomputed, bea still cached"
+	assert_log miss k_greet
+}
+
+@test "txcache flush FUNCTION and flush of the namespace leave other namespaces and foreign keys alone" {
+	local other=$BATS_TEST_TMPDIR/o.ini foreign=$BATS_TEST_TMPDIR/foreign_key_$KINDS_NS
+	sed "s/^namespace = .*/namespace = other$KINDS_NS/" "$CFG" >"$other"
+	echo "not txcache's" >"$foreign"
+	memccp --servers="$MC_SOCK" "$foreign"
+	kd_shim "$CFG" greet bob 32 -- int 3
+	kd_shim "$other" greet bob 32 -- int 3
+	: >"$KINDS_CALLS"
+
+	tx flush k_int
+	expect_status 0
+	tx get k_int 3
+	expect_status 1
+	tx get k_greet bob 32
+	expect_status 0
+
+	tx flush
+	expect_status 0
+	tx get k_greet bob 32
+	expect_status 1
+	kinds_exec "$TXCACHE" get -c "$other" k_greet bob 32
+	expect_status 0
+	kinds_exec "$TXCACHE" get -c "$other" k_int 3
+	expect_status 0
+	[[ $(memccat --servers="$MC_SOCK" "$(basename "$foreign")") == "not txcache's" ]] ||
+		kinds_fail "a key that is not txcache's was touched"
+	kd_shim "$other" greet bob 32 -- int 3
+	assert_calls 0 "the other namespace is still served from the cache"
+	kd_shim "$CFG" greet bob 32 -- int 3
+	assert_calls 2 "this namespace was flushed"
+	tx flush k_nope
+	expect_status 64
+}
+
+@test "txcache flush --all-server wipes the server, and only when asked" {
+	local foreign=$BATS_TEST_TMPDIR/wiped_$KINDS_NS
+	echo x >"$foreign"
+	memccp --servers="$MC_SOCK" "$foreign"
+	tx flush --all-server k_int
+	expect_status 64
+	memcexist --servers="$MC_SOCK" "$(basename "$foreign")" || kinds_fail "wiped without asking"
+	tx flush --all-server
+	expect_status 0
+	[[ $output == "flushed the whole server $MC_SOCK" ]] || kinds_fail "unexpected output"
+	! memcexist --servers="$MC_SOCK" "$(basename "$foreign")" || kinds_fail "not wiped"
+}
+
+@test "txcache stats adds up what every process published at exit, with the time saved" {
+	tx stats
+	expect_status 0
+	[[ $(awk '$1 == "k_greet" {print $2, $3}' <<<"$output") == "0 0" ]] || kinds_fail "not zero"
+	kd_shim "$CFG" greet bob 32 -- int 1
+	kd_shim "$CFG" repeat 20 greet bob 32
+	kd_shim "$CFG" repeat 20 greet bob 32
+	tx stats
+	expect_status 0
+	[[ $(awk '$1 == "k_greet" {print $2, $3, $4, $5}' <<<"$output") == "40 1 1 0" ]] ||
+		kinds_fail "k_greet: expected 40 hits, 1 miss, 1 store, 0 errors"
+	tx stats --json
+	python3 -c '
+import json, sys
+d = json.load(sys.stdin)["functions"]
+g = d["k_greet"]
+assert g["hits"] == 40 and g["misses"] == 1 and g["stores"] == 1, g
+assert g["saved_us"] > 0, g
+assert g["bytes_in"] == 40 * g["bytes_out"], g
+assert d["k_int"]["misses"] == 1, d
+' <<<"$output" || kinds_fail "unexpected JSON counters"
+}
+
+@test "the shim publishes every stats_interval seconds from a call, not only at exit" {
+	local cfg=$BATS_TEST_TMPDIR/i.ini
+	sed 's/^stats_interval = 0/stats_interval = 1/' "$CFG" >"$cfg"
+	# A process that keeps calling and is then killed: nothing at exit, so
+	# whatever stats show was published along the way.
+	LD_PRELOAD=$KINDS_PRELOAD TXCACHE_CONFIG=$cfg TXCACHE_LOG=warn \
+		"$KD" repeat 100000000 int 4 >/dev/null 2>&1 3>&- &
+	local pid=$! i
+	for ((i = 0; i < 150; i++)); do
+		sleep 0.1
+		tx stats --json
+		[[ $output == *'"k_int":{"hits":'[1-9]* ]] && break
+	done
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	[[ $output == *'"k_int":{"hits":'[1-9]* ]] || kinds_fail "no counters published while running"
+}
+
+@test "txcache ls lists cached calls, live or stale" {
+	kd_shim "$CFG" greet bob 32 -- int 3 -- int 4
+	local kb i
+	kb=$(miss_key k_greet)
+	# metadump is best effort while memcached moves items between LRUs: retry
+	for ((i = 0; i < 20; i++)); do
+		tx ls
+		[[ $(grep -c "^live .*$KINDS_NS:k_int:" <<<"$output") -eq 2 &&
+			$output == *"$kb"* ]] && break
+		sleep 0.2
+	done
+	expect_status 0
+	[[ $(grep -c "^live .*$KINDS_NS:k_int:" <<<"$output") -eq 2 ]] || kinds_fail "2 k_int calls"
+	[[ $output == *"$kb"* ]] || kinds_fail "k_greet's key is not listed"
+	tx ls k_greet
+	[[ $output != *":k_int:"* ]] || kinds_fail "ls FUNCTION listed another function"
+	tx flush k_int
+	for ((i = 0; i < 20; i++)); do
+		tx ls k_int
+		[[ $(grep -c "^stale .*$KINDS_NS:k_int:" <<<"$output") -eq 2 ]] && break
+		sleep 0.2
+	done
+	[[ $(grep -c "^stale .*$KINDS_NS:k_int:" <<<"$output") -eq 2 ]] || kinds_fail "stale after flush"
+}
+
+@test "commands report an unreachable memcached with EX_UNAVAILABLE" {
+	local d=$BATS_TEST_TMPDIR/d.ini args
+	sed "s|^servers = .*|servers = $BATS_TEST_TMPDIR/none.sock|" "$CFG" >"$d"
+	for args in "get k_int 1" "delete k_int 1" "flush" "stats" "ls" "set k_int 1 -- 2"; do
+		local -a w
+		read -ra w <<<"$args"
+		kinds_exec "$TXCACHE" "${w[0]}" -c "$d" "${w[@]:1}"
+		[[ $status -eq 69 ]] || kinds_fail "txcache $args: expected exit 69"
+	done
+}
