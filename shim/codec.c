@@ -77,6 +77,13 @@ static int nparams_of(const struct txc_sig *sig)
 	return sig->nparams > TXC_MAX_PARAMS ? TXC_MAX_PARAMS : sig->nparams;
 }
 
+/* Buffer outs and the captured output of out fd / out stream each have an
+ * entry; a capture is always present and stored as a blob. */
+static int has_entry(const struct txc_param *p)
+{
+	return sig_param_is_out(p) || sig_param_is_capture(p);
+}
+
 static int is_str_ret(enum txc_ret r)
 {
 	return r == TXC_R_STRING || r == TXC_R_OWNED_STRING;
@@ -109,7 +116,7 @@ static uint64_t payload_size(const struct txc_sig *sig, const struct txc_result 
 		const struct txc_param *p = &sig->params[i];
 		const struct txc_out *o = &res->out[i];
 
-		if (!sig_param_is_out(p))
+		if (!has_entry(p))
 			continue;
 		n += 1;
 		if (!o->present)
@@ -160,7 +167,7 @@ static void encode_payload(const struct txc_sig *sig, const struct txc_result *r
 		const struct txc_param *par = &sig->params[i];
 		const struct txc_out *o = &res->out[i];
 
-		if (!sig_param_is_out(par))
+		if (!has_entry(par))
 			continue;
 		*w++ = o->present ? 1 : 0;
 		if (!o->present)
@@ -294,7 +301,7 @@ static int decode_payload(const struct txc_sig *sig, struct reader *r, struct tx
 		struct txc_out *o = &res->out[i];
 		int present;
 
-		if (!sig_param_is_out(p))
+		if (!has_entry(p))
 			continue;
 		if (!rd_flag(r, &present))
 			return 0;

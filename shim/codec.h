@@ -18,7 +18,10 @@
  * null flag, 4 bytes length, the bytes without NUL), then each
  * out-parameter in order: 1 byte present flag, then when present
  * (OUT_SCALAR: 8 bytes portable form; OUT_STRING, OUT_BYTES: 4 bytes length
- * and the bytes). Nothing may follow.
+ * and the bytes). OUT_FD and OUT_STREAM have an entry too, always present:
+ * 4 bytes length and the bytes the call wrote (any bytes, NULs included).
+ * Signatures without them encode exactly as before (version 1 unchanged);
+ * the signature digest keeps the two layouts apart. Nothing may follow.
  */
 #ifndef TXC_CODEC_H
 #define TXC_CODEC_H
@@ -44,7 +47,7 @@ struct txc_value_meta {
 struct txc_out {
 	bool present;	  /* the caller passed a non-NULL pointer */
 	uint64_t num;	  /* OUT_SCALAR: portable form */
-	const void *data; /* OUT_STRING (no NUL), OUT_BYTES */
+	const void *data; /* OUT_STRING (no NUL), OUT_BYTES, OUT_FD/OUT_STREAM: captured */
 	uint64_t len;
 };
 

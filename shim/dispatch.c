@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "capture.h"
 #include "dispatch.h"
 #include "err.h"
 #include "log.h"
@@ -86,7 +87,8 @@ static int prep_fn(struct fn_rt *f, int index, const struct txc_fn_config *fc)
 	f->fc = fc;
 	for (int i = 0; i < sig->nparams; i++) {
 		const struct txc_param *p = &sig->params[i];
-		f->atypes[i] = p->kind == TXC_K_SCALAR ? ffi_scalar(p->type) : &ffi_type_pointer;
+		bool by_value = p->kind == TXC_K_SCALAR || p->kind == TXC_K_OUT_FD;
+		f->atypes[i] = by_value ? ffi_scalar(p->type) : &ffi_type_pointer;
 	}
 	ffi_type *rtype = &ffi_type_pointer;
 	if (sig->ret == TXC_R_VOID)
@@ -272,7 +274,14 @@ static int apply_hit(struct fn_rt *f, void *ret, void **args, const struct txc_r
 		ret_store(sig, res->ret, ret);
 	}
 	outs_write(sig, args, res);
-	return 0;
+	/* last: once bytes are out, the hit must stand */
+	rc = capture_replay(sig, args, res);
+	if (rc != 0 && sig->ret == TXC_R_OWNED_STRING) {
+		char *s;
+		memcpy(&s, ret, sizeof(s));
+		free(s);
+	}
+	return rc;
 }
 
 /* ---- the miss path ---- */
@@ -439,7 +448,7 @@ static int try_hit(struct fn_rt *f, void *ret, void **args, const struct txc_key
 }
 
 static void store_result(struct fn_rt *f, void *ret, void **args, const struct txc_key *key,
-			 const struct txc_lookup *lk, int64_t cost)
+			 const struct txc_lookup *lk, int64_t cost, const struct capture_call *cc)
 {
 	const struct txc_sig *sig = &f->fc->sig;
 	if (!cond_holds(sig, &f->fc->cache_if, ret)) {
@@ -454,6 +463,8 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 	size_t len = 0;
 	int rc = collect(sig, ret, args, &res);
 	if (rc == 0)
+		rc = capture_fill(cc, &res);
+	if (rc == 0)
 		rc = cache_store(g_cache, f->index, key, &meta, &res, &len);
 	if (rc == 0) {
 		stats_add(&f->stats, TXC_ST_STORES, 1);
@@ -463,6 +474,9 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 		log_msg(TXC_LOG_INFO, "%s: result larger than max_value; not stored", sig->name);
 	} else if (rc == TXC_EINVAL) {
 		log_msg(TXC_LOG_INFO, "%s: out string without NUL; not stored", sig->name);
+	} else if (rc == TXC_ESYS) {
+		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
+		log_msg(TXC_LOG_INFO, "%s: a write failed or was short; not stored", sig->name);
 	} else {
 		stats_add(&f->stats, TXC_ST_ERRORS, 1);
 		warn_store(sig->name, "store", rc);
@@ -496,11 +510,15 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 	}
 	stats_add(&f->stats, TXC_ST_MISSES, 1);
 	struct timespec t0, t1;
+	struct capture_call cc;
+	capture_begin(&cc, &f->fc->sig, args, g_cfg->max_value);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	call_real(ud, ret, args, caller_errno);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	int real_errno = errno;
-	store_result(f, ret, args, &key, &lk, elapsed_ns(&t0, &t1));
+	capture_end(&cc);
+	store_result(f, ret, args, &key, &lk, elapsed_ns(&t0, &t1), &cc);
+	capture_free(&cc);
 	errno = real_errno;
 }
 

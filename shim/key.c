@@ -14,7 +14,9 @@
  *     keyed BYTES          'N' when the pointer is NULL (whatever LEN says);
  *                          else 'B', 8 bytes LE length, bytes
  *     out kinds            'O', 1 byte: 1 for a non-NULL pointer, 0 for NULL
- *     anything else        'X' (ptr, ignored): holds the position
+ *     anything else        'X' (ptr, ignored, out fd, out stream): holds
+ *                          the position; a descriptor or stream is never
+ *                          keyed, whatever its number or NULL-ness
  *
  * Every element is self-delimiting (its tag fixes its width or is followed
  * by its length), and the sig digest fixes which kind each position has, so
@@ -249,6 +251,9 @@ void key_args_from_ffi(const struct txc_sig *sig, void *const *avalue, struct tx
 		case TXC_K_BYTES:
 			a->ptr = *(const void *const *)avalue[i];
 			a->len = a->ptr && p->keyed ? bytes_len(sig, &p->size, avalue) : 0;
+			break;
+		case TXC_K_OUT_FD: /* an int: never read as a pointer */
+			a->num = (uint64_t)(int64_t) * (const int *)avalue[i];
 			break;
 		default:
 			a->ptr = *(void *const *)avalue[i];

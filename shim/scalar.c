@@ -125,3 +125,8 @@ bool sig_param_is_out(const struct txc_param *p)
 	return p->kind == TXC_K_OUT_STRING || p->kind == TXC_K_OUT_BYTES ||
 	       p->kind == TXC_K_OUT_SCALAR;
 }
+
+bool sig_param_is_capture(const struct txc_param *p)
+{
+	return p->kind == TXC_K_OUT_FD || p->kind == TXC_K_OUT_STREAM;
+}

@@ -10,6 +10,7 @@
 #include <sys/auxv.h>
 
 #include "cache.h"
+#include "capture.h"
 #include "config.h"
 #include "dispatch.h"
 #include "err.h"
@@ -92,6 +93,9 @@ static void start(void)
 		rc = dispatch_init(g_config, g_cache);
 	if (rc == 0)
 		rc = patch_everything(g_config);
+	if (rc == 0 && capture_arm(g_config) != 0)
+		log_msg(TXC_LOG_WARN, "capture: wrappers not installed; out fd/stream results are "
+				      "not stored");
 	if (rc != 0)
 		log_msg(TXC_LOG_ERROR, "cannot start (%s); caching is off", txc_strerror(rc));
 }

@@ -303,11 +303,18 @@ static int parse_out(struct parser *ps, struct txc_param *pm, int i, const char 
 		pm->kind = TXC_K_OUT_BYTES;
 		return parse_brackets(ps, ctx, &pm->size, &ps->size[i], &pm->len, &ps->len[i]);
 	}
+	if (tok_is(t, "fd") || tok_is(t, "stream")) {
+		pm->kind = tok_is(t, "fd") ? TXC_K_OUT_FD : TXC_K_OUT_STREAM;
+		pm->type = tok_is(t, "fd") ? TXC_T_INT : TXC_T_VOID; /* passed as an int */
+		return 0;
+	}
 	int rc = parse_scalar(ps, ctx, t, &pm->type);
 	if (rc < 0)
 		return rc;
 	if (rc > 0)
-		return fail(ps, "%s: unknown out type %s (expected string[CAP], bytes[CAP] or T *)",
+		return fail(ps,
+			    "%s: unknown out type %s (expected string[CAP], bytes[CAP], T *, fd "
+			    "or stream)",
 			    ctx, tok_desc(t, d, sizeof(d)));
 	if (!lex_accept(ps, "*"))
 		return fail(ps, "%s: expected '*' after 'out %s'", ctx,
@@ -658,6 +665,12 @@ static void canon_param(struct sbuf *sb, const struct txc_sig *sig, const struct
 		break;
 	case TXC_K_OUT_SCALAR:
 		sb_add(sb, "out %s *", type_name(pm->type));
+		break;
+	case TXC_K_OUT_FD:
+		sb_add(sb, "out fd");
+		break;
+	case TXC_K_OUT_STREAM:
+		sb_add(sb, "out stream");
 		break;
 	default:
 		sb_add(sb, "?");

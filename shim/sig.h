@@ -71,7 +71,9 @@ enum txc_kind {
 	TXC_K_PTR,	  /* ptr: opaque, never keyed, passed through */
 	TXC_K_OUT_STRING, /* out string[CAP]: char * buffer filled with a string */
 	TXC_K_OUT_BYTES,  /* out bytes[CAP] or out bytes[CAP:LEN] */
-	TXC_K_OUT_SCALAR  /* out T *: one scalar written through the pointer */
+	TXC_K_OUT_SCALAR, /* out T *: one scalar written through the pointer */
+	TXC_K_OUT_FD,	  /* out fd: an int descriptor; what the call writes to it */
+	TXC_K_OUT_STREAM  /* out stream: a FILE *; what the call writes through it */
 };
 
 enum txc_ret {
@@ -131,7 +133,12 @@ int sig_canonical(const struct txc_sig *sig, char *buf, size_t cap);
  * pointer is NULL; see key.h. */
 bool sig_param_keyed(const struct txc_param *p);
 
-/* True for the out-parameter kinds. */
+/* True for the out-parameter kinds that are buffers (out string, out bytes,
+ * out T *). The capture kinds below are not among them. */
 bool sig_param_is_out(const struct txc_param *p);
+
+/* True for out fd and out stream: never keyed (like ptr); what the call
+ * writes to them is captured and stored with the result (see capture.h). */
+bool sig_param_is_capture(const struct txc_param *p);
 
 #endif

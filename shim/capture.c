@@ -1,0 +1,366 @@
+/* capture.c - capture frames, replay and arming; see capture.h.
+ *
+ * The wrappers themselves are in capture_wrap.c. Frames live on the stack of
+ * the dispatch call that pushed them and are chained through a thread-local
+ * pointer, so a wrapper called outside any capture costs one TLS load.
+ * Everything here preserves errno: the host sees what libc reported.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "capture_priv.h"
+#include "err.h"
+#include "interpose.h"
+#include "log.h"
+
+__thread struct capture_frame *capture_top __attribute__((tls_model("initial-exec")));
+
+/* Set while a frame is being changed: a write from a signal handler that
+ * interrupts us then marks the frames failed instead of corrupting them. */
+static __thread int busy __attribute__((tls_model("initial-exec")));
+
+static bool armed;
+
+bool capture_armed(void)
+{
+	return __atomic_load_n(&armed, __ATOMIC_ACQUIRE);
+}
+
+static void fail_all(void)
+{
+	for (struct capture_frame *fr = capture_top; fr; fr = fr->prev)
+		fr->failed = true;
+}
+
+static void frame_append(struct capture_frame *fr, const void *data, size_t n)
+{
+	if (fr->failed || fr->oversize || n == 0)
+		return;
+	if (n > fr->limit - fr->len) {
+		free(fr->buf);
+		fr->buf = NULL;
+		fr->len = fr->cap = 0;
+		fr->oversize = true;
+		return;
+	}
+	if (n > fr->cap - fr->len) {
+		size_t nc = fr->cap ? fr->cap : 4096;
+		while (nc - fr->len < n)
+			nc *= 2;
+		if (nc > fr->limit)
+			nc = fr->limit;
+		uint8_t *nb = realloc(fr->buf, nc);
+		if (!nb) {
+			fr->failed = true; /* cannot keep it: do not store a part */
+			return;
+		}
+		fr->buf = nb;
+		fr->cap = nc;
+	}
+	memcpy(fr->buf + fr->len, data, n);
+	fr->len += n;
+}
+
+static void flush_dirty(struct capture_frame *fr)
+{
+	for (int i = 0; i < fr->ndirty; i++)
+		if (fflush(fr->dirty[i]) != 0)
+			fr->failed = true;
+	fr->ndirty = 0;
+}
+
+void capture_before_fd(int fd)
+{
+	int saved = errno;
+	for (struct capture_frame *fr = capture_top; fr; fr = fr->prev)
+		if (fr->is_fd && fr->fd == fd && fr->ndirty)
+			flush_dirty(fr);
+	errno = saved;
+}
+
+void capture_note_fd(int fd, const void *buf, size_t n, ssize_t r)
+{
+	int saved = errno;
+	if (busy) {
+		fail_all();
+		return;
+	}
+	busy = 1;
+	for (struct capture_frame *fr = capture_top; fr; fr = fr->prev) {
+		if (!fr->is_fd || fr->fd != fd)
+			continue;
+		if (r < 0 || (size_t)r < n)
+			fr->failed = true;
+		if (r > 0)
+			frame_append(fr, buf, (size_t)r);
+	}
+	busy = 0;
+	errno = saved;
+}
+
+void capture_note_fdv(int fd, const struct iovec *iov, int cnt, ssize_t r)
+{
+	size_t total = 0, left = r > 0 ? (size_t)r : 0;
+	for (int i = 0; iov && i < cnt; i++) {
+		size_t take = iov[i].iov_len < left ? iov[i].iov_len : left;
+		total += iov[i].iov_len;
+		if (take)
+			capture_note_fd(fd, iov[i].iov_base, take, (ssize_t)take);
+		left -= take;
+	}
+	if (r < 0 || (size_t)r < total)
+		capture_note_fd(fd, NULL, 1, r < 0 ? -1 : 0); /* marks the frames failed */
+}
+
+static bool frame_matches(const struct capture_frame *fr, FILE *f, int *fileno_cache)
+{
+	if (!fr->is_fd)
+		return fr->stream == f;
+	if (*fileno_cache == -2)
+		*fileno_cache = fileno_unlocked(f);
+	return *fileno_cache == fr->fd;
+}
+
+bool capture_watches(FILE *f)
+{
+	int fno = -2;
+	if (!f)
+		return false;
+	for (struct capture_frame *fr = capture_top; fr; fr = fr->prev)
+		if (frame_matches(fr, f, &fno))
+			return true;
+	return false;
+}
+
+static void mark_dirty(struct capture_frame *fr, FILE *f)
+{
+	for (int i = 0; i < fr->ndirty; i++)
+		if (fr->dirty[i] == f)
+			return;
+	if (fr->ndirty < CAPTURE_DIRTY_MAX)
+		fr->dirty[fr->ndirty++] = f;
+	else if (fflush(f) != 0) /* no room to remember it: keep the order now */
+		fr->failed = true;
+}
+
+void capture_note_stream(FILE *f, const void *buf, size_t len, bool failed)
+{
+	int saved = errno, fno = -2;
+	if (busy) {
+		fail_all();
+		return;
+	}
+	busy = 1;
+	for (struct capture_frame *fr = capture_top; f && fr; fr = fr->prev) {
+		if (!frame_matches(fr, f, &fno))
+			continue;
+		if (failed)
+			fr->failed = true;
+		frame_append(fr, buf, len);
+		if (fr->is_fd)
+			mark_dirty(fr, f);
+	}
+	busy = 0;
+	errno = saved;
+}
+
+void capture_forget_stream(FILE *f)
+{
+	for (struct capture_frame *fr = capture_top; fr; fr = fr->prev)
+		for (int i = 0; i < fr->ndirty; i++)
+			if (fr->dirty[i] == f)
+				fr->dirty[i--] = fr->dirty[--fr->ndirty];
+}
+
+ssize_t capture_write(int fd, const void *buf, size_t n)
+{
+	capture_before_fd(fd);
+	ssize_t r = write(fd, buf, n);
+	capture_note_fd(fd, buf, n, r);
+	return r;
+}
+
+size_t capture_fwrite(const void *p, size_t size, size_t n, FILE *f)
+{
+	size_t r = fwrite(p, size, n, f);
+	capture_note_stream(f, p, r * size, r < n);
+	return r;
+}
+
+/* ---- the dispatch side ---- */
+
+void capture_begin(struct capture_call *cc, const struct txc_sig *sig, void *const *avalue,
+		   size_t limit)
+{
+	cc->n = 0;
+	for (int i = 0; i < sig->nparams; i++) {
+		const struct txc_param *p = &sig->params[i];
+		if (!sig_param_is_capture(p))
+			continue;
+		struct capture_frame *fr = &cc->fr[cc->n++];
+		memset(fr, 0, sizeof(*fr));
+		fr->param = i;
+		fr->limit = limit;
+		fr->is_fd = p->kind == TXC_K_OUT_FD;
+		if (fr->is_fd)
+			fr->fd = *(const int *)avalue[i];
+		else
+			fr->stream = *(FILE *const *)avalue[i];
+		/* a NULL stream may mean "a default" to the function: unknowable */
+		fr->failed = !capture_armed() || (!fr->is_fd && !fr->stream);
+		fr->prev = capture_top;
+		capture_top = fr;
+	}
+}
+
+void capture_end(struct capture_call *cc)
+{
+	if (cc->n == 0)
+		return;
+	int saved = errno;
+	for (int i = cc->n - 1; i >= 0; i--)
+		flush_dirty(&cc->fr[i]);
+	if (capture_top != &cc->fr[cc->n - 1])
+		log_msg(TXC_LOG_WARN, "capture: frames left unbalanced (a longjmp out of a "
+				      "cached writer?)");
+	capture_top = cc->fr[0].prev;
+	errno = saved;
+}
+
+int capture_fill(const struct capture_call *cc, struct txc_result *res)
+{
+	int rc = 0;
+	for (int i = 0; i < cc->n; i++) {
+		const struct capture_frame *fr = &cc->fr[i];
+		struct txc_out *o = &res->out[fr->param];
+		if (fr->failed)
+			return TXC_ESYS;
+		if (fr->oversize)
+			rc = TXC_ETOOBIG;
+		o->present = true;
+		o->data = fr->buf;
+		o->len = fr->len;
+	}
+	return rc;
+}
+
+void capture_free(struct capture_call *cc)
+{
+	for (int i = 0; i < cc->n; i++) {
+		free(cc->fr[i].buf);
+		cc->fr[i].buf = NULL;
+	}
+	cc->n = 0;
+}
+
+/* Writes all of P, as a careful caller of write(2) would. Returns 0, or
+ * TXC_ESYS with errno set; *WROTE tells whether any byte went out. */
+static int replay_fd(int fd, const uint8_t *p, size_t len, bool *wrote)
+{
+	while (len > 0) {
+		ssize_t r = capture_top ? capture_write(fd, p, len) : write(fd, p, len);
+		if (r > 0) {
+			p += r;
+			len -= (size_t)r;
+			*wrote = true;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+			if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
+				continue;
+		}
+		if (r == 0)
+			errno = EIO;
+		return TXC_ESYS;
+	}
+	return 0;
+}
+
+static int replay_stream(FILE *f, const uint8_t *p, size_t len, bool *wrote)
+{
+	size_t w = capture_top ? capture_fwrite(p, 1, len, f) : fwrite(p, 1, len, f);
+	if (w > 0)
+		*wrote = true;
+	return w == len ? 0 : TXC_ESYS;
+}
+
+int capture_replay(const struct txc_sig *sig, void *const *avalue, const struct txc_result *res)
+{
+	for (int i = 0; i < sig->nparams; i++)
+		if (sig->params[i].kind == TXC_K_OUT_STREAM && !*(FILE *const *)avalue[i])
+			return TXC_EINVAL;
+	bool wrote = false;
+	for (int i = 0; i < sig->nparams; i++) {
+		const struct txc_param *p = &sig->params[i];
+		const struct txc_out *o = &res->out[i];
+		if (!sig_param_is_capture(p) || !o->present || o->len == 0)
+			continue;
+		int rc =
+		    p->kind == TXC_K_OUT_FD
+			? replay_fd(*(const int *)avalue[i], o->data, (size_t)o->len, &wrote)
+			: replay_stream(*(FILE *const *)avalue[i], o->data, (size_t)o->len, &wrote);
+		if (rc != 0 && !wrote)
+			return TXC_ESYS;
+		if (rc != 0) {
+			log_msg(TXC_LOG_WARN,
+				"%s: replaying the cached output of '%s' failed "
+				"part way (%s)",
+				sig->name, p->name, strerror(errno));
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* ---- arming ---- */
+
+static const struct capture_wrapper *g_tab;
+static void *g_next[64]; /* dlsym(RTLD_NEXT) of each: another view of "real" */
+
+static void *arm_hook(void *ctx, int fn, void *real)
+{
+	(void)ctx;
+	if (real == g_tab[fn].wrapper || (real != g_tab[fn].real && real != g_next[fn]))
+		return NULL; /* already ours, or bound to another definition */
+	return g_tab[fn].wrapper;
+}
+
+static bool config_needs(const struct txc_config *cfg)
+{
+	for (int i = 0; i < cfg->nfns; i++) {
+		const struct txc_sig *sig = &cfg->fns[i].sig;
+		for (int k = 0; cfg->fns[i].ninval == 0 && k < sig->nparams; k++)
+			if (sig_param_is_capture(&sig->params[k]))
+				return true;
+	}
+	return false;
+}
+
+int capture_arm(const struct txc_config *cfg)
+{
+	if (!config_needs(cfg))
+		return 0;
+	size_t n;
+	g_tab = capture_wrappers(&n);
+	struct interpose_target t[64];
+	if (n > 64)
+		return TXC_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		t[i] = (struct interpose_target){.name = g_tab[i].name};
+		if (interpose_resolve(&t[i], &g_next[i]) != 0)
+			g_next[i] = NULL;
+	}
+	int npatched = 0;
+	int rc = interpose_patch_all(t, n, arm_hook, NULL, &npatched);
+	if (rc == 0)
+		__atomic_store_n(&armed, true, __ATOMIC_RELEASE);
+	log_msg(TXC_LOG_INFO, "capture: %d write call sites redirected", npatched);
+	return rc;
+}

@@ -1,0 +1,99 @@
+/* capture.h - what a function writes to an "out fd" or "out stream"
+ * parameter: captured on a miss, replayed on a hit.
+ *
+ * On a miss, dispatch pushes one frame per capture parameter on a
+ * thread-local stack for the duration of the real call. Wrappers of the
+ * write and stdio functions (installed in every module's GOT by
+ * capture_arm, only when some configured function has such a parameter)
+ * pass each call to libc and append what libc reported written to every
+ * frame of the calling thread that the call matches:
+ *   out fd N      write, writev, pwrite, send, sendto, sendmsg, dprintf on N,
+ *                 and the stdio functions on any stream whose fileno is N;
+ *   out stream S  the stdio functions on S (and printf, puts, putchar when S
+ *                 is stdout).
+ * Stdio bytes are taken at the API level, where the function hands them to
+ * the stream. So that they reach N in the order captured, a stream over N
+ * that the function wrote to is flushed before the function's next raw
+ * write to N and when the call ends (a hit writes with write(2), so both
+ * leave nothing of the call in the buffer).
+ *
+ * A frame never stored: any error or short write on a matching call
+ * (captured bytes are exactly those written); a NULL stream.
+ * A frame larger than its limit drops its bytes and is reported too big;
+ * the writes themselves are never changed.
+ * Frames nest: an inner capture's bytes, and an inner hit's replay, land in
+ * every enclosing frame that matches. Other threads are never captured.
+ */
+#ifndef TXC_CAPTURE_H
+#define TXC_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "codec.h"
+#include "config.h"
+#include "sig.h"
+
+#define CAPTURE_DIRTY_MAX 4
+
+struct capture_frame {
+	struct capture_frame *prev; /* the enclosing frame of this thread */
+	int param;		    /* index into sig->params */
+	bool is_fd;		    /* OUT_FD; otherwise OUT_STREAM */
+	int fd;			    /* OUT_FD: the descriptor */
+	FILE *stream;		    /* OUT_STREAM: the stream */
+	uint8_t *buf;		    /* captured bytes, malloc'ed; NULL when none */
+	size_t len, cap, limit;
+	bool failed;   /* an error or short write: never stored */
+	bool oversize; /* more than LIMIT bytes: dropped */
+	int ndirty;    /* OUT_FD: streams over fd with bytes captured, maybe unflushed */
+	FILE *dirty[CAPTURE_DIRTY_MAX];
+};
+
+/* The capture frames of one call; lives on the caller's stack. */
+struct capture_call {
+	int n;
+	struct capture_frame fr[TXC_MAX_PARAMS];
+};
+
+/* Installs the wrappers in every loaded module when some function of CFG
+ * that is cached (not a mutator) has an out fd or out stream parameter;
+ * otherwise does nothing. Idempotent: slots already wrapped stay as they
+ * are, so it may run again after a dlopen. Returns 0 or a negative code
+ * (then nothing is captured and capture parameters are never stored). */
+int capture_arm(const struct txc_config *cfg);
+
+/* True once capture_arm installed the wrappers. */
+bool capture_armed(void);
+
+/* Pushes a frame for each capture parameter of SIG (AVALUE as libffi gives
+ * the arguments), each keeping at most LIMIT bytes. CC->n is 0 when SIG has
+ * none; then capture_end and capture_free do nothing. Never fails: a frame
+ * that cannot be used is marked failed. */
+void capture_begin(struct capture_call *cc, const struct txc_sig *sig, void *const *avalue,
+		   size_t limit);
+
+/* Flushes the streams the call left dirty and pops CC's frames, which must
+ * be the thread's innermost. errno is preserved. */
+void capture_end(struct capture_call *cc);
+
+/* Points RES->out[i] of every capture parameter at its bytes (borrowed
+ * from CC). Returns 0, TXC_ESYS when a write failed or was short (do not
+ * store), or TXC_ETOOBIG when a capture exceeded its limit. */
+int capture_fill(const struct capture_call *cc, struct txc_result *res);
+
+/* Frees the captured bytes. */
+void capture_free(struct capture_call *cc);
+
+/* Replays the captured bytes in RES to the descriptors and streams of a
+ * hit, in parameter order: write(2) looping over short writes, EINTR and
+ * EAGAIN (waiting with poll), or one fwrite through the stream. Enclosing
+ * frames capture the replay. Returns 0 when all was written or when a
+ * failure came after some bytes went out (logged at warn: the hit stands),
+ * TXC_ESYS when nothing could be written (run the real function instead),
+ * TXC_EINVAL for a NULL stream (nothing written). */
+int capture_replay(const struct txc_sig *sig, void *const *avalue, const struct txc_result *res);
+
+#endif
