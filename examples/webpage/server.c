@@ -21,10 +21,18 @@
 static void serve_one(int c)
 {
 	char req[1024], path[512];
-	ssize_t n = read(c, req, sizeof(req) - 1);
-	if (n <= 0)
+	size_t n = 0;
+	/* read the whole header: closing with unread input would send a reset */
+	req[0] = '\0';
+	while (n < sizeof(req) - 1 && !strstr(req, "\r\n\r\n")) {
+		ssize_t r = read(c, req + n, sizeof(req) - 1 - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		req[n] = '\0';
+	}
+	if (n == 0)
 		return;
-	req[n] = '\0';
 	if (sscanf(req, "GET /%511s", path) != 1) {
 		dprintf(c, "HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
 		return;
@@ -60,6 +68,7 @@ static int serve(int port, long count)
 		if (c < 0)
 			continue;
 		serve_one(c);
+		shutdown(c, SHUT_WR);
 		close(c);
 	}
 	close(s);
