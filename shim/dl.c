@@ -142,7 +142,8 @@ static void *open_on_caller_path(const char *file, int mode, void *ra)
 		char path[4096];
 		for (unsigned i = 0; i < si->dls_cnt && !h; i++) {
 			const char *dir = si->dls_serpath[i].dls_name;
-			int len = snprintf(path, sizeof(path), "%s%s%s", dir, *dir ? "/" : "", file);
+			int len =
+			    snprintf(path, sizeof(path), "%s%s%s", dir, *dir ? "/" : "", file);
 			if (len > 0 && (size_t)len < sizeof(path) && access(path, F_OK) == 0)
 				h = dlopen(path, mode);
 		}
@@ -205,8 +206,8 @@ static bool canonical_plt(void *r)
 	return sym->st_shndx == SHN_UNDEF && info.dli_saddr == r;
 }
 
-static bool version_ok(const struct interpose_target *t, void *h, const char *name,
-		       const char *ver, void *r)
+static bool version_ok(const struct interpose_target *t, void *h, const char *name, const char *ver,
+		       void *r)
 {
 	if (!t->version || !*t->version)
 		return true;
