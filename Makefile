@@ -74,6 +74,6 @@ format-check:
 	clang-format --dry-run --Werror shim/*.[ch] shim/cli/*.[ch] include/*.h tests/unit/*.[ch]
 
 # Fragments owned by their concerns: install, benchmarks, fuzzing.
--include shim/install.mk tests/bench/bench.mk tests/fuzz/fuzz.mk
+-include shim/install.mk tests/bench/bench.mk tests/fuzz/fuzz.mk shim/cross.mk
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -331,6 +331,14 @@ static bool library_matches(const char *want, const char *path)
 	return strncmp(b, want, n) == 0 && (b[n] == '\0' || b[n] == '.');
 }
 
+int interpose_library_ok(const struct interpose_target *t, void *real)
+{
+	Dl_info info;
+	if (!t->library || !*t->library)
+		return 1;
+	return dladdr(real, &info) && info.dli_fname && library_matches(t->library, info.dli_fname);
+}
+
 static bool target_matches(const struct interpose_target *t, const char *name, const char *ver)
 {
 	if (strcmp(t->name, name) != 0)
@@ -483,10 +491,7 @@ static void patch_slot(struct patcher *p, const struct mod *m, const struct dyni
 			}
 			have_real = true;
 		}
-		Dl_info info;
-		if (t->library && *t->library &&
-		    (!dladdr(real, &info) || !info.dli_fname ||
-		     !library_matches(t->library, info.dli_fname)))
+		if (!interpose_library_ok(t, real))
 			continue;
 		void *val = p->hook(p->ctx, (int)fn, real);
 		if (val && val != cur && write_slot(p, m, slot, val) == 0) {

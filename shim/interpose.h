@@ -40,4 +40,8 @@ int interpose_patch_all(const struct interpose_target *targets, size_t n, interp
  * Returns 0 and *REAL, or TXC_ENOTFOUND. */
 int interpose_resolve(const struct interpose_target *target, void **real);
 
+/* Returns 1 when TARGET's `library =` is unset or names the module that
+ * defines REAL ("libfoo", "libfoo.so" or "libfoo.so.1"), else 0. */
+int interpose_library_ok(const struct interpose_target *target, void *real);
+
 #endif

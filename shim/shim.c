@@ -13,6 +13,7 @@
 #include "capture.h"
 #include "config.h"
 #include "dispatch.h"
+#include "dl.h"
 #include "err.h"
 #include "interpose.h"
 #include "log.h"
@@ -67,7 +68,8 @@ static int patch_everything(const struct txc_config *cfg)
 		t[i].library = cfg->fns[i].library;
 	}
 	int npatched = 0;
-	int rc = interpose_patch_all(t, (size_t)cfg->nfns, hook, NULL, &npatched);
+	/* also arms dlopen/dlsym/dlvsym: modules opened later are patched too */
+	int rc = dl_arm(t, (size_t)cfg->nfns, hook, NULL, &npatched);
 	free(t);
 	log_msg(TXC_LOG_INFO, "%d functions configured, %d call sites redirected", cfg->nfns,
 		npatched);

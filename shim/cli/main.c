@@ -6,7 +6,8 @@
 #include "cli.h"
 
 const struct cli_cmd cli_commands[] = {
-    {"check", cmd_check, "check [-c CONFIG]                  validate a config"},
+    {"check", cmd_check,
+     "check [-c CONFIG] [PROGRAM]        validate a config; say what PROGRAM lets it intercept"},
     {"run", cmd_run, "run [-c CONFIG] -- PROGRAM [ARG...] run PROGRAM with the shim preloaded"},
     {"key", cmd_key, "key [-c CONFIG] FUNCTION [ARG...]    print the memcached key of a call"},
     {"get", cmd_get, "get [-c CONFIG] [--json] FUNCTION [ARG...]  print a call's cached result"},

@@ -322,6 +322,20 @@ static void test_args_and_resolve(void)
 	const struct interpose_target bad = {"strlen", "GLIBC_9.99", NULL};
 	CHECK(interpose_resolve(&bad, &real) == TXC_ENOTFOUND, "unknown version not found");
 #endif
+	const struct interpose_target lib[] = {{"probe_add", NULL, NULL},
+					       {"probe_add", NULL, "libprobe_target"},
+					       {"probe_add", NULL, "libprobe_target.so"},
+					       {"probe_add", NULL, "libprobe"},
+					       {"probe_add", NULL, "libc.so.6"}};
+	void *h = open_fix("libprobe_caller.so", RTLD_LAZY | RTLD_LOCAL);
+	void *add = genuine("probe_add", NULL);
+	CHECK(add && interpose_library_ok(&lib[0], add) && interpose_library_ok(&lib[1], add) &&
+		  interpose_library_ok(&lib[2], add),
+	      "library_ok: unset, name without and with .so");
+	CHECK(add && !interpose_library_ok(&lib[3], add) && !interpose_library_ok(&lib[4], add),
+	      "library_ok: a prefix that is not a whole name part, another library");
+	if (h)
+		dlclose(h);
 	const struct interpose_target none = {"txc_no_such_function", NULL, NULL};
 	CHECK(interpose_resolve(&none, &real) == TXC_ENOTFOUND, "unknown name not found");
 	CHECK(interpose_resolve(NULL, &real) == TXC_EINVAL, "resolve NULL target");

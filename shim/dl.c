@@ -1,0 +1,258 @@
+/* dl.c - dlopen, dlsym and dlvsym wrappers reached through patched GOT
+ * slots; see dl.h.
+ *
+ * Why GOT slots and not exported wrappers: glibc resolves RTLD_NEXT and
+ * RTLD_DEFAULT, and searches a bare dlopen name, from the caller's return
+ * address. An exported dlsym would make every lookup come from the shim and
+ * break other preloaded libraries. Patching slots keeps the shim's own
+ * symbol table empty, and the dlsym/dlvsym wrappers forward every lookup
+ * they do not answer with a tail call, which leaves the return address the
+ * caller's own.
+ */
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dl.h"
+#include "err.h"
+#include "log.h"
+
+/* A tail call is what keeps the caller's return address for glibc; ask for
+ * it even in -O0/-O1 builds (make asan). Clang does it from -O1 on. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TXC_TAILCALL __attribute__((noinline, optimize("optimize-sibling-calls")))
+#else
+#define TXC_TAILCALL __attribute__((noinline))
+#endif
+
+enum { DL_OPEN, DL_SYM, DL_VSYM, DL_N };
+static const char *const dl_names[DL_N] = {"dlopen", "dlsym", "dlvsym"};
+
+/* Written once by dl_arm before any slot leads to a wrapper. */
+static struct interpose_target *g_targets; /* g_n configured, then DL_N */
+static size_t g_n;
+static interpose_hook_fn g_hook;
+static void *g_ctx;
+
+static pthread_mutex_t g_patch_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long long g_adds; /* dlpi_adds when the last pass began */
+static int g_dl_slots;		  /* wrappers handed out in the current pass */
+
+static void *w_dlopen(const char *file, int mode);
+static void *w_dlsym(void *h, const char *name);
+static void *w_dlvsym(void *h, const char *name, const char *ver);
+
+static void *dl_hook(void *ctx, int fn, void *real)
+{
+	(void)ctx;
+	if ((size_t)fn < g_n)
+		return g_hook(g_ctx, fn, real);
+	void *const wrappers[DL_N] = {(void *)w_dlopen, (void *)w_dlsym, (void *)w_dlvsym};
+	size_t k = (size_t)fn - g_n;
+	if (k >= DL_N || real == wrappers[k])
+		return NULL;
+	g_dl_slots++;
+	return wrappers[k];
+}
+
+static int adds_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	if (size >= offsetof(struct dl_phdr_info, dlpi_adds) + sizeof(info->dlpi_adds))
+		*(unsigned long long *)data = info->dlpi_adds;
+	return 1; /* the counter is the same in every entry */
+}
+
+/* Patches every module when one was added since the last pass. Call with
+ * g_patch_lock held. Sets *NPATCHED to the configured slots written. */
+static int patch_pass(int *npatched)
+{
+	unsigned long long adds = 0;
+	*npatched = 0;
+	dl_iterate_phdr(adds_cb, &adds);
+	if (adds && adds == g_adds)
+		return 0;
+	g_dl_slots = 0;
+	int rc = interpose_patch_all(g_targets, g_n + DL_N, dl_hook, NULL, npatched);
+	if (rc == 0) {
+		g_adds = adds;
+		*npatched -= g_dl_slots < *npatched ? g_dl_slots : *npatched;
+	}
+	/* lookups that failed on the way are not the caller's dlerror() */
+	(void)dlerror();
+	return rc;
+}
+
+int dl_arm(const struct interpose_target *targets, size_t n, interpose_hook_fn hook, void *ctx,
+	   int *npatched)
+{
+	if (!hook || !npatched || (n && !targets))
+		return TXC_EINVAL;
+	struct interpose_target *t = calloc(n + DL_N, sizeof(*t));
+	if (!t)
+		return TXC_ENOMEM;
+	if (n)
+		memcpy(t, targets, n * sizeof(*t));
+	for (size_t k = 0; k < DL_N; k++)
+		t[n + k].name = dl_names[k];
+	pthread_mutex_lock(&g_patch_lock);
+	g_targets = t;
+	g_n = n;
+	g_hook = hook;
+	g_ctx = ctx;
+	int rc = patch_pass(npatched);
+	pthread_mutex_unlock(&g_patch_lock);
+	return rc;
+}
+
+/* ---- dlopen ---- */
+
+static bool has_search_path(const struct link_map *lm)
+{
+	for (const ElfW(Dyn) *d = lm->l_ld; d && d->d_tag != DT_NULL; d++)
+		if (d->d_tag == DT_RPATH || d->d_tag == DT_RUNPATH)
+			return true;
+	return false;
+}
+
+/* dlopen(FILE) as the module holding RA would search it: along that
+ * module's DT_RPATH/RUNPATH, LD_LIBRARY_PATH and the default directories
+ * (glibc's RTLD_DI_SERINFO, in the loader's order). NULL: not found. */
+static void *open_on_caller_path(const char *file, int mode, void *ra)
+{
+	Dl_info info;
+	struct link_map *lm = NULL;
+	if (!dladdr1(ra, &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm || !has_search_path(lm))
+		return NULL;
+	Dl_serinfo size;
+	if (dlinfo(lm, RTLD_DI_SERINFOSIZE, &size) != 0)
+		return NULL;
+	Dl_serinfo *si = malloc(size.dls_size);
+	if (!si)
+		return NULL;
+	*si = size;
+	void *h = NULL;
+	if (dlinfo(lm, RTLD_DI_SERINFO, si) == 0) {
+		char path[4096];
+		for (unsigned i = 0; i < si->dls_cnt && !h; i++) {
+			const char *dir = si->dls_serpath[i].dls_name;
+			int len =
+			    snprintf(path, sizeof(path), "%s%s%s", dir, *dir ? "/" : "", file);
+			if (len > 0 && (size_t)len < sizeof(path) && access(path, F_OK) == 0)
+				h = dlopen(path, mode);
+		}
+	}
+	free(si);
+	return h;
+}
+
+static void *open_as_caller(const char *file, int mode, void *ra)
+{
+	if (!file || strchr(file, '/') || (mode & RTLD_NOLOAD))
+		return dlopen(file, mode);
+	/* Loaded already under that name: the loader would not search. */
+	void *h = dlopen(file, mode | RTLD_NOLOAD);
+	if (!h) {
+		(void)dlerror();
+		h = open_on_caller_path(file, mode, ra);
+	}
+	return h ? h : dlopen(file, mode);
+}
+
+static void *w_dlopen(const char *file, int mode)
+{
+	void *h = open_as_caller(file, mode, __builtin_return_address(0));
+	if (!h)
+		return NULL;
+	int saved = errno, np = 0;
+	pthread_mutex_lock(&g_patch_lock);
+	int rc = patch_pass(&np);
+	pthread_mutex_unlock(&g_patch_lock);
+	if (rc != 0)
+		log_msg(TXC_LOG_WARN, "dlopen %s: patching failed (%s)", file ? file : "(main)",
+			txc_strerror(rc));
+	else if (np > 0)
+		log_msg(TXC_LOG_DEBUG, "dlopen %s: %d call sites redirected", file, np);
+	errno = saved;
+	return h;
+}
+
+/* ---- dlsym, dlvsym ---- */
+
+static bool configured(const char *name)
+{
+	for (size_t i = 0; name && i < g_n; i++)
+		if (strcmp(g_targets[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* A non-PIE program's canonical PLT entry of an imported function (an
+ * undefined symbol with a value): it jumps through the program's own
+ * patched slot, so it is already cached; wrapping it again would make the
+ * closure call itself. */
+static bool canonical_plt(void *r)
+{
+	Dl_info info;
+	const ElfW(Sym) *sym = NULL;
+	if (!dladdr1(r, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym)
+		return false;
+	return sym->st_shndx == SHN_UNDEF && info.dli_saddr == r;
+}
+
+static bool version_ok(const struct interpose_target *t, void *h, const char *name, const char *ver,
+		       void *r)
+{
+	if (!t->version || !*t->version)
+		return true;
+	if (ver)
+		return strcmp(ver, t->version) == 0;
+	/* dlsym gives the default version: is that the pinned one? */
+	return dlvsym(h, name, t->version) == r;
+}
+
+/* Looks NAME up as the caller asked and swaps in the closure of the first
+ * configured function it matches. */
+static void *sym_for(void *h, const char *name, const char *ver, void *ra)
+{
+	void *r = ver ? dlvsym(h, name, ver) : dlsym(h, name);
+	Dl_info info;
+	struct link_map *lm = NULL;
+	/* The caller's scope may hold a local group the shim cannot see. */
+	if (!r && h == RTLD_DEFAULT && dladdr1(ra, &info, (void **)&lm, RTLD_DL_LINKMAP) && lm)
+		r = ver ? dlvsym(lm, name, ver) : dlsym(lm, name);
+	if (!r || canonical_plt(r))
+		return r;
+	for (size_t i = 0; i < g_n; i++) {
+		const struct interpose_target *t = &g_targets[i];
+		if (strcmp(t->name, name) != 0 || !version_ok(t, h, name, ver, r) ||
+		    !interpose_library_ok(t, r))
+			continue;
+		void *c = g_hook(g_ctx, (int)i, r);
+		(void)dlerror(); /* the caller's lookup succeeded */
+		if (c)
+			log_msg(TXC_LOG_DEBUG, "dlsym %s: returning the cached closure", name);
+		return c ? c : r;
+	}
+	return r;
+}
+
+TXC_TAILCALL static void *w_dlsym(void *h, const char *name)
+{
+	if (h != RTLD_NEXT && configured(name))
+		return sym_for(h, name, NULL, __builtin_return_address(0));
+	return dlsym(h, name); /* tail call: glibc sees our caller */
+}
+
+TXC_TAILCALL static void *w_dlvsym(void *h, const char *name, const char *ver)
+{
+	if (h != RTLD_NEXT && ver && configured(name))
+		return sym_for(h, name, ver, __builtin_return_address(0));
+	return dlvsym(h, name, ver); /* tail call: glibc sees our caller */
+}

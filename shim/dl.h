@@ -1,0 +1,37 @@
+/* dl.h - keeping modules loaded later, and pointers fetched by name, cached.
+ *
+ * dl_arm patches every loaded module like interpose_patch_all, and also
+ * points each module's dlopen, dlsym and dlvsym GOT slots at wrappers of
+ * this module (nothing is exported: the shim's own symbol table and other
+ * modules' lookups are unchanged):
+ *
+ *   dlopen  calls the real dlopen, then patches every module that appeared
+ *           (the one opened and what it pulled in) before returning. A
+ *           bare file name is searched along the caller's DT_RPATH/RUNPATH.
+ *   dlsym, dlvsym  return the closure when the name is a configured
+ *           function (its version and library pins respected); any other
+ *           lookup, and every RTLD_NEXT lookup, is a tail call of the real
+ *           function, so glibc still sees the caller's return address and
+ *           RTLD_NEXT keeps meaning "after the caller" (libfaketime...).
+ *
+ * Patch passes are serialized by one mutex: concurrent dlopen calls are
+ * safe. A module's constructors run inside the real dlopen, before it is
+ * patched: calls they make are not cached.
+ */
+#ifndef TXC_DL_H
+#define TXC_DL_H
+
+#include <stddef.h>
+
+#include "interpose.h"
+
+/* Copies TARGETS (the strings they point to must live for the rest of the
+ * process), patches every loaded module and arms the wrappers. HOOK is
+ * asked as in interpose_patch_all, again for modules opened later and for
+ * pointers returned by dlsym/dlvsym; it must be thread-safe. Returns 0 and
+ * the number of slots written in *NPATCHED, or TXC_EINVAL / TXC_ENOMEM
+ * (nothing armed). Call once. */
+int dl_arm(const struct interpose_target *targets, size_t n, interpose_hook_fn hook, void *ctx,
+	   int *npatched);
+
+#endif

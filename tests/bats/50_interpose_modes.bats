@@ -1,0 +1,66 @@
+#!/usr/bin/env bats
+# The binding-mode matrix: the same program and plugin (tests/fixtures/bind.mk)
+# built lazy and BIND_NOW, PIE and non-PIE, with -fno-plt, and with partial,
+# full and no RELRO. Every mode runs the same checks (bind_mode_suite); bats
+# 1.8 cannot generate @test blocks, so each mode is one line below.
+
+load helpers
+load kinds_helpers
+load interpose_helpers
+
+setup_file() {
+	kinds_setup_file
+}
+
+teardown_file() {
+	kinds_teardown_file
+}
+
+setup() {
+	bind_setup
+}
+
+# Every way of reaching bind_slow, then strlen (an IFUNC in libc) cached
+# from the same program, and a config pinning another library: untouched.
+bind_mode_suite() {
+	local prog=$FIXTURES/bind_$1 cfg
+	[[ -x $prog ]] || kinds_fail "missing $prog" || return
+	cfg=$(bind_config </dev/null)
+	bind_roundtrip "$cfg" "$prog" plt 1 ptr 2 dlsym 3 dlhandle 4 plugin 5 threads 6 || return
+
+	cfg=$(kinds_config strlen <<'EOF2'
+[function strlen]
+signature = size_t strlen(string s)
+EOF2
+	)
+	kinds_exec "$prog" strlen hello strlen world
+	kinds_keep_ref
+	kinds_exec_shim "$cfg" "$prog" strlen hello strlen world
+	assert_same_as_plain || return
+	expect_log_count miss strlen 2 || return
+	kinds_exec_shim "$cfg" "$prog" strlen hello strlen world
+	assert_same_as_plain || return
+	expect_log_count hit strlen 2 || return
+
+	cfg=$(kinds_config other <<'EOF2'
+[function bind_slow]
+signature = long bind_slow(long x)
+library = libother
+EOF2
+	)
+	kinds_exec "$prog" plt 1 dlsym 3 plugin 5
+	kinds_keep_ref
+	: >"$KINDS_CALLS"
+	kinds_exec_shim "$cfg" "$prog" plt 1 dlsym 3 plugin 5
+	assert_same_as_plain || return
+	assert_calls 3 "library = libother: nothing intercepted" || return
+	expect_log_count miss bind_slow 0
+}
+
+@test "lazy, PIE, partial RELRO" { bind_mode_suite lazy_pie_partial; }
+@test "lazy, PIE, no RELRO" { bind_mode_suite lazy_pie_norelro; }
+@test "BIND_NOW, PIE, full RELRO" { bind_mode_suite now_pie_full; }
+@test "lazy, non-PIE, no RELRO" { bind_mode_suite lazy_nopie_norelro; }
+@test "BIND_NOW, non-PIE, full RELRO" { bind_mode_suite now_nopie_full; }
+@test "-fno-plt, PIE, BIND_NOW, full RELRO" { bind_mode_suite noplt_pie_full; }
+@test "-fno-plt, non-PIE, lazy, partial RELRO" { bind_mode_suite noplt_nopie_partial; }

@@ -1,0 +1,66 @@
+# shellcheck shell=bash
+# interpose_helpers.bash - the bind fixtures (tests/fixtures/bind.mk) under
+# the shim, for 50_interpose*.bats. Load after helpers and kinds_helpers:
+#   load helpers; load kinds_helpers; load interpose_helpers
+#
+#   bind_setup         per test: kinds_setup, and libbindt's real calls go to
+#                      $KINDS_CALLS (calls_count, assert_calls work)
+#   bind_config [SECTIONS...]  a config caching bind_slow (and strlen), plus
+#                      the sections given on stdin
+#   bind_roundtrip CFG PROG ARG...  uncached reference, then a run of misses
+#                      (every real call made), then a run of hits (none)
+#   count_log hit|miss FN      lines "txcache: hit FN ..." in the last stderr
+
+bind_setup() {
+	kinds_setup
+	export BIND_CALLS=$KINDS_CALLS
+}
+
+bind_config() {
+	kinds_config bind <<EOF2
+[function bind_slow]
+signature = long bind_slow(long x)
+
+$(cat)
+EOF2
+}
+
+count_log() {
+	local re="^txcache: $1 $2 $KINDS_NS:$2:[0-9a-f]{32}( |\$)" line n=0
+	while IFS= read -r line; do
+		[[ $line =~ $re ]] && ((n++))
+	done <<<"${stderr:-}"
+	echo "$n"
+}
+
+# expect_log_count hit|miss FN N
+expect_log_count() {
+	local n
+	n=$(count_log "$1" "$2")
+	[[ $n -eq $3 ]] || kinds_fail "expected $3 '$1 $2' lines, found $n"
+}
+
+# bind_roundtrip CFG PROG ARG...: the plain run makes N real calls; the
+# first shimmed run makes the same N calls as misses and prints the same
+# bytes; the second makes no call at all and answers N times from cache.
+bind_roundtrip() {
+	local cfg=$1 n
+	shift
+	kinds_exec "$@"
+	[[ $status -eq 0 ]] || kinds_fail "plain run failed" || return
+	kinds_keep_ref
+	n=$(calls_count)
+	((n > 0)) || kinds_fail "the plain run made no real call" || return
+	: >"$KINDS_CALLS"
+
+	kinds_exec_shim "$cfg" "$@"
+	assert_same_as_plain || return
+	assert_calls "$n" "first run: every call is a miss" || return
+	expect_log_count miss bind_slow "$n" || return
+	: >"$KINDS_CALLS"
+
+	kinds_exec_shim "$cfg" "$@"
+	assert_same_as_plain || return
+	assert_calls 0 "second run: served from the cache" || return
+	expect_log_count hit bind_slow "$n"
+}
