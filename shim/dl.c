@@ -42,6 +42,8 @@ static interpose_hook_fn g_hook;
 static void *g_ctx;
 
 static pthread_mutex_t g_patch_lock = PTHREAD_MUTEX_INITIALIZER;
+static void (*g_after)(void *ctx);
+static void *g_after_ctx;
 static unsigned long long g_adds; /* dlpi_adds when the last pass began */
 static int g_dl_slots;		  /* wrappers handed out in the current pass */
 
@@ -111,6 +113,14 @@ int dl_arm(const struct interpose_target *targets, size_t n, interpose_hook_fn h
 	return rc;
 }
 
+void dl_after_load(void (*fn)(void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&g_patch_lock);
+	g_after = fn;
+	g_after_ctx = ctx;
+	pthread_mutex_unlock(&g_patch_lock);
+}
+
 /* ---- dlopen ---- */
 
 static bool has_search_path(const struct link_map *lm)
@@ -172,7 +182,10 @@ static void *w_dlopen(const char *file, int mode)
 		return NULL;
 	int saved = errno, np = 0;
 	pthread_mutex_lock(&g_patch_lock);
+	unsigned long long before = g_adds;
 	int rc = patch_pass(&np);
+	if (rc == 0 && g_adds != before && g_after)
+		g_after(g_after_ctx);
 	pthread_mutex_unlock(&g_patch_lock);
 	if (rc != 0)
 		log_msg(TXC_LOG_WARN, "dlopen %s: patching failed (%s)", file ? file : "(main)",

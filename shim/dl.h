@@ -34,4 +34,9 @@
 int dl_arm(const struct interpose_target *targets, size_t n, interpose_hook_fn hook, void *ctx,
 	   int *npatched);
 
+/* Registers FN(CTX) to run after each dlopen that added modules, once they
+ * are patched and under the same lock (for other GOT users such as the
+ * capture wrappers). One callback; a later call replaces it. */
+void dl_after_load(void (*fn)(void *ctx), void *ctx);
+
 #endif

@@ -76,6 +76,12 @@ static int patch_everything(const struct txc_config *cfg)
 	return rc;
 }
 
+/* Modules opened later get the capture wrappers too. */
+static void rearm_capture(void *ctx)
+{
+	capture_arm(ctx);
+}
+
 static void start(void)
 {
 	apply_log_env();
@@ -98,6 +104,8 @@ static void start(void)
 	if (rc == 0 && capture_arm(g_config) != 0)
 		log_msg(TXC_LOG_WARN, "capture: wrappers not installed; out fd/stream results are "
 				      "not stored");
+	if (rc == 0)
+		dl_after_load(rearm_capture, g_config);
 	if (rc != 0)
 		log_msg(TXC_LOG_ERROR, "cannot start (%s); caching is off", txc_strerror(rc));
 }
