@@ -522,9 +522,15 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 	struct txc_arg a[TXC_MAX_PARAMS];
 	struct txc_key key;
 	struct txc_lookup lk;
+	uint64_t epoch = near_epoch(f->index);
+	/* memcached is known down and there is no near cache: skip the key */
+	if (!epoch && store_breaker_open(g_cache->store)) {
+		stats_add(&f->stats, TXC_ST_ERRORS, 1);
+		call_real(ud, ret, args, caller_errno);
+		return;
+	}
 	key_args_from_ffi(&f->fc->sig, args, a);
 	key_build(&g_cache->kf[f->index], &f->fc->sig, a, &key);
-	uint64_t epoch = near_epoch(f->index);
 	struct near_call nc = {f, ret, args};
 	if (epoch && near_get(f->index, &key.digest, near_apply, &nc) == 0) {
 		log_msg(TXC_LOG_INFO, "hit %s %s (near)", f->fc->sig.name, key.text);

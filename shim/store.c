@@ -328,9 +328,16 @@ static int op_end(struct op *op, memcached_return_t rc)
 {
 	/* Our own connection: quit so the next call starts clean instead of
 	 * reading a late reply meant for this one. */
+	enum outcome out = rc_outcome(rc);
+
 	if (rc_desyncs(rc))
 		MC(quit)(op->h->mc);
-	breaker_leave(op->st, op->probe, rc_outcome(rc));
+	/* A multi-key mget on a refused server reports only "temporarily
+	 * disabled", even the first time: outside a probe it is a failure,
+	 * or the breaker would never open and every call would pay for it. */
+	if (rc == MEMCACHED_SERVER_TEMPORARILY_DISABLED && !op->probe)
+		out = OUT_FAIL;
+	breaker_leave(op->st, op->probe, out);
 	return rc_to_err(rc);
 }
 
