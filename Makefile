@@ -9,6 +9,8 @@ endif
 # Required flags come after the user's CFLAGS so they are never clobbered.
 REQ     := -std=gnu11 -fPIC -fvisibility=hidden -D_GNU_SOURCE -Ishim -Iinclude $(WARN)
 LIBS    := -lmemcached -lffi -linih -lxxhash -ldl -lpthread
+# The shim loads libmemcached on first use (shim/mc.h); -z defs catches a direct call.
+SHIM_LIBS := $(filter-out -lmemcached,$(LIBS))
 
 LIB_SRC := $(wildcard shim/*.c)
 LIB_OBJ := $(LIB_SRC:shim/%.c=$(BUILD)/obj/%.o)
@@ -35,7 +37,7 @@ $(BUILD)/libtxcore.a: $(LIB_OBJ)
 
 $(BUILD)/libtxcache.so: $(LIB_OBJ) shim/txcache.map
 	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,--version-script=shim/txcache.map \
-		-Wl,-soname,libtxcache.so.0 -Wl,-z,now -o $@ $(LIB_OBJ) $(LIBS)
+		-Wl,-soname,libtxcache.so.0 -Wl,-z,now -Wl,-z,defs -o $@ $(LIB_OBJ) $(SHIM_LIBS)
 
 $(BUILD)/txcache: $(CLI_OBJ) $(BUILD)/libtxcore.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libtxcore.a $(LIBS)

@@ -9,6 +9,7 @@
 
 #include "cache.h"
 #include "err.h"
+#include "near.h"
 
 int cache_open(const struct txc_config *cfg, struct txc_cache **out)
 {
@@ -176,6 +177,7 @@ int cache_store(struct txc_cache *c, int fn, const struct txc_key *key, struct t
 int cache_bump(struct txc_cache *c, int fn)
 {
 	struct txc_key key;
+	near_forget_fn(fn);
 	if (fn >= 0)
 		key_gen_fn(&c->kf[fn], &key);
 	else
@@ -195,6 +197,7 @@ int cache_delete_call(struct txc_cache *c, int fn, const struct txc_arg *args)
 {
 	struct txc_key key;
 	int rc = key_build(&c->kf[fn], &c->cfg->fns[fn].sig, args, &key);
+	near_forget(fn, &key.digest);
 	if (rc == 0)
 		rc = store_delete(c->store, &key);
 	return rc;

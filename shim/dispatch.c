@@ -16,7 +16,9 @@
 #include "capture.h"
 #include "dispatch.h"
 #include "err.h"
+#include "lock.h"
 #include "log.h"
+#include "near.h"
 #include "publish.h"
 
 #define MAX_CLOSURES 8 /* distinct real targets of one function (versions, libraries) */
@@ -117,6 +119,8 @@ int dispatch_init(const struct txc_config *cfg, struct txc_cache *cache)
 			return rc;
 		}
 	}
+	if (cache && near_init(cache) != 0)
+		log_msg(TXC_LOG_WARN, "no memory for the near cache; going without it");
 	g_cfg = cfg;
 	g_cache = cache;
 	g_fns = fns;
@@ -448,7 +452,8 @@ static int try_hit(struct fn_rt *f, void *ret, void **args, const struct txc_key
 }
 
 static void store_result(struct fn_rt *f, void *ret, void **args, const struct txc_key *key,
-			 const struct txc_lookup *lk, int64_t cost, const struct capture_call *cc)
+			 const struct txc_lookup *lk, int64_t cost, const struct capture_call *cc,
+			 uint64_t epoch)
 {
 	const struct txc_sig *sig = &f->fc->sig;
 	if (!cond_holds(sig, &f->fc->cache_if, ret)) {
@@ -469,6 +474,7 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 	if (rc == 0) {
 		stats_add(&f->stats, TXC_ST_STORES, 1);
 		stats_add(&f->stats, TXC_ST_BYTES_OUT, len);
+		near_put_result(f->index, &key->digest, epoch, &meta, &res);
 	} else if (rc == TXC_ETOOBIG) {
 		stats_add(&f->stats, TXC_ST_TOOBIG, 1);
 		log_msg(TXC_LOG_INFO, "%s: result larger than max_value; not stored", sig->name);
@@ -485,16 +491,71 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 		(double)cost / 1e6, len);
 }
 
+struct near_call {
+	struct fn_rt *f;
+	void *ret;
+	void **args;
+};
+
+static int near_apply(void *ctx, const struct txc_value_meta *meta, const struct txc_result *res)
+{
+	struct near_call *nc = ctx;
+	int rc = apply_hit(nc->f, nc->ret, nc->args, res);
+	if (rc == 0) {
+		stats_add(&nc->f->stats, TXC_ST_HITS, 1);
+		stats_add(&nc->f->stats, TXC_ST_SAVED_NS, meta->cost_ns);
+	}
+	return rc;
+}
+
+/* Another process holds the stampede lock: waits for its result. Returns 0
+ * when the call was answered; otherwise the caller computes (*LOCKED: it
+ * holds the lock and must release it). */
+static int lock_or_wait(struct fn_rt *f, void *ret, void **args, const struct txc_key *key,
+			bool *locked)
+{
+	struct txc_lookup lk;
+	int rc = lock_acquire(g_cache, f->index, key);
+	*locked = rc == 0;
+	if (rc != TXC_EEXIST) {
+		log_msg(TXC_LOG_DEBUG, "%s: lock %s:lock %s", f->fc->sig.name, key->text,
+			rc == 0 ? "taken" : "failed; computing without it");
+		return TXC_ENOTFOUND;
+	}
+	rc = lock_wait(g_cache, f->index, key, f->fc->lock_timeout_ms, &lk);
+	if (rc == 0)
+		rc = try_hit(f, ret, args, key, &lk);
+	cache_lookup_free(&lk);
+	if (rc == TXC_ETIMEOUT)
+		log_msg(TXC_LOG_INFO, "%s: lock not released in %u ms; computing", f->fc->sig.name,
+			f->fc->lock_timeout_ms);
+	return rc;
+}
+
 static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller_errno)
 {
 	struct fn_rt *f = ud->fn;
 	struct txc_arg a[TXC_MAX_PARAMS];
 	struct txc_key key;
 	struct txc_lookup lk;
+	uint64_t epoch = near_epoch(f->index);
+	/* memcached is known down and there is no near cache: skip the key */
+	if (!epoch && store_breaker_open(g_cache->store)) {
+		stats_add(&f->stats, TXC_ST_ERRORS, 1);
+		call_real(ud, ret, args, caller_errno);
+		return;
+	}
 	key_args_from_ffi(&f->fc->sig, args, a);
 	key_build(&g_cache->kf[f->index], &f->fc->sig, a, &key);
+	struct near_call nc = {f, ret, args};
+	if (epoch && near_get(f->index, &key.digest, near_apply, &nc) == 0) {
+		log_msg(TXC_LOG_INFO, "hit %s %s (near)", f->fc->sig.name, key.text);
+		errno = caller_errno;
+		return;
+	}
 	int rc = cache_lookup(g_cache, f->index, &key, &lk);
 	if (rc == 0 && try_hit(f, ret, args, &key, &lk) == 0) {
+		near_put(f->index, &key.digest, epoch, lk.value.data, lk.value.len);
 		cache_lookup_free(&lk);
 		errno = caller_errno;
 		return;
@@ -508,6 +569,11 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 		call_real(ud, ret, args, caller_errno);
 		return;
 	}
+	bool locked = false;
+	if (f->fc->lock && lock_or_wait(f, ret, args, &key, &locked) == 0) {
+		errno = caller_errno;
+		return;
+	}
 	stats_add(&f->stats, TXC_ST_MISSES, 1);
 	struct timespec t0, t1;
 	struct capture_call cc;
@@ -517,8 +583,10 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	int real_errno = errno;
 	capture_end(&cc);
-	store_result(f, ret, args, &key, &lk, elapsed_ns(&t0, &t1), &cc);
+	store_result(f, ret, args, &key, &lk, elapsed_ns(&t0, &t1), &cc, epoch);
 	capture_free(&cc);
+	if (locked)
+		lock_release(g_cache, f->index, &key);
 	errno = real_errno;
 }
 

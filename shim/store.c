@@ -14,10 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libmemcached/memcached.h>
-
 #include "err.h"
 #include "log.h"
+#include "mc.h"
 #include "store.h"
 
 #define BACKOFF_MIN_MS	100
@@ -32,7 +31,9 @@ struct store_handle {
 };
 
 struct txc_store {
-	memcached_st *tmpl;
+	memcached_st *tmpl; /* made on first use, under clone_mu (tmpl_ensure) */
+	int tmpl_err;	    /* why it could not be made: every later call fails so */
+	struct txc_config *cfg; /* copy for tmpl_ensure: names resolved, no fns */
 	pthread_key_t key;
 	uint32_t timeout_ms;
 	/* CLOCK_MONOTONIC ns until which calls are refused; 0 = closed. */
@@ -89,18 +90,51 @@ static void handle_destroy(void *p)
 	struct store_handle *h = p;
 
 	if (h->pid == getpid())
-		memcached_free(h->mc);
+		MC(free)(h->mc);
 	free(h);
+}
+
+static int tmpl_setup(memcached_st *mc, const struct txc_config *cfg);
+
+/* libmemcached is loaded, and the template made, by the first operation of
+ * the process (mc.h: start-up stays free). Called with clone_mu held. */
+static int tmpl_ensure(struct txc_store *st)
+{
+	int err;
+
+	if (st->tmpl || st->tmpl_err)
+		return st->tmpl_err;
+	err = mc_load();
+	if (err)
+		return st->tmpl_err = err;
+	st->tmpl = MC(create)(NULL);
+	if (!st->tmpl)
+		return TXC_ENOMEM;
+	err = tmpl_setup(st->tmpl, st->cfg);
+	if (err) {
+		MC(free)(st->tmpl);
+		st->tmpl = NULL;
+		if (err != TXC_ENOMEM)
+			st->tmpl_err = err;
+	}
+	return err;
 }
 
 static int handle_new(struct txc_store *st, unsigned gen, struct store_handle **out)
 {
-	struct store_handle *h = malloc(sizeof(*h));
+	struct store_handle *h;
+	int err;
 
+	pthread_mutex_lock(&clone_mu);
+	err = tmpl_ensure(st);
+	pthread_mutex_unlock(&clone_mu);
+	if (err)
+		return err;
+	h = malloc(sizeof(*h));
 	if (!h)
 		return TXC_ENOMEM;
 	pthread_mutex_lock(&clone_mu);
-	h->mc = memcached_clone(NULL, st->tmpl);
+	h->mc = MC(clone)(NULL, st->tmpl);
 	pthread_mutex_unlock(&clone_mu);
 	if (!h->mc) {
 		free(h);
@@ -109,7 +143,7 @@ static int handle_new(struct txc_store *st, unsigned gen, struct store_handle **
 	h->pid = atomic_load_explicit(&cur_pid, memory_order_relaxed);
 	h->gen = gen;
 	if (pthread_setspecific(st->key, h) != 0) {
-		memcached_free(h->mc);
+		MC(free)(h->mc);
 		free(h);
 		return TXC_ENOMEM;
 	}
@@ -294,9 +328,16 @@ static int op_end(struct op *op, memcached_return_t rc)
 {
 	/* Our own connection: quit so the next call starts clean instead of
 	 * reading a late reply meant for this one. */
+	enum outcome out = rc_outcome(rc);
+
 	if (rc_desyncs(rc))
-		memcached_quit(op->h->mc);
-	breaker_leave(op->st, op->probe, rc_outcome(rc));
+		MC(quit)(op->h->mc);
+	/* A multi-key mget on a refused server reports only "temporarily
+	 * disabled", even the first time: outside a probe it is a failure,
+	 * or the breaker would never open and every call would pay for it. */
+	if (rc == MEMCACHED_SERVER_TEMPORARILY_DISABLED && !op->probe)
+		out = OUT_FAIL;
+	breaker_leave(op->st, op->probe, out);
 	return rc_to_err(rc);
 }
 
@@ -307,9 +348,9 @@ static memcached_return_t take_result(const memcached_result_st *res,
 				      const struct txc_key *const *keys, size_t n,
 				      struct txc_buf *vals)
 {
-	const char *k = memcached_result_key_value(res);
-	size_t klen = memcached_result_key_length(res);
-	size_t len = memcached_result_length(res);
+	const char *k = MC(result_key_value)(res);
+	size_t klen = MC(result_key_length)(res);
+	size_t len = MC(result_length)(res);
 
 	for (size_t i = 0; i < n; i++) {
 		if (vals[i].data || keys[i]->len != klen || memcmp(keys[i]->text, k, klen) != 0)
@@ -318,7 +359,7 @@ static memcached_return_t take_result(const memcached_result_st *res,
 		if (!vals[i].data)
 			return MEMCACHED_MEMORY_ALLOCATION_FAILURE;
 		if (len)
-			memcpy(vals[i].data, memcached_result_value(res), len);
+			memcpy(vals[i].data, MC(result_value)(res), len);
 		vals[i].len = len;
 		return MEMCACHED_SUCCESS;
 	}
@@ -331,17 +372,17 @@ static memcached_return_t fetch_all(memcached_st *mc, const struct txc_key *cons
 	memcached_result_st res;
 	memcached_return_t rc, bad = MEMCACHED_SUCCESS;
 
-	if (!memcached_result_create(mc, &res))
+	if (!MC(result_create)(mc, &res))
 		return MEMCACHED_MEMORY_ALLOCATION_FAILURE;
 	/* Read to the end even after a bad result, so the connection stays
 	 * in step when it can. */
-	while (memcached_fetch_result(mc, &res, &rc)) {
+	while (MC(fetch_result)(mc, &res, &rc)) {
 		memcached_return_t r = take_result(&res, keys, n, vals);
 
 		if (r != MEMCACHED_SUCCESS && bad == MEMCACHED_SUCCESS)
 			bad = r;
 	}
-	memcached_result_free(&res);
+	MC(result_free)(&res);
 	if (rc != MEMCACHED_END && rc != MEMCACHED_NOTFOUND)
 		return rc;
 	return bad;
@@ -369,7 +410,7 @@ int store_mget(struct txc_store *st, const struct txc_key *const *keys, size_t n
 		ktext[i] = keys[i]->text;
 		klen[i] = keys[i]->len;
 	}
-	rc = memcached_mget(op.h->mc, ktext, klen, n);
+	rc = MC(mget)(op.h->mc, ktext, klen, n);
 	if (rc == MEMCACHED_SUCCESS)
 		rc = fetch_all(op.h->mc, keys, n, vals);
 	err = op_end(&op, rc);
@@ -386,7 +427,7 @@ int store_set(struct txc_store *st, const struct txc_key *key, const void *val, 
 
 	if (err)
 		return err;
-	return op_end(&op, memcached_set(op.h->mc, key->text, key->len, val, len, (time_t)ttl, 0));
+	return op_end(&op, MC(set)(op.h->mc, key->text, key->len, val, len, (time_t)ttl, 0));
 }
 
 int store_add(struct txc_store *st, const struct txc_key *key, const void *val, size_t len,
@@ -397,7 +438,7 @@ int store_add(struct txc_store *st, const struct txc_key *key, const void *val, 
 
 	if (err)
 		return err;
-	return op_end(&op, memcached_add(op.h->mc, key->text, key->len, val, len, (time_t)ttl, 0));
+	return op_end(&op, MC(add)(op.h->mc, key->text, key->len, val, len, (time_t)ttl, 0));
 }
 
 int store_delete(struct txc_store *st, const struct txc_key *key)
@@ -407,7 +448,7 @@ int store_delete(struct txc_store *st, const struct txc_key *key)
 
 	if (err)
 		return err;
-	err = op_end(&op, memcached_delete(op.h->mc, key->text, key->len, 0));
+	err = op_end(&op, MC(delete)(op.h->mc, key->text, key->len, 0));
 	return err == TXC_ENOTFOUND ? 0 : err;
 }
 
@@ -419,7 +460,7 @@ int store_incr(struct txc_store *st, const struct txc_key *key, uint64_t *newval
 
 	if (err)
 		return err;
-	err = op_end(&op, memcached_increment(op.h->mc, key->text, key->len, 1, &v));
+	err = op_end(&op, MC(increment)(op.h->mc, key->text, key->len, 1, &v));
 	if (!err)
 		*newval = v;
 	return err;
@@ -438,7 +479,7 @@ int store_incr_by(struct txc_store *st, const struct txc_key *key, uint64_t delt
 
 		err = op_begin(st, &op);
 		if (!err)
-			err = op_end(&op, memcached_increment(op.h->mc, key->text, key->len, step,
+			err = op_end(&op, MC(increment)(op.h->mc, key->text, key->len, step,
 							      &v));
 		delta -= step;
 	} while (!err && delta > 0);
@@ -488,13 +529,13 @@ static int add_server(memcached_st *mc, const struct txc_server *srv)
 	int err;
 
 	if (srv->is_socket) {
-		rc = memcached_server_add_unix_socket(mc, srv->host);
+		rc = MC(server_add_unix_socket)(mc, srv->host);
 	} else {
 		err = resolve(srv->host, addr, sizeof(addr));
 		if (err)
 			return err;
 		log_msg(TXC_LOG_DEBUG, "server %s:%u is %s", srv->host, srv->port, addr);
-		rc = memcached_server_add(mc, addr, (in_port_t)srv->port);
+		rc = MC(server_add)(mc, addr, (in_port_t)srv->port);
 	}
 	if (rc == MEMCACHED_MEMORY_ALLOCATION_FAILURE)
 		return TXC_ENOMEM;
@@ -519,7 +560,7 @@ static int tmpl_setup(memcached_st *mc, const struct txc_config *cfg)
 	int err;
 
 	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
-		if (memcached_behavior_set(mc, set[i].b, set[i].v) != MEMCACHED_SUCCESS)
+		if (MC(behavior_set)(mc, set[i].b, set[i].v) != MEMCACHED_SUCCESS)
 			return TXC_ECONFIG;
 	for (int i = 0; i < cfg->nservers; i++) {
 		err = add_server(mc, &cfg->servers[i]);
@@ -528,9 +569,37 @@ static int tmpl_setup(memcached_st *mc, const struct txc_config *cfg)
 	}
 	/* Never RANDOM: it calls srandom() and changes the host's random(). */
 	if (cfg->nservers > 1 &&
-	    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_DISTRIBUTION,
+	    MC(behavior_set)(mc, MEMCACHED_BEHAVIOR_DISTRIBUTION,
 				   MEMCACHED_DISTRIBUTION_CONSISTENT) != MEMCACHED_SUCCESS)
 		return TXC_ECONFIG;
+	return 0;
+}
+
+/* Copies what tmpl_setup reads, with host names resolved now: a bad name
+ * is reported by store_open, and no operation ever waits on DNS. */
+static int cfg_copy(const struct txc_config *cfg, struct txc_config **out)
+{
+	struct txc_config *c = malloc(sizeof(*c));
+	char addr[sizeof(c->servers[0].host)];
+	int err;
+
+	*out = c;
+	if (!c)
+		return TXC_ENOMEM;
+	*c = *cfg;
+	c->nfns = 0;
+	c->fns = NULL;
+	for (int i = 0; i < c->nservers; i++) {
+		struct txc_server *srv = &c->servers[i];
+
+		if (srv->is_socket)
+			continue;
+		err = resolve(srv->host, addr, sizeof(addr));
+		if (err)
+			return err;
+		log_msg(TXC_LOG_DEBUG, "server %s:%u is %s", srv->host, srv->port, addr);
+		memcpy(srv->host, addr, sizeof(addr));
+	}
 	return 0;
 }
 
@@ -549,16 +618,11 @@ int store_open(const struct txc_config *cfg, struct txc_store **out)
 	st->timeout_ms = cfg->timeout_ms;
 	atomic_init(&st->open_until, 0);
 	atomic_init(&st->backoff_ms, BACKOFF_MIN_MS);
-	st->tmpl = memcached_create(NULL);
-	if (!st->tmpl) {
-		free(st);
-		return TXC_ENOMEM;
-	}
-	err = tmpl_setup(st->tmpl, cfg);
+	err = cfg_copy(cfg, &st->cfg);
 	if (!err && pthread_key_create(&st->key, handle_destroy) != 0)
 		err = TXC_ENOMEM;
 	if (err) {
-		memcached_free(st->tmpl);
+		free(st->cfg);
 		free(st);
 		return err;
 	}
@@ -579,6 +643,8 @@ void store_close(struct txc_store *st)
 		pthread_setspecific(st->key, NULL);
 		handle_destroy(h);
 	}
-	memcached_free(st->tmpl);
+	if (st->tmpl)
+		MC(free)(st->tmpl);
+	free(st->cfg);
 	free(st);
 }

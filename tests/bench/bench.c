@@ -1,0 +1,288 @@
+/* bench.c - the timing driver of `make bench` (tests/bench/bench.sh).
+ *
+ *   bench cases ROUNDS BLOCK CASE...
+ *	Runs BLOCK calls of each CASE in turn, ROUNDS times (after one
+ *	warm-up block each), and prints per case
+ *	"CASE MEDIAN_NS RATIO", where MEDIAN_NS is the median over rounds of
+ *	the mean ns per call in a block and RATIO the median over rounds of
+ *	(this case / the first case) in the same round: cases interleave, so
+ *	machine noise hits them alike.
+ *   bench threads T SECONDS CASE
+ *	T threads run CASE for SECONDS; prints "threads T OPS_PER_S".
+ *
+ * Cases: fast (pf_fast(42): under the shim a hit or a near hit), bare
+ * (pf_bare(42): the same function, never intercepted), miss (pf_fast with a
+ * new argument each call), sleep (pf_sleep(1, 1000)), sleepmiss (pf_sleep
+ * with a new argument), small / big (pf_sum over 16 bytes / 128 KiB),
+ * rawget / rawmget3 / rawset (libmemcached directly, on $BENCH_SERVER
+ * "host:port", with a key as long as the shim's key of pf_fast in
+ * namespace $BENCH_NS and an 88-byte value, the size of an int result).
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmemcached/memcached.h>
+
+int pf_fast(int x);
+int pf_bare(int x);
+int pf_sleep(int x, int us);
+uint64_t pf_sum(const void *p, size_t n);
+
+#define MAX_CASES  16
+#define MAX_ROUNDS 64
+#define BIG	   (128 * 1024)
+#define VAL_LEN	   88
+
+static __thread memcached_st *mc;
+static __thread int counter;
+static char rkey[3][256];
+static size_t rklen[3];
+static unsigned char *big;
+static volatile uint64_t sink;
+
+static memcached_st *mc_handle(void)
+{
+	const char *srv = getenv("BENCH_SERVER");
+	char cfg[300];
+
+	if (mc)
+		return mc;
+	snprintf(cfg, sizeof(cfg), "--SERVER=%s --TCP-NODELAY", srv ? srv : "127.0.0.1:11211");
+	mc = memcached(cfg, strlen(cfg));
+	if (!mc) {
+		fprintf(stderr, "bench: bad server %s\n", cfg);
+		exit(2);
+	}
+	return mc;
+}
+
+static void raw_prepare(void)
+{
+	const char *ns = getenv("BENCH_NS");
+	char val[VAL_LEN];
+
+	/* "<ns>:pf_fast:<32 hex>" is the shim's key: same length, other text */
+	snprintf(rkey[0], sizeof(rkey[0]), "%s:pf_raw_:%032d", ns ? ns : "bench", 7);
+	snprintf(rkey[1], sizeof(rkey[1]), "%s:pf_raw_:gen", ns ? ns : "bench");
+	snprintf(rkey[2], sizeof(rkey[2]), "%s:@raw", ns ? ns : "bench");
+	memset(val, 'v', sizeof(val));
+	for (int i = 0; i < 3; i++) {
+		rklen[i] = strlen(rkey[i]);
+		if (memcached_set(mc_handle(), rkey[i], rklen[i], val, i ? 12 : sizeof(val), 0,
+				  0) != MEMCACHED_SUCCESS) {
+			fprintf(stderr, "bench: cannot set %s\n", rkey[i]);
+			exit(2);
+		}
+	}
+}
+
+static void op_rawget(void)
+{
+	size_t len;
+	uint32_t flags;
+	memcached_return_t rc;
+	char *v = memcached_get(mc_handle(), rkey[0], rklen[0], &len, &flags, &rc);
+
+	sink += len;
+	free(v);
+}
+
+static void op_rawmget3(void)
+{
+	const char *keys[3] = {rkey[0], rkey[1], rkey[2]};
+	memcached_result_st res;
+	memcached_return_t rc;
+
+	if (memcached_mget(mc_handle(), keys, rklen, 3) != MEMCACHED_SUCCESS)
+		return;
+	memcached_result_create(mc, &res);
+	while (memcached_fetch_result(mc, &res, &rc)) {
+		/* the shim copies each value out: so does the reference */
+		size_t len = memcached_result_length(&res);
+		char *copy = malloc(len ? len : 1);
+		memcpy(copy, memcached_result_value(&res), len);
+		sink += len;
+		free(copy);
+	}
+	memcached_result_free(&res);
+}
+
+static void op_rawset(void)
+{
+	static const char val[VAL_LEN];
+
+	memcached_set(mc_handle(), rkey[0], rklen[0], val, sizeof(val), 0, 0);
+}
+
+static void op_fast(void)
+{
+	sink += (uint64_t)pf_fast(42);
+}
+
+static void op_bare(void)
+{
+	sink += (uint64_t)pf_bare(42);
+}
+
+static void op_miss(void)
+{
+	sink += (uint64_t)pf_fast(counter++); /* a new key each call */
+}
+
+static void op_sleep(void)
+{
+	sink += (uint64_t)pf_sleep(1, 1000);
+}
+
+static void op_sleepmiss(void)
+{
+	sink += (uint64_t)pf_sleep(counter++, 1000);
+}
+
+static void op_small(void)
+{
+	sink += pf_sum(big, 16);
+}
+
+static void op_big(void)
+{
+	sink += pf_sum(big, BIG);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+	int raw;
+} cases[] = {
+    {"fast", op_fast, 0},	{"bare", op_bare, 0},	{"miss", op_miss, 0},
+    {"sleep", op_sleep, 0},	{"sleepmiss", op_sleepmiss, 0},
+    {"small", op_small, 0},	{"big", op_big, 0},	{"rawget", op_rawget, 1},
+    {"rawmget3", op_rawmget3, 1}, {"rawset", op_rawset, 1},
+};
+
+static int find_case(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (strcmp(cases[i].name, name) == 0)
+			return (int)i;
+	fprintf(stderr, "bench: no case %s\n", name);
+	exit(2);
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static double block_ns(void (*fn)(void), long n)
+{
+	double t0 = now_ns();
+
+	for (long i = 0; i < n; i++)
+		fn();
+	return (now_ns() - t0) / (double)n;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int run_cases(int rounds, long block, int ncase, char **names)
+{
+	static double t[MAX_CASES][MAX_ROUNDS], ratio[MAX_CASES][MAX_ROUNDS];
+	int idx[MAX_CASES];
+
+	if (ncase < 1 || ncase > MAX_CASES || rounds < 1 || rounds > MAX_ROUNDS)
+		return 2;
+	for (int c = 0; c < ncase; c++) {
+		idx[c] = find_case(names[c]);
+		if (cases[idx[c]].raw && !rklen[0])
+			raw_prepare();
+		block_ns(cases[idx[c]].fn, block / 10 + 1); /* warm-up */
+	}
+	for (int r = 0; r < rounds; r++)
+		for (int c = 0; c < ncase; c++)
+			t[c][r] = block_ns(cases[idx[c]].fn, block);
+	for (int c = 0; c < ncase; c++) {
+		for (int r = 0; r < rounds; r++)
+			ratio[c][r] = t[c][r] / t[0][r];
+		double m = median(t[c], rounds);
+		printf("%s %.1f %.4f\n", names[c], m, median(ratio[c], rounds));
+	}
+	return 0;
+}
+
+struct thr {
+	void (*fn)(void);
+	double seconds;
+	long ops;
+};
+
+static void *thread_main(void *p)
+{
+	struct thr *th = p;
+	double end = now_ns() + th->seconds * 1e9;
+
+	while (now_ns() < end) {
+		for (int i = 0; i < 100; i++)
+			th->fn();
+		th->ops += 100;
+	}
+	return NULL;
+}
+
+static int run_threads(int n, double seconds, const char *name)
+{
+	pthread_t tid[64];
+	struct thr th[64];
+	long total = 0;
+	void (*fn)(void) = cases[find_case(name)].fn;
+
+	if (n < 1 || n > 64)
+		return 2;
+	block_ns(fn, 1000);
+	for (int i = 0; i < n; i++) {
+		th[i] = (struct thr){fn, seconds, 0};
+		if (pthread_create(&tid[i], NULL, thread_main, &th[i]) != 0)
+			return 2;
+	}
+	for (int i = 0; i < n; i++) {
+		pthread_join(tid[i], NULL);
+		total += th[i].ops;
+	}
+	printf("threads %d %.0f\n", n, (double)total / seconds);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	counter = (int)(getpid() & 0xffff) << 14; /* runs of one config use new keys */
+	big = calloc(1, BIG);
+	if (!big)
+		return 2;
+	for (int i = 0; i < BIG; i++)
+		big[i] = (unsigned char)(i * 31);
+	if (argc >= 5 && strcmp(argv[1], "cases") == 0)
+		return run_cases(atoi(argv[2]), atol(argv[3]), argc - 4, argv + 4);
+	if (argc == 5 && strcmp(argv[1], "threads") == 0)
+		return run_threads(atoi(argv[2]), atof(argv[3]), argv[4]);
+	fprintf(stderr, "usage: bench cases ROUNDS BLOCK CASE... | bench threads T SECONDS CASE\n");
+	return 2;
+}

@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# bench.sh - `make bench`: every figure of the README's performance table.
+#
+# Starts its own memcached on a loopback TCP port, runs build/bench/bench
+# (tests/bench/bench.c) under several configs, hyperfine for start-up, a herd
+# of processes for the stampede lock and mkpasswd for a real program. Prints
+# the table and writes it as Markdown to tests/bench/results.md, and the
+# latency picture to tests/bench/latency.svg. Every figure is a median over
+# rounds in which the compared cases ran side by side.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+BUILD=${BUILD:-$ROOT/build}
+B=$BUILD/bench/bench
+SHIM=$BUILD/libtxcache.so
+EMPTY=$BUILD/bench/libempty.so
+PD=$BUILD/fixtures/perf_driver
+OUTMD=$ROOT/tests/bench/results.md
+OUTSVG=$ROOT/tests/bench/latency.svg
+ROUNDS=${BENCH_ROUNDS:-7}
+
+# shellcheck source=../lib/memcached.sh
+source "$ROOT/tests/lib/memcached.sh"
+
+TMP=$(mktemp -d /tmp/txc-bench.XXXXXX)
+MCD=$TMP/mc
+mkdir -p "$MCD"
+cleanup() {
+	mc_stop "$MCD" >/dev/null 2>&1 || true
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+mc_start_tcp "$MCD"
+export BENCH_SERVER=127.0.0.1:$MC_PORT BENCH_NS=bench
+
+# cfg NAME [CACHE LINES] <SECTIONS: a config on this memcached.
+cfg() {
+	local f=$TMP/$1.ini
+	{
+		printf '[cache]\nservers = %s\nnamespace = %s\ntimeout_ms = 1000\n' \
+			"${SERVER:-$BENCH_SERVER}" "${NS:-bench}"
+		shift
+		(($# == 0)) || printf '%s\n' "$@"
+		cat
+	} >"$f"
+	echo "$f"
+}
+
+FNS='[function pf_fast]
+signature = int pf_fast(int x)
+[function pf_sum]
+signature = uint64_t pf_sum(bytes[n] p, size_t n)
+[function pf_sleep]
+signature = int pf_sleep(int x, int us)'
+
+HIT=$(cfg hit <<<"$FNS")
+NEAR=$(printf '%s\n' "$FNS" | sed -e '/^signature = int pf_fast(/a local_ttl = 600' \
+	-e '/^signature = int pf_sleep(/a local_ttl = 600' \
+	-e '/^signature = uint64_t pf_sum(/a local_ttl = 600' | NS=near cfg near)
+# a port nobody listens on: the breaker opens after the first call
+DEAD=$(SERVER=127.0.0.1:1 cfg dead <<<"$FNS")
+OFF=$(cfg off 'enabled = no' <<<"$FNS")
+
+shim() {
+	local c=$1
+	shift
+	LD_PRELOAD=$SHIM TXCACHE_CONFIG=$c TXCACHE_LOG=error "$@"
+}
+
+# field CASE COL < bench output
+field() {
+	awk -v c="$1" -v k="$2" '$1 == c { print $k }'
+}
+
+rows=()
+row() { # what, measured, goal, verdict
+	rows+=("$1|$2|$3|$4")
+	printf '%-58s %-26s %-14s %s\n' "$1" "$2" "$3" "$4"
+}
+verdict() { # value op limit
+	if awk -v v="$1" -v l="$3" -v op="$2" \
+		'BEGIN { exit !((op == "<=" && v <= l) || (op == ">=" && v >= l)) }'; then
+		echo met
+	else
+		echo "not met"
+	fi
+}
+
+printf '%-58s %-26s %-14s %s\n' case measured goal verdict
+
+# 1. hit vs raw get; the three-key mget against one get
+out=$(shim "$HIT" "$B" cases "$ROUNDS" 2000 rawget fast rawmget3)
+r=$(field fast 3 <<<"$out")
+row "Hit: int f(int) through the shim / raw libmemcached get" \
+	"$(printf '%.3f× (%.1f / %.1f µs)' "$r" "$(field fast 2 <<<"$out" | awk '{print $1/1000}')" \
+		"$(field rawget 2 <<<"$out" | awk '{print $1/1000}')")" "≤ 1.10×" "$(verdict "$r" '<=' 1.10)"
+r3=$(field rawmget3 3 <<<"$out")
+row "  of which: raw mget of 3 keys / raw get of 1" "$(printf '%.3f×' "$r3")" "(design)" "-"
+RAW_US=$(field rawget 2 <<<"$out" | awk '{print $1/1000}')
+
+# 2. miss overhead, in get round trips
+out=$(shim "$HIT" "$B" cases "$ROUNDS" 1000 rawget miss bare rawset)
+rt=$(awk '$1=="rawget"{g=$2} $1=="miss"{m=$2} $1=="bare"{b=$2} END{printf "%.2f", (m-b)/g}' <<<"$out")
+row "Miss overhead beyond the real call, in get round trips" \
+	"$rt (set/get $(printf '%.2f' "$(field rawset 3 <<<"$out")"))" "≤ 2 (get+set)" \
+	"$(verdict "$rt" '<=' 2)"
+
+# 3. start-up: /bin/true with the shim and 20 functions, against an empty preload
+START=$TMP/start.ini
+{
+	printf '[cache]\nservers = %s\nnamespace = start\n' "$BENCH_SERVER"
+	for i in $(seq -w 1 20); do
+		printf '[function app_fn%s]\nsignature = int app_fn%s(string key, out bytes[cap:ret] buf, size_t cap)\nttl = 60\n' "$i" "$i"
+	done
+} >"$START"
+ratios=()
+for _ in 1 2 3; do
+	LD_PRELOAD=$EMPTY hyperfine -N -w 20 -r 150 --export-json "$TMP/e.json" /bin/true >/dev/null 2>&1
+	TXCACHE_CONFIG=$START LD_PRELOAD=$SHIM hyperfine -N -w 20 -r 150 --export-json "$TMP/s.json" \
+		/bin/true >/dev/null 2>&1
+	ratios+=("$(python3 -c 'import json,sys
+m=lambda f: json.load(open(f))["results"][0]["median"]
+print(m(sys.argv[2]) / m(sys.argv[1]), m(sys.argv[1]) * 1e3, m(sys.argv[2]) * 1e3)' "$TMP/e.json" "$TMP/s.json")")
+done
+st=$(printf '%s\n' "${ratios[@]}" | sort -n | sed -n 2p)
+read -r sr se ss <<<"$st"
+row "Start-up: /bin/true, shim + 20 functions / empty preload" \
+	"$(printf '%.3f× (%.2f / %.2f ms)' "$sr" "$ss" "$se")" "≤ 1.25×" "$(verdict "$sr" '<=' 1.25)"
+
+# 4. pass-through
+for mode in dead off; do
+	c=$DEAD what="Pass-through, breaker open (no server)"
+	[[ $mode == off ]] && c=$OFF what="Pass-through, enabled = no"
+	out=$(shim "$c" "$B" cases "$ROUNDS" 100000 bare fast)
+	d=$(awk '$1=="bare"{b=$2} $1=="fast"{f=$2} END{d=f-b; printf "%.0f", (d > -0.5 && d < 0.5) ? 0 : d}' <<<"$out")
+	row "$what: ns over the bare call" "$d ns" "≤ 1000 ns" "$(verdict "$d" '<=' 1000)"
+done
+
+# 5. key cost of a 128 KiB bytes argument: near-cache hits (no network in
+# them) over 128 KiB and over 16 bytes; the difference is the key
+out=$(shim "$NEAR" "$B" cases "$ROUNDS" 2000 small big)
+gbs=$(awk '$1=="small"{s=$2} $1=="big"{b=$2} END{printf "%.1f", 131072/(b-s)}' <<<"$out")
+row "Key of a 128 KiB bytes argument" "$gbs GB/s" "≥ 5 GB/s" "$(verdict "$gbs" '>=' 5)"
+
+# 6. threads
+for t in 1 2 4; do
+	h=$(shim "$HIT" "$B" threads "$t" 1 fast | awk '{print $3}')
+	[[ $t == 1 ]] && h1=$h
+	row "Hits per second, $t thread(s)" "$(printf '%.0f/s (%.2f× 1 thread)' "$h" "$(awk -v a="$h" -v b="$h1" 'BEGIN{print a/b}')")" "-" "-"
+done
+
+# 7. near cache
+out=$(shim "$NEAR" "$B" cases "$ROUNDS" 200000 bare fast)
+nh=$(field fast 2 <<<"$out")
+row "Near-cache hit, whole call" "$(printf '%.0f ns (bare call %.0f ns)' "$nh" "$(field bare 2 <<<"$out")")" \
+	"≤ 200 ns" "$(verdict "$nh" '<=' 200)"
+for t in 1 2 4; do
+	h=$(shim "$NEAR" "$B" threads "$t" 1 fast | awk '{print $3}')
+	[[ $t == 1 ]] && n1=$h
+	row "Near-cache hits per second, $t thread(s)" "$(printf '%.2fM/s (%.2f×)' "$(awk -v a="$h" 'BEGIN{print a/1e6}')" "$(awk -v a="$h" -v b="$n1" 'BEGIN{print a/b}')")" "-" "-"
+done
+
+# 8. stampede: 8 processes miss one key at once
+herd() { # config key: prints the number of real calls
+	local c=$1 x=$2 i pids=()
+	: >"$TMP/calls"
+	for i in 1 2 3 4 5 6 7 8; do
+		KINDS_CALLS=$TMP/calls LD_PRELOAD=$SHIM TXCACHE_CONFIG=$c TXCACHE_LOG=error \
+			"$PD" "slow:$x:300" >/dev/null &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	wc -l <"$TMP/calls"
+}
+LOCKFN='[function pf_slow]
+signature = int pf_slow(int x, int ms)'
+LOCK=$(NS=lock cfg lock <<<"$LOCKFN
+lock = yes")
+NOLOCK=$(NS=nolock cfg nolock <<<"$LOCKFN")
+calls=() nocalls=()
+for x in 1 2 3; do
+	calls+=("$(herd "$LOCK" "$x")")
+	nocalls+=("$(herd "$NOLOCK" "$x")")
+done
+lc=$(printf '%s\n' "${calls[@]}" | sort -n | sed -n 2p)
+nc=$(printf '%s\n' "${nocalls[@]}" | sort -n | sed -n 2p)
+row "Stampede: real calls for 8 processes missing one key" "$lc with lock = yes ($nc without)" "1" \
+	"$(verdict "$lc" '<=' 1)"
+
+# 9. a real program: mkpasswd, a second run answered by the cache
+if MK=$(command -v mkpasswd); then
+	CRYPT=$(NS=crypt cfg crypt <<<'[function crypt]
+signature = string crypt(string phrase, string setting)
+cache_if = ret != NULL')
+	sp=()
+	for i in 1 2 3; do
+		t0=$(date +%s%N)
+		shim "$CRYPT" "$MK" -m sha-512 -R 500000 -S "salt$i$$" secret >/dev/null
+		t1=$(date +%s%N)
+		shim "$CRYPT" "$MK" -m sha-512 -R 500000 -S "salt$i$$" secret >/dev/null
+		t2=$(date +%s%N)
+		sp+=("$(awk -v a=$((t1 - t0)) -v b=$((t2 - t1)) 'BEGIN{printf "%.1f %.1f %.1f", a/b, a/1e6, b/1e6}')")
+	done
+	read -r x m h <<<"$(printf '%s\n' "${sp[@]}" | sort -n | sed -n 2p)"
+	row "mkpasswd -m sha-512 -R 500000: first run / second run" "${x}× ($m → $h ms)" "-" "-"
+fi
+
+# 10. the picture: latency per call of a 1 ms function
+u=$("$B" cases 3 200 sleep | field sleep 2)
+m=$(shim "$HIT" "$B" cases 3 200 sleepmiss | field sleepmiss 2)
+h=$(shim "$HIT" "$B" cases 3 2000 sleep | field sleep 2)
+n=$(shim "$NEAR" "$B" cases 3 100000 sleep | field sleep 2)
+cat >"$TMP/lat.dat" <<EOF
+"uncached\n(1 ms function)" $u
+"miss" $m
+"hit\n(memcached)" $h
+"near-cache\nhit" $n
+EOF
+gnuplot <<EOF
+set terminal svg size 640,400 dynamic font "sans,12"
+set output "$OUTSVG"
+set title "txcache: latency per call of a 1 ms function (log scale)"
+set ylabel "µs per call"
+set logscale y
+set yrange [0.05:5000]
+set style fill solid 0.6
+set boxwidth 0.6
+set grid ytics
+set bmargin 4
+unset key
+plot "$TMP/lat.dat" using 0:(\$2/1000):xtic(1) with boxes lc rgb "#3070b0", \
+     "" using 0:(\$2/1000*1.4):(sprintf("%.2f", \$2/1000)) with labels
+EOF
+row "Latency picture (µs): uncached / miss / hit / near hit" \
+	"$(awk -v u="$u" -v m="$m" -v h="$h" -v n="$n" 'BEGIN{printf "%.0f / %.0f / %.1f / %.2f", u/1e3, m/1e3, h/1e3, n/1e3}')" "-" "-"
+
+{
+	echo "Measured by \`make bench\` on $(date -u +%Y-%m-%d): $(nproc) CPU $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(uname -sr), memcached $(memcached -V | awk '{print $2}') on 127.0.0.1 (TCP), load average $(cut -d' ' -f1 /proc/loadavg) at the end."
+	echo
+	echo "| case | measured | goal | verdict |"
+	echo "|---|---|---|---|"
+	for r in "${rows[@]}"; do
+		IFS='|' read -r a b c d <<<"$r"
+		echo "| $a | $b | $c | $d |"
+	done
+} >"$OUTMD"
+echo
+echo "wrote $OUTMD and $OUTSVG"
