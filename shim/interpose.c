@@ -200,7 +200,25 @@ static bool is_loader_or_vdso(const struct mod *m, const char *interp)
 	return interp && strcmp(b, base_name(interp)) == 0;
 }
 
-/* The shim, the loader, the vDSO and the shim's DT_NEEDED closure. */
+static const char *private_names[4];
+static size_t nprivate;
+
+void interpose_add_private(const char *name)
+{
+	if (name && nprivate < sizeof(private_names) / sizeof(private_names[0]))
+		private_names[nprivate++] = base_name(name);
+}
+
+static bool is_private(const struct mod *m)
+{
+	for (size_t k = 0; k < nprivate; k++)
+		if (mod_is(m, private_names[k]))
+			return true;
+	return false;
+}
+
+/* The shim, the loader, the vDSO, the shim's DT_NEEDED closure, and the
+ * closure of the libraries the shim loads itself (libmemcached). */
 static void mark_skipped(size_t n, const char *interp)
 {
 	uintptr_t self = (uintptr_t)&mark_skipped;
@@ -209,7 +227,7 @@ static void mark_skipped(size_t n, const char *interp)
 		struct dyninfo di;
 		parse_dyn(m, &di);
 		m->soname = di.soname;
-		m->closure = in_mod(m, self);
+		m->closure = in_mod(m, self) || is_private(m);
 		m->skip = m->closure || !m->dyn || is_loader_or_vdso(m, interp);
 	}
 	bool changed = true;

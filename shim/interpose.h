@@ -44,4 +44,9 @@ int interpose_resolve(const struct interpose_target *target, void **real);
  * defines REAL ("libfoo", "libfoo.so" or "libfoo.so.1"), else 0. */
 int interpose_library_ok(const struct interpose_target *target, void *real);
 
+/* Declares that the shim itself loads NAME later (a soname or a path; its
+ * base name is matched): NAME and its DT_NEEDED closure are then skipped
+ * like the shim's own dependencies. Call before the first patch; up to 4. */
+void interpose_add_private(const char *name);
+
 #endif

@@ -46,11 +46,9 @@ static void load(void)
 	    SYM(delete),
 	    SYM(increment),
 	};
-	const char *lib = secure_getenv("TXCACHE_LIBMEMCACHED");
+	const char *lib = mc_library();
 	void *h;
 
-	if (!lib || !*lib)
-		lib = MC_DEFAULT_LIB;
 	/* RTLD_LOCAL: its symbols never take part in the host's lookups. */
 	h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
@@ -76,4 +74,10 @@ int mc_load(void)
 	pthread_once(&load_once, load);
 	errno = saved;
 	return load_err;
+}
+
+const char *mc_library(void)
+{
+	const char *lib = secure_getenv("TXCACHE_LIBMEMCACHED");
+	return lib && *lib ? lib : MC_DEFAULT_LIB;
 }

@@ -51,4 +51,7 @@ extern struct txc_mc txc_mc_fns;
  * level and every later call returns TXC_EUNAVAIL at once. */
 int mc_load(void);
 
+/* The library mc_load opens (TXCACHE_LIBMEMCACHED or libmemcached.so.11). */
+const char *mc_library(void);
+
 #endif

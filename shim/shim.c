@@ -17,6 +17,7 @@
 #include "err.h"
 #include "interpose.h"
 #include "log.h"
+#include "mc.h"
 #include "publish.h"
 
 static struct txc_config *g_config;
@@ -96,6 +97,8 @@ static void start(void)
 		log_msg(TXC_LOG_INFO, "caching disabled; every call goes to the real function");
 		return;
 	}
+	/* loaded on the first cached call: never patch it or what it pulls in */
+	interpose_add_private(mc_library());
 	int rc = cache_open(g_config, &g_cache);
 	if (rc == 0)
 		rc = dispatch_init(g_config, g_cache);
