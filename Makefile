@@ -8,7 +8,7 @@ WARN    += -Werror
 endif
 # Required flags come after the user's CFLAGS so they are never clobbered.
 REQ     := -std=gnu11 -fPIC -fvisibility=hidden -D_GNU_SOURCE -Ishim -Iinclude $(WARN)
-LIBS    := -lmemcached -lffi -linih -lxxhash -ldl -lpthread
+LIBS    := -lmemcached -lffi -linih -lxxhash -lsodium -ldl -lpthread
 
 LIB_SRC := $(wildcard shim/*.c)
 LIB_OBJ := $(LIB_SRC:shim/%.c=$(BUILD)/obj/%.o)

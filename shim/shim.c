@@ -91,7 +91,8 @@ static void start(void)
 		rc = dispatch_init(g_config, g_cache);
 	if (rc == 0)
 		rc = patch_everything(g_config);
-	if (rc != 0)
+	/* TXC_EDISABLED: the reason is already logged */
+	if (rc != 0 && rc != TXC_EDISABLED)
 		log_msg(TXC_LOG_ERROR, "cannot start (%s); caching is off", txc_strerror(rc));
 }
 

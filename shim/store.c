@@ -31,13 +31,19 @@ struct store_handle {
 	unsigned gen;
 };
 
+/* One per server: a dead server refuses only the keys that live on it. */
+struct breaker {
+	/* CLOCK_MONOTONIC ns until which calls are refused; 0 = closed. */
+	_Atomic int64_t open_until;
+	_Atomic uint32_t backoff_ms;
+};
+
 struct txc_store {
 	memcached_st *tmpl;
 	pthread_key_t key;
 	uint32_t timeout_ms;
-	/* CLOCK_MONOTONIC ns until which calls are refused; 0 = closed. */
-	_Atomic int64_t open_until;
-	_Atomic uint32_t backoff_ms;
+	int nservers;
+	struct breaker br[TXC_MAX_SERVERS];
 };
 
 /* What an outcome says about the server's health. */
@@ -49,8 +55,10 @@ enum outcome {
 
 struct op {
 	struct txc_store *st;
+	struct breaker *br;
 	struct store_handle *h;
 	bool probe;
+	int64_t t0;
 };
 
 /* Held by clones and by fork(): a child never inherits it locked. */
@@ -157,9 +165,9 @@ static int64_t probe_lease_ns(const struct txc_store *st)
 
 /* Returns 0 when the call may go to the network (*PROBE: it is the one
  * probe of an open breaker), or TXC_EUNAVAIL. */
-static int breaker_enter(struct txc_store *st, bool *probe)
+static int breaker_enter(struct txc_store *st, struct breaker *br, bool *probe)
 {
-	int64_t until = atomic_load_explicit(&st->open_until, memory_order_acquire);
+	int64_t until = atomic_load_explicit(&br->open_until, memory_order_acquire);
 	int64_t now;
 
 	*probe = false;
@@ -168,32 +176,34 @@ static int breaker_enter(struct txc_store *st, bool *probe)
 	now = now_ns();
 	if (now < until)
 		return TXC_EUNAVAIL;
-	if (!atomic_compare_exchange_strong(&st->open_until, &until, now + probe_lease_ns(st)))
+	if (!atomic_compare_exchange_strong(&br->open_until, &until, now + probe_lease_ns(st)))
 		return TXC_EUNAVAIL;
 	*probe = true;
 	return 0;
 }
 
-static void breaker_leave(struct txc_store *st, bool probe, enum outcome out)
+static void breaker_leave(struct breaker *br, bool probe, enum outcome out)
 {
-	uint32_t backoff = atomic_load_explicit(&st->backoff_ms, memory_order_relaxed);
+	uint32_t backoff = atomic_load_explicit(&br->backoff_ms, memory_order_relaxed);
 	int64_t zero = 0;
 
 	if (probe) {
 		if (out == OUT_ANSWER) {
-			atomic_store(&st->backoff_ms, BACKOFF_MIN_MS);
-			atomic_store(&st->open_until, 0);
+			atomic_store(&br->backoff_ms, BACKOFF_MIN_MS);
+			atomic_store(&br->open_until, 0);
 			log_msg(TXC_LOG_DEBUG, "memcached is back");
 			return;
 		}
 		/* A local refusal says nothing new: retry after the same interval. */
 		if (out == OUT_FAIL) {
 			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
-			atomic_store(&st->backoff_ms, backoff);
+			atomic_store(&br->backoff_ms, backoff);
+			/* counted by the fault tests: one line per timeout paid */
+			log_msg(TXC_LOG_DEBUG, "probe failed; refusing calls for %u ms", backoff);
 		}
-		atomic_store(&st->open_until, now_ns() + (int64_t)backoff * 1000000);
+		atomic_store(&br->open_until, now_ns() + (int64_t)backoff * 1000000);
 	} else if (out == OUT_FAIL) {
-		if (atomic_compare_exchange_strong(&st->open_until, &zero,
+		if (atomic_compare_exchange_strong(&br->open_until, &zero,
 						   now_ns() + (int64_t)backoff * 1000000))
 			log_msg(TXC_LOG_DEBUG, "memcached failed; refusing calls for %u ms",
 				backoff);
@@ -202,9 +212,15 @@ static void breaker_leave(struct txc_store *st, bool probe, enum outcome out)
 
 int store_breaker_open(struct txc_store *st)
 {
-	int64_t until = atomic_load_explicit(&st->open_until, memory_order_acquire);
+	int64_t now = now_ns();
 
-	return until != 0 && now_ns() < until;
+	for (int i = 0; i < st->nservers; i++) {
+		int64_t until = atomic_load_explicit(&st->br[i].open_until, memory_order_acquire);
+
+		if (until != 0 && now < until)
+			return 1;
+	}
+	return 0;
 }
 
 static enum outcome rc_outcome(memcached_return_t rc)
@@ -280,23 +296,37 @@ static bool rc_desyncs(memcached_return_t rc)
 	}
 }
 
-static int op_begin(struct txc_store *st, struct op *op)
+/* The breaker of the server KEY lives on (ketama). An mget is charged to
+ * its first key's server, even when another key's server failed. */
+static int op_begin(struct txc_store *st, const struct txc_key *key, struct op *op)
 {
 	int err = handle_get(st, &op->h);
+	uint32_t srv = 0;
 
 	if (err)
 		return err;
+	if (st->nservers > 1)
+		srv = memcached_generate_hash(op->h->mc, key->text, key->len);
 	op->st = st;
-	return breaker_enter(st, &op->probe);
+	op->br = &st->br[srv < (uint32_t)st->nservers ? srv : 0];
+	op->t0 = now_ns();
+	return breaker_enter(st, op->br, &op->probe);
 }
 
 static int op_end(struct op *op, memcached_return_t rc)
 {
 	/* Our own connection: quit so the next call starts clean instead of
 	 * reading a late reply meant for this one. */
+	enum outcome out = rc_outcome(rc);
+
 	if (rc_desyncs(rc))
 		memcached_quit(op->h->mc);
-	breaker_leave(op->st, op->probe, rc_outcome(rc));
+	/* An mget whose first key's connect timed out reports the later keys'
+	 * TEMPORARILY_DISABLED: the network was touched and the timeout paid. */
+	if (out == OUT_LOCAL && rc == MEMCACHED_SERVER_TEMPORARILY_DISABLED &&
+	    now_ns() - op->t0 >= (int64_t)op->st->timeout_ms * 500000)
+		out = OUT_FAIL;
+	breaker_leave(op->br, op->probe, out);
 	return rc_to_err(rc);
 }
 
@@ -362,7 +392,7 @@ int store_mget(struct txc_store *st, const struct txc_key *const *keys, size_t n
 		return 0;
 	if (n > MGET_MAX)
 		return TXC_EINVAL;
-	err = op_begin(st, &op);
+	err = op_begin(st, keys[0], &op);
 	if (err)
 		return err;
 	for (size_t i = 0; i < n; i++) {
@@ -382,7 +412,7 @@ int store_set(struct txc_store *st, const struct txc_key *key, const void *val, 
 	      uint32_t ttl)
 {
 	struct op op;
-	int err = op_begin(st, &op);
+	int err = op_begin(st, key, &op);
 
 	if (err)
 		return err;
@@ -393,7 +423,7 @@ int store_add(struct txc_store *st, const struct txc_key *key, const void *val, 
 	      uint32_t ttl)
 {
 	struct op op;
-	int err = op_begin(st, &op);
+	int err = op_begin(st, key, &op);
 
 	if (err)
 		return err;
@@ -403,7 +433,7 @@ int store_add(struct txc_store *st, const struct txc_key *key, const void *val, 
 int store_delete(struct txc_store *st, const struct txc_key *key)
 {
 	struct op op;
-	int err = op_begin(st, &op);
+	int err = op_begin(st, key, &op);
 
 	if (err)
 		return err;
@@ -415,7 +445,7 @@ int store_incr(struct txc_store *st, const struct txc_key *key, uint64_t *newval
 {
 	struct op op;
 	uint64_t v = 0;
-	int err = op_begin(st, &op);
+	int err = op_begin(st, key, &op);
 
 	if (err)
 		return err;
@@ -525,8 +555,11 @@ int store_open(const struct txc_config *cfg, struct txc_store **out)
 	if (!st)
 		return TXC_ENOMEM;
 	st->timeout_ms = cfg->timeout_ms;
-	atomic_init(&st->open_until, 0);
-	atomic_init(&st->backoff_ms, BACKOFF_MIN_MS);
+	st->nservers = cfg->nservers;
+	for (int i = 0; i < TXC_MAX_SERVERS; i++) {
+		atomic_init(&st->br[i].open_until, 0);
+		atomic_init(&st->br[i].backoff_ms, BACKOFF_MIN_MS);
+	}
 	st->tmpl = memcached_create(NULL);
 	if (!st->tmpl) {
 		free(st);

@@ -9,7 +9,9 @@
  * Every operation is bounded: connect and each poll by timeout_ms. After a
  * failure (timeout, refused, dead server) a breaker shared by all threads
  * sends calls straight to TXC_EUNAVAIL for a back-off interval (starting at
- * 100 ms, doubling up to 5 s); then one operation probes the server.
+ * 100 ms, doubling up to 5 s); then one operation probes the server. There
+ * is one breaker per server: an operation is refused only when the server
+ * of its (first) key is, so a dead server costs only its share of keys.
  * Store functions never log above TXC_LOG_INFO per call: the caller decides.
  */
 #ifndef TXC_STORE_H
