@@ -39,7 +39,8 @@ static int open_checked(const char *path, char *msg, size_t msglen)
 		snprintf(msg, msglen, "must be owned by uid %u, not %u", (unsigned)geteuid(),
 			 (unsigned)sb.st_uid);
 	} else if (sb.st_mode & 077) {
-		snprintf(msg, msglen, "must be mode 0600, not %04o", (unsigned)(sb.st_mode & 07777));
+		snprintf(msg, msglen, "must be mode 0600, not %04o",
+			 (unsigned)(sb.st_mode & 07777));
 	} else {
 		return fd;
 	}
@@ -126,8 +127,7 @@ void auth_mac(const struct txc_auth *a, const struct txc_key *key, const uint8_t
 	crypto_generichash_final(&st, mac, TXC_AUTH_MAC);
 }
 
-int auth_verify(const struct txc_auth *a, const struct txc_key *key, const uint8_t *val,
-		size_t len)
+int auth_verify(const struct txc_auth *a, const struct txc_key *key, const uint8_t *val, size_t len)
 {
 	uint8_t mac[TXC_AUTH_MAC];
 

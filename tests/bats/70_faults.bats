@@ -65,7 +65,7 @@ mc_stat() {
 
 @test "live memcached: output unchanged, repeated calls are hits" {
 	txc_mc_flush
-	cfg=$(rel_config live "$MC_SOCK")
+	cfg=$(REL_TIMEOUT_MS=2000 rel_config live "$MC_SOCK")
 	rel_expect loop 2000 50
 	rel_run "$cfg" loop 2000 50
 	assert_success

@@ -70,7 +70,8 @@ items() {
 
 @test "ketama: a dead server costs only its share of the keys" {
 	start_servers 3
-	cfg=$(rel_config ketama "$LIST")
+	# 2 s: a loaded machine must not time out on a live server (exact count)
+	cfg=$(REL_TIMEOUT_MS=2000 rel_config ketama "$LIST")
 	rel_expect loop 300 300
 	rel_run "$cfg" loop 300 300
 	assert_success
@@ -166,7 +167,7 @@ EOF
 		mc_ping "127.0.0.1:$port" && break
 		sleep 0.05
 	done
-	cfg=$(rel_config proxy "127.0.0.1:$port")
+	cfg=$(REL_TIMEOUT_MS=2000 rel_config proxy "127.0.0.1:$port")
 	rel_expect loop 500 50
 	rel_run "$cfg" loop 500 50
 	assert_success

@@ -20,6 +20,8 @@ teardown_file() {
 
 setup() {
 	export TXCACHE_LOG=info
+	# exact hit counts below: no spurious timeout on a loaded machine
+	export REL_TIMEOUT_MS=2000
 	export REL_DB=$BATS_TEST_TMPDIR/db
 	mkdir -p "$REL_DB"
 	txc_mc_flush
