@@ -8,7 +8,7 @@ WARN    += -Werror
 endif
 # Required flags come after the user's CFLAGS so they are never clobbered.
 REQ     := -std=gnu11 -fPIC -fvisibility=hidden -D_GNU_SOURCE -Ishim -Iinclude $(WARN)
-LIBS    := -lmemcached -lffi -linih -lxxhash -ldl -lpthread
+LIBS    := -lmemcached -lffi -linih -lxxhash -lsodium -ldl -lpthread
 # The shim loads libmemcached on first use (shim/mc.h); -z defs catches a direct call.
 SHIM_LIBS := $(filter-out -lmemcached,$(LIBS))
 

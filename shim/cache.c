@@ -7,8 +7,10 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "auth.h"
 #include "cache.h"
 #include "err.h"
+#include "log.h"
 #include "near.h"
 
 int cache_open(const struct txc_config *cfg, struct txc_cache **out)
@@ -24,6 +26,16 @@ int cache_open(const struct txc_config *cfg, struct txc_cache **out)
 		rc = key_fn_init(&c->kf[i], cfg->ns, &cfg->fns[i].sig);
 	if (rc == 0)
 		rc = key_gen_ns(cfg->ns, &c->ns_gen);
+	if (rc == 0 && cfg->secret_file[0]) {
+		char msg[160];
+		rc = auth_open(cfg->secret_file, &c->auth, msg, sizeof(msg));
+		if (rc == TXC_ECONFIG) {
+			log_msg(TXC_LOG_ERROR, "secret_file %s: %s; caching is off", cfg->secret_file,
+				msg);
+			cache_close(c);
+			return TXC_EDISABLED;
+		}
+	}
 	if (rc == 0)
 		rc = store_open(cfg, &c->store);
 	if (rc != 0) {
@@ -39,6 +51,7 @@ void cache_close(struct txc_cache *c)
 	if (!c)
 		return;
 	store_close(c->store);
+	auth_free(c->auth);
 	free(c->kf);
 	free(c);
 }
@@ -74,7 +87,14 @@ int cache_lookup(struct txc_cache *c, int fn, const struct txc_key *key, struct 
 	const struct txc_key *keys[3] = {key, &fn_gen, &c->ns_gen};
 	struct txc_buf vals[3] = {{0}};
 	memset(out, 0, sizeof(*out));
-	int rc = store_mget(c->store, keys, 3, vals);
+	int rc = 0;
+	if (__atomic_load_n(&c->fence, __ATOMIC_ACQUIRE)) {
+		rc = cache_bump(c, -1);
+		if (rc != 0)
+			return rc;
+		__atomic_store_n(&c->fence, 0, __ATOMIC_RELEASE);
+	}
+	rc = store_mget(c->store, keys, 3, vals);
 	if (rc != 0)
 		return rc;
 	out->value = vals[0];
@@ -143,8 +163,14 @@ int cache_decode(struct txc_cache *c, int fn, const struct txc_key *key,
 {
 	if (!lk->value.data)
 		return TXC_ENOTFOUND;
+	size_t len = lk->value.len;
+	if (c->auth) {
+		if (auth_verify(c->auth, key, lk->value.data, len) != 0)
+			return TXC_ECORRUPT;
+		len -= TXC_AUTH_MAC;
+	}
 	int rc = codec_decode(&c->cfg->fns[fn].sig, &c->kf[fn].sig_digest, &key->digest,
-			      lk->value.data, lk->value.len, meta, res);
+			      lk->value.data, len, meta, res);
 	if (rc != 0)
 		return TXC_ECORRUPT;
 	if (!lk->gens_known || meta->fn_gen != lk->fn_gen || meta->ns_gen != lk->ns_gen)
@@ -158,6 +184,8 @@ int cache_store(struct txc_cache *c, int fn, const struct txc_key *key, struct t
 	const struct txc_sig *sig = &c->cfg->fns[fn].sig;
 	size_t size = codec_size(sig, res);
 	*len = 0;
+	if (size != 0 && c->auth)
+		size += TXC_AUTH_MAC;
 	if (size == 0 || size > c->cfg->max_value)
 		return TXC_ETOOBIG;
 	uint8_t small[2048];
@@ -167,6 +195,10 @@ int cache_store(struct txc_cache *c, int fn, const struct txc_key *key, struct t
 	meta->sig = c->kf[fn].sig_digest;
 	meta->key = key->digest;
 	int rc = codec_encode(sig, meta, res, buf, size, len);
+	if (rc == 0 && c->auth) {
+		auth_mac(c->auth, key, buf, *len, buf + *len);
+		*len += TXC_AUTH_MAC;
+	}
 	if (rc == 0)
 		rc = store_set(c->store, key, buf, *len, c->cfg->fns[fn].ttl);
 	if (buf != small)
@@ -239,7 +271,15 @@ int cache_invalidate_for(struct txc_cache *c, int fn, const struct txc_arg *marg
 			struct txc_arg targs[TXC_MAX_PARAMS];
 			map_args(&c->cfg->fns[iv->target].sig, iv, margs, targs);
 			rc = cache_delete_call(c, iv->target, targs);
+			/* The key's server is unreachable: it may come back holding
+			 * the old value, so make that value's generation obsolete. */
+			if (rc != 0)
+				rc = cache_bump(c, iv->target);
 		}
+		if (rc != 0)
+			rc = cache_bump(c, -1);
+		if (rc != 0)
+			__atomic_store_n(&c->fence, 1, __ATOMIC_RELEASE);
 		if (rc != 0 && first == 0)
 			first = rc;
 	}

@@ -20,11 +20,17 @@
 #include "key.h"
 #include "store.h"
 
+struct txc_auth;
+
 struct txc_cache {
 	const struct txc_config *cfg; /* borrowed: must outlive the cache */
 	struct txc_store *store;
 	struct txc_key ns_gen; /* "<ns>:@gen" */
 	struct txc_key_fn *kf; /* cfg->nfns entries */
+	struct txc_auth *auth; /* secret_file: values carry a MAC; NULL = none */
+	/* Set when an invalidation reached no server: no lookup answers until
+	 * the namespace generation has been bumped (see cache_invalidate_for). */
+	int fence;
 };
 
 struct txc_lookup {
@@ -34,9 +40,10 @@ struct txc_lookup {
 	bool gens_known; /* both generation keys were present */
 };
 
-/* Prepares a cache for CFG: per-function key data and a store (which
- * connects lazily). Returns 0 and *OUT, or TXC_ENOMEM / TXC_ECONFIG with
- * *OUT NULL. */
+/* Prepares a cache for CFG: per-function key data, the secret (when
+ * secret_file is set) and a store (which connects lazily). Returns 0 and
+ * *OUT, or TXC_ENOMEM / TXC_ECONFIG with *OUT NULL, or TXC_EDISABLED when
+ * the secret file is unusable (one error line already logged). */
 int cache_open(const struct txc_config *cfg, struct txc_cache **out);
 
 /* Frees C (not the config). NULL is allowed. */
@@ -44,7 +51,9 @@ void cache_close(struct txc_cache *c);
 
 /* Fetches KEY and the generations of FN and the namespace in one round
  * trip. Returns 0 (OUT->value.data NULL on a miss) or a store failure code
- * with OUT zeroed. The caller frees OUT->value with cache_lookup_free(). */
+ * with OUT zeroed. The caller frees OUT->value with cache_lookup_free().
+ * While the fence is up it first bumps the namespace generation, and
+ * fails as that does. */
 int cache_lookup(struct txc_cache *c, int fn, const struct txc_key *key, struct txc_lookup *out);
 void cache_lookup_free(struct txc_lookup *lk);
 
@@ -72,7 +81,11 @@ int cache_bump(struct txc_cache *c, int fn);
 int cache_delete_call(struct txc_cache *c, int fn, const struct txc_arg *args);
 
 /* Runs FN's "invalidates" list with the mutator's argument values MARGS.
- * Returns 0 or the first failure code; later targets are still tried. */
+ * An invalidation that cannot reach its server falls back to a coarser one
+ * that can: one call -> every call of the target (its generation) -> the
+ * whole namespace; when even that fails the fence goes up. Returns 0 or the
+ * first code of an invalidation that no fallback could do; later targets
+ * are still tried. */
 int cache_invalidate_for(struct txc_cache *c, int fn, const struct txc_arg *margs);
 
 #endif

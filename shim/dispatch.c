@@ -669,11 +669,14 @@ void dispatch_log_stats(void)
 	for (int i = 0; g_fns && i < g_cfg->nfns; i++) {
 		const struct txc_stats *s = &g_fns[i].stats;
 		log_msg(TXC_LOG_INFO,
-			"stats %s: hits=%llu misses=%llu stores=%llu errors=%llu saved=%.3f ms",
+			"stats %s: hits=%llu misses=%llu stores=%llu errors=%llu corrupt=%llu "
+			"toobig=%llu saved=%.3f ms",
 			g_cfg->fns[i].sig.name, (unsigned long long)stats_get(s, TXC_ST_HITS),
 			(unsigned long long)stats_get(s, TXC_ST_MISSES),
 			(unsigned long long)stats_get(s, TXC_ST_STORES),
 			(unsigned long long)stats_get(s, TXC_ST_ERRORS),
+			(unsigned long long)stats_get(s, TXC_ST_CORRUPT),
+			(unsigned long long)stats_get(s, TXC_ST_TOOBIG),
 			(double)stats_get(s, TXC_ST_SAVED_NS) / 1e6);
 	}
 }

@@ -45,6 +45,7 @@ static void load(void)
 	    SYM(add),
 	    SYM(delete),
 	    SYM(increment),
+	    SYM(generate_hash),
 	};
 	const char *lib = mc_library();
 	void *h;

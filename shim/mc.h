@@ -37,6 +37,7 @@ struct txc_mc {
 	MC_FN(add);
 	MC_FN(delete);
 	MC_FN(increment);
+	MC_FN(generate_hash);
 };
 
 /* Filled by mc_load(); read only after it returned 0. */

@@ -109,7 +109,8 @@ static void start(void)
 				      "not stored");
 	if (rc == 0)
 		dl_after_load(rearm_capture, g_config);
-	if (rc != 0)
+	/* TXC_EDISABLED: the reason is already logged */
+	if (rc != 0 && rc != TXC_EDISABLED)
 		log_msg(TXC_LOG_ERROR, "cannot start (%s); caching is off", txc_strerror(rc));
 }
 

@@ -30,15 +30,21 @@ struct store_handle {
 	unsigned gen;
 };
 
+/* One per server: a dead server refuses only the keys that live on it. */
+struct breaker {
+	/* CLOCK_MONOTONIC ns until which calls are refused; 0 = closed. */
+	_Atomic int64_t open_until;
+	_Atomic uint32_t backoff_ms;
+};
+
 struct txc_store {
 	memcached_st *tmpl; /* made on first use, under clone_mu (tmpl_ensure) */
 	int tmpl_err;	    /* why it could not be made: every later call fails so */
 	struct txc_config *cfg; /* copy for tmpl_ensure: names resolved, no fns */
 	pthread_key_t key;
 	uint32_t timeout_ms;
-	/* CLOCK_MONOTONIC ns until which calls are refused; 0 = closed. */
-	_Atomic int64_t open_until;
-	_Atomic uint32_t backoff_ms;
+	int nservers;
+	struct breaker br[TXC_MAX_SERVERS];
 };
 
 /* What an outcome says about the server's health. */
@@ -50,8 +56,10 @@ enum outcome {
 
 struct op {
 	struct txc_store *st;
+	struct breaker *br;
 	struct store_handle *h;
 	bool probe;
+	int64_t t0;
 };
 
 /* Held by clones and by fork(): a child never inherits it locked. */
@@ -191,9 +199,9 @@ static int64_t probe_lease_ns(const struct txc_store *st)
 
 /* Returns 0 when the call may go to the network (*PROBE: it is the one
  * probe of an open breaker), or TXC_EUNAVAIL. */
-static int breaker_enter(struct txc_store *st, bool *probe)
+static int breaker_enter(struct txc_store *st, struct breaker *br, bool *probe)
 {
-	int64_t until = atomic_load_explicit(&st->open_until, memory_order_acquire);
+	int64_t until = atomic_load_explicit(&br->open_until, memory_order_acquire);
 	int64_t now;
 
 	*probe = false;
@@ -202,32 +210,34 @@ static int breaker_enter(struct txc_store *st, bool *probe)
 	now = now_ns();
 	if (now < until)
 		return TXC_EUNAVAIL;
-	if (!atomic_compare_exchange_strong(&st->open_until, &until, now + probe_lease_ns(st)))
+	if (!atomic_compare_exchange_strong(&br->open_until, &until, now + probe_lease_ns(st)))
 		return TXC_EUNAVAIL;
 	*probe = true;
 	return 0;
 }
 
-static void breaker_leave(struct txc_store *st, bool probe, enum outcome out)
+static void breaker_leave(struct breaker *br, bool probe, enum outcome out)
 {
-	uint32_t backoff = atomic_load_explicit(&st->backoff_ms, memory_order_relaxed);
+	uint32_t backoff = atomic_load_explicit(&br->backoff_ms, memory_order_relaxed);
 	int64_t zero = 0;
 
 	if (probe) {
 		if (out == OUT_ANSWER) {
-			atomic_store(&st->backoff_ms, BACKOFF_MIN_MS);
-			atomic_store(&st->open_until, 0);
+			atomic_store(&br->backoff_ms, BACKOFF_MIN_MS);
+			atomic_store(&br->open_until, 0);
 			log_msg(TXC_LOG_DEBUG, "memcached is back");
 			return;
 		}
 		/* A local refusal says nothing new: retry after the same interval. */
 		if (out == OUT_FAIL) {
 			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
-			atomic_store(&st->backoff_ms, backoff);
+			atomic_store(&br->backoff_ms, backoff);
+			/* counted by the fault tests: one line per timeout paid */
+			log_msg(TXC_LOG_DEBUG, "probe failed; refusing calls for %u ms", backoff);
 		}
-		atomic_store(&st->open_until, now_ns() + (int64_t)backoff * 1000000);
+		atomic_store(&br->open_until, now_ns() + (int64_t)backoff * 1000000);
 	} else if (out == OUT_FAIL) {
-		if (atomic_compare_exchange_strong(&st->open_until, &zero,
+		if (atomic_compare_exchange_strong(&br->open_until, &zero,
 						   now_ns() + (int64_t)backoff * 1000000))
 			log_msg(TXC_LOG_DEBUG, "memcached failed; refusing calls for %u ms",
 				backoff);
@@ -236,9 +246,16 @@ static void breaker_leave(struct txc_store *st, bool probe, enum outcome out)
 
 int store_breaker_open(struct txc_store *st)
 {
-	int64_t until = atomic_load_explicit(&st->open_until, memory_order_acquire);
+	int64_t now = now_ns();
 
-	return until != 0 && now_ns() < until;
+	/* all of them: with one server down the others still serve their keys */
+	for (int i = 0; i < st->nservers; i++) {
+		int64_t until = atomic_load_explicit(&st->br[i].open_until, memory_order_acquire);
+
+		if (until == 0 || now >= until)
+			return 0;
+	}
+	return st->nservers > 0;
 }
 
 static enum outcome rc_outcome(memcached_return_t rc)
@@ -314,14 +331,21 @@ static bool rc_desyncs(memcached_return_t rc)
 	}
 }
 
-static int op_begin(struct txc_store *st, struct op *op)
+/* The breaker of the server KEY lives on (ketama). An mget is charged to
+ * its first key's server, even when another key's server failed. */
+static int op_begin(struct txc_store *st, const struct txc_key *key, struct op *op)
 {
 	int err = handle_get(st, &op->h);
+	uint32_t srv = 0;
 
 	if (err)
 		return err;
+	if (st->nservers > 1)
+		srv = MC(generate_hash)(op->h->mc, key->text, key->len);
 	op->st = st;
-	return breaker_enter(st, &op->probe);
+	op->br = &st->br[srv < (uint32_t)st->nservers ? srv : 0];
+	op->t0 = now_ns();
+	return breaker_enter(st, op->br, &op->probe);
 }
 
 static int op_end(struct op *op, memcached_return_t rc)
@@ -333,11 +357,13 @@ static int op_end(struct op *op, memcached_return_t rc)
 	if (rc_desyncs(rc))
 		MC(quit)(op->h->mc);
 	/* A multi-key mget on a refused server reports only "temporarily
-	 * disabled", even the first time: outside a probe it is a failure,
-	 * or the breaker would never open and every call would pay for it. */
-	if (rc == MEMCACHED_SERVER_TEMPORARILY_DISABLED && !op->probe)
+	 * disabled", even the first time: outside a probe it is a failure, or
+	 * the breaker would never open and every call would pay for it. In a
+	 * probe it counts only when the connect timeout was paid. */
+	if (rc == MEMCACHED_SERVER_TEMPORARILY_DISABLED &&
+	    (!op->probe || now_ns() - op->t0 >= (int64_t)op->st->timeout_ms * 500000))
 		out = OUT_FAIL;
-	breaker_leave(op->st, op->probe, out);
+	breaker_leave(op->br, op->probe, out);
 	return rc_to_err(rc);
 }
 
@@ -403,7 +429,7 @@ int store_mget(struct txc_store *st, const struct txc_key *const *keys, size_t n
 		return 0;
 	if (n > MGET_MAX)
 		return TXC_EINVAL;
-	err = op_begin(st, &op);
+	err = op_begin(st, keys[0], &op);
 	if (err)
 		return err;
 	for (size_t i = 0; i < n; i++) {
@@ -423,7 +449,7 @@ int store_set(struct txc_store *st, const struct txc_key *key, const void *val, 
 	      uint32_t ttl)
 {
 	struct op op;
-	int err = op_begin(st, &op);
+	int err = op_begin(st, key, &op);
 
 	if (err)
 		return err;
@@ -434,7 +460,7 @@ int store_add(struct txc_store *st, const struct txc_key *key, const void *val, 
 	      uint32_t ttl)
 {
 	struct op op;
-	int err = op_begin(st, &op);
+	int err = op_begin(st, key, &op);
 
 	if (err)
 		return err;
@@ -444,7 +470,7 @@ int store_add(struct txc_store *st, const struct txc_key *key, const void *val, 
 int store_delete(struct txc_store *st, const struct txc_key *key)
 {
 	struct op op;
-	int err = op_begin(st, &op);
+	int err = op_begin(st, key, &op);
 
 	if (err)
 		return err;
@@ -456,7 +482,7 @@ int store_incr(struct txc_store *st, const struct txc_key *key, uint64_t *newval
 {
 	struct op op;
 	uint64_t v = 0;
-	int err = op_begin(st, &op);
+	int err = op_begin(st, key, &op);
 
 	if (err)
 		return err;
@@ -477,7 +503,7 @@ int store_incr_by(struct txc_store *st, const struct txc_key *key, uint64_t delt
 		struct op op;
 		uint32_t step = delta > UINT32_MAX ? UINT32_MAX : (uint32_t)delta;
 
-		err = op_begin(st, &op);
+		err = op_begin(st, key, &op);
 		if (!err)
 			err = op_end(&op, MC(increment)(op.h->mc, key->text, key->len, step,
 							      &v));
@@ -616,8 +642,11 @@ int store_open(const struct txc_config *cfg, struct txc_store **out)
 	if (!st)
 		return TXC_ENOMEM;
 	st->timeout_ms = cfg->timeout_ms;
-	atomic_init(&st->open_until, 0);
-	atomic_init(&st->backoff_ms, BACKOFF_MIN_MS);
+	st->nservers = cfg->nservers;
+	for (int i = 0; i < TXC_MAX_SERVERS; i++) {
+		atomic_init(&st->br[i].open_until, 0);
+		atomic_init(&st->br[i].backoff_ms, BACKOFF_MIN_MS);
+	}
 	err = cfg_copy(cfg, &st->cfg);
 	if (!err && pthread_key_create(&st->key, handle_destroy) != 0)
 		err = TXC_ENOMEM;

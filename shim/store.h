@@ -9,7 +9,9 @@
  * Every operation is bounded: connect and each poll by timeout_ms. After a
  * failure (timeout, refused, dead server) a breaker shared by all threads
  * sends calls straight to TXC_EUNAVAIL for a back-off interval (starting at
- * 100 ms, doubling up to 5 s); then one operation probes the server.
+ * 100 ms, doubling up to 5 s); then one operation probes the server. There
+ * is one breaker per server: an operation is refused only when the server
+ * of its (first) key is, so a dead server costs only its share of keys.
  * Store functions never log above TXC_LOG_INFO per call: the caller decides.
  */
 #ifndef TXC_STORE_H
@@ -66,8 +68,8 @@ int store_incr(struct txc_store *st, const struct txc_key *key, uint64_t *newval
 int store_incr_by(struct txc_store *st, const struct txc_key *key, uint64_t delta,
 		  uint64_t *newval);
 
-/* Returns nonzero while the breaker refuses calls (TXC_EUNAVAIL without
- * touching the network) after a timeout or connection failure. */
+/* Returns nonzero while every server's breaker refuses calls (TXC_EUNAVAIL
+ * without touching the network) after a timeout or connection failure. */
 int store_breaker_open(struct txc_store *st);
 
 /* Frees the VALS[0..n) data and sets them to NULL. */

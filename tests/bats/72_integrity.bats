@@ -1,0 +1,185 @@
+#!/usr/bin/env bats
+# Integrity and authentication: whatever bytes sit under a real key, the
+# program's results stay correct. Each bad value is written with a raw
+# memcached client under the key the shim itself uses (from its
+# "txcache: miss FUNCTION KEY" line at log = info). Under `make asan` the
+# same tests run with the ASan-built shim: nothing is read or written past
+# a buffer. With secret_file, values written without the secret (well
+# formed, correctly checksummed) are never served.
+
+load helpers
+load rel_helpers
+
+setup_file() {
+	txc_mc_start
+}
+
+teardown_file() {
+	txc_mc_stop
+}
+
+setup() {
+	export TXCACHE_LOG=info
+	# exact hit counts below: no spurious timeout on a loaded machine
+	export REL_TIMEOUT_MS=2000
+	export REL_DB=$BATS_TEST_TMPDIR/db
+	mkdir -p "$REL_DB"
+	txc_mc_flush
+	SECRET=$BATS_TEST_TMPDIR/secret
+	head -c 32 /dev/urandom >"$SECRET"
+	chmod 600 "$SECRET"
+	PLAIN=$(rel_config plain "$MC_SOCK")
+	AUTH=$(rel_config auth "$MC_SOCK" "secret_file = $SECRET")
+}
+
+# raw_set KEY FILE / raw_get KEY FILE: a raw memcached client (ASCII).
+raw_set() {
+	python3 -S -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+d = open(sys.argv[3], "rb").read()
+s.sendall(b"set %s 0 0 %d\r\n" % (sys.argv[2].encode(), len(d)) + d + b"\r\n")
+r = s.recv(100)
+sys.exit(0 if r == b"STORED\r\n" else 1)' "$MC_SOCK" "$1" "$2"
+}
+
+raw_get() {
+	python3 -S -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"get %s\r\n" % sys.argv[2].encode())
+buf = b""
+while not buf.endswith(b"END\r\n"):
+    c = s.recv(65536)
+    if not c: break
+    buf += c
+if not buf.startswith(b"VALUE"): sys.exit(1)
+head, rest = buf.split(b"\r\n", 1)
+n = int(head.split()[3])
+open(sys.argv[3], "wb").write(rest[:n])' "$MC_SOCK" "$1" "$2"
+}
+
+# key_of X CONFIG: runs rel_work(X) once (a miss) and prints its key.
+key_of() {
+	rel_run "$2" loop 1 "$(($1 + 1))" >/dev/null
+	# loop 1 N calls rel_work(0); X>0 needs the matching call
+	sed -n 's/^txcache: miss rel_work \([^ ]*\) .*/\1/p' <<<"$stderr" | head -n 1
+}
+
+# served_ok CONFIG: rel_work(0) through the shim is still correct, and the
+# value did not verify (counted as corrupt).
+served_ok() {
+	rel_expect loop 1 1
+	rel_run "$1" loop 1 1
+	assert_success
+	assert_output "$expected"
+	(($(rel_real) == 1)) || { echo "served from the cache: $stderr" >&2; false; }
+	[[ $(rel_stat rel_work corrupt) == 1 ]]
+}
+
+tamper_each() {
+	local cfg=$1 key v=$BATS_TEST_TMPDIR/v t=$BATS_TEST_TMPDIR/t len pos
+	key=$(key_of 0 "$cfg")
+	[[ -n $key ]]
+	raw_get "$key" "$v"
+	len=$(stat -c %s "$v")
+	# random bytes
+	head -c 120 /dev/urandom >"$t" && raw_set "$key" "$t" && served_ok "$cfg"
+	# truncated, at several lengths (header cut, payload cut, one byte short)
+	for n in 0 79 $((len - 1)); do
+		head -c "$n" "$v" >"$t" && raw_set "$key" "$t" && served_ok "$cfg"
+	done
+	# oversized: trailing garbage, and a large value
+	{ cat "$v"; head -c 1000 /dev/urandom; } >"$t" && raw_set "$key" "$t" && served_ok "$cfg"
+	{ cat "$v"; head -c 900000 /dev/zero; } >"$t" && raw_set "$key" "$t" && served_ok "$cfg"
+	# one bit flipped: flags, key digest, length, checksum, the last byte
+	for pos in 5 24 64 72 $((len - 1)); do
+		python3 -S -c '
+import sys
+d = bytearray(open(sys.argv[1], "rb").read()); d[int(sys.argv[2])] ^= 4
+open(sys.argv[3], "wb").write(d)' "$v" "$pos" "$t"
+		raw_set "$key" "$t" && served_ok "$cfg"
+	done
+	# the genuine value is still a hit
+	raw_set "$key" "$v"
+	rel_run "$cfg" loop 1 1
+	(($(rel_real) == 0))
+}
+
+@test "checksummed values: random, truncated, oversized, bit-flipped are never served" {
+	tamper_each "$PLAIN"
+}
+
+@test "authenticated values: random, truncated, oversized, bit-flipped are never served" {
+	tamper_each "$AUTH"
+}
+
+@test "a value swapped in from another key is never served" {
+	for cfg in "$PLAIN" "$AUTH"; do
+		txc_mc_flush
+		k0=$(key_of 0 "$cfg")
+		rel_run "$cfg" loop 2 2 # stores rel_work(1)
+		k1=$(sed -n 's/^txcache: miss rel_work \([^ ]*\) .*/\1/p' <<<"$stderr" | tail -n 1)
+		[[ -n $k0 && -n $k1 && $k0 != "$k1" ]]
+		raw_get "$k1" "$BATS_TEST_TMPDIR/v1"
+		raw_set "$k0" "$BATS_TEST_TMPDIR/v1"
+		served_ok "$cfg"
+	done
+}
+
+@test "secret_file: a value forged without the secret is never served" {
+	printf evil >"$REL_DB/k"
+	rel_run "$PLAIN" get k # whoever lacks the secret writes "evil" under the key
+	assert_output "get k 4 evil"
+	printf good >"$REL_DB/k"
+	# control: without a secret that forged, well-formed value is served
+	rel_run "$PLAIN" get k
+	assert_output "get k 4 evil"
+	# with the secret it fails verification: the real function answers
+	rel_run "$AUTH" get k
+	assert_output "get k 4 good"
+	[[ $(rel_stat rel_get corrupt) == 1 ]]
+	rel_run "$AUTH" get k
+	assert_output "get k 4 good"
+	[[ $(rel_stat rel_get hits) == 1 ]]
+}
+
+@test "secret_file with the wrong mode or owner: one line, caching off, program unchanged" {
+	unset TXCACHE_LOG
+	rel_expect loop 100 10
+	chmod 640 "$SECRET"
+	rel_run "$AUTH" loop 100 10
+	assert_success
+	assert_output "$expected"
+	(($(rel_real) == 100))
+	[[ $stderr == "txcache: secret_file $SECRET: must be mode 0600, not 0640; caching is off"$'\n'"rel: real=100" ]]
+	chmod 600 "$SECRET"
+	chown 65534 "$SECRET"
+	rel_run "$AUTH" loop 100 10
+	assert_output "$expected"
+	(($(rel_real) == 100))
+	(($(grep -c '^txcache:' <<<"$stderr") == 1))
+	[[ $stderr == *"must be owned by uid"* ]]
+	rm -f "$SECRET"
+	rel_run "$AUTH" loop 100 10
+	assert_output "$expected"
+	(($(grep -c '^txcache:' <<<"$stderr") == 1))
+}
+
+@test "max_value: a larger result is not stored, and is counted" {
+	cfg=$(rel_config small "$MC_SOCK" "max_value = 2000")
+	rel_expect blob 5000
+	for i in 1 2; do
+		rel_run "$cfg" blob 5000
+		assert_success
+		assert_output "$expected"
+		[[ $(rel_stat rel_blob toobig) == 1 ]]
+		[[ $(rel_stat rel_blob stores) == 0 ]]
+		[[ $(rel_stat rel_blob hits) == 0 ]]
+	done
+	rel_expect blob 500
+	rel_run "$cfg" blob 500
+	rel_run "$cfg" blob 500
+	assert_output "$expected"
+	[[ $(rel_stat rel_blob hits) == 1 ]]
+}
