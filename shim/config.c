@@ -116,7 +116,7 @@ static void flush_notes(struct loader *ld)
 static int next_byte(struct loader *ld)
 {
 	if (ld->fp) {
-		int c = getc(ld->fp);
+		int c = getc_unlocked(ld->fp); /* the stream is ours alone */
 		if (c == EOF && ferror(ld->fp) && !ld->read_errno)
 			ld->read_errno = errno ? errno : EIO;
 		return c;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "fmt.h"
 #include "sig.h"
 
 #define SIG_TEXT_MAX 8192
@@ -44,7 +45,7 @@ static int fail(struct parser *ps, const char *fmt, ...)
 	if (ps->errcap > 0) {
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(ps->err, ps->errcap, fmt, ap);
+		txc_vfmt(ps->err, ps->errcap, fmt, ap);
 		va_end(ap);
 	}
 	return TXC_EINVAL;
@@ -122,11 +123,11 @@ static bool lex_accept(struct parser *ps, const char *word)
 static const char *tok_desc(struct tok t, char *buf, size_t cap)
 {
 	if (t.kind == TK_END)
-		snprintf(buf, cap, "end of text");
+		txc_fmt(buf, cap, "end of text");
 	else if (t.kind == TK_BAD && ((unsigned char)*t.s < 0x20 || (unsigned char)*t.s >= 0x7f))
-		snprintf(buf, cap, "byte 0x%02x", (unsigned char)*t.s);
+		txc_fmt(buf, cap, "byte 0x%02x", (unsigned char)*t.s);
 	else
-		snprintf(buf, cap, "'%.*s'", t.len > 40 ? 40 : (int)t.len, t.s);
+		txc_fmt(buf, cap, "'%.*s'", t.len > 40 ? 40 : (int)t.len, t.s);
 	return buf;
 }
 
@@ -379,9 +380,9 @@ static void param_ctx(const struct parser *ps, int i, char *buf, size_t cap)
 		t = lex_next(&la);
 	}
 	if (ntok >= 2 && name.kind == TK_IDENT && name.len < TXC_NAME_MAX && !is_reserved(name))
-		snprintf(buf, cap, "parameter %d (%.*s)", i + 1, (int)name.len, name.s);
+		txc_fmt(buf, cap, "parameter %d (%.*s)", i + 1, (int)name.len, name.s);
 	else
-		snprintf(buf, cap, "parameter %d", i + 1);
+		txc_fmt(buf, cap, "parameter %d", i + 1);
 }
 
 static int parse_param(struct parser *ps, int i)
@@ -482,13 +483,13 @@ static bool is_integer(enum txc_type t)
 static void size_text(const struct txc_sig *sig, const struct txc_size *s, char *buf, size_t cap)
 {
 	if (s->from == TXC_SZ_LITERAL)
-		snprintf(buf, cap, "%llu", (unsigned long long)s->literal);
+		txc_fmt(buf, cap, "%llu", (unsigned long long)s->literal);
 	else if (s->from == TXC_SZ_RET)
-		snprintf(buf, cap, "ret");
+		txc_fmt(buf, cap, "ret");
 	else if (s->from == TXC_SZ_PARAM && s->param >= 0)
-		snprintf(buf, cap, "%s", sig->params[s->param].name);
+		txc_fmt(buf, cap, "%s", sig->params[s->param].name);
 	else
-		snprintf(buf, cap, "?");
+		txc_fmt(buf, cap, "?");
 }
 
 /* Resolves one size of parameter I; IS_LEN for the LEN of out bytes. */
@@ -499,9 +500,9 @@ static int resolve_one(struct parser *ps, int i, struct txc_size *s, const struc
 	const struct txc_param *pm = &sig->params[i];
 	char ctx[256];
 	if (pm->name[0])
-		snprintf(ctx, sizeof(ctx), "parameter %d (%s): %s", i + 1, pm->name, what);
+		txc_fmt(ctx, sizeof(ctx), "parameter %d (%s): %s", i + 1, pm->name, what);
 	else
-		snprintf(ctx, sizeof(ctx), "parameter %d: %s", i + 1, what);
+		txc_fmt(ctx, sizeof(ctx), "parameter %d: %s", i + 1, what);
 	if (s->from == TXC_SZ_RET) {
 		if (!is_len)
 			return fail(ps, "%s: 'ret' can only be the LEN of out bytes[CAP:ret]", ctx);
@@ -538,16 +539,16 @@ static int resolve_sizes(struct parser *ps)
 								: "out bytes";
 		if (pm->size.from == TXC_SZ_NONE)
 			continue;
-		snprintf(a, sizeof(a), "%s", pm->size.from == TXC_SZ_PARAM ? ps->size[i].name : "");
+		txc_fmt(a, sizeof(a), "%s", pm->size.from == TXC_SZ_PARAM ? ps->size[i].name : "");
 		if (pm->size.from != TXC_SZ_PARAM)
 			size_text(sig, &pm->size, a, sizeof(a));
-		snprintf(b, sizeof(b), "%s", pm->len.from == TXC_SZ_PARAM ? ps->len[i].name : "");
+		txc_fmt(b, sizeof(b), "%s", pm->len.from == TXC_SZ_PARAM ? ps->len[i].name : "");
 		if (pm->len.from != TXC_SZ_PARAM)
 			size_text(sig, &pm->len, b, sizeof(b));
 		if (pm->len.from != TXC_SZ_NONE)
-			snprintf(what, sizeof(what), "%s[%s:%s]", kw, a, b);
+			txc_fmt(what, sizeof(what), "%s[%s:%s]", kw, a, b);
 		else
-			snprintf(what, sizeof(what), "%s[%s]", kw, a);
+			txc_fmt(what, sizeof(what), "%s[%s]", kw, a);
 		if (resolve_one(ps, i, &pm->size, &ps->size[i], what, false) ||
 		    resolve_one(ps, i, &pm->len, &ps->len[i], what, true))
 			return TXC_EINVAL;
@@ -622,7 +623,7 @@ static void sb_add(struct sbuf *sb, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
+	int n = txc_vfmt(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sb->cap - sb->len)
 		sb->over = true;
