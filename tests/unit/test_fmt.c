@@ -18,8 +18,9 @@
 			if (ra != rb || memcmp(a, b, sizeof(a)) != 0)                              \
 				bad = (int)cap;                                                    \
 		}                                                                                  \
-		CHECK(bad < 0, "txc_fmt(\"%s\") equals snprintf at every capacity (first "        \
-			       "difference at cap %d)",                                            \
+		CHECK(bad < 0,                                                                     \
+		      "txc_fmt(\"%s\") equals snprintf at every capacity (first "                  \
+		      "difference at cap %d)",                                                     \
 		      fmt, bad);                                                                   \
 	} while (0)
 
