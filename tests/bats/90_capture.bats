@@ -315,3 +315,21 @@ webpage_setup() {
 	same_bytes get1 get2 && same_bytes get1 get3
 	[[ $(grep -c '^txcache: hit page_render' "$T/srv.err") -eq 2 ]] || cap_fail "two hits expected"
 }
+
+@test "a writer in a library dlopen()ed later (python3 ctypes) is captured and replayed" {
+	command -v python3 >/dev/null || skip "python3 is not installed"
+	[[ ${TXCACHE_ASAN:-} == 1 ]] && skip "python3 is not built with ASan"
+	local py="import ctypes; ctypes.CDLL('$FIXTURES/libcap.so').cap_emit(1, b'write', b'late', 5)"
+	export KINDS_CALLS=$T/calls
+	python3 -c "$py" >"$T/plain.out"
+	grep -q '^late 4' "$T/plain.out" || cap_fail "no output from the plain run"
+	: >"$KINDS_CALLS"
+	for run in miss hit; do
+		TXCACHE_LOG=info env LD_PRELOAD="$KINDS_PRELOAD" TXCACHE_CONFIG="$cfg" \
+			python3 -c "$py" >"$T/$run.out" 2>"$T/$run.err"
+		same_bytes plain "$run" || return
+		grep -q "^txcache: $run cap_emit" "$T/$run.err" || cap_fail "$run expected"
+	done
+	# one real call: the hit wrote the captured bytes itself
+	[[ $(wc -l <"$KINDS_CALLS") -eq 1 ]] || cap_fail "expected 1 real call"
+}
