@@ -30,8 +30,8 @@ int cache_open(const struct txc_config *cfg, struct txc_cache **out)
 		char msg[160];
 		rc = auth_open(cfg->secret_file, &c->auth, msg, sizeof(msg));
 		if (rc == TXC_ECONFIG) {
-			log_msg(TXC_LOG_ERROR, "secret_file %s: %s; caching is off", cfg->secret_file,
-				msg);
+			log_msg(TXC_LOG_ERROR, "secret_file %s: %s; caching is off",
+				cfg->secret_file, msg);
 			cache_close(c);
 			return TXC_EDISABLED;
 		}

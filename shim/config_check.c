@@ -3,6 +3,9 @@
  * Runs after every line was read, so forward references resolve: the
  * [cache] ttl may follow the functions, and invalidates may name a function
  * defined further down.
+ *
+ * Over 500 lines: one rule per config key, each with its own message; they
+ * share the loader state and helpers, and splitting them would scatter it.
  */
 #include <errno.h>
 #include <stdint.h>

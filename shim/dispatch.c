@@ -20,6 +20,7 @@
 #include "log.h"
 #include "near.h"
 #include "publish.h"
+#include "result.h"
 
 #define MAX_CLOSURES 8 /* distinct real targets of one function (versions, libraries) */
 
@@ -134,103 +135,12 @@ struct txc_stats *dispatch_stats(int fn)
 
 /* ---- values in and out of libffi's return slot ---- */
 
-/* libffi widens integer results narrower than a register to ffi_arg. */
-static uint64_t ret_load(const struct txc_sig *sig, const void *ret)
-{
-	const struct txc_type_info *ti = sig_type_info(sig->ret_type);
-	if (ti->is_float || ti->size >= sizeof(ffi_arg))
-		return sig_scalar_load(sig->ret_type, ret);
-	ffi_arg a;
-	memcpy(&a, ret, sizeof(a));
-	uint8_t narrow[8];
-	uint64_t wide = (uint64_t)a;
-	memcpy(narrow, &wide, sizeof(narrow)); /* little endian: low bytes first */
-	return sig_scalar_load(sig->ret_type, narrow);
-}
-
-static void ret_store(const struct txc_sig *sig, uint64_t v, void *ret)
-{
-	const struct txc_type_info *ti = sig_type_info(sig->ret_type);
-	if (ti->is_float || ti->size >= sizeof(ffi_arg)) {
-		sig_scalar_store(sig->ret_type, v, ret);
-		return;
-	}
-	/* v is already sign- or zero-extended to 64 bits */
-	ffi_arg a = (ffi_arg)v;
-	memcpy(ret, &a, sizeof(a));
-}
-
-/* The value of a CAP or LEN reference; negative counts as 0. */
-static uint64_t size_value(const struct txc_sig *sig, const struct txc_size *sz, void **args,
-			   const void *ret)
-{
-	enum txc_type t;
-	uint64_t v;
-	switch (sz->from) {
-	case TXC_SZ_LITERAL:
-		return sz->literal;
-	case TXC_SZ_PARAM:
-		t = sig->params[sz->param].type;
-		v = sig_scalar_load(t, args[sz->param]);
-		break;
-	case TXC_SZ_RET:
-		t = sig->ret_type;
-		v = ret_load(sig, ret);
-		break;
-	default:
-		return 0;
-	}
-	if (sig_type_info(t)->is_signed && (int64_t)v < 0)
-		return 0;
-	return v;
-}
-
 static int64_t elapsed_ns(const struct timespec *a, const struct timespec *b)
 {
 	return (int64_t)(b->tv_sec - a->tv_sec) * 1000000000 + (b->tv_nsec - a->tv_nsec);
 }
 
 /* ---- the hit path ---- */
-
-/* Checks that every cached out-parameter fits the caller's buffer before
- * anything is written: a hit is all or nothing. */
-static int outs_fit(const struct txc_sig *sig, void **args, const struct txc_result *res)
-{
-	for (int i = 0; i < sig->nparams; i++) {
-		const struct txc_param *p = &sig->params[i];
-		if (!sig_param_is_out(p))
-			continue;
-		void *dst = *(void **)args[i];
-		if ((dst != NULL) != res->out[i].present)
-			return TXC_ECORRUPT; /* the key covers NULL-ness: cannot happen honestly */
-		if (!dst || p->kind == TXC_K_OUT_SCALAR)
-			continue;
-		uint64_t cap = size_value(sig, &p->size, args, NULL);
-		uint64_t need = res->out[i].len + (p->kind == TXC_K_OUT_STRING ? 1 : 0);
-		if (need > cap)
-			return TXC_ERANGE;
-	}
-	return 0;
-}
-
-static void outs_write(const struct txc_sig *sig, void **args, const struct txc_result *res)
-{
-	for (int i = 0; i < sig->nparams; i++) {
-		const struct txc_param *p = &sig->params[i];
-		void *dst = sig_param_is_out(p) ? *(void **)args[i] : NULL;
-		if (!dst)
-			continue;
-		const struct txc_out *o = &res->out[i];
-		if (p->kind == TXC_K_OUT_SCALAR) {
-			sig_scalar_store(p->type, o->num, dst);
-		} else {
-			if (o->len)
-				memcpy(dst, o->data, o->len);
-			if (p->kind == TXC_K_OUT_STRING)
-				((char *)dst)[o->len] = '\0';
-		}
-	}
-}
 
 /* Produces the char * a hit returns. Returns 0, or TXC_ENOMEM. */
 static int ret_string(struct fn_rt *f, const struct txc_result *res, void *ret)
@@ -267,7 +177,7 @@ static int ret_string(struct fn_rt *f, const struct txc_result *res, void *ret)
 static int apply_hit(struct fn_rt *f, void *ret, void **args, const struct txc_result *res)
 {
 	const struct txc_sig *sig = &f->fc->sig;
-	int rc = outs_fit(sig, args, res);
+	int rc = result_outs_fit(sig, args, res);
 	if (rc != 0)
 		return rc;
 	if (sig->ret == TXC_R_STRING || sig->ret == TXC_R_OWNED_STRING) {
@@ -275,9 +185,9 @@ static int apply_hit(struct fn_rt *f, void *ret, void **args, const struct txc_r
 		if (rc != 0)
 			return rc;
 	} else if (sig->ret == TXC_R_SCALAR) {
-		ret_store(sig, res->ret, ret);
+		result_ret_store(sig, res->ret, ret);
 	}
-	outs_write(sig, args, res);
+	result_outs_write(sig, args, res);
 	/* last: once bytes are out, the hit must stand */
 	rc = capture_replay(sig, args, res);
 	if (rc != 0 && sig->ret == TXC_R_OWNED_STRING) {
@@ -289,97 +199,6 @@ static int apply_hit(struct fn_rt *f, void *ret, void **args, const struct txc_r
 }
 
 /* ---- the miss path ---- */
-
-static bool cond_holds(const struct txc_sig *sig, const struct txc_cond *c, const void *ret)
-{
-	if (!c->set)
-		return true;
-	int cmp; /* <0, 0, >0: ret compared with the value */
-	if (sig->ret == TXC_R_STRING || sig->ret == TXC_R_OWNED_STRING) {
-		char *s;
-		memcpy(&s, ret, sizeof(s));
-		cmp = s != NULL; /* only NULL is comparable */
-	} else {
-		const struct txc_type_info *ti = sig_type_info(sig->ret_type);
-		uint64_t v = ret_load(sig, ret);
-		if (ti->is_float || !c->is_int) {
-			double d;
-			if (sig->ret_type == TXC_T_FLOAT) {
-				float fl;
-				uint32_t b32 = (uint32_t)v;
-				memcpy(&fl, &b32, sizeof(fl));
-				d = fl;
-			} else if (ti->is_float) {
-				memcpy(&d, &v, sizeof(d));
-			} else {
-				d = ti->is_signed ? (double)(int64_t)v : (double)v;
-			}
-			cmp = d < c->num ? -1 : d > c->num ? 1 : d == c->num ? 0 : 2;
-		} else if (ti->is_signed) {
-			int64_t s = (int64_t)v;
-			cmp = s < c->inum ? -1 : s > c->inum;
-		} else {
-			cmp = c->inum < 0 ? 1 : v < (uint64_t)c->inum ? -1 : v > (uint64_t)c->inum;
-		}
-	}
-	if (cmp == 2) /* NaN: only != holds */
-		return c->op == TXC_CMP_NE;
-	switch (c->op) {
-	case TXC_CMP_EQ:
-		return cmp == 0;
-	case TXC_CMP_NE:
-		return cmp != 0;
-	case TXC_CMP_LT:
-		return cmp < 0;
-	case TXC_CMP_LE:
-		return cmp <= 0;
-	case TXC_CMP_GT:
-		return cmp > 0;
-	case TXC_CMP_GE:
-		return cmp >= 0;
-	}
-	return false;
-}
-
-/* Reads what the real call produced. Returns 0, or TXC_EINVAL when an
- * out string was left without a NUL inside its capacity (not storable). */
-static int collect(const struct txc_sig *sig, void *ret, void **args, struct txc_result *res)
-{
-	memset(res, 0, sizeof(*res));
-	if (sig->ret == TXC_R_SCALAR) {
-		res->ret = ret_load(sig, ret);
-	} else if (sig->ret != TXC_R_VOID) {
-		char *s;
-		memcpy(&s, ret, sizeof(s));
-		res->ret_str = s;
-		res->ret_len = s ? strlen(s) : 0;
-	}
-	for (int i = 0; i < sig->nparams; i++) {
-		const struct txc_param *p = &sig->params[i];
-		void *src = sig_param_is_out(p) ? *(void **)args[i] : NULL;
-		struct txc_out *o = &res->out[i];
-		if (!src)
-			continue;
-		o->present = true;
-		if (p->kind == TXC_K_OUT_SCALAR) {
-			o->num = sig_scalar_load(p->type, src);
-			continue;
-		}
-		uint64_t cap = size_value(sig, &p->size, args, ret);
-		o->data = src;
-		if (p->kind == TXC_K_OUT_STRING) {
-			const char *nul = memchr(src, '\0', cap);
-			if (!nul)
-				return TXC_EINVAL;
-			o->len = (uint64_t)(nul - (const char *)src);
-		} else {
-			uint64_t len =
-			    p->len.from == TXC_SZ_NONE ? cap : size_value(sig, &p->len, args, ret);
-			o->len = len < cap ? len : cap;
-		}
-	}
-	return 0;
-}
 
 /* ---- the handler ---- */
 
@@ -456,7 +275,7 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 			 uint64_t epoch)
 {
 	const struct txc_sig *sig = &f->fc->sig;
-	if (!cond_holds(sig, &f->fc->cache_if, ret)) {
+	if (!result_cond_holds(sig, &f->fc->cache_if, ret)) {
 		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
 		log_msg(TXC_LOG_INFO, "miss %s %s (%.3f ms, not stored: cache_if)", sig->name,
 			key->text, (double)cost / 1e6);
@@ -466,7 +285,7 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 	struct txc_value_meta meta = {
 	    .ns_gen = lk->ns_gen, .fn_gen = lk->fn_gen, .cost_ns = cost > 0 ? (uint64_t)cost : 0};
 	size_t len = 0;
-	int rc = collect(sig, ret, args, &res);
+	int rc = result_collect(sig, ret, args, &res);
 	if (rc == 0)
 		rc = capture_fill(cc, &res);
 	if (rc == 0)

@@ -4,6 +4,9 @@
  * module list into a static array; dlsym, dlopen and dladdr run afterwards.
  * The array is static because interpose_patch_all is documented as not
  * reentrant and runs at load time, where malloc may be a configured function.
+ *
+ * Over 500 lines: the ELF walk, version matching, skip set and page
+ * protection are one mechanism that must agree on the same module list.
  */
 #include <dlfcn.h>
 #include <errno.h>

@@ -172,17 +172,20 @@ static int valid_ns(const char *ns)
 
 /* Two hex digits per byte, from a table built at compile time: this runs
  * on every call, and a nibble loop costs more than the rest of the key. */
-#define HEXD(n)	((n) < 10 ? '0' + (n) : 'a' - 10 + (n))
-#define HEX2(b)	{HEXD((b) >> 4), HEXD((b)&15)}
+#define HEXD(n) ((n) < 10 ? '0' + (n) : 'a' - 10 + (n))
+#define HEX2(b)                                                                                    \
+	{                                                                                          \
+		HEXD((b) >> 4), HEXD((b)&15)                                                       \
+	}
 #define HEX_ROW(r)                                                                                 \
-	HEX2(r + 0), HEX2(r + 1), HEX2(r + 2), HEX2(r + 3), HEX2(r + 4), HEX2(r + 5), HEX2(r + 6),  \
-	    HEX2(r + 7), HEX2(r + 8), HEX2(r + 9), HEX2(r + 10), HEX2(r + 11), HEX2(r + 12),        \
+	HEX2(r + 0), HEX2(r + 1), HEX2(r + 2), HEX2(r + 3), HEX2(r + 4), HEX2(r + 5), HEX2(r + 6), \
+	    HEX2(r + 7), HEX2(r + 8), HEX2(r + 9), HEX2(r + 10), HEX2(r + 11), HEX2(r + 12),       \
 	    HEX2(r + 13), HEX2(r + 14), HEX2(r + 15)
 
-static const char hex_pairs[256][2] = {
-    HEX_ROW(0x00), HEX_ROW(0x10), HEX_ROW(0x20), HEX_ROW(0x30), HEX_ROW(0x40), HEX_ROW(0x50),
-    HEX_ROW(0x60), HEX_ROW(0x70), HEX_ROW(0x80), HEX_ROW(0x90), HEX_ROW(0xa0), HEX_ROW(0xb0),
-    HEX_ROW(0xc0), HEX_ROW(0xd0), HEX_ROW(0xe0), HEX_ROW(0xf0)};
+static const char hex_pairs[256][2] = {HEX_ROW(0x00), HEX_ROW(0x10), HEX_ROW(0x20), HEX_ROW(0x30),
+				       HEX_ROW(0x40), HEX_ROW(0x50), HEX_ROW(0x60), HEX_ROW(0x70),
+				       HEX_ROW(0x80), HEX_ROW(0x90), HEX_ROW(0xa0), HEX_ROW(0xb0),
+				       HEX_ROW(0xc0), HEX_ROW(0xd0), HEX_ROW(0xe0), HEX_ROW(0xf0)};
 
 void key_digest_hex(const struct txc_digest *d, char hex[33])
 {

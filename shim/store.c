@@ -3,6 +3,9 @@
  * The template memcached_st never connects; each thread clones it once.
  * Handles remember the fork generation and pid that created them, so a
  * child detects inherited handles with one relaxed load per operation.
+ *
+ * Over 500 lines: libmemcached's return codes need full mapping tables, and
+ * handles, breakers and fork state are one concern, each op touching all three.
  */
 #include <netdb.h>
 #include <pthread.h>
@@ -38,8 +41,8 @@ struct breaker {
 };
 
 struct txc_store {
-	memcached_st *tmpl; /* made on first use, under clone_mu (tmpl_ensure) */
-	int tmpl_err;	    /* why it could not be made: every later call fails so */
+	memcached_st *tmpl;	/* made on first use, under clone_mu (tmpl_ensure) */
+	int tmpl_err;		/* why it could not be made: every later call fails so */
 	struct txc_config *cfg; /* copy for tmpl_ensure: names resolved, no fns */
 	pthread_key_t key;
 	uint32_t timeout_ms;
@@ -492,8 +495,7 @@ int store_incr(struct txc_store *st, const struct txc_key *key, uint64_t *newval
 	return err;
 }
 
-int store_incr_by(struct txc_store *st, const struct txc_key *key, uint64_t delta,
-		  uint64_t *newval)
+int store_incr_by(struct txc_store *st, const struct txc_key *key, uint64_t delta, uint64_t *newval)
 {
 	uint64_t v = 0;
 	int err = 0;
@@ -505,8 +507,7 @@ int store_incr_by(struct txc_store *st, const struct txc_key *key, uint64_t delt
 
 		err = op_begin(st, key, &op);
 		if (!err)
-			err = op_end(&op, MC(increment)(op.h->mc, key->text, key->len, step,
-							      &v));
+			err = op_end(&op, MC(increment)(op.h->mc, key->text, key->len, step, &v));
 		delta -= step;
 	} while (!err && delta > 0);
 	if (!err)
@@ -596,7 +597,7 @@ static int tmpl_setup(memcached_st *mc, const struct txc_config *cfg)
 	/* Never RANDOM: it calls srandom() and changes the host's random(). */
 	if (cfg->nservers > 1 &&
 	    MC(behavior_set)(mc, MEMCACHED_BEHAVIOR_DISTRIBUTION,
-				   MEMCACHED_DISTRIBUTION_CONSISTENT) != MEMCACHED_SUCCESS)
+			     MEMCACHED_DISTRIBUTION_CONSISTENT) != MEMCACHED_SUCCESS)
 		return TXC_ECONFIG;
 	return 0;
 }

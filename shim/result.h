@@ -1,0 +1,40 @@
+/* result.h - one call's result as libffi hands it over: the return slot,
+ * the out-parameters, and cache_if. Used by dispatch on both paths.
+ *
+ * Nothing here allocates or fails halfway: a hit checks every out-buffer
+ * with result_outs_fit() before result_outs_write() touches any of them.
+ */
+#ifndef TXC_RESULT_H
+#define TXC_RESULT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "config.h"
+#include "sig.h"
+
+/* The return value in RET (libffi's slot) in portable form; RET must hold
+ * a TXC_R_SCALAR of SIG. Integers narrower than ffi_arg are read widened. */
+uint64_t result_ret_load(const struct txc_sig *sig, const void *ret);
+
+/* Writes the portable V into RET as libffi expects a closure to return it. */
+void result_ret_store(const struct txc_sig *sig, uint64_t v, void *ret);
+
+/* Returns 0 when every present out-value of RES fits the capacity the
+ * caller passed in ARGS, TXC_ERANGE when one does not, TXC_ECORRUPT when
+ * the NULL-ness of a pointer differs from what was stored. */
+int result_outs_fit(const struct txc_sig *sig, void **args, const struct txc_result *res);
+
+/* Copies RES's out-values into the caller's buffers (after result_outs_fit). */
+void result_outs_write(const struct txc_sig *sig, void **args, const struct txc_result *res);
+
+/* True when the return value in RET satisfies C (always, when C is unset). */
+bool result_cond_holds(const struct txc_sig *sig, const struct txc_cond *c, const void *ret);
+
+/* Fills RES from the real call's RET and out-buffers; pointers borrow the
+ * caller's memory. Returns 0, or TXC_EINVAL when an out string has no NUL
+ * within its capacity (such a result is not stored). */
+int result_collect(const struct txc_sig *sig, void *ret, void **args, struct txc_result *res);
+
+#endif
