@@ -33,6 +33,7 @@ static const struct keydef cache_keys[CK_COUNT] = {
     [CK_MAXVAL] = {"max_value", false},
     [CK_SECRET] = {"secret_file", false},
     [CK_STATS_INTERVAL] = {"stats_interval", false},
+    [CK_LOG_FILE] = {"log_file", false},
 };
 
 static const struct keydef fn_keys[FK_COUNT] = {

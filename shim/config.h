@@ -75,6 +75,7 @@ struct txc_config {
 	uint32_t timeout_ms;	/* default 50; 1..60000 */
 	bool enabled;		/* default yes */
 	int log_level;		/* enum txc_log_level; default TXC_LOG_WARN */
+	char log_file[4096];	/* "" = stderr, "syslog", or an absolute path */
 	uint32_t max_value;	/* largest value stored, bytes; default 1048576 */
 	char secret_file[4096]; /* "" = values are checksummed, not authenticated */
 	uint32_t

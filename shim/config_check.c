@@ -189,6 +189,15 @@ static void check_cache(struct loader *ld)
 		else
 			snprintf(cfg->secret_file, sizeof(cfg->secret_file), "%s", v);
 	}
+	if (k[CK_LOG_FILE].val) {
+		const char *v = k[CK_LOG_FILE].val;
+		bool named = strcmp(v, "syslog") == 0 || strcmp(v, "stderr") == 0;
+		if ((!named && v[0] != '/') || strlen(v) >= sizeof(cfg->log_file))
+			cfg_note(ld, k[CK_LOG_FILE].line, false,
+				 "log_file: '%.60s' must be an absolute path, syslog or stderr", v);
+		else
+			snprintf(cfg->log_file, sizeof(cfg->log_file), "%s", v);
+	}
 	if (k[CK_ENABLED].val && !parse_bool(k[CK_ENABLED].val, &cfg->enabled))
 		cfg_note(ld, k[CK_ENABLED].line, false,
 			 "enabled: '%.40s' is not yes/no (or true/false, on/off, 1/0)",

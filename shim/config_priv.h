@@ -21,6 +21,7 @@ enum {
 	CK_MAXVAL,
 	CK_SECRET,
 	CK_STATS_INTERVAL,
+	CK_LOG_FILE,
 	CK_COUNT
 };
 enum {

@@ -85,21 +85,29 @@ static void rearm_capture(void *ctx)
 
 static void start(void)
 {
+	log_init();
 	apply_log_env();
 	const char *path = secure_getenv("TXCACHE_CONFIG");
 	if (!path || !*path)
 		path = TXC_DEFAULT_PATH;
-	if (config_load(path, &g_config, report_to_log, NULL) != 0)
+	/* set by `txcache run` for a config it could read only once (a FIFO) */
+	const char *text = secure_getenv("TXCACHE_CONFIG_TEXT");
+	int rc = text ? config_parse_string(text, path, &g_config, report_to_log, NULL)
+		      : config_load(path, &g_config, report_to_log, NULL);
+	if (rc != 0)
 		return;
 	log_set_level(g_config->log_level);
 	apply_log_env();
+	if (log_set_target(g_config->log_file) != 0)
+		log_msg(TXC_LOG_WARN, "log_file %s: cannot open (%s); logging to stderr",
+			g_config->log_file, strerror(errno));
 	if (!g_config->enabled || env_true("TXCACHE_DISABLE")) {
 		log_msg(TXC_LOG_INFO, "caching disabled; every call goes to the real function");
 		return;
 	}
 	/* loaded on the first cached call: never patch it or what it pulls in */
 	interpose_add_private(mc_library());
-	int rc = cache_open(g_config, &g_cache);
+	rc = cache_open(g_config, &g_cache);
 	if (rc == 0)
 		rc = dispatch_init(g_config, g_cache);
 	if (rc == 0)

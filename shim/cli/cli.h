@@ -30,6 +30,8 @@ const char *cli_config_path(const char *given);
 /* Loads and validates PATH, printing problems as FILE:LINE: message.
  * Returns 0 with *CFG (free with config_free), or EX_DATAERR. */
 int cli_load_config(const char *path, struct txc_config **cfg);
+/* The same for the config text TEXT, named PATH in messages. */
+int cli_parse_config(const char *text, const char *path, struct txc_config **cfg);
 
 int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);

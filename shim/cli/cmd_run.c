@@ -6,9 +6,81 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
+
+/* A config that is not a regular file (a FIFO, /dev/stdin, <(...)) can be
+ * read only once: the shim gets the text that was checked, in
+ * TXCACHE_CONFIG_TEXT, and TXCACHE_CONFIG names it in messages. One
+ * environment string holds at most 128 KiB (MAX_ARG_STRLEN). */
+#define TEXT_MAX (128 * 1024 - sizeof("TXCACHE_CONFIG_TEXT="))
+
+/* Reads all of PATH into a malloc'ed NUL-terminated *TEXT. Returns 0,
+ * EX_NOINPUT when it cannot be read, or EX_DATAERR when it is too big or
+ * holds a NUL byte. */
+static int read_config_once(const char *path, char **text)
+{
+	FILE *fp = fopen(path, "re");
+	if (!fp) {
+		fprintf(stderr, "txcache run: %s: %s\n", path, strerror(errno));
+		return EX_NOINPUT;
+	}
+	char *buf = malloc(TEXT_MAX + 1);
+	size_t n = buf ? fread(buf, 1, TEXT_MAX + 1, fp) : 0;
+	int err = ferror(fp);
+	fclose(fp);
+	int rc = 0;
+	if (!buf || err) {
+		fprintf(stderr, "txcache run: %s: cannot read\n", path);
+		rc = EX_NOINPUT;
+	} else if (n > TEXT_MAX || memchr(buf, '\0', n)) {
+		fprintf(stderr, "txcache run: %s: over %zu bytes or binary; write it to a file\n",
+			path, (size_t)TEXT_MAX);
+		rc = EX_DATAERR;
+	}
+	if (rc != 0) {
+		free(buf);
+		return rc;
+	}
+	buf[n] = '\0';
+	*text = buf;
+	return 0;
+}
+
+/* Checks the config at PATH and tells the shim where to find it: by its
+ * absolute path for a regular file, else by the text read here. */
+static int export_config(const char *path)
+{
+	struct stat st;
+	struct txc_config *cfg = NULL;
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		char abs[PATH_MAX];
+		int rc = cli_load_config(path, &cfg);
+		config_free(cfg);
+		if (rc != 0)
+			return rc;
+		if (!realpath(path, abs) || setenv("TXCACHE_CONFIG", abs, 1) != 0) {
+			fprintf(stderr, "txcache run: %s: %s\n", path, strerror(errno));
+			return EX_OSERR;
+		}
+		unsetenv("TXCACHE_CONFIG_TEXT");
+		return 0;
+	}
+	char *text = NULL;
+	int rc = read_config_once(path, &text);
+	if (rc == 0)
+		rc = cli_parse_config(text, path, &cfg);
+	config_free(cfg);
+	if (rc == 0 && (setenv("TXCACHE_CONFIG", path, 1) != 0 ||
+			setenv("TXCACHE_CONFIG_TEXT", text, 1) != 0)) {
+		fprintf(stderr, "txcache run: %s: %s\n", path, strerror(errno));
+		rc = EX_OSERR;
+	}
+	free(text);
+	return rc;
+}
 
 /* The shim next to this executable (build/ or PREFIX/bin -> PREFIX/lib). */
 static int find_shim(char *out, size_t cap)
@@ -62,19 +134,16 @@ int cmd_run(int argc, char **argv)
 		return EX_USAGE;
 	}
 	const char *path = cli_config_path(given);
-	struct txc_config *cfg = NULL;
-	int rc = cli_load_config(path, &cfg);
-	if (rc != 0)
-		return rc;
-	config_free(cfg);
-	char shim[PATH_MAX], abs[PATH_MAX];
+	char shim[PATH_MAX];
 	if (find_shim(shim, sizeof(shim)) != 0) {
 		fprintf(stderr, "txcache run: cannot find libtxcache.so (set TXCACHE_LIB)\n");
 		return EX_UNAVAILABLE;
 	}
-	if (!realpath(path, abs) || setenv("TXCACHE_CONFIG", abs, 1) != 0 ||
-	    set_preload(shim) != 0) {
-		fprintf(stderr, "txcache run: %s: %s\n", path, strerror(errno));
+	int rc = export_config(path);
+	if (rc != 0)
+		return rc;
+	if (set_preload(shim) != 0) {
+		fprintf(stderr, "txcache run: LD_PRELOAD: %s\n", strerror(errno));
 		return EX_OSERR;
 	}
 	execvp(argv[first], argv + first);

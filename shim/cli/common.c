@@ -75,3 +75,16 @@ int cli_load_config(const char *path, struct txc_config **cfg)
 	}
 	return 0;
 }
+
+/* Validates TEXT, named PATH in messages. Returns 0 or EX_DATAERR. */
+int cli_parse_config(const char *text, const char *path, struct txc_config **cfg)
+{
+	int nerr = 0;
+	int rc = config_parse_string(text, path, cfg, report_stderr, &nerr);
+	if (rc != 0) {
+		if (nerr == 0)
+			fprintf(stderr, "%s: %s\n", path, txc_strerror(rc));
+		return EX_DATAERR;
+	}
+	return 0;
+}
