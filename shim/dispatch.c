@@ -21,6 +21,7 @@
 #include "near.h"
 #include "publish.h"
 #include "result.h"
+#include "sigguard.h"
 
 #define MAX_CLOSURES 8 /* distinct real targets of one function (versions, libraries) */
 
@@ -412,7 +413,7 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 static void on_call(ffi_cif *cif, void *ret, void **args, void *user)
 {
 	struct closure_ud *ud = user;
-	if (in_shim || !g_cache) {
+	if (in_shim || !g_cache || sigguard_in_handler()) {
 		ffi_call(cif, FFI_FN(ud->real), ret, args);
 		return;
 	}

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mc.h"
 #include "publish.h"
+#include "sigguard.h"
 
 static struct txc_config *g_config;
 static struct txc_cache *g_cache;
@@ -77,10 +78,11 @@ static int patch_everything(const struct txc_config *cfg)
 	return rc;
 }
 
-/* Modules opened later get the capture wrappers too. */
-static void rearm_capture(void *ctx)
+/* Modules opened later get the capture and signal wrappers too. */
+static void rearm(void *ctx)
 {
 	capture_arm(ctx);
+	sigguard_arm();
 }
 
 static void start(void)
@@ -115,8 +117,11 @@ static void start(void)
 	if (rc == 0 && capture_arm(g_config) != 0)
 		log_msg(TXC_LOG_WARN, "capture: wrappers not installed; out fd/stream results are "
 				      "not stored");
+	if (rc == 0 && sigguard_arm() != 0)
+		log_msg(TXC_LOG_WARN, "signal handlers not guarded: cached functions called "
+				      "from them take the normal path");
 	if (rc == 0)
-		dl_after_load(rearm_capture, g_config);
+		dl_after_load(rearm, g_config);
 	/* TXC_EDISABLED: the reason is already logged */
 	if (rc != 0 && rc != TXC_EDISABLED)
 		log_msg(TXC_LOG_ERROR, "cannot start (%s); caching is off", txc_strerror(rc));

@@ -1,0 +1,195 @@
+/* sigguard.c - trampolines around the host's signal handlers (sigguard.h). */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "err.h"
+#include "interpose.h"
+#include "log.h"
+#include "sigguard.h"
+
+__thread int sigguard_depth __attribute__((tls_model("initial-exec")));
+/* Frame address of the outermost active trampoline in this thread. */
+static __thread uintptr_t g_frame __attribute__((tls_model("initial-exec")));
+
+/* The host's handler for each signal; 0 = none wrapped. */
+static void *g_orig[_NSIG];
+
+extern __sighandler_t sysv_signal(int sig, __sighandler_t h);
+extern __sighandler_t bsd_signal(int sig, __sighandler_t h);
+
+bool sigguard_check(void)
+{
+	/* The stack grows down: a frame above the trampoline's means the
+	 * handler was left by a longjmp and the thread is back in its code. */
+	if ((uintptr_t)__builtin_frame_address(0) > g_frame) {
+		sigguard_depth = 0;
+		g_frame = 0;
+		return false;
+	}
+	return true;
+}
+
+static void enter(uintptr_t frame)
+{
+	if (sigguard_depth++ == 0)
+		g_frame = frame;
+}
+
+static void leave(void)
+{
+	if (sigguard_depth > 0 && --sigguard_depth == 0)
+		g_frame = 0;
+}
+
+static void tramp_plain(int sig)
+{
+	void *h = sig > 0 && sig < _NSIG ? __atomic_load_n(&g_orig[sig], __ATOMIC_ACQUIRE) : NULL;
+	if (!h)
+		return;
+	int saved = errno;
+	enter((uintptr_t)__builtin_frame_address(0));
+	errno = saved;
+	((void (*)(int))h)(sig);
+	saved = errno;
+	leave();
+	errno = saved;
+}
+
+static void tramp_info(int sig, siginfo_t *si, void *uc)
+{
+	void *h = sig > 0 && sig < _NSIG ? __atomic_load_n(&g_orig[sig], __ATOMIC_ACQUIRE) : NULL;
+	if (!h)
+		return;
+	int saved = errno;
+	enter((uintptr_t)__builtin_frame_address(0));
+	errno = saved;
+	((void (*)(int, siginfo_t *, void *))h)(sig, si, uc);
+	saved = errno;
+	leave();
+	errno = saved;
+}
+
+static bool is_handler(void *h)
+{
+	return h != (void *)SIG_DFL && h != (void *)SIG_IGN && h != (void *)SIG_ERR &&
+	       h != (void *)SIG_HOLD;
+}
+
+/* What the host installed, for a value the kernel (or libc) reports. */
+static void *host_view(int sig, void *h)
+{
+	if ((h == (void *)tramp_plain || h == (void *)tramp_info) && sig > 0 && sig < _NSIG)
+		return __atomic_load_n(&g_orig[sig], __ATOMIC_ACQUIRE);
+	return h;
+}
+
+static int w_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	struct sigaction mine;
+	bool info = act && (act->sa_flags & SA_SIGINFO);
+	void *h = act ? (info ? (void *)act->sa_sigaction : (void *)act->sa_handler) : NULL;
+	void *prev =
+	    sig > 0 && sig < _NSIG ? __atomic_load_n(&g_orig[sig], __ATOMIC_ACQUIRE) : NULL;
+	if (act && sig > 0 && sig < _NSIG && is_handler(h)) {
+		mine = *act;
+		if (info)
+			mine.sa_sigaction = tramp_info;
+		else
+			mine.sa_handler = tramp_plain;
+		__atomic_store_n(&g_orig[sig], h, __ATOMIC_RELEASE);
+		act = &mine;
+	}
+	int rc = sigaction(sig, act, old);
+	if (rc != 0 && act == &mine)
+		__atomic_store_n(&g_orig[sig], prev, __ATOMIC_RELEASE);
+	if (rc == 0 && old) {
+		if (old->sa_flags & SA_SIGINFO)
+			old->sa_sigaction = (void (*)(int, siginfo_t *, void *))host_view(
+			    sig, (void *)old->sa_sigaction);
+		else
+			old->sa_handler = (__sighandler_t)host_view(sig, (void *)old->sa_handler);
+	}
+	return rc;
+}
+
+/* signal() and its variants: the same, through the real function so each
+ * keeps its own flags (BSD or System V semantics). */
+static __sighandler_t wrap_simple(__sighandler_t (*real)(int, __sighandler_t), int sig,
+				  __sighandler_t h)
+{
+	if (sig <= 0 || sig >= _NSIG || !is_handler((void *)h))
+		return (__sighandler_t)host_view(sig, (void *)real(sig, h));
+	void *prev = __atomic_load_n(&g_orig[sig], __ATOMIC_ACQUIRE);
+	__atomic_store_n(&g_orig[sig], (void *)h, __ATOMIC_RELEASE);
+	__sighandler_t r = real(sig, tramp_plain);
+	if (r == SIG_ERR) {
+		__atomic_store_n(&g_orig[sig], prev, __ATOMIC_RELEASE);
+		return r;
+	}
+	if (r == tramp_plain || (void *)r == (void *)tramp_info)
+		return (__sighandler_t)prev;
+	return r;
+}
+
+static __sighandler_t w_signal(int sig, __sighandler_t h)
+{
+	return wrap_simple(signal, sig, h);
+}
+
+static __sighandler_t w_sysv_signal(int sig, __sighandler_t h)
+{
+	return wrap_simple(sysv_signal, sig, h);
+}
+
+static __sighandler_t w_bsd_signal(int sig, __sighandler_t h)
+{
+	return wrap_simple(bsd_signal, sig, h);
+}
+
+/* sigset is obsolete, and deprecated in glibc's header; programs still call it. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static __sighandler_t w_sigset(int sig, __sighandler_t h)
+{
+	return wrap_simple(sigset, sig, h);
+}
+
+static const struct {
+	const char *name;
+	void *real;
+	void *wrapper;
+} g_tab[] = {
+    {"sigaction", (void *)sigaction, (void *)w_sigaction},
+    {"signal", (void *)signal, (void *)w_signal},
+    {"sysv_signal", (void *)sysv_signal, (void *)w_sysv_signal},
+    {"bsd_signal", (void *)bsd_signal, (void *)w_bsd_signal},
+    {"sigset", (void *)sigset, (void *)w_sigset},
+};
+#pragma GCC diagnostic pop
+#define NTAB (sizeof(g_tab) / sizeof(g_tab[0]))
+
+static void *g_next[NTAB];
+
+static void *arm_hook(void *ctx, int fn, void *real)
+{
+	(void)ctx;
+	if (real == g_tab[fn].wrapper || (real != g_tab[fn].real && real != g_next[fn]))
+		return NULL; /* already ours, or another definition (a wrapper library) */
+	return g_tab[fn].wrapper;
+}
+
+int sigguard_arm(void)
+{
+	struct interpose_target t[NTAB];
+	for (size_t i = 0; i < NTAB; i++) {
+		t[i] = (struct interpose_target){.name = g_tab[i].name};
+		if (interpose_resolve(&t[i], &g_next[i]) != 0)
+			g_next[i] = NULL;
+	}
+	int npatched = 0;
+	int rc = interpose_patch_all(t, NTAB, arm_hook, NULL, &npatched);
+	log_msg(TXC_LOG_DEBUG, "sigguard: %d signal call sites redirected", npatched);
+	return rc;
+}
