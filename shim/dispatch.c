@@ -107,6 +107,15 @@ static int prep_fn(struct fn_rt *f, int index, const struct txc_fn_config *fc)
 	return 0;
 }
 
+/* A child of fork() has only the forking thread: a lock another thread held
+ * would never be released there. Closures are published whole (nclosures
+ * last), so a fresh lock sees consistent state. */
+static void fork_child(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+	g_lock = fresh;
+}
+
 int dispatch_init(const struct txc_config *cfg, struct txc_cache *cache)
 {
 	struct fn_rt *fns = calloc(cfg->nfns ? (size_t)cfg->nfns : 1, sizeof(*fns));
@@ -126,6 +135,7 @@ int dispatch_init(const struct txc_config *cfg, struct txc_cache *cache)
 	g_cfg = cfg;
 	g_cache = cache;
 	g_fns = fns;
+	pthread_atfork(NULL, NULL, fork_child);
 	return 0;
 }
 

@@ -48,9 +48,17 @@ static bool sink_same(const struct sink *s)
 	return s->fd >= 0 && fstat(s->fd, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino;
 }
 
+/* In a child of fork() the thread that held the file lock does not exist. */
+static void fork_child(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+	g_file_lock = fresh;
+}
+
 void log_init(void)
 {
 	int saved = errno;
+	pthread_atfork(NULL, NULL, fork_child);
 	sink_take(&g_stderr, STDERR_FILENO);
 	g_stderr_known = true;
 	errno = saved;

@@ -6,7 +6,12 @@
  * is kept decoded, next to its bytes, so a hit costs no decoding: about
  * 550 bytes per entry beyond the value. Values are copied and decoded
  * before the lock is taken and freed after it is dropped, so a lock is
- * only ever held for pointer work and the caller's APPLY.
+ * only ever held for pointer work. A hit takes a reference to the value
+ * under the lock and runs the caller's APPLY after dropping it: APPLY may
+ * write to a descriptor nobody reads (an out fd replay), and that must
+ * block only its own thread, never other callers of the same stripe.
+ * Every stripe lock is taken around fork() (pthread_atfork), so a child
+ * never inherits one held by a thread that does not exist there.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,8 +28,10 @@
 #define MAX_STRIPES  8
 #define STRIPE_ABOVE 64 /* smaller tables are one stripe: exact LRU */
 
-/* One allocation: RES and META point into BYTES. */
+/* One allocation: RES and META point into BYTES. REFS: one for the table
+ * while the entry is in it, one per near_get() using it. */
 struct near_val {
+	_Atomic uint32_t refs;
 	struct txc_value_meta meta;
 	struct txc_result res;
 	uint8_t bytes[];
@@ -56,6 +63,35 @@ struct near_tab {
 
 static struct near_tab **g_tabs;
 static int g_ntabs;
+
+static void val_release(struct near_val *v)
+{
+	if (v && atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1)
+		free(v);
+}
+
+/* fork(): take every stripe lock, in one order, and release it on both sides. */
+static void stripes_each(int lock)
+{
+	for (int i = 0; g_tabs && i < g_ntabs; i++)
+		for (uint32_t k = 0; g_tabs[i] && k < g_tabs[i]->nstripes; k++) {
+			pthread_mutex_t *mu = &g_tabs[i]->stripes[k].mu;
+			if (lock)
+				pthread_mutex_lock(mu);
+			else
+				pthread_mutex_unlock(mu);
+		}
+}
+
+static void fork_prepare(void)
+{
+	stripes_each(1);
+}
+
+static void fork_release(void)
+{
+	stripes_each(0);
+}
 
 static int64_t now_ns(void)
 {
@@ -138,6 +174,10 @@ int near_init(const struct txc_cache *c)
 	}
 	g_ntabs = cfg->nfns;
 	g_tabs = tabs;
+	if (pthread_atfork(fork_prepare, fork_release, fork_release) != 0) {
+		g_tabs = NULL; /* without the handlers a child could hang: no near cache */
+		return TXC_ENOMEM;
+	}
 	return 0;
 }
 
@@ -261,8 +301,9 @@ static void insert_owned(struct near_tab *t, const struct txc_digest *d, uint64_
 	i = find(s, d);
 	if (i != NIL)
 		old = detach(s, i);
-	free(old); /* rare (a racing insertion of the same key): keeps slot_take simple */
+	val_release(old); /* rare (a racing insertion of the same key): keeps slot_take simple */
 	old = NULL;
+	atomic_init(&val->refs, 1);
 	i = slot_take(s, &old);
 	s->ents[i] = (struct near_ent){.d = *d, .val = val};
 	s->ents[i].expires_ns = now_ns() + t->ttl_ns;
@@ -270,7 +311,7 @@ static void insert_owned(struct near_tab *t, const struct txc_digest *d, uint64_
 	s->buckets[bucket_of(s, d)] = i;
 	lru_push(s, i);
 	pthread_mutex_unlock(&s->mu);
-	free(old);
+	val_release(old);
 }
 
 /* ---- the interface ---- */
@@ -279,7 +320,7 @@ int near_get(int fn, const struct txc_digest *key, near_apply_fn apply, void *ct
 {
 	struct near_tab *t = tab_of(fn);
 	struct near_stripe *s;
-	struct near_val *old = NULL;
+	struct near_val *old = NULL, *hit = NULL;
 	uint32_t i;
 	int rc = TXC_ENOTFOUND;
 
@@ -297,10 +338,15 @@ int near_get(int fn, const struct txc_digest *key, near_apply_fn apply, void *ct
 			lru_unlink(s, i);
 			lru_push(s, i);
 		}
-		rc = apply(ctx, &s->ents[i].val->meta, &s->ents[i].val->res);
+		hit = s->ents[i].val;
+		atomic_fetch_add_explicit(&hit->refs, 1, memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&s->mu);
-	free(old);
+	val_release(old);
+	if (hit) {
+		rc = apply(ctx, &hit->meta, &hit->res);
+		val_release(hit);
+	}
 	return rc;
 }
 
@@ -362,7 +408,7 @@ void near_forget(int fn, const struct txc_digest *key)
 	if (i != NIL)
 		old = detach(s, i);
 	pthread_mutex_unlock(&s->mu);
-	free(old);
+	val_release(old);
 }
 
 static void tab_clear(struct near_tab *t)
@@ -373,7 +419,7 @@ static void tab_clear(struct near_tab *t)
 
 		pthread_mutex_lock(&s->mu);
 		while (s->head != NIL)
-			free(detach(s, s->head));
+			val_release(detach(s, s->head));
 		pthread_mutex_unlock(&s->mu);
 	}
 }

@@ -36,8 +36,9 @@
  * TXC_ENOMEM (then no function has a near cache). */
 int near_init(const struct txc_cache *c);
 
-/* Called with a verified value under the near cache's lock. Returns 0 when
- * it answered the call; anything else makes near_get() return it. */
+/* Called with a verified value, after the near cache's lock is dropped (a
+ * reference keeps the value alive meanwhile, so APPLY may block). Returns 0
+ * when it answered the call; anything else makes near_get() return it. */
 typedef int (*near_apply_fn)(void *ctx, const struct txc_value_meta *meta,
 			     const struct txc_result *res);
 
