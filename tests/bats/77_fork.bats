@@ -3,7 +3,8 @@
 # near-cache hits (each takes a stripe mutex) while the main thread forks
 # 200 times and every child calls the cached function. Before the fork
 # handlers a child could inherit a stripe mutex held by a thread that does
-# not exist in it and hang in near_get (reproduced 3 runs of 3).
+# not exist in it and hang in near_get (reproduced 3 runs of 3). And a near
+# hit never holds its stripe lock while it writes a result out.
 
 load helpers
 
@@ -48,4 +49,20 @@ EOF
 		echo "status $status (124 = hung): $output $stderr"
 		return 1
 	}
+}
+
+@test "a near hit blocked on a pipe nobody reads does not block another thread's hit" {
+	local cfg
+	cfg=$(txc_config slow <<EOF
+[cache]
+servers = $MC_SOCK
+namespace = slowreader
+
+[function page]
+signature = int page(out fd fd, int n)
+local_ttl = 60
+EOF
+)
+	run_shim --separate-stderr "$cfg" timeout 60 "$FIXTURES/slowreader"
+	[[ $status -eq 0 && $output == "B done" ]] || { echo "status $status: $output $stderr"; return 1; }
 }
