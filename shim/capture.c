@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "err.h"
 #include "interpose.h"
 #include "log.h"
+#include "sigguard.h"
 
 __thread struct capture_frame *capture_top __attribute__((tls_model("initial-exec")));
 
@@ -24,6 +26,56 @@ __thread struct capture_frame *capture_top __attribute__((tls_model("initial-exe
 static __thread int busy __attribute__((tls_model("initial-exec")));
 
 static bool armed;
+
+/* The thread's frames as the shim last pushed them: the truth when a
+ * longjmp has left frames behind (see capture.h). */
+#define SHADOW_MAX 64
+struct shadow {
+	struct capture_frame *fr;
+	uint64_t token;
+	uint8_t *buf; /* the frame's buffer, so a dead frame's can be freed */
+};
+static __thread struct shadow g_shadow[SHADOW_MAX];
+static __thread int g_depth;
+static __thread uint64_t g_next_token;
+
+static uint64_t new_token(void)
+{
+	if (g_next_token == 0 &&
+	    getrandom(&g_next_token, sizeof(g_next_token), GRND_NONBLOCK) != sizeof(g_next_token))
+		g_next_token = (uint64_t)(uintptr_t)&g_next_token * 0x9e3779b97f4a7c15u;
+	g_next_token = g_next_token * 6364136223846793005u + 1442695040888963407u;
+	return g_next_token | 1;
+}
+
+/* A frame lives in the stack frame of the dispatch call that pushed it, so
+ * while that call runs every function it reaches has a lower frame address.
+ * Reading the token of a dead frame reads stack memory that is mapped (it
+ * belongs to this thread's stack), just no longer ours. */
+static __attribute__((noinline, no_sanitize_address)) bool frame_alive(const struct shadow *sh)
+{
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	return (uintptr_t)sh->fr > here && sh->fr->token == sh->token;
+}
+
+/* Drops the frames that a longjmp or an exception left behind. */
+static void prune_dead(void)
+{
+	bool dropped = false;
+	/* a handler may run on another stack (sigaltstack): addresses say
+	 * nothing there, and the frames it sees are the interrupted call's */
+	if (sigguard_depth)
+		return;
+	while (g_depth > 0 && !frame_alive(&g_shadow[g_depth - 1])) {
+		free(g_shadow[--g_depth].buf);
+		g_shadow[g_depth] = (struct shadow){0};
+		dropped = true;
+	}
+	capture_top = g_depth ? g_shadow[g_depth - 1].fr : NULL;
+	if (dropped)
+		log_msg(TXC_LOG_INFO, "capture: dropped the frames of a call left by longjmp or an "
+				      "exception");
+}
 
 bool capture_armed(void)
 {
@@ -43,6 +95,7 @@ static void frame_append(struct capture_frame *fr, const void *data, size_t n)
 	if (n > fr->limit - fr->len) {
 		free(fr->buf);
 		fr->buf = NULL;
+		g_shadow[fr->depth].buf = NULL;
 		fr->len = fr->cap = 0;
 		fr->oversize = true;
 		return;
@@ -60,6 +113,7 @@ static void frame_append(struct capture_frame *fr, const void *data, size_t n)
 		}
 		fr->buf = nb;
 		fr->cap = nc;
+		g_shadow[fr->depth].buf = nb;
 	}
 	memcpy(fr->buf + fr->len, data, n);
 	fr->len += n;
@@ -76,6 +130,7 @@ static void flush_dirty(struct capture_frame *fr)
 void capture_before_fd(int fd)
 {
 	int saved = errno;
+	prune_dead();
 	for (struct capture_frame *fr = capture_top; fr; fr = fr->prev)
 		if (fr->is_fd && fr->fd == fd && fr->ndirty)
 			flush_dirty(fr);
@@ -85,6 +140,7 @@ void capture_before_fd(int fd)
 void capture_note_fd(int fd, const void *buf, size_t n, ssize_t r)
 {
 	int saved = errno;
+	prune_dead();
 	if (busy) {
 		fail_all();
 		return;
@@ -130,6 +186,7 @@ bool capture_watches(FILE *f)
 	int fno = -2;
 	if (!f)
 		return false;
+	prune_dead();
 	for (struct capture_frame *fr = capture_top; fr; fr = fr->prev)
 		if (frame_matches(fr, f, &fno))
 			return true;
@@ -150,6 +207,7 @@ static void mark_dirty(struct capture_frame *fr, FILE *f)
 void capture_note_stream(FILE *f, const void *buf, size_t len, bool failed)
 {
 	int saved = errno, fno = -2;
+	prune_dead();
 	if (busy) {
 		fail_all();
 		return;
@@ -170,6 +228,7 @@ void capture_note_stream(FILE *f, const void *buf, size_t len, bool failed)
 
 void capture_forget_stream(FILE *f)
 {
+	prune_dead();
 	for (struct capture_frame *fr = capture_top; fr; fr = fr->prev)
 		for (int i = 0; i < fr->ndirty; i++)
 			if (fr->dirty[i] == f)
@@ -197,12 +256,22 @@ void capture_begin(struct capture_call *cc, const struct txc_sig *sig, void *con
 		   size_t limit)
 {
 	cc->n = 0;
+	cc->untracked = false;
+	prune_dead();
 	for (int i = 0; i < sig->nparams; i++) {
 		const struct txc_param *p = &sig->params[i];
 		if (!sig_param_is_capture(p))
 			continue;
+		if (g_depth == SHADOW_MAX) {
+			/* nested too deep to track: this call is not stored */
+			cc->untracked = true;
+			continue;
+		}
 		struct capture_frame *fr = &cc->fr[cc->n++];
 		memset(fr, 0, sizeof(*fr));
+		fr->depth = g_depth;
+		fr->token = new_token();
+		g_shadow[g_depth++] = (struct shadow){fr, fr->token, NULL};
 		fr->param = i;
 		fr->limit = limit;
 		fr->is_fd = p->kind == TXC_K_OUT_FD;
@@ -224,16 +293,27 @@ void capture_end(struct capture_call *cc)
 	int saved = errno;
 	for (int i = cc->n - 1; i >= 0; i--)
 		flush_dirty(&cc->fr[i]);
-	if (capture_top != &cc->fr[cc->n - 1])
-		log_msg(TXC_LOG_WARN, "capture: frames left unbalanced (a longjmp out of a "
-				      "cached writer?)");
-	capture_top = cc->fr[0].prev;
+	int base = cc->fr[0].depth, last = cc->fr[cc->n - 1].depth;
+	if (g_depth != last + 1)
+		log_msg(TXC_LOG_INFO, "capture: dropped the frames of a call left by longjmp or an "
+				      "exception");
+	/* deeper entries are frames an inner longjmp left behind: free theirs;
+	 * CC's own buffers stay CC's (capture_free) */
+	for (int d = g_depth - 1; d >= base; d--) {
+		if (d > last)
+			free(g_shadow[d].buf);
+		g_shadow[d] = (struct shadow){0};
+	}
+	g_depth = base;
+	capture_top = base ? g_shadow[base - 1].fr : NULL;
 	errno = saved;
 }
 
 int capture_fill(const struct capture_call *cc, struct txc_result *res)
 {
 	int rc = 0;
+	if (cc->untracked)
+		return TXC_ESYS;
 	for (int i = 0; i < cc->n; i++) {
 		const struct capture_frame *fr = &cc->fr[i];
 		struct txc_out *o = &res->out[fr->param];

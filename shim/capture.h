@@ -23,6 +23,14 @@
  * the writes themselves are never changed.
  * Frames nest: an inner capture's bytes, and an inner hit's replay, land in
  * every enclosing frame that matches. Other threads are never captured.
+ *
+ * A longjmp or a C++ exception out of a capturing call leaves its frames
+ * behind, in stack memory that is reused. Each frame therefore also has a
+ * thread-local shadow entry (its address, a random token and its buffer):
+ * before any frame is read, the frames that are dead are dropped, known by
+ * their address (above the current stack frame: the call was left) or by a
+ * token that no longer matches (the memory was reused), and their buffers
+ * freed from the shadow. Dead frames never store anything.
  */
 #ifndef TXC_CAPTURE_H
 #define TXC_CAPTURE_H
@@ -40,6 +48,8 @@
 
 struct capture_frame {
 	struct capture_frame *prev; /* the enclosing frame of this thread */
+	uint64_t token;		    /* equals the thread's shadow entry while alive */
+	int depth;		    /* index of the shadow entry */
 	int param;		    /* index into sig->params */
 	bool is_fd;		    /* OUT_FD; otherwise OUT_STREAM */
 	int fd;			    /* OUT_FD: the descriptor */
@@ -55,6 +65,7 @@ struct capture_frame {
 /* The capture frames of one call; lives on the caller's stack. */
 struct capture_call {
 	int n;
+	bool untracked; /* frames nested too deep to track: never stored */
 	struct capture_frame fr[TXC_MAX_PARAMS];
 };
 
