@@ -328,19 +328,6 @@ static int lock_or_wait(struct call *c, const struct txc_key *key, bool *locked)
 	return rc;
 }
 
-/* static string: a miss returns the interned copy too, so that equal
- * results are one pointer whether they came from a miss or a hit. Past the
- * bound, the real function's own pointer stays. */
-static void intern_miss(struct call *c)
-{
-	char *s, *interned;
-	if (c->f->fc->sig.ret != TXC_R_STATIC_STRING)
-		return;
-	memcpy(&s, c->ret, sizeof(s));
-	if (s && retstr_make(&c->f->rs, s, strlen(s), &interned) == 0)
-		memcpy(c->ret, &interned, sizeof(interned));
-}
-
 /* errno on entry to a miss's real call: no function sets it, so any other
  * value after the call (0 included) was set by the function. One that
  * saves and restores errno restores this, and leaves the caller's. */
@@ -366,7 +353,7 @@ static void run_miss(struct closure_ud *ud, struct call *c, const struct txc_key
 	struct miss m = {elapsed_ns(&t0, &t1), epoch, real_errno != entry_errno, real_errno};
 	store_result(f, c->ret, c->args, key, lk, &m, &cc);
 	capture_free(&cc);
-	intern_miss(c);
+	retstr_adopt(&f->rs, c->ret);
 	c->errno_after = m.err_set ? real_errno : caller_errno;
 }
 

@@ -232,6 +232,16 @@ int retstr_make(struct retstr_fn *r, const char *s, size_t len, char **out)
 	return 0;
 }
 
+void retstr_adopt(struct retstr_fn *r, void *ret)
+{
+	char *s, *interned;
+	if (r->kind != TXC_R_STATIC_STRING)
+		return;
+	memcpy(&s, ret, sizeof(s));
+	if (s && retstr_make(r, s, strlen(s), &interned) == 0)
+		memcpy(ret, &interned, sizeof(interned));
+}
+
 void retstr_undo(struct retstr_fn *r, char *s)
 {
 	if (r->kind == TXC_R_OWNED_STRING)

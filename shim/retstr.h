@@ -49,6 +49,12 @@ int retstr_init(struct retstr_fn *r, enum txc_ret kind);
  * *OUT is untouched on failure, and nothing is left allocated. */
 int retstr_make(struct retstr_fn *r, const char *s, size_t len, char **out);
 
+/* static string: replaces the char * in the return slot RET (a miss's
+ * result from the real function) with its interned copy, so that equal
+ * results are one pointer whether a miss or a hit produced them. Leaves it
+ * as it is for the other kinds, for NULL, and past the bound. */
+void retstr_adopt(struct retstr_fn *r, void *ret);
+
 /* Takes back a pointer that retstr_make() produced when the hit fails
  * after it (an owned string is freed; the others stay as they are). */
 void retstr_undo(struct retstr_fn *r, char *s);

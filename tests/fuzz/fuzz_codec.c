@@ -3,9 +3,9 @@
  * Input: one selector byte, then a value. The selector picks a signature
  * and whether the harness repairs the header (magic, version, payload
  * length, checksum; the errno flag and field are kept) so that the fuzzer
- * reaches the payload parser, which a 64-bit checksum would otherwise hide. Properties: decode never reads
- * outside the value (ASan), and whatever decodes re-encodes to the very same
- * bytes (decoding is strict).
+ * reaches the payload parser, which a 64-bit checksum would otherwise
+ * hide. Properties: decode never reads outside the value (ASan), and
+ * whatever decodes re-encodes to the very same bytes (decoding is strict).
  */
 #include <stdint.h>
 #include <stdlib.h>
