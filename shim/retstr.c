@@ -242,6 +242,32 @@ void retstr_adopt(struct retstr_fn *r, void *ret)
 		memcpy(ret, &interned, sizeof(interned));
 }
 
+void retstr_release(struct retstr_fn *r)
+{
+	struct retstr_intern *t = r->tab;
+	for (size_t i = 0; t && i < t->nbuckets; i++) {
+		for (struct ent *e = t->buckets[i], *nx; e; e = nx) {
+			nx = e->next;
+			budget_give(sizeof(*e) + e->len + 1);
+			free(e);
+		}
+	}
+	if (t) {
+		budget_give(t->nbuckets * sizeof(struct ent *));
+		free(t->buckets);
+		free(t);
+	}
+	r->tab = NULL;
+	if (r->has_turns) {
+		struct turns *own = pthread_getspecific(r->turns);
+		if (own)
+			turns_free(own);
+		pthread_key_delete(r->turns);
+		r->has_turns = false;
+	}
+	pthread_mutex_destroy(&r->mu);
+}
+
 void retstr_undo(struct retstr_fn *r, char *s)
 {
 	if (r->kind == TXC_R_OWNED_STRING)

@@ -59,6 +59,11 @@ void retstr_adopt(struct retstr_fn *r, void *ret);
  * after it (an owned string is freed; the others stay as they are). */
 void retstr_undo(struct retstr_fn *r, char *s);
 
+/* Frees what R holds (interned strings, this thread's buffers, the thread
+ * key) and gives back its share of the bound. Only for tests: the shim
+ * never calls it, since callers may hold any pointer R ever returned. */
+void retstr_release(struct retstr_fn *r);
+
 /* Bytes interned as static strings in this process (for tests and logs). */
 size_t retstr_static_bytes(void);
 
