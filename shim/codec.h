@@ -26,8 +26,9 @@
  * Checked against the signature on decode: an out string's length + 1 and
  * an out bytes' length are at most its stored capacity; a literal CAP equals
  * the stored capacity; out bytes[CAP] holds exactly CAP bytes; out
- * bytes[CAP:ret] holds min(ret, CAP) bytes (a negative ret counting as 0),
- * exactly as the miss path stores them. out bytes[CAP:param] is checked at
+ * bytes[CAP:ret] holds min(ret, CAP) bytes (a negative ret counting as 0)
+ * and out bytes[CAP:N], N a number, min(N, CAP): exactly as the miss path
+ * stores them. out bytes[CAP:param] is checked at
  * hit time (result.h), where the parameter's value is known.
  *
  * Version 1 (no errno, no capacities) decodes as TXC_ENOTFOUND: a miss whose
@@ -78,8 +79,11 @@ struct txc_result {
  * 32 bits (such a value cannot be stored). */
 size_t codec_size(const struct txc_sig *sig, const struct txc_result *res);
 
-/* Encodes into BUF of CAP bytes. Returns 0 and sets *LEN, or TXC_ETOOBIG
- * when CAP is smaller than codec_size(). BUF is unspecified on failure. */
+/* Encodes into BUF of CAP bytes. Returns 0 and sets *LEN; TXC_ETOOBIG when
+ * CAP is smaller than codec_size() (or a length exceeds 32 bits); TXC_EINVAL
+ * for what decode would reject: a string holding a NUL, or an out length
+ * that disagrees with its capacity or the signature (see the layout). BUF
+ * is unspecified on failure. RES->err is written only when RES->err_set. */
 int codec_encode(const struct txc_sig *sig, const struct txc_value_meta *meta,
 		 const struct txc_result *res, uint8_t *buf, size_t cap, size_t *len);
 
