@@ -171,8 +171,8 @@ int cache_decode(struct txc_cache *c, int fn, const struct txc_key *key,
 	}
 	int rc = codec_decode(&c->cfg->fns[fn].sig, &c->kf[fn].sig_digest, &key->digest,
 			      lk->value.data, len, meta, res);
-	if (rc != 0)
-		return TXC_ECORRUPT;
+	if (rc != 0) /* another value format version is a quiet miss */
+		return rc == TXC_ENOTFOUND ? rc : TXC_ECORRUPT;
 	if (!lk->gens_known || meta->fn_gen != lk->fn_gen || meta->ns_gen != lk->ns_gen)
 		return TXC_ENOTFOUND;
 	return 0;

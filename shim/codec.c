@@ -27,7 +27,7 @@
 #define OFF_FN_GEN  48
 #define OFF_COST    56
 #define OFF_PLEN    64
-#define OFF_RES2    68
+#define OFF_ERRNO   68
 #define OFF_SUM	    72
 
 static const uint8_t magic[4] = {'T', 'X', 'C', 0x01};
@@ -84,9 +84,17 @@ static int has_entry(const struct txc_param *p)
 	return sig_param_is_out(p) || sig_param_is_capture(p);
 }
 
+#define FLAG_ERRNO 0x01
+
 static int is_str_ret(enum txc_ret r)
 {
-	return r == TXC_R_STRING || r == TXC_R_OWNED_STRING;
+	return sig_ret_is_string(r);
+}
+
+/* Buffer outs whose entry records the capacity the real call was given. */
+static int has_cap(const struct txc_param *p)
+{
+	return p->kind == TXC_K_OUT_STRING || p->kind == TXC_K_OUT_BYTES;
 }
 
 /* Adds the size of one length-prefixed blob to *TOTAL. Returns 0 when it
@@ -121,9 +129,9 @@ static uint64_t payload_size(const struct txc_sig *sig, const struct txc_result 
 		n += 1;
 		if (!o->present)
 			continue;
-		if (p->kind == TXC_K_OUT_SCALAR)
+		if (p->kind == TXC_K_OUT_SCALAR || has_cap(p))
 			n += 8;
-		else if (!add_blob(&n, o->data, o->len))
+		if (p->kind != TXC_K_OUT_SCALAR && !add_blob(&n, o->data, o->len))
 			return UINT64_MAX;
 	}
 	return n;
@@ -175,9 +183,13 @@ static void encode_payload(const struct txc_sig *sig, const struct txc_result *r
 		if (par->kind == TXC_K_OUT_SCALAR) {
 			put_u64(w, o->num);
 			w += 8;
-		} else {
-			w = put_blob(w, o->data, o->len);
+			continue;
 		}
+		if (has_cap(par)) {
+			put_u64(w, o->cap);
+			w += 8;
+		}
+		w = put_blob(w, o->data, o->len);
 	}
 }
 
@@ -196,6 +208,53 @@ static int strings_ok(const struct txc_sig *sig, const struct txc_result *res)
 	return 1;
 }
 
+/* The ret of out bytes[CAP:ret] as a length: negative counts as 0, as on
+ * the miss path (result.c). */
+static uint64_t ret_as_len(const struct txc_sig *sig, uint64_t ret)
+{
+	const struct txc_type_info *ti = sig_type_info(sig->ret_type);
+
+	if (ti && ti->is_signed && (int64_t)ret < 0)
+		return 0;
+	return ret;
+}
+
+/* What the signature says about a buffer out's length and capacity. */
+static int out_len_ok(const struct txc_sig *sig, const struct txc_param *p,
+		      const struct txc_result *res, const struct txc_out *o)
+{
+	uint64_t want;
+
+	if (p->kind == TXC_K_OUT_STRING && (o->cap == 0 || o->len > o->cap - 1))
+		return 0;
+	if (o->len > o->cap || (p->size.from == TXC_SZ_LITERAL && o->cap != p->size.literal))
+		return 0;
+	if (p->kind != TXC_K_OUT_BYTES)
+		return 1;
+	if (p->len.from == TXC_SZ_NONE)
+		return o->len == o->cap;
+	if (p->len.from == TXC_SZ_RET) {
+		want = ret_as_len(sig, res->ret);
+		return o->len == (want < o->cap ? want : o->cap);
+	}
+	if (p->len.from == TXC_SZ_LITERAL) {
+		want = p->len.literal;
+		return o->len == (want < o->cap ? want : o->cap);
+	}
+	return 1; /* [CAP:param]: checked at hit time, where the value is known */
+}
+
+static int lengths_ok(const struct txc_sig *sig, const struct txc_result *res)
+{
+	for (int i = 0; i < nparams_of(sig); i++) {
+		const struct txc_param *p = &sig->params[i];
+
+		if (has_cap(p) && res->out[i].present && !out_len_ok(sig, p, res, &res->out[i]))
+			return 0;
+	}
+	return 1;
+}
+
 int codec_encode(const struct txc_sig *sig, const struct txc_value_meta *meta,
 		 const struct txc_result *res, uint8_t *buf, size_t cap, size_t *len)
 {
@@ -203,11 +262,15 @@ int codec_encode(const struct txc_sig *sig, const struct txc_value_meta *meta,
 
 	if (n == 0 || cap < n)
 		return TXC_ETOOBIG;
-	if (!strings_ok(sig, res))
+	if (!strings_ok(sig, res) || !lengths_ok(sig, res))
 		return TXC_EINVAL;
 	memset(buf, 0, TXC_VALUE_HEADER);
 	memcpy(buf + OFF_MAGIC, magic, sizeof(magic));
 	buf[OFF_VERSION] = TXC_VALUE_VERSION;
+	if (res->err_set) {
+		buf[OFF_FLAGS] = FLAG_ERRNO;
+		put_u32(buf + OFF_ERRNO, (uint32_t)res->err);
+	}
 	memcpy(buf + OFF_SIG, meta->sig.b, 16);
 	memcpy(buf + OFF_KEY, meta->key.b, 16);
 	put_u64(buf + OFF_NS_GEN, meta->ns_gen);
@@ -311,21 +374,24 @@ static int decode_payload(const struct txc_sig *sig, struct reader *r, struct tx
 		if (p->kind == TXC_K_OUT_SCALAR) {
 			if (!rd_u64(r, &o->num))
 				return 0;
-		} else if (!rd_blob(r, p->kind == TXC_K_OUT_STRING, &o->data, &o->len)) {
-			return 0;
+			continue;
 		}
+		if (has_cap(p) && !rd_u64(r, &o->cap))
+			return 0;
+		if (!rd_blob(r, p->kind == TXC_K_OUT_STRING, &o->data, &o->len))
+			return 0;
 	}
-	return r->left == 0;
+	return r->left == 0 && lengths_ok(sig, res);
 }
 
 static int header_ok(const struct txc_digest *sig_digest, const struct txc_digest *key_digest,
 		     const uint8_t *buf, size_t len)
 {
-	if (len < TXC_VALUE_HEADER || memcmp(buf + OFF_MAGIC, magic, sizeof(magic)) != 0)
+	if (buf[OFF_FLAGS] & ~FLAG_ERRNO)
 		return 0;
-	if (buf[OFF_VERSION] != TXC_VALUE_VERSION || buf[OFF_FLAGS] != 0)
+	if (!(buf[OFF_FLAGS] & FLAG_ERRNO) && get_u32(buf + OFF_ERRNO) != 0)
 		return 0;
-	if (buf[OFF_RES1] || buf[OFF_RES1 + 1] || get_u32(buf + OFF_RES2) != 0)
+	if (buf[OFF_RES1] || buf[OFF_RES1 + 1])
 		return 0;
 	if (get_u32(buf + OFF_PLEN) != len - TXC_VALUE_HEADER)
 		return 0;
@@ -341,12 +407,18 @@ int codec_decode(const struct txc_sig *sig, const struct txc_digest *sig_digest,
 {
 	struct reader r;
 
-	if (!buf || !header_ok(sig_digest, key_digest, buf, len))
+	if (!buf || len < TXC_VALUE_HEADER || memcmp(buf + OFF_MAGIC, magic, sizeof(magic)) != 0)
+		return TXC_ECORRUPT;
+	if (buf[OFF_VERSION] != TXC_VALUE_VERSION)
+		return TXC_ENOTFOUND; /* another format: not ours to judge */
+	if (!header_ok(sig_digest, key_digest, buf, len))
 		return TXC_ECORRUPT;
 	r.p = buf + TXC_VALUE_HEADER;
 	r.left = len - TXC_VALUE_HEADER;
 	if (!decode_payload(sig, &r, res))
 		return TXC_ECORRUPT;
+	res->err_set = (buf[OFF_FLAGS] & FLAG_ERRNO) != 0;
+	res->err = (int32_t)get_u32(buf + OFF_ERRNO);
 	memcpy(meta->sig.b, buf + OFF_SIG, 16);
 	memcpy(meta->key.b, buf + OFF_KEY, 16);
 	meta->ns_gen = get_u64(buf + OFF_NS_GEN);

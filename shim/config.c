@@ -34,6 +34,7 @@ static const struct keydef cache_keys[CK_COUNT] = {
     [CK_SECRET] = {"secret_file", false},
     [CK_STATS_INTERVAL] = {"stats_interval", false},
     [CK_LOG_FILE] = {"log_file", false},
+    [CK_ERRNO] = {"errno", false},
 };
 
 static const struct keydef fn_keys[FK_COUNT] = {
@@ -48,6 +49,7 @@ static const struct keydef fn_keys[FK_COUNT] = {
     [FK_LOCAL_ENTRIES] = {"local_entries", false},
     [FK_LOCK] = {"lock", false},
     [FK_LOCK_TIMEOUT] = {"lock_timeout_ms", false},
+    [FK_ERRNO] = {"errno", false},
 };
 
 int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)

@@ -64,6 +64,7 @@ struct txc_fn_config {
 	uint32_t local_entries;	  /* near cache: LRU capacity; default 1024 */
 	bool lock;		  /* stampede lock: one process computes a missing key */
 	uint32_t lock_timeout_ms; /* how long the others wait for it; default 5000 */
+	bool errno_keep; /* errno = keep: a hit leaves the caller's errno; inherits [cache] */
 };
 
 struct txc_config {
@@ -80,6 +81,7 @@ struct txc_config {
 	char secret_file[4096]; /* "" = values are checksummed, not authenticated */
 	uint32_t
 	    stats_interval; /* seconds between counter publications; 0 = at exit only; default 5 */
+	bool errno_keep; /* errno = keep|restore (default restore: a hit sets the stored errno) */
 	int nfns;
 	struct txc_fn_config *fns; /* nfns entries, owned by the config */
 };

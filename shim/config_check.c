@@ -161,6 +161,17 @@ static bool parse_bool(const char *s, bool *out)
 	return false;
 }
 
+/* errno = restore (a hit sets errno as the real call left it) | keep. */
+static void check_errno(struct loader *ld, const struct raw *r, bool *keep)
+{
+	if (!r->val)
+		return;
+	if (strcasecmp(r->val, "keep") == 0 || strcasecmp(r->val, "restore") == 0)
+		*keep = strcasecmp(r->val, "keep") == 0;
+	else
+		cfg_note(ld, r->line, false, "errno: '%.40s' is not keep or restore", r->val);
+}
+
 static void check_cache(struct loader *ld)
 {
 	struct txc_config *cfg = ld->cfg;
@@ -202,6 +213,7 @@ static void check_cache(struct loader *ld)
 		cfg_note(ld, k[CK_ENABLED].line, false,
 			 "enabled: '%.40s' is not yes/no (or true/false, on/off, 1/0)",
 			 k[CK_ENABLED].val);
+	check_errno(ld, &k[CK_ERRNO], &cfg->errno_keep);
 	if (k[CK_LOG].val && config_parse_log_level(k[CK_LOG].val, &cfg->log_level))
 		cfg_note(ld, k[CK_LOG].line, false,
 			 "log: unknown level '%.40s' (error, warn, info or debug)", k[CK_LOG].val);
@@ -364,6 +376,8 @@ static void check_fn(struct loader *ld, int i)
 	get_uint(ld, &k[FK_LOCAL_TTL], "local_ttl", 0, 86400, "", &fc->local_ttl);
 	get_uint(ld, &k[FK_LOCAL_ENTRIES], "local_entries", 1, 1000000, "", &fc->local_entries);
 	get_uint(ld, &k[FK_LOCK_TIMEOUT], "lock_timeout_ms", 1, 600000, "", &fc->lock_timeout_ms);
+	fc->errno_keep = ld->cfg->errno_keep;
+	check_errno(ld, &k[FK_ERRNO], &fc->errno_keep);
 	if (k[FK_LOCK].val && !parse_bool(k[FK_LOCK].val, &fc->lock))
 		cfg_note(ld, k[FK_LOCK].line, false, "lock: '%.40s' is not yes/no", k[FK_LOCK].val);
 	if (k[FK_VERSION].val)

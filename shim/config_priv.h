@@ -22,6 +22,7 @@ enum {
 	CK_SECRET,
 	CK_STATS_INTERVAL,
 	CK_LOG_FILE,
+	CK_ERRNO,
 	CK_COUNT
 };
 enum {
@@ -36,6 +37,7 @@ enum {
 	FK_LOCAL_ENTRIES,
 	FK_LOCK,
 	FK_LOCK_TIMEOUT,
+	FK_ERRNO,
 	FK_COUNT
 };
 

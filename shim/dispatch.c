@@ -1,9 +1,12 @@
 /* dispatch.c - the closure handler: hit path, miss path, mutators.
  *
  * Hit:  key -> one mget (value + 2 generations) -> verify -> check every
- *       out-buffer fits -> write outs and return value -> errno as before.
- * Miss: create missing generations -> real call (timed) -> cache_if ->
- *       encode + set -> errno as the real function left it.
+ *       out-buffer fits -> write outs and return value -> errno as the real
+ *       call left it (stored with the value; errno = keep: as before).
+ * Miss: create missing generations -> real call (timed, entered with an
+ *       errno no function sets, so a set errno is seen) -> cache_if ->
+ *       encode + set -> errno as the real function left it (the caller's
+ *       when it set none).
  * Anything that fails on the way ends in the real function being called.
  */
 #include <errno.h>
@@ -22,6 +25,7 @@
 #include "publish.h"
 #include "result.h"
 #include "sigguard.h"
+#include "retstr.h"
 
 #define MAX_CLOSURES 8 /* distinct real targets of one function (versions, libraries) */
 
@@ -40,7 +44,7 @@ struct fn_rt {
 	ffi_cif cif;
 	ffi_type *atypes[TXC_MAX_PARAMS];
 	struct txc_stats stats;
-	pthread_key_t retbuf; /* per-thread storage for returned strings */
+	struct retstr_fn rs; /* the char * of string returns on a hit */
 	int nclosures;
 	struct closure_ud cl[MAX_CLOSURES];
 };
@@ -54,16 +58,6 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
  * function reached meanwhile (from libmemcached, malloc, a signal handler)
  * goes straight to the real function. */
 static __thread int in_shim __attribute__((tls_model("initial-exec")));
-
-struct retbuf {
-	size_t cap;
-	char data[];
-};
-
-static void retbuf_free(void *p)
-{
-	free(p);
-}
 
 static ffi_type *ffi_scalar(enum txc_type t)
 {
@@ -102,7 +96,7 @@ static int prep_fn(struct fn_rt *f, int index, const struct txc_fn_config *fc)
 	if (ffi_prep_cif(&f->cif, FFI_DEFAULT_ABI, (unsigned)sig->nparams, rtype, f->atypes) !=
 	    FFI_OK)
 		return TXC_EINVAL;
-	if (pthread_key_create(&f->retbuf, retbuf_free) != 0)
+	if (sig_ret_is_string(sig->ret) && retstr_init(&f->rs, sig->ret) != 0)
 		return TXC_ENOMEM;
 	return 0;
 }
@@ -153,59 +147,37 @@ static int64_t elapsed_ns(const struct timespec *a, const struct timespec *b)
 
 /* ---- the hit path ---- */
 
-/* Produces the char * a hit returns. Returns 0, or TXC_ENOMEM. */
-static int ret_string(struct fn_rt *f, const struct txc_result *res, void *ret)
-{
-	char *s = NULL;
-	if (res->ret_str && f->fc->sig.ret == TXC_R_OWNED_STRING) {
-		s = malloc(res->ret_len + 1);
-		if (!s)
-			return TXC_ENOMEM;
-	} else if (res->ret_str) {
-		struct retbuf *b = pthread_getspecific(f->retbuf);
-		if (!b || b->cap < res->ret_len + 1) {
-			struct retbuf *nb = realloc(b, sizeof(*b) + res->ret_len + 1);
-			if (!nb)
-				return TXC_ENOMEM;
-			nb->cap = res->ret_len + 1;
-			if (pthread_setspecific(f->retbuf, nb) != 0) {
-				free(nb);
-				return TXC_ENOMEM;
-			}
-			b = nb;
-		}
-		s = b->data;
-	}
-	if (s) {
-		memcpy(s, res->ret_str, res->ret_len);
-		s[res->ret_len] = '\0';
-	}
-	memcpy(ret, &s, sizeof(s));
-	return 0;
-}
+/* One intercepted call, as the hit paths see it. */
+struct call {
+	struct fn_rt *f;
+	void *ret;
+	void **args;
+	int errno_after; /* what the caller sees once a hit answered the call */
+};
 
 /* Applies a verified value. Returns 0 when the call was answered. */
-static int apply_hit(struct fn_rt *f, void *ret, void **args, const struct txc_result *res)
+static int apply_hit(struct call *c, const struct txc_result *res)
 {
+	struct fn_rt *f = c->f;
 	const struct txc_sig *sig = &f->fc->sig;
-	int rc = result_outs_fit(sig, args, res);
+	char *s = NULL;
+	int rc = result_outs_fit(sig, c->args, res);
+	if (rc == 0 && sig_ret_is_string(sig->ret)) {
+		rc = retstr_make(&f->rs, res->ret_str, res->ret_len, &s);
+		if (rc == 0)
+			memcpy(c->ret, &s, sizeof(s));
+	} else if (rc == 0 && sig->ret == TXC_R_SCALAR) {
+		result_ret_store(sig, res->ret, c->ret);
+	}
 	if (rc != 0)
 		return rc;
-	if (sig->ret == TXC_R_STRING || sig->ret == TXC_R_OWNED_STRING) {
-		rc = ret_string(f, res, ret);
-		if (rc != 0)
-			return rc;
-	} else if (sig->ret == TXC_R_SCALAR) {
-		result_ret_store(sig, res->ret, ret);
-	}
-	result_outs_write(sig, args, res);
+	result_outs_write(sig, c->args, res);
 	/* last: once bytes are out, the hit must stand */
-	rc = capture_replay(sig, args, res);
-	if (rc != 0 && sig->ret == TXC_R_OWNED_STRING) {
-		char *s;
-		memcpy(&s, ret, sizeof(s));
-		free(s);
-	}
+	rc = capture_replay(sig, c->args, res);
+	if (rc != 0 && s)
+		retstr_undo(&f->rs, s);
+	if (rc == 0 && res->err_set && !f->fc->errno_keep)
+		c->errno_after = res->err;
 	return rc;
 }
 
@@ -256,14 +228,14 @@ static void run_mutator(struct closure_ud *ud, void *ret, void **args, int calle
 }
 
 /* Returns 0 when the call was answered from the cache. */
-static int try_hit(struct fn_rt *f, void *ret, void **args, const struct txc_key *key,
-		   struct txc_lookup *lk)
+static int try_hit(struct call *c, const struct txc_key *key, struct txc_lookup *lk)
 {
+	struct fn_rt *f = c->f;
 	struct txc_value_meta meta;
 	struct txc_result res;
 	int rc = cache_decode(g_cache, f->index, key, lk, &meta, &res);
 	if (rc == 0)
-		rc = apply_hit(f, ret, args, &res);
+		rc = apply_hit(c, &res);
 	if (rc == 0) {
 		stats_add(&f->stats, TXC_ST_HITS, 1);
 		stats_add(&f->stats, TXC_ST_BYTES_IN, lk->value.len);
@@ -281,11 +253,20 @@ static int try_hit(struct fn_rt *f, void *ret, void **args, const struct txc_key
 	return rc;
 }
 
+/* What the miss path knows once the real call returned. */
+struct miss {
+	int64_t cost;	/* the real call's duration */
+	uint64_t epoch; /* near cache epoch read before the lookup */
+	bool err_set;	/* the real call changed errno ... */
+	int err;	/* ... to this */
+};
+
 static void store_result(struct fn_rt *f, void *ret, void **args, const struct txc_key *key,
-			 const struct txc_lookup *lk, int64_t cost, const struct capture_call *cc,
-			 uint64_t epoch)
+			 const struct txc_lookup *lk, const struct miss *m,
+			 const struct capture_call *cc)
 {
 	const struct txc_sig *sig = &f->fc->sig;
+	int64_t cost = m->cost;
 	if (!result_cond_holds(sig, &f->fc->cache_if, ret)) {
 		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
 		log_msg(TXC_LOG_INFO, "miss %s %s (%.3f ms, not stored: cache_if)", sig->name,
@@ -297,6 +278,8 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 	    .ns_gen = lk->ns_gen, .fn_gen = lk->fn_gen, .cost_ns = cost > 0 ? (uint64_t)cost : 0};
 	size_t len = 0;
 	int rc = result_collect(sig, ret, args, &res);
+	res.err_set = m->err_set;
+	res.err = m->err_set ? m->err : 0;
 	if (rc == 0)
 		rc = capture_fill(cc, &res);
 	if (rc == 0)
@@ -304,7 +287,7 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 	if (rc == 0) {
 		stats_add(&f->stats, TXC_ST_STORES, 1);
 		stats_add(&f->stats, TXC_ST_BYTES_OUT, len);
-		near_put_result(f->index, &key->digest, epoch, &meta, &res);
+		near_put_result(f->index, &key->digest, m->epoch, &meta, &res);
 	} else if (rc == TXC_ETOOBIG) {
 		stats_add(&f->stats, TXC_ST_TOOBIG, 1);
 		log_msg(TXC_LOG_INFO, "%s: result larger than max_value; not stored", sig->name);
@@ -321,19 +304,13 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 		(double)cost / 1e6, len);
 }
 
-struct near_call {
-	struct fn_rt *f;
-	void *ret;
-	void **args;
-};
-
 static int near_apply(void *ctx, const struct txc_value_meta *meta, const struct txc_result *res)
 {
-	struct near_call *nc = ctx;
-	int rc = apply_hit(nc->f, nc->ret, nc->args, res);
+	struct call *c = ctx;
+	int rc = apply_hit(c, res);
 	if (rc == 0) {
-		stats_add(&nc->f->stats, TXC_ST_HITS, 1);
-		stats_add(&nc->f->stats, TXC_ST_SAVED_NS, meta->cost_ns);
+		stats_add(&c->f->stats, TXC_ST_HITS, 1);
+		stats_add(&c->f->stats, TXC_ST_SAVED_NS, meta->cost_ns);
 	}
 	return rc;
 }
@@ -341,9 +318,9 @@ static int near_apply(void *ctx, const struct txc_value_meta *meta, const struct
 /* Another process holds the stampede lock: waits for its result. Returns 0
  * when the call was answered; otherwise the caller computes (*LOCKED: it
  * holds the lock and must release it). */
-static int lock_or_wait(struct fn_rt *f, void *ret, void **args, const struct txc_key *key,
-			bool *locked)
+static int lock_or_wait(struct call *c, const struct txc_key *key, bool *locked)
 {
+	struct fn_rt *f = c->f;
 	struct txc_lookup lk;
 	int rc = lock_acquire(g_cache, f->index, key);
 	*locked = rc == 0;
@@ -354,12 +331,41 @@ static int lock_or_wait(struct fn_rt *f, void *ret, void **args, const struct tx
 	}
 	rc = lock_wait(g_cache, f->index, key, f->fc->lock_timeout_ms, &lk);
 	if (rc == 0)
-		rc = try_hit(f, ret, args, key, &lk);
+		rc = try_hit(c, key, &lk);
 	cache_lookup_free(&lk);
 	if (rc == TXC_ETIMEOUT)
 		log_msg(TXC_LOG_INFO, "%s: lock not released in %u ms; computing", f->fc->sig.name,
 			f->fc->lock_timeout_ms);
 	return rc;
+}
+
+/* errno on entry to a miss's real call: no function sets it, so any other
+ * value after the call (0 included) was set by the function. One that
+ * saves and restores errno restores this, and leaves the caller's. */
+#define ERRNO_UNSET (-0x54584300) /* "TXC" */
+
+/* The miss: the real call, entered with ERRNO_UNSET (errno = keep: the
+ * caller's errno, as before) so that an errno it sets is seen and stored,
+ * then the store. */
+static void run_miss(struct closure_ud *ud, struct call *c, const struct txc_key *key,
+		     const struct txc_lookup *lk, uint64_t epoch, int caller_errno)
+{
+	struct fn_rt *f = ud->fn;
+	int entry_errno = f->fc->errno_keep ? caller_errno : ERRNO_UNSET;
+	struct timespec t0, t1;
+	struct capture_call cc;
+	stats_add(&f->stats, TXC_ST_MISSES, 1);
+	capture_begin(&cc, &f->fc->sig, c->args, g_cfg->max_value);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	call_real(ud, c->ret, c->args, entry_errno);
+	int real_errno = errno;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	capture_end(&cc);
+	struct miss m = {elapsed_ns(&t0, &t1), epoch, real_errno != entry_errno, real_errno};
+	store_result(f, c->ret, c->args, key, lk, &m, &cc);
+	capture_free(&cc);
+	retstr_adopt(&f->rs, c->ret);
+	c->errno_after = m.err_set ? real_errno : caller_errno;
 }
 
 static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller_errno)
@@ -377,17 +383,17 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 	}
 	key_args_from_ffi(&f->fc->sig, args, a);
 	key_build(&g_cache->kf[f->index], &f->fc->sig, a, &key);
-	struct near_call nc = {f, ret, args};
-	if (epoch && near_get(f->index, &key.digest, near_apply, &nc) == 0) {
+	struct call c = {f, ret, args, caller_errno};
+	if (epoch && near_get(f->index, &key.digest, near_apply, &c) == 0) {
 		log_msg(TXC_LOG_INFO, "hit %s %s (near)", f->fc->sig.name, key.text);
-		errno = caller_errno;
+		errno = c.errno_after;
 		return;
 	}
 	int rc = cache_lookup(g_cache, f->index, &key, &lk);
-	if (rc == 0 && try_hit(f, ret, args, &key, &lk) == 0) {
+	if (rc == 0 && try_hit(&c, &key, &lk) == 0) {
 		near_put(f->index, &key.digest, epoch, lk.value.data, lk.value.len);
 		cache_lookup_free(&lk);
-		errno = caller_errno;
+		errno = c.errno_after;
 		return;
 	}
 	cache_lookup_free(&lk);
@@ -400,24 +406,15 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 		return;
 	}
 	bool locked = false;
-	if (f->fc->lock && lock_or_wait(f, ret, args, &key, &locked) == 0) {
-		errno = caller_errno;
+	if (f->fc->lock && lock_or_wait(&c, &key, &locked) == 0) {
+		errno = c.errno_after;
 		return;
 	}
-	stats_add(&f->stats, TXC_ST_MISSES, 1);
-	struct timespec t0, t1;
-	struct capture_call cc;
-	capture_begin(&cc, &f->fc->sig, args, g_cfg->max_value);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	call_real(ud, ret, args, caller_errno);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	int real_errno = errno;
-	capture_end(&cc);
-	store_result(f, ret, args, &key, &lk, elapsed_ns(&t0, &t1), &cc, epoch);
-	capture_free(&cc);
+	c.errno_after = caller_errno; /* a refused hit may have set it */
+	run_miss(ud, &c, &key, &lk, epoch, caller_errno);
 	if (locked)
 		lock_release(g_cache, f->index, &key);
-	errno = real_errno;
+	errno = c.errno_after;
 }
 
 static void on_call(ffi_cif *cif, void *ret, void **args, void *user)

@@ -56,6 +56,56 @@ static uint64_t size_value(const struct txc_sig *sig, const struct txc_size *sz,
 	return v;
 }
 
+/* True when the stored out O may have been cut short by the capacity its
+ * real call was given: it filled that capacity, or an integer return value
+ * reached it (confstr and snprintf return the size they needed). Either
+ * can be a coincidence; refusing then costs one real call, serving a cut
+ * result would be a wrong answer. */
+static bool may_be_cut(const struct txc_sig *sig, const struct txc_param *p,
+		       const struct txc_result *res, const struct txc_out *o)
+{
+	if (o->len + (p->kind == TXC_K_OUT_STRING ? 1 : 0) >= o->cap)
+		return true;
+	if (sig->ret != TXC_R_SCALAR || sig->ret_type == TXC_T_BOOL)
+		return false;
+	const struct txc_type_info *ti = sig_type_info(sig->ret_type);
+	if (ti->is_float || (ti->is_signed && (int64_t)res->ret < 0))
+		return false;
+	return res->ret >= o->cap;
+}
+
+/* out bytes[CAP:param]: the stored length against this call's LEN. A
+ * mismatch is corrupt when LEN and CAP are both in the key (the stored call
+ * had the same values), else the call differs and the real function runs. */
+static int len_param_fits(const struct txc_sig *sig, const struct txc_param *p, void **args,
+			  uint64_t cap, const struct txc_out *o)
+{
+	uint64_t n = size_value(sig, &p->len, args, NULL);
+	uint64_t stored_want = n < o->cap ? n : o->cap;
+	bool known = sig->params[p->len.param].keyed &&
+		     (p->size.from != TXC_SZ_PARAM || sig->params[p->size.param].keyed);
+	if (known && o->len != stored_want)
+		return TXC_ECORRUPT;
+	return o->len == (n < cap ? n : cap) ? 0 : TXC_ERANGE;
+}
+
+/* One buffer out against the caller's capacity. */
+static int buffer_fits(const struct txc_sig *sig, const struct txc_param *p, void **args,
+		       const struct txc_result *res, const struct txc_out *o)
+{
+	uint64_t cap = size_value(sig, &p->size, args, NULL);
+	uint64_t need = o->len + (p->kind == TXC_K_OUT_STRING ? 1 : 0);
+	if (need > cap)
+		return TXC_ERANGE;
+	/* with CAP out of the key ("ignore = cap"), the real call with this
+	 * capacity may have given more than the stored, cut result */
+	if (cap != o->cap && may_be_cut(sig, p, res, o))
+		return TXC_ERANGE;
+	if (p->kind == TXC_K_OUT_BYTES && p->len.from == TXC_SZ_PARAM)
+		return len_param_fits(sig, p, args, cap, o);
+	return 0;
+}
+
 /* Checks that every cached out-parameter fits the caller's buffer before
  * anything is written: a hit is all or nothing. */
 int result_outs_fit(const struct txc_sig *sig, void **args, const struct txc_result *res)
@@ -69,10 +119,9 @@ int result_outs_fit(const struct txc_sig *sig, void **args, const struct txc_res
 			return TXC_ECORRUPT; /* the key covers NULL-ness: cannot happen honestly */
 		if (!dst || p->kind == TXC_K_OUT_SCALAR)
 			continue;
-		uint64_t cap = size_value(sig, &p->size, args, NULL);
-		uint64_t need = res->out[i].len + (p->kind == TXC_K_OUT_STRING ? 1 : 0);
-		if (need > cap)
-			return TXC_ERANGE;
+		int rc = buffer_fits(sig, p, args, res, &res->out[i]);
+		if (rc != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -101,7 +150,7 @@ bool result_cond_holds(const struct txc_sig *sig, const struct txc_cond *c, cons
 	if (!c->set)
 		return true;
 	int cmp; /* <0, 0, >0: ret compared with the value */
-	if (sig->ret == TXC_R_STRING || sig->ret == TXC_R_OWNED_STRING) {
+	if (sig_ret_is_string(sig->ret)) {
 		char *s;
 		memcpy(&s, ret, sizeof(s));
 		cmp = s != NULL; /* only NULL is comparable */
@@ -173,6 +222,7 @@ int result_collect(const struct txc_sig *sig, void *ret, void **args, struct txc
 		}
 		uint64_t cap = size_value(sig, &p->size, args, ret);
 		o->data = src;
+		o->cap = cap;
 		if (p->kind == TXC_K_OUT_STRING) {
 			const char *nul = memchr(src, '\0', cap);
 			if (!nul)

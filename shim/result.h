@@ -21,9 +21,15 @@ uint64_t result_ret_load(const struct txc_sig *sig, const void *ret);
 /* Writes the portable V into RET as libffi expects a closure to return it. */
 void result_ret_store(const struct txc_sig *sig, uint64_t v, void *ret);
 
-/* Returns 0 when every present out-value of RES fits the capacity the
- * caller passed in ARGS, TXC_ERANGE when one does not, TXC_ECORRUPT when
- * the NULL-ness of a pointer differs from what was stored. */
+/* Returns 0 when every present out-value of RES is what the real function
+ * would write for the capacities in ARGS. TXC_ERANGE (the real function
+ * runs) when one does not fit, when one may have been cut short by the
+ * capacity it was stored with (it filled that capacity, or an integer
+ * return value reached it) and the caller's capacity differs, or when an
+ * out bytes[CAP:param] holds another length than this call's LEN gives.
+ * TXC_ECORRUPT when the NULL-ness of a pointer differs from what was stored,
+ * or when an out bytes[CAP:param] length contradicts LEN and CAP that are
+ * both in the key. */
 int result_outs_fit(const struct txc_sig *sig, void **args, const struct txc_result *res);
 
 /* Copies RES's out-values into the caller's buffers (after result_outs_fit). */
@@ -32,8 +38,9 @@ void result_outs_write(const struct txc_sig *sig, void **args, const struct txc_
 /* True when the return value in RET satisfies C (always, when C is unset). */
 bool result_cond_holds(const struct txc_sig *sig, const struct txc_cond *c, const void *ret);
 
-/* Fills RES from the real call's RET and out-buffers; pointers borrow the
- * caller's memory. Returns 0, or TXC_EINVAL when an out string has no NUL
+/* Fills RES from the real call's RET and out-buffers, with each buffer's
+ * capacity; pointers borrow the caller's memory. errno is not touched:
+ * the caller sets RES->err_set and RES->err. Returns 0, or TXC_EINVAL when an out string has no NUL
  * within its capacity (such a result is not stored). */
 int result_collect(const struct txc_sig *sig, void *ret, void **args, struct txc_result *res);
 

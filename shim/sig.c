@@ -426,6 +426,12 @@ static int parse_return(struct parser *ps)
 		sig->ret = TXC_R_STRING;
 		return 0;
 	}
+	if (tok_is(t, "static")) {
+		if (!lex_accept(ps, "string"))
+			return fail(ps, "return type: 'static' must be followed by 'string'");
+		sig->ret = TXC_R_STATIC_STRING;
+		return 0;
+	}
 	if (tok_is(t, "owned")) {
 		if (!lex_accept(ps, "string"))
 			return fail(ps, "return type: 'owned' must be followed by 'string'");
@@ -705,6 +711,9 @@ int sig_canonical(const struct txc_sig *sig, char *buf, size_t cap)
 		break;
 	case TXC_R_OWNED_STRING:
 		sb_add(&sb, "owned string ");
+		break;
+	case TXC_R_STATIC_STRING:
+		sb_add(&sb, "static string ");
 		break;
 	default:
 		sb_add(&sb, "? ");

@@ -77,11 +77,18 @@ enum txc_kind {
 };
 
 enum txc_ret {
-	TXC_R_VOID,	   /* void */
-	TXC_R_SCALAR,	   /* a scalar type; see ret_type */
-	TXC_R_STRING,	   /* string: char *, storage owned by txcache on a hit */
-	TXC_R_OWNED_STRING /* owned string: malloc'ed copy on a hit */
+	TXC_R_VOID,	    /* void */
+	TXC_R_SCALAR,	    /* a scalar type; see ret_type */
+	TXC_R_STRING,	    /* string: char *, storage owned by txcache on a hit, per thread */
+	TXC_R_OWNED_STRING, /* owned string: malloc'ed copy on a hit */
+	TXC_R_STATIC_STRING /* static string: interned for the life of the process on a hit */
 };
+
+/* True for the three kinds that return a char *. */
+static inline bool sig_ret_is_string(enum txc_ret r)
+{
+	return r == TXC_R_STRING || r == TXC_R_OWNED_STRING || r == TXC_R_STATIC_STRING;
+}
 
 /* A size given as a number, a parameter, or the return value. */
 enum txc_size_from { TXC_SZ_NONE, TXC_SZ_LITERAL, TXC_SZ_PARAM, TXC_SZ_RET };

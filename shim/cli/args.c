@@ -328,6 +328,11 @@ static int parse_out(struct cli_call *c, const struct txc_param *p, const char *
 			(unsigned long long)o->len, (unsigned long long)cap);
 		return -1;
 	}
+	/* the value records its capacity; unknown here, it is unbounded (the
+	 * value is whole), except out bytes[CAP], which is always CAP bytes */
+	o->cap = cap ? cap : UINT64_MAX;
+	if (!cap && p->kind == TXC_K_OUT_BYTES && p->len.from == TXC_SZ_NONE)
+		o->cap = o->len;
 	return 0;
 }
 

@@ -121,7 +121,10 @@ static void print_json(FILE *out, const struct cli_call *c, const struct txc_res
 		fprintf(out, "%s\"%s\":", n++ ? "," : "", label);
 		out_value(out, &sig->params[i], &res->out[i], true);
 	}
-	fprintf(out, "},\"cost_ns\":%" PRIu64 "}\n", meta->cost_ns);
+	fputc('}', out);
+	if (res->err_set)
+		fprintf(out, ",\"errno\":%" PRId32, res->err);
+	fprintf(out, ",\"cost_ns\":%" PRIu64 "}\n", meta->cost_ns);
 }
 
 void cli_result_print(FILE *out, const struct cli_call *c, const struct txc_result *res,
@@ -146,4 +149,6 @@ void cli_result_print(FILE *out, const struct cli_call *c, const struct txc_resu
 		out_value(out, &sig->params[i], &res->out[i], false);
 		fputc('\n', out);
 	}
+	if (res->err_set)
+		fprintf(out, "errno = %" PRId32 "\n", res->err);
 }

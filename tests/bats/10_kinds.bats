@@ -324,7 +324,7 @@ EOF
 	assert_calls $((before + 1)) "11 cached bytes do not fit a cap of 4: real call"
 }
 
-@test "errno: as the real call left it on a miss, as before the call on a hit" {
+@test "errno: as the real call left it, on a miss and on a hit" {
 	cfg=$(kinds_config errno <<'EOF'
 [function k_errno]
 signature = int k_errno(int x)
@@ -337,10 +337,38 @@ EOF
 	expect_out 'k_errno 5 -> 5 errno before=9 after=5'
 	assert_calls 2
 	kd_shim "$cfg" errno 5 9
-	expect_out 'k_errno 5 -> 5 errno before=9 after=9'
+	expect_out 'k_errno 5 -> 5 errno before=9 after=5'
 	assert_calls 2
 	kd_shim "$cfg" errno 5 33
-	expect_out 'k_errno 5 -> 5 errno before=33 after=33'
+	expect_out 'k_errno 5 -> 5 errno before=33 after=5'
 	assert_calls 2
+	assert_log hit k_errno
+	# a function may set errno to 0, or to the value it already had
+	kd errno 0 9
+	expect_out 'k_errno 0 -> 0 errno before=9 after=0'
+	kd_shim "$cfg" errno 0 9
+	expect_out 'k_errno 0 -> 0 errno before=9 after=0'
+	kd_shim "$cfg" errno 0 9
+	expect_out 'k_errno 0 -> 0 errno before=9 after=0'
+	assert_calls 4
+	kd_shim "$cfg" errno 7 7
+	expect_out 'k_errno 7 -> 7 errno before=7 after=7'
+	kd_shim "$cfg" errno 7 0
+	expect_out 'k_errno 7 -> 7 errno before=0 after=7'
+	assert_calls 5
+}
+
+@test "errno = keep: a hit leaves the caller's errno (the old behaviour)" {
+	cfg=$(kinds_config errno_keep <<'EOF'
+[function k_errno]
+signature = int k_errno(int x)
+errno = keep
+EOF
+	)
+	kd_shim "$cfg" errno 6 9
+	expect_out 'k_errno 6 -> 6 errno before=9 after=6'
+	kd_shim "$cfg" errno 6 9
+	expect_out 'k_errno 6 -> 6 errno before=9 after=9'
+	assert_calls 1
 	assert_log hit k_errno
 }

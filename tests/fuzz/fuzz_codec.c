@@ -2,10 +2,10 @@
  *
  * Input: one selector byte, then a value. The selector picks a signature
  * and whether the harness repairs the header (magic, version, payload
- * length, checksum) so that the fuzzer reaches the payload parser, which a
- * 64-bit checksum would otherwise hide. Properties: decode never reads
- * outside the value (ASan), and whatever decodes re-encodes to the very same
- * bytes (decoding is strict).
+ * length, checksum; the errno flag and field are kept) so that the fuzzer
+ * reaches the payload parser, which a 64-bit checksum would otherwise
+ * hide. Properties: decode never reads outside the value (ASan), and
+ * whatever decodes re-encodes to the very same bytes (decoding is strict).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,6 +23,9 @@ static const char *const sigs[] = {
     "owned string w(string a)",
     "size_t z(ptr c, out bytes[cap:ret] d, size_t cap, bytes[n] s, size_t n, int l)",
     "void v(out int * q, out bytes[16] b, out double * d)",
+    "static string t(int e)",
+    "ssize_t r(out bytes[cap:ret] d, size_t cap, out string[8] s, out bytes[c2:n] e, int n, "
+    "int c2)",
 };
 #define NSIGS (sizeof(sigs) / sizeof(sigs[0]))
 
@@ -39,10 +42,12 @@ static void repair(uint8_t *v, size_t len)
 
 	memcpy(v, "TXC\x01", 4);
 	v[4] = TXC_VALUE_VERSION;
-	memset(v + 5, 0, 3);
+	v[5] &= 0x01; /* keeps "errno stored" and its field */
+	memset(v + 6, 0, 2);
 	for (int i = 0; i < 4; i++)
 		v[64 + i] = (uint8_t)(plen >> (8 * i));
-	memset(v + 68, 0, 4);
+	if (!(v[5] & 0x01))
+		memset(v + 68, 0, 4);
 	XXH3_64bits_reset(&st);
 	XXH3_64bits_update(&st, v, 72);
 	XXH3_64bits_update(&st, zero, 8);

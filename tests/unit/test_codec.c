@@ -23,7 +23,7 @@ static void add_param(struct txc_sig *s, const char *name, enum txc_kind kind, e
 	p->keyed = kind == TXC_K_SCALAR || kind == TXC_K_STRING || kind == TXC_K_BYTES;
 }
 
-/* string f(int a, out string[cap] s, size_t cap, out bytes[16] b, out int *n, ptr p) */
+/* string f(int a, out string[cap] s, size_t cap, out bytes[16:a] b, out int *n, ptr p) */
 static void sig_all(struct txc_sig *s, enum txc_ret ret)
 {
 	memset(s, 0, sizeof(*s));
@@ -36,6 +36,7 @@ static void sig_all(struct txc_sig *s, enum txc_ret ret)
 	add_param(s, "cap", TXC_K_SCALAR, TXC_T_SIZE);
 	add_param(s, "b", TXC_K_OUT_BYTES, TXC_T_VOID);
 	s->params[3].size = (struct txc_size){TXC_SZ_LITERAL, 16, 0};
+	s->params[3].len = (struct txc_size){TXC_SZ_PARAM, 0, 0};
 	add_param(s, "n", TXC_K_OUT_SCALAR, TXC_T_INT);
 	add_param(s, "p", TXC_K_PTR, TXC_T_VOID);
 }
@@ -96,7 +97,7 @@ static void test_scalar_void(void)
 	r.ret = 0xfffffffffffffffeull;
 	CHECK(codec_size(&s, &r) == 88, "scalar return: 80 + 8 bytes");
 	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && len == 88, "scalar encodes");
-	CHECK(memcmp(buf, "TXC\x01\x01", 5) == 0, "magic and version");
+	CHECK(memcmp(buf, "TXC\x01\x02", 5) == 0, "magic and version 2");
 	CHECK(codec_decode(&s, &SIGD, &KEYD, buf, len, &m, &d) == 0 && d.ret == r.ret,
 	      "scalar round trip");
 	CHECK(m.ns_gen == 7 && m.fn_gen == 0x1122334455667788ull && m.cost_ns == 123456 &&
@@ -152,9 +153,9 @@ static void fill_all(struct txc_result *r, int present_mask)
 	memset(r, 0, sizeof(*r));
 	r->ret_str = "ret";
 	r->ret_len = 3;
-	r->out[1] = (struct txc_out){present_mask & 1, 0, "out-string", 10};
-	r->out[3] = (struct txc_out){(present_mask & 2) != 0, 0, bytes, 16};
-	r->out[4] = (struct txc_out){(present_mask & 4) != 0, (uint64_t)-42, NULL, 0};
+	r->out[1] = (struct txc_out){present_mask & 1, 0, "out-string", 10, 64};
+	r->out[3] = (struct txc_out){(present_mask & 2) != 0, 0, bytes, 16, 16};
+	r->out[4] = (struct txc_out){(present_mask & 4) != 0, (uint64_t)-42, NULL, 0, 0};
 	for (int i = 1; i <= 4; i++)
 		if (!r->out[i].present)
 			r->out[i] = (struct txc_out){0};
@@ -178,7 +179,8 @@ static void test_outs(void)
 		for (int i = 0; i < s.nparams; i++) {
 			const struct txc_out *a = &r.out[i], *b = &d.out[i];
 
-			ok &= a->present == b->present && a->len == b->len && a->num == b->num;
+			ok &= a->present == b->present && a->len == b->len && a->num == b->num &&
+			      a->cap == b->cap;
 			ok &= !a->len || memcmp(a->data, b->data, a->len) == 0;
 			ok &= b->present || b->data == NULL;
 		}
@@ -237,8 +239,8 @@ static size_t small_value(struct txc_sig *s, uint8_t *buf, size_t cap)
 
 	sig_all(s, TXC_R_STRING);
 	fill_all(&r, 7);
-	r.out[1] = (struct txc_out){1, 0, "hi", 2};
-	r.out[3] = (struct txc_out){1, 0, "\x01\x02", 2};
+	r.out[1] = (struct txc_out){1, 0, "hi", 2, 8};
+	r.out[3] = (struct txc_out){1, 0, "\x01\x02", 2, 16};
 	r.ret_str = "r";
 	r.ret_len = 1;
 	encode(s, &r, buf, cap, &len);
@@ -257,7 +259,9 @@ static void test_mutations(void)
 	for (size_t bit = 0; bit < len * 8; bit++) {
 		memcpy(m, buf, len);
 		m[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		bad += decode(&s, m, len, &d) != TXC_ECORRUPT;
+		int rc = decode(&s, m, len, &d);
+		/* another version byte is another format: a quiet miss */
+		bad += bit / 8 == 4 ? rc != TXC_ENOTFOUND : rc != TXC_ECORRUPT;
 	}
 	CHECK(bad == 0, "all %zu single-bit flips rejected (%d accepted)", len * 8, bad);
 	bad = 0;
@@ -291,22 +295,26 @@ static void test_structure(void)
 	uint8_t buf[256], m[256];
 	size_t len = small_value(&s, buf, sizeof(buf));
 	struct txc_digest other = SIGD;
-	/* payload: 0 flag, 4 len, 'r', 1 flag, 4 len, "hi", 1, 4, 2 bytes, 1, 8 */
+	/* payload: 0 flag, 4 len, 'r' (80..85); 1 flag, 8 cap, 4 len, "hi" (86..100);
+	 * 1 flag, 8 cap, 4 len, 2 bytes (101..115); 1 flag, 8 (116..124) */
 	static const struct {
 		size_t off;
 		uint8_t val;
 		const char *what;
 	} edits[] = {
-	    {4, 2, "version 2"},
-	    {5, 1, "flags set"},
+	    {5, 2, "unknown flag set"},
 	    {6, 1, "reserved 6 set"},
-	    {70, 1, "reserved 68..71 set"},
+	    {70, 1, "errno without its flag"},
 	    {80, 2, "ret null flag 2"},
 	    {85, 0, "NUL in returned string"},
 	    {86, 2, "out present flag 2"},
-	    {91, 0, "NUL in out string"},
+	    {99, 0, "NUL in out string"},
 	    {81, 2, "ret length past the end"},
-	    {87, 200, "out length past the end"},
+	    {95, 200, "out length past the end"},
+	    {87, 2, "out string longer than its stored capacity"},
+	    {87, 0, "out string with capacity 0"},
+	    {102, 17, "out bytes[16] with capacity 17"},
+	    {102, 1, "out bytes longer than its stored capacity"},
 	};
 
 	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
@@ -378,6 +386,120 @@ static void test_garbage(void)
 	CHECK(canon_bad == 0, "every accepted buffer re-encodes to the same bytes");
 }
 
+/* errno: flags bit 0 and bytes 68..71. */
+static void test_errno(void)
+{
+	struct txc_sig s;
+	struct txc_result r = {0}, d;
+	uint8_t buf[128], m[128];
+	size_t len;
+
+	memset(&s, 0, sizeof(s));
+	s.ret = TXC_R_SCALAR;
+	s.ret_type = TXC_T_DOUBLE;
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && buf[5] == 0 &&
+		  memcmp(buf + 68, "\0\0\0\0", 4) == 0,
+	      "no errno: flag and field zero");
+	CHECK(decode(&s, buf, len, &d) == 0 && !d.err_set && d.err == 0, "no errno round trips");
+	r.err_set = true;
+	r.err = 34;
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && buf[5] == 1 && buf[68] == 34,
+	      "errno 34: flag 1, field 34");
+	CHECK(decode(&s, buf, len, &d) == 0 && d.err_set && d.err == 34, "errno round trips");
+	r.err = 0; /* errno = keep: a call may set errno to 0 */
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && decode(&s, buf, len, &d) == 0 &&
+		  d.err_set && d.err == 0,
+	      "errno set to 0 round trips as set");
+	r.err = -5;
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && decode(&s, buf, len, &d) == 0 &&
+		  d.err == -5,
+	      "errno keeps its sign");
+	memcpy(m, buf, len);
+	m[4] = 1;
+	resign(m, len);
+	CHECK(decode(&s, m, len, &d) == TXC_ENOTFOUND, "a version 1 value is a miss");
+	m[4] = 3;
+	resign(m, len);
+	CHECK(decode(&s, m, len, &d) == TXC_ENOTFOUND, "a version 3 value is a miss");
+	m[0] = 'X';
+	CHECK(decode(&s, m, len, &d) == TXC_ECORRUPT, "bad magic stays corrupt");
+}
+
+static int parse_sig(const char *text, struct txc_sig *s)
+{
+	char err[128];
+	int rc = sig_parse(text, s, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "%s: %s\n", text, err);
+	return rc;
+}
+
+/* Encodes RET with one out bytes of LEN bytes and capacity CAP under S. */
+static int enc_bytes(const struct txc_sig *s, uint64_t ret, uint64_t len, uint64_t cap)
+{
+	static const uint8_t data[64];
+	struct txc_result r = {0}, d;
+	uint8_t buf[256];
+	size_t n;
+
+	r.ret = ret;
+	r.out[0] = (struct txc_out){true, 0, data, len, cap};
+	int rc = encode(s, &r, buf, sizeof(buf), &n);
+	if (rc == 0 && decode(s, buf, n, &d) != 0)
+		return -100;
+	return rc;
+}
+
+/* Point 7: lengths agree with the signature, on encode and on decode. */
+static void test_signature_lengths(void)
+{
+	struct txc_sig s;
+	struct txc_result r = {0}, d;
+	uint8_t buf[256], m[256];
+	size_t len;
+
+	CHECK(parse_sig("ssize_t z(out bytes[cap:ret] d, size_t cap)", &s) == 0, "sig z");
+	CHECK(enc_bytes(&s, 5, 5, 16) == 0, "[cap:ret]: 5 bytes of 16, ret 5");
+	CHECK(enc_bytes(&s, 5, 4, 16) == TXC_EINVAL, "[cap:ret]: 4 bytes, ret 5 refused");
+	CHECK(enc_bytes(&s, 20, 16, 16) == 0, "[cap:ret]: ret 20 clamped to cap 16");
+	CHECK(enc_bytes(&s, 20, 15, 16) == TXC_EINVAL, "[cap:ret]: ret 20, 15 bytes refused");
+	CHECK(enc_bytes(&s, (uint64_t)-1, 0, 16) == 0, "[cap:ret]: ret -1 holds 0 bytes");
+	CHECK(enc_bytes(&s, (uint64_t)-1, 1, 16) == TXC_EINVAL,
+	      "[cap:ret]: ret -1, 1 byte refused");
+	CHECK(enc_bytes(&s, 17, 17, 16) == TXC_EINVAL, "[cap:ret]: over capacity refused");
+	/* an edited ret with a valid checksum: the parser must refuse it */
+	r.ret = 5;
+	r.out[0] = (struct txc_out){true, 0, "abcde", 5, 16};
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0, "z encodes");
+	memcpy(m, buf, len);
+	m[80] = 4; /* ret 4, 5 bytes stored */
+	resign(m, len);
+	CHECK(decode(&s, m, len, &d) == TXC_ECORRUPT, "[cap:ret]: ret edited to 4 is corrupt");
+	m[80] = 5;
+	m[89] = 4; /* capacity 4 < 5 bytes */
+	resign(m, len);
+	CHECK(decode(&s, m, len, &d) == TXC_ECORRUPT, "[cap:ret]: capacity below length corrupt");
+
+	CHECK(parse_sig("void b(out bytes[8] d)", &s) == 0, "sig b");
+	CHECK(enc_bytes(&s, 0, 8, 8) == 0, "[8]: 8 bytes");
+	CHECK(enc_bytes(&s, 0, 7, 8) == TXC_EINVAL, "[8]: 7 bytes refused");
+	CHECK(enc_bytes(&s, 0, 9, 9) == TXC_EINVAL, "[8]: capacity 9 refused");
+	CHECK(parse_sig("void c(out bytes[cap:n] d, size_t cap, size_t n)", &s) == 0, "sig c");
+	CHECK(enc_bytes(&s, 0, 3, 8) == 0 && enc_bytes(&s, 0, 8, 8) == 0,
+	      "[cap:n]: any length up to cap (checked at hit time)");
+	CHECK(enc_bytes(&s, 0, 9, 8) == TXC_EINVAL, "[cap:n]: over capacity refused");
+	CHECK(parse_sig("int t(out string[cap] d, size_t cap)", &s) == 0, "sig t");
+	r = (struct txc_result){0};
+	r.out[0] = (struct txc_out){true, 0, "abc", 3, 4};
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0, "string 3 + NUL in 4");
+	r.out[0].cap = 3;
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == TXC_EINVAL, "string 3 + NUL in 3 refused");
+	r.out[0].cap = UINT64_MAX;
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && decode(&s, buf, len, &d) == 0 &&
+		  d.out[0].cap == UINT64_MAX,
+	      "unbounded capacity round trips");
+}
+
 int main(void)
 {
 	test_scalar_void();
@@ -387,5 +509,7 @@ int main(void)
 	test_mutations();
 	test_structure();
 	test_garbage();
+	test_errno();
+	test_signature_lengths();
 	return check_done();
 }

@@ -553,6 +553,24 @@ static void test_robustness(void)
 	CHECK(bad_reports == 0, "%d damaged files: clean results", total);
 }
 
+/* errno = keep|restore: [cache] default, per function override. */
+static void test_errno_option(void)
+{
+	CHECK(good("[function f]\nsignature = int f()\n") && !cfg->errno_keep &&
+		  !cfg->fns[0].errno_keep,
+	      "errno: restore by default");
+	CHECK(load("[function f]\nsignature = int f()\n[function g]\nsignature = int g()\n"
+		   "errno = restore\n[cache]\nservers = a\nerrno = keep\n") == 0 &&
+		  cfg->errno_keep && cfg->fns[0].errno_keep && !cfg->fns[1].errno_keep,
+	      "errno: [cache] keep inherited (from a later section), restore overrides");
+	CHECK(good("errno = KEEP\n") && cfg->errno_keep, "errno: case-insensitive");
+	CHECK(bad("errno = maybe\n", 3, "errno: 'maybe' is not keep or restore"),
+	      "errno: bad value in [cache]");
+	CHECK(bad("[function f]\nsignature = int f()\nerrno = 1\n", 5,
+		  "errno: '1' is not keep or restore"),
+	      "errno: bad value in a function");
+}
+
 int main(void)
 {
 	test_example();
@@ -565,6 +583,7 @@ int main(void)
 	test_invalidates();
 	test_files();
 	test_robustness();
+	test_errno_option();
 	config_free(cfg);
 	return check_done();
 }

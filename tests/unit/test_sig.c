@@ -148,6 +148,11 @@ static void test_kinds(void)
 	      "string return");
 	CHECK(parse("owned string name(int id)") == 0 && sig.ret == TXC_R_OWNED_STRING,
 	      "owned string return");
+	CHECK(parse("static string name(int id)") == 0 && sig.ret == TXC_R_STATIC_STRING,
+	      "static string return");
+	CHECK(parse("static name(int id)") == TXC_EINVAL, "static without string refused");
+	CHECK(strcmp(canon("static  string strerror(int e)"), "static string strerror(int e)") == 0,
+	      "static string canonical text");
 	CHECK(parse("int f(void)") == 0 && sig.nparams == 0, "(void)");
 	CHECK(parse("int f()") == 0 && sig.nparams == 0, "()");
 	CHECK(parse("  int\tf ( void ) ") == 0 && sig.nparams == 0, "spaces around (void)");

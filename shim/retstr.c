@@ -1,0 +1,275 @@
+/* retstr.c - the char * a hit returns (see retstr.h).
+ *
+ * string: the old scheme was one buffer per thread grown with realloc, so a
+ * longer result freed the pointer the caller still held from the previous
+ * call. Two buffers used in turn leave the previous call's bytes alone.
+ *
+ * static string: a chained hash table per function, keyed by XXH3-64 of the
+ * content. Entries are never removed, so a pointer once returned stays valid
+ * and unchanged; a process-wide byte budget bounds what that costs.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#include "err.h"
+#include "log.h"
+#include "retstr.h"
+
+/* ---- string: two buffers in turn ---- */
+
+struct turn_buf {
+	size_t cap;
+	char *data;
+};
+
+struct turns {
+	unsigned next; /* the buffer the next hit uses */
+	struct turn_buf b[2];
+};
+
+static void turns_free(void *p)
+{
+	struct turns *t = p;
+	free(t->b[0].data);
+	free(t->b[1].data);
+	free(t);
+}
+
+static int turn_string(struct retstr_fn *r, size_t need, char **out)
+{
+	struct turns *t = pthread_getspecific(r->turns);
+	if (!t) {
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			return TXC_ENOMEM;
+		if (pthread_setspecific(r->turns, t) != 0) {
+			free(t);
+			return TXC_ENOMEM;
+		}
+	}
+	/* this buffer last served the call before the previous one: whoever
+	 * holds it is past "valid until the next call" */
+	struct turn_buf *b = &t->b[t->next];
+	if (b->cap < need) {
+		char *n = realloc(b->data, need);
+		if (!n)
+			return TXC_ENOMEM;
+		b->data = n;
+		b->cap = need;
+	}
+	t->next ^= 1;
+	*out = b->data;
+	return 0;
+}
+
+/* ---- static string: interned for the process ---- */
+
+struct ent {
+	struct ent *next;
+	uint64_t hash;
+	size_t len;
+	char s[];
+};
+
+struct retstr_intern {
+	size_t nbuckets, count;
+	struct ent **buckets;
+};
+
+static size_t g_static_bytes; /* atomic: bytes taken by every table */
+static int g_static_warned;
+
+size_t retstr_static_bytes(void)
+{
+	return __atomic_load_n(&g_static_bytes, __ATOMIC_RELAXED);
+}
+
+/* Takes N bytes of the budget. Returns 0 or TXC_ETOOBIG. */
+static int budget_take(size_t n)
+{
+	size_t cur = __atomic_load_n(&g_static_bytes, __ATOMIC_RELAXED);
+	do {
+		if (n > RETSTR_STATIC_MAX || cur > RETSTR_STATIC_MAX - n)
+			return TXC_ETOOBIG;
+	} while (!__atomic_compare_exchange_n(&g_static_bytes, &cur, cur + n, true,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return 0;
+}
+
+static void budget_give(size_t n)
+{
+	__atomic_fetch_sub(&g_static_bytes, n, __ATOMIC_RELAXED);
+}
+
+/* Doubles T's buckets once the chains grow past two entries on average.
+ * Failure is harmless: chains just get longer. */
+static void intern_grow(struct retstr_intern *t)
+{
+	size_t n = t->nbuckets ? t->nbuckets * 2 : 64;
+	if (t->count < t->nbuckets * 2 || budget_take(n * sizeof(struct ent *)) != 0)
+		return;
+	struct ent **nb = calloc(n, sizeof(*nb));
+	if (!nb) {
+		budget_give(n * sizeof(struct ent *));
+		return;
+	}
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		for (struct ent *e = t->buckets[i], *nx; e; e = nx) {
+			nx = e->next;
+			e->next = nb[e->hash & (n - 1)];
+			nb[e->hash & (n - 1)] = e;
+		}
+	}
+	free(t->buckets);
+	budget_give(t->nbuckets * sizeof(struct ent *));
+	t->buckets = nb;
+	t->nbuckets = n;
+}
+
+static struct ent *intern_find(const struct retstr_intern *t, uint64_t h, const char *s, size_t len)
+{
+	if (!t->nbuckets)
+		return NULL;
+	for (struct ent *e = t->buckets[h & (t->nbuckets - 1)]; e; e = e->next)
+		if (e->hash == h && e->len == len && memcmp(e->s, s, len) == 0)
+			return e;
+	return NULL;
+}
+
+/* Adds S to T (under the lock). Returns 0 and *OUT, or a TXC_E* code. */
+static int intern_add(struct retstr_intern *t, uint64_t h, const char *s, size_t len, char **out)
+{
+	size_t cost = sizeof(struct ent) + len + 1;
+	intern_grow(t);
+	if (!t->nbuckets)
+		return TXC_ENOMEM;
+	if (len > RETSTR_STATIC_MAX || budget_take(cost) != 0)
+		return TXC_ETOOBIG;
+	struct ent *e = malloc(cost);
+	if (!e) {
+		budget_give(cost);
+		return TXC_ENOMEM;
+	}
+	e->hash = h;
+	e->len = len;
+	memcpy(e->s, s, len);
+	e->s[len] = '\0';
+	e->next = t->buckets[h & (t->nbuckets - 1)];
+	t->buckets[h & (t->nbuckets - 1)] = e;
+	t->count++;
+	*out = e->s;
+	return 0;
+}
+
+static int intern_string(struct retstr_fn *r, const char *s, size_t len, char **out)
+{
+	uint64_t h = XXH3_64bits(s, len);
+	int rc = 0;
+	pthread_mutex_lock(&r->mu);
+	if (!r->tab)
+		r->tab = calloc(1, sizeof(*r->tab));
+	struct ent *e = r->tab ? intern_find(r->tab, h, s, len) : NULL;
+	if (e)
+		*out = e->s;
+	else
+		rc = r->tab ? intern_add(r->tab, h, s, len, out) : TXC_ENOMEM;
+	pthread_mutex_unlock(&r->mu);
+	if (rc == TXC_ETOOBIG && !__atomic_exchange_n(&g_static_warned, 1, __ATOMIC_RELAXED))
+		log_msg(TXC_LOG_WARN,
+			"static string results passed %u bytes in this process; further new "
+			"ones call the real function",
+			RETSTR_STATIC_MAX);
+	return rc;
+}
+
+/* ---- the interface ---- */
+
+int retstr_init(struct retstr_fn *r, enum txc_ret kind)
+{
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	pthread_mutex_init(&r->mu, NULL);
+	if (kind != TXC_R_STRING)
+		return 0;
+	if (pthread_key_create(&r->turns, turns_free) != 0)
+		return TXC_ENOMEM;
+	r->has_turns = true;
+	return 0;
+}
+
+int retstr_make(struct retstr_fn *r, const char *s, size_t len, char **out)
+{
+	char *d = NULL;
+	int rc = 0;
+	if (!s) {
+		*out = NULL;
+		return 0;
+	}
+	if (len == SIZE_MAX)
+		return TXC_ENOMEM;
+	switch (r->kind) {
+	case TXC_R_OWNED_STRING:
+		d = malloc(len + 1);
+		rc = d ? 0 : TXC_ENOMEM;
+		break;
+	case TXC_R_STRING:
+		rc = r->has_turns ? turn_string(r, len + 1, &d) : TXC_ENOMEM;
+		break;
+	case TXC_R_STATIC_STRING:
+		return intern_string(r, s, len, out);
+	default:
+		return TXC_EINVAL;
+	}
+	if (rc != 0)
+		return rc;
+	memcpy(d, s, len);
+	d[len] = '\0';
+	*out = d;
+	return 0;
+}
+
+void retstr_adopt(struct retstr_fn *r, void *ret)
+{
+	char *s, *interned;
+	if (r->kind != TXC_R_STATIC_STRING)
+		return;
+	memcpy(&s, ret, sizeof(s));
+	if (s && retstr_make(r, s, strlen(s), &interned) == 0)
+		memcpy(ret, &interned, sizeof(interned));
+}
+
+void retstr_release(struct retstr_fn *r)
+{
+	struct retstr_intern *t = r->tab;
+	for (size_t i = 0; t && i < t->nbuckets; i++) {
+		for (struct ent *e = t->buckets[i], *nx; e; e = nx) {
+			nx = e->next;
+			budget_give(sizeof(*e) + e->len + 1);
+			free(e);
+		}
+	}
+	if (t) {
+		budget_give(t->nbuckets * sizeof(struct ent *));
+		free(t->buckets);
+		free(t);
+	}
+	r->tab = NULL;
+	if (r->has_turns) {
+		struct turns *own = pthread_getspecific(r->turns);
+		if (own)
+			turns_free(own);
+		pthread_key_delete(r->turns);
+		r->has_turns = false;
+	}
+	pthread_mutex_destroy(&r->mu);
+}
+
+void retstr_undo(struct retstr_fn *r, char *s)
+{
+	if (r->kind == TXC_R_OWNED_STRING)
+		free(s);
+}
