@@ -79,6 +79,9 @@ struct txc_config {
 	char secret_file[4096]; /* "" = values are checksummed, not authenticated */
 	uint32_t
 	    stats_interval; /* seconds between counter publications; 0 = at exit only; default 5 */
+	/* seconds an invalidated call's tombstone lives; a miss slower than this
+	 * stores nothing (cache.h); default 60, 2..86400 */
+	uint32_t tombstone_ttl;
 	int nfns;
 	struct txc_fn_config *fns; /* nfns entries, owned by the config */
 };

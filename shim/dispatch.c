@@ -289,11 +289,14 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 	if (rc == 0)
 		rc = capture_fill(cc, &res);
 	if (rc == 0)
-		rc = cache_store(g_cache, f->index, key, &meta, &res, &len);
+		rc = cache_store_after(g_cache, f->index, key, lk, &meta, &res, &len);
 	if (rc == 0) {
 		stats_add(&f->stats, TXC_ST_STORES, 1);
 		stats_add(&f->stats, TXC_ST_BYTES_OUT, len);
 		near_put_result(f->index, &key->digest, epoch, &meta, &res);
+	} else if (rc == TXC_EEXIST) {
+		stats_add(&f->stats, TXC_ST_RACED, 1);
+		log_msg(TXC_LOG_INFO, "%s: not stored: invalidated during the call", sig->name);
 	} else if (rc == TXC_ETOOBIG) {
 		stats_add(&f->stats, TXC_ST_TOOBIG, 1);
 		log_msg(TXC_LOG_INFO, "%s: result larger than max_value; not stored", sig->name);
