@@ -240,6 +240,8 @@ static int store_value(struct txc_cache *c, int fn, const struct txc_key *key,
 	}
 	if (rc == 0)
 		rc = put_value(c, fn, key, lk, buf, *len);
+	if (rc != 0)
+		*len = 0;
 	if (buf != small)
 		free(buf);
 	return rc;
