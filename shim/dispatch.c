@@ -3,7 +3,8 @@
  * Hit:  key -> one mget (value + 2 generations) -> verify -> check every
  *       out-buffer fits -> write outs and return value -> errno as before.
  * Miss: create missing generations -> real call (timed) -> cache_if ->
- *       encode + set -> errno as the real function left it.
+ *       encode + add/cas against the lookup (cache.h: an invalidation
+ *       during the call wins) -> errno as the real function left it.
  * Anything that fails on the way ends in the real function being called.
  */
 #include <errno.h>

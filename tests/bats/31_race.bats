@@ -299,6 +299,10 @@ comeback() {
 	expect_get "$cfg" "k$k" "old$k" "a hit from the victim"
 	kill -STOP "${PIDS[$v]}"
 	invalidate "$how" "$cfg" "k$k" "new$k"
+	if [[ $how == delete && $output != *"unreachable; invalidated every call of kv_get"* ]]; then
+		echo "txcache delete did not say it fell back: $output"
+		return 1
+	fi
 	kill -CONT "${PIDS[$v]}"
 	holds "$victim" "${keys[k]}" # the old value is still there...
 	sleep 1.2                    # (past libmemcached's retry and the breaker)
