@@ -316,3 +316,35 @@ comeback() {
 @test "comeback: txcache delete with the key's server stopped falls back" {
 	comeback delete
 }
+
+@test "comeback: txcache flush FUNCTION with its generation's server stopped falls back" {
+	local cfg n g=
+	start_servers 3
+	cfg=$(RACE_TIMEOUT_MS=200 race_config far "$LIST")
+	for n in 0 1 2; do
+		printf 'old%d' "$n" >"$RACE_DB/k$n"
+		kv "$cfg" get "k$n"
+	done
+	for n in "${!SERVERS[@]}"; do
+		holds "${SERVERS[$n]}" race:kv_get:gen && ! holds "${SERVERS[$n]}" race:@gen &&
+			{ g=$n && break; }
+	done
+	[[ -n $g ]] || skip "one server holds both generation keys"
+	kill -STOP "${PIDS[$g]}"
+	printf new0 >"$RACE_DB/k0"
+	run_txcache flush -c "$cfg" kv_get
+	kill -CONT "${PIDS[$g]}"
+	assert_success
+	assert_output "flushed namespace race (race:kv_get unreachable)"
+	sleep 1.2 # (past libmemcached's retry and the breaker)
+	expect_get "$cfg" k0 new0 "after the flush"
+}
+
+@test "tombstone_ttl: checked like every option" {
+	cfg=$(race_config bad "$MC_SOCK" "tombstone_ttl = 1")
+	run_txcache check -c "$cfg"
+	[[ $status -eq 65 && $output == *"bad.ini:5: tombstone_ttl: 1 is out of range 2..86400"* ]] || {
+		echo "status $status: $output"
+		return 1
+	}
+}
