@@ -151,8 +151,8 @@ invalidate() {
 
 # rounds HOW N: N rounds of the race, the invalidation inside each miss.
 rounds() {
-	local how=$1 n=$2 cfg round
-	cfg=$(race_config "race-$how")
+	local how=$1 n=$2 round
+	cfg=$(race_config "race-$how") # (global: the caller may read the stats)
 	for ((round = 0; round < n; round++)); do
 		prepare "$cfg" k "$round"
 		hold_start "$cfg" k
@@ -179,6 +179,14 @@ rounds() {
 
 @test "race: kv_set's invalidates lands mid-miss, 20 rounds: the new value wins" {
 	rounds shim 20
+	# the refused store is counted (published at exit; the last round's
+	# prepare emptied memcached, so only that round's count is there)
+	run_txcache stats -c "$cfg" --json
+	raced=$(sed -n 's/.*"kv_get":{[^}]*"raced":\([0-9]*\).*/\1/p' <<<"$output")
+	[[ $raced == 1 ]] || {
+		echo "raced: '$raced' in $output"
+		return 1
+	}
 }
 
 @test "race: txcache delete lands mid-miss, 20 rounds: the new value wins" {
