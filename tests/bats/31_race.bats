@@ -25,7 +25,7 @@ setup() {
 	unset TXCACHE_LOG
 	export RACE_DB=$BATS_TEST_TMPDIR/db
 	mkdir -p "$RACE_DB"
-	HOLD_PID= MC_DIRS=()
+	HOLD_PID='' MC_DIRS=()
 }
 
 teardown() {
