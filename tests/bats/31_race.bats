@@ -43,7 +43,7 @@ race_config() {
 	txc_config "$1" <<EOF
 [cache]
 servers = ${2:-$MC_SOCK}
-namespace = race
+namespace = ${RACE_NS:-race}
 timeout_ms = ${RACE_TIMEOUT_MS:-2000}
 ${3:-}
 
@@ -326,24 +326,29 @@ comeback() {
 }
 
 @test "comeback: txcache flush FUNCTION with its generation's server stopped falls back" {
-	local cfg n g=
+	local cfg n ns g=
 	start_servers 3
-	cfg=$(RACE_TIMEOUT_MS=200 race_config far "$LIST")
-	for n in 0 1 2; do
-		printf 'old%d' "$n" >"$RACE_DB/k$n"
-		kv "$cfg" get "k$n"
+	# a namespace whose two generation keys live on different servers
+	for n in $(seq 0 19); do
+		ns=race$n
+		cfg=$(RACE_NS=$ns RACE_TIMEOUT_MS=200 race_config "far$n" "$LIST")
+		printf old0 >"$RACE_DB/k0"
+		kv "$cfg" get k0
+		for g in "${!SERVERS[@]}"; do
+			holds "${SERVERS[$g]}" "$ns:kv_get:gen" && ! holds "${SERVERS[$g]}" "$ns:@gen" &&
+				break
+			g=
+		done
+		[[ -z $g ]] || break
 	done
-	for n in "${!SERVERS[@]}"; do
-		holds "${SERVERS[$n]}" race:kv_get:gen && ! holds "${SERVERS[$n]}" race:@gen &&
-			{ g=$n && break; }
-	done
-	[[ -n $g ]] || skip "one server holds both generation keys"
+	[[ -n $g ]] || skip "20 namespaces had both generation keys on one server"
+	expect_get "$cfg" k0 old0 "a hit"
 	kill -STOP "${PIDS[$g]}"
 	printf new0 >"$RACE_DB/k0"
 	run_txcache flush -c "$cfg" kv_get
 	kill -CONT "${PIDS[$g]}"
 	assert_success
-	assert_output "flushed namespace race (race:kv_get unreachable)"
+	assert_output "flushed namespace $ns ($ns:kv_get unreachable)"
 	sleep 1.2 # (past libmemcached's retry and the breaker)
 	expect_get "$cfg" k0 new0 "after the flush"
 }
