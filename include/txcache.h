@@ -60,16 +60,22 @@ enum txcache_error {
 };
 
 /* Drops the cached result of FUNCTION called with the given keyed
- * arguments, on every machine sharing the cache. Dropping an entry that is
- * not cached is success. Returns 0, TXCACHE_ENOTFOUND (FUNCTION is not in
- * the config), TXCACHE_EINVAL (FUNCTION is NULL), TXCACHE_ECONFIG, or a
- * memcached failure code. */
+ * arguments, on every machine sharing the cache, the way the shim's own
+ * "invalidates" does: it leaves a short-lived tombstone, so that a miss of
+ * that call already running elsewhere does not store its older result.
+ * When the key's server is unreachable it invalidates every call of
+ * FUNCTION instead (then of the namespace), so the old value is not served
+ * when the server comes back. Dropping an entry that is not cached is
+ * success. Returns 0, TXCACHE_ENOTFOUND (FUNCTION is not in the config),
+ * TXCACHE_EINVAL (FUNCTION is NULL), TXCACHE_ECONFIG, or a memcached
+ * failure code when no server could be reached at all. */
 TXCACHE_API int txcache_invalidate(const char *function, ...);
 
 /* Invalidates every cached call of FUNCTION, or of the whole namespace
  * when FUNCTION is NULL, by bumping a generation counter: nothing else on
- * the server is touched. Returns 0, TXCACHE_ENOTFOUND, TXCACHE_ECONFIG, or
- * a memcached failure code. */
+ * the server is touched. When FUNCTION's counter is unreachable it bumps
+ * the namespace's. Returns 0, TXCACHE_ENOTFOUND, TXCACHE_ECONFIG, or a
+ * memcached failure code. */
 TXCACHE_API int txcache_flush(const char *function);
 
 /* Writes the memcached key of FUNCTION called with the given keyed

@@ -112,8 +112,9 @@ TXCACHE_API int txcache_invalidate(const char *function, ...)
 		va_start(ap, function);
 		rc = api_args_from_va(&g_cfg->fns[fn].sig, ap, args);
 		va_end(ap);
+		enum txc_inval_how how;
 		if (rc == 0)
-			rc = cache_delete_call(g_cache, fn, args);
+			rc = cache_invalidate_call(g_cache, fn, args, &how);
 	}
 	errno = saved;
 	return rc;
@@ -123,8 +124,9 @@ TXCACHE_API int txcache_flush(const char *function)
 {
 	int saved = errno, fn = -1;
 	int rc = api_begin(function, &fn);
+	enum txc_inval_how how;
 	if (rc == 0)
-		rc = cache_bump(g_cache, fn);
+		rc = cache_invalidate_fn(g_cache, fn, &how);
 	errno = saved;
 	return rc;
 }

@@ -13,6 +13,17 @@
 #include "log.h"
 #include "near.h"
 
+/* A tombstone: never a codec value (whose magic is "TXC\x01"), and short,
+ * so that tombstones cost little memory for their tombstone_ttl. */
+static const uint8_t tomb[8] = {'T', 'X', 'C', 'T', 'o', 'm', 'b', '1'};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 int cache_open(const struct txc_config *cfg, struct txc_cache **out)
 {
 	*out = NULL;
@@ -94,10 +105,17 @@ int cache_lookup(struct txc_cache *c, int fn, const struct txc_key *key, struct 
 			return rc;
 		__atomic_store_n(&c->fence, 0, __ATOMIC_RELEASE);
 	}
+	out->at_ns = now_ns();
 	rc = store_mget(c->store, keys, 3, vals);
 	if (rc != 0)
 		return rc;
 	out->value = vals[0];
+	out->found = vals[0].data != NULL;
+	out->cas = vals[0].cas;
+	out->tombstone = vals[0].len == sizeof(tomb) && out->found &&
+			 memcmp(vals[0].data, tomb, sizeof(tomb)) == 0;
+	if (out->tombstone)
+		store_bufs_free(&out->value, 1); /* a miss, never a corrupt value */
 	int g1 = parse_gen(&vals[1], &out->fn_gen);
 	int g2 = parse_gen(&vals[2], &out->ns_gen);
 	out->gens_known = g1 == 0 && g2 == 0;
@@ -178,8 +196,29 @@ int cache_decode(struct txc_cache *c, int fn, const struct txc_key *key,
 	return 0;
 }
 
-int cache_store(struct txc_cache *c, int fn, const struct txc_key *key, struct txc_value_meta *meta,
-		const struct txc_result *res, size_t *len)
+/* Writes an encoded value: "set" without LK, else against what LK saw. */
+static int put_value(struct txc_cache *c, int fn, const struct txc_key *key,
+		     const struct txc_lookup *lk, const void *buf, size_t len)
+{
+	uint32_t ttl = c->cfg->fns[fn].ttl;
+	if (!lk)
+		return store_set(c->store, key, buf, len, ttl);
+	/* A tombstone written after LK lives tombstone_ttl seconds of the
+	 * server's clock, which counts whole seconds: keep one in hand. */
+	int64_t limit = ((int64_t)c->cfg->tombstone_ttl - 1) * 1000000000;
+	if (now_ns() - lk->at_ns >= limit) {
+		log_msg(TXC_LOG_INFO, "%s: the call outlived tombstone_ttl (%u s)",
+			c->cfg->fns[fn].sig.name, c->cfg->tombstone_ttl);
+		return TXC_EEXIST;
+	}
+	int rc = lk->found ? store_cas(c->store, key, buf, len, ttl, lk->cas)
+			   : store_add(c->store, key, buf, len, ttl);
+	return rc == TXC_ENOTFOUND ? TXC_EEXIST : rc;
+}
+
+static int store_value(struct txc_cache *c, int fn, const struct txc_key *key,
+		       const struct txc_lookup *lk, struct txc_value_meta *meta,
+		       const struct txc_result *res, size_t *len)
 {
 	const struct txc_sig *sig = &c->cfg->fns[fn].sig;
 	size_t size = codec_size(sig, res);
@@ -200,10 +239,25 @@ int cache_store(struct txc_cache *c, int fn, const struct txc_key *key, struct t
 		*len += TXC_AUTH_MAC;
 	}
 	if (rc == 0)
-		rc = store_set(c->store, key, buf, *len, c->cfg->fns[fn].ttl);
+		rc = put_value(c, fn, key, lk, buf, *len);
+	if (rc != 0)
+		*len = 0;
 	if (buf != small)
 		free(buf);
 	return rc;
+}
+
+int cache_store(struct txc_cache *c, int fn, const struct txc_key *key, struct txc_value_meta *meta,
+		const struct txc_result *res, size_t *len)
+{
+	return store_value(c, fn, key, NULL, meta, res, len);
+}
+
+int cache_store_after(struct txc_cache *c, int fn, const struct txc_key *key,
+		      const struct txc_lookup *lk, struct txc_value_meta *meta,
+		      const struct txc_result *res, size_t *len)
+{
+	return store_value(c, fn, key, lk, meta, res, len);
 }
 
 int cache_bump(struct txc_cache *c, int fn)
@@ -225,14 +279,55 @@ int cache_bump(struct txc_cache *c, int fn)
 	return rc;
 }
 
-int cache_delete_call(struct txc_cache *c, int fn, const struct txc_arg *args)
+/* Replaces the call's value (or its absence) by a tombstone: a miss that
+ * looked the key up before this fails its add/cas (cache_store_after). */
+static int write_tombstone(struct txc_cache *c, int fn, const struct txc_arg *args)
 {
 	struct txc_key key;
 	int rc = key_build(&c->kf[fn], &c->cfg->fns[fn].sig, args, &key);
+	if (rc != 0)
+		return rc;
 	near_forget(fn, &key.digest);
+	return store_set(c->store, &key, tomb, sizeof(tomb), c->cfg->tombstone_ttl);
+}
+
+/* After invalidating FN's call (or FN, or the namespace when FN < 0) failed
+ * with RC: the next coarser way that reaches a server. */
+static int fall_back(struct txc_cache *c, int fn, int rc, enum txc_inval_how *how)
+{
+	const char *name = fn >= 0 ? c->cfg->fns[fn].sig.name : c->cfg->ns;
 	if (rc == 0)
-		rc = store_delete(c->store, &key);
+		return 0;
+	if (*how == TXC_INV_CALL) {
+		*how = TXC_INV_FN;
+		rc = cache_bump(c, fn);
+	}
+	if (rc != 0 && *how == TXC_INV_FN) {
+		*how = TXC_INV_NS;
+		rc = cache_bump(c, -1);
+	}
+	if (rc != 0) {
+		*how = TXC_INV_FENCE;
+		__atomic_store_n(&c->fence, 1, __ATOMIC_RELEASE);
+	}
+	log_msg(TXC_LOG_INFO, "%s: invalidation fell back to %s", name,
+		*how == TXC_INV_FN   ? "every call of the function"
+		: *how == TXC_INV_NS ? "every call of the namespace"
+				     : "this process's fence");
 	return rc;
+}
+
+int cache_invalidate_call(struct txc_cache *c, int fn, const struct txc_arg *args,
+			  enum txc_inval_how *how)
+{
+	*how = TXC_INV_CALL;
+	return fall_back(c, fn, write_tombstone(c, fn, args), how);
+}
+
+int cache_invalidate_fn(struct txc_cache *c, int fn, enum txc_inval_how *how)
+{
+	*how = fn >= 0 ? TXC_INV_FN : TXC_INV_NS;
+	return fall_back(c, fn, cache_bump(c, fn), how);
 }
 
 /* Maps the mutator's argument values onto the target's keyed parameters. */
@@ -264,22 +359,15 @@ int cache_invalidate_for(struct txc_cache *c, int fn, const struct txc_arg *marg
 	int first = 0;
 	for (int i = 0; i < fc->ninval; i++) {
 		const struct txc_inval *iv = &fc->inval[i];
+		enum txc_inval_how how;
 		int rc;
 		if (iv->all) {
-			rc = cache_bump(c, iv->target);
+			rc = cache_invalidate_fn(c, iv->target, &how);
 		} else {
 			struct txc_arg targs[TXC_MAX_PARAMS];
 			map_args(&c->cfg->fns[iv->target].sig, iv, margs, targs);
-			rc = cache_delete_call(c, iv->target, targs);
-			/* The key's server is unreachable: it may come back holding
-			 * the old value, so make that value's generation obsolete. */
-			if (rc != 0)
-				rc = cache_bump(c, iv->target);
+			rc = cache_invalidate_call(c, iv->target, targs, &how);
 		}
-		if (rc != 0)
-			rc = cache_bump(c, -1);
-		if (rc != 0)
-			__atomic_store_n(&c->fence, 1, __ATOMIC_RELEASE);
 		if (rc != 0 && first == 0)
 			first = rc;
 	}

@@ -9,6 +9,18 @@
  * call of a function (FUNC(*), txcache flush FUNCTION) or of the namespace.
  * A lost generation key is recreated with "add" and a random 62-bit start,
  * never 1, so entries written before the loss can not come back.
+ *
+ * Invalidation races (memcache leases): invalidating one call writes a
+ * TOMBSTONE (a small value that is not a codec value) with tombstone_ttl
+ * instead of deleting the key. The miss path stores with "add" when its
+ * lookup found the key absent and with "cas" against the CAS unique it saw
+ * otherwise (tombstone, stale or corrupt value). An invalidation between
+ * that lookup and the store changed the item, so the store fails: the
+ * invalidation wins over every miss that started before it. A miss that
+ * outlived the tombstone (tombstone_ttl - 1 s from lookup to store) stores
+ * nothing. Lookups cost nothing more: "gets" is the same round trip.
+ * Generation bumps need no tombstone: a value carries the generations read
+ * before its call.
  */
 #ifndef TXC_CACHE_H
 #define TXC_CACHE_H
@@ -34,10 +46,23 @@ struct txc_cache {
 };
 
 struct txc_lookup {
-	struct txc_buf value; /* the cached bytes, or NULL when absent */
+	struct txc_buf value; /* the cached bytes; NULL when absent or a tombstone */
 	uint64_t ns_gen;
 	uint64_t fn_gen;
 	bool gens_known; /* both generation keys were present */
+	/* What cache_store_after() stores against; kept by cache_lookup_free(). */
+	bool found;	/* the key held an item: a value, a tombstone or garbage */
+	bool tombstone; /* that item is a tombstone (read as a miss) */
+	uint64_t cas;	/* the item's CAS unique */
+	int64_t at_ns;	/* CLOCK_MONOTONIC time the lookup was sent */
+};
+
+/* How an invalidation was done: the finest way that reached a server. */
+enum txc_inval_how {
+	TXC_INV_CALL, /* the call's tombstone was written */
+	TXC_INV_FN,   /* every call of the function: its generation */
+	TXC_INV_NS,   /* every call of the namespace: its generation */
+	TXC_INV_FENCE /* nothing reachable: this process's fence is up */
 };
 
 /* Prepares a cache for CFG: per-function key data, the secret (when
@@ -50,10 +75,10 @@ int cache_open(const struct txc_config *cfg, struct txc_cache **out);
 void cache_close(struct txc_cache *c);
 
 /* Fetches KEY and the generations of FN and the namespace in one round
- * trip. Returns 0 (OUT->value.data NULL on a miss) or a store failure code
- * with OUT zeroed. The caller frees OUT->value with cache_lookup_free().
- * While the fence is up it first bumps the namespace generation, and
- * fails as that does. */
+ * trip. Returns 0 (OUT->value.data NULL on a miss; a tombstone is a miss,
+ * never a corrupt value) or a store failure code with OUT zeroed. The caller frees OUT->value with
+ * cache_lookup_free(). While the fence is up it first bumps the namespace generation, and fails as
+ * that does. */
 int cache_lookup(struct txc_cache *c, int fn, const struct txc_key *key, struct txc_lookup *out);
 void cache_lookup_free(struct txc_lookup *lk);
 
@@ -73,12 +98,35 @@ int cache_decode(struct txc_cache *c, int fn, const struct txc_key *key,
 int cache_store(struct txc_cache *c, int fn, const struct txc_key *key, struct txc_value_meta *meta,
 		const struct txc_result *res, size_t *len);
 
-/* Invalidates every cached call of FN, or of the namespace when FN < 0. */
+/* The miss path's store: like cache_store(), but the value goes in only
+ * when KEY still holds what LK saw: "add" when LK found it absent, "cas"
+ * against LK->cas otherwise. Returns 0 and *LEN; TXC_EEXIST, storing
+ * nothing, when KEY changed since LK (an invalidation, or another
+ * process's store) or LK is too old for a tombstone written since to be
+ * still there; or what cache_store() returns. */
+int cache_store_after(struct txc_cache *c, int fn, const struct txc_key *key,
+		      const struct txc_lookup *lk, struct txc_value_meta *meta,
+		      const struct txc_result *res, size_t *len);
+
+/* Bumps the generation of FN, or of the namespace when FN < 0: one
+ * attempt, no fallback (see cache_invalidate_fn). */
 int cache_bump(struct txc_cache *c, int fn);
 
-/* Deletes the cached call of FN whose parameters have the values ARGS
- * (indexed like FN's params; out-parameters count as non-NULL). */
-int cache_delete_call(struct txc_cache *c, int fn, const struct txc_arg *args);
+/* The one path of every invalidation of a single call (the shim's
+ * "invalidates", txcache_invalidate(), txcache delete): writes the
+ * tombstone of FN called with ARGS (indexed like FN's params;
+ * out-parameters count as non-NULL). When the key's server is unreachable
+ * (it may come back holding the old value) it falls back to FN's
+ * generation, then the namespace's, then the fence. Sets *HOW. Returns 0
+ * when one of the first three worked, else the last failure code (the
+ * fence, which guards only this process's lookups, is up). */
+int cache_invalidate_call(struct txc_cache *c, int fn, const struct txc_arg *args,
+			  enum txc_inval_how *how);
+
+/* The same for every call of FN (FN < 0: the namespace), for FN(*),
+ * txcache flush and txcache_flush(): FN's generation, then the
+ * namespace's, then the fence. */
+int cache_invalidate_fn(struct txc_cache *c, int fn, enum txc_inval_how *how);
 
 /* Runs FN's "invalidates" list with the mutator's argument values MARGS.
  * An invalidation that cannot reach its server falls back to a coarser one

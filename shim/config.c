@@ -35,6 +35,7 @@ static const struct keydef cache_keys[CK_COUNT] = {
     [CK_STATS_INTERVAL] = {"stats_interval", false},
     [CK_LOG_FILE] = {"log_file", false},
     [CK_ERRNO] = {"errno", false},
+    [CK_TOMBSTONE_TTL] = {"tombstone_ttl", false},
 };
 
 static const struct keydef fn_keys[FK_COUNT] = {
@@ -435,6 +436,7 @@ static int start(struct loader *ld, const char *name, config_report_fn report, v
 	cfg->log_level = TXC_LOG_WARN;
 	cfg->max_value = 1048576;
 	cfg->stats_interval = 5;
+	cfg->tombstone_ttl = 60;
 	return 0;
 }
 

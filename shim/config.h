@@ -82,6 +82,9 @@ struct txc_config {
 	uint32_t
 	    stats_interval; /* seconds between counter publications; 0 = at exit only; default 5 */
 	bool errno_keep; /* errno = keep|restore (default restore: a hit sets the stored errno) */
+	/* seconds an invalidated call's tombstone lives; a miss slower than this
+	 * stores nothing (cache.h); default 60, 2..86400 */
+	uint32_t tombstone_ttl;
 	int nfns;
 	struct txc_fn_config *fns; /* nfns entries, owned by the config */
 };

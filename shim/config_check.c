@@ -192,6 +192,7 @@ static void check_cache(struct loader *ld)
 	get_uint(ld, &k[CK_TIMEOUT], "timeout_ms", 1, 60000, "", &cfg->timeout_ms);
 	get_uint(ld, &k[CK_MAXVAL], "max_value", 1024, 134217728, "", &cfg->max_value);
 	get_uint(ld, &k[CK_STATS_INTERVAL], "stats_interval", 0, 3600, "", &cfg->stats_interval);
+	get_uint(ld, &k[CK_TOMBSTONE_TTL], "tombstone_ttl", 2, 86400, "", &cfg->tombstone_ttl);
 	if (k[CK_SECRET].val) {
 		const char *v = k[CK_SECRET].val;
 		if (v[0] != '/' || strlen(v) >= sizeof(cfg->secret_file))

@@ -23,6 +23,7 @@ enum {
 	CK_STATS_INTERVAL,
 	CK_LOG_FILE,
 	CK_ERRNO,
+	CK_TOMBSTONE_TTL,
 	CK_COUNT
 };
 enum {

@@ -5,8 +5,9 @@
  *       call left it (stored with the value; errno = keep: as before).
  * Miss: create missing generations -> real call (timed, entered with an
  *       errno no function sets, so a set errno is seen) -> cache_if ->
- *       encode + set -> errno as the real function left it (the caller's
- *       when it set none).
+ *       encode + add/cas against the lookup (cache.h: an invalidation
+ *       during the call wins) -> errno as the real function left it (the
+ *       caller's when it set none).
  * Anything that fails on the way ends in the real function being called.
  */
 #include <errno.h>
@@ -283,11 +284,14 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 	if (rc == 0)
 		rc = capture_fill(cc, &res);
 	if (rc == 0)
-		rc = cache_store(g_cache, f->index, key, &meta, &res, &len);
+		rc = cache_store_after(g_cache, f->index, key, lk, &meta, &res, &len);
 	if (rc == 0) {
 		stats_add(&f->stats, TXC_ST_STORES, 1);
 		stats_add(&f->stats, TXC_ST_BYTES_OUT, len);
 		near_put_result(f->index, &key->digest, m->epoch, &meta, &res);
+	} else if (rc == TXC_EEXIST) {
+		stats_add(&f->stats, TXC_ST_RACED, 1);
+		log_msg(TXC_LOG_INFO, "%s: not stored: invalidated during the call", sig->name);
 	} else if (rc == TXC_ETOOBIG) {
 		stats_add(&f->stats, TXC_ST_TOOBIG, 1);
 		log_msg(TXC_LOG_INFO, "%s: result larger than max_value; not stored", sig->name);

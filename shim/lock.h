@@ -4,7 +4,9 @@
  * "add" of the key "<key>:lock" and computes; the others poll memcached for
  * its result, with short sleeps, for at most lock_timeout_ms, then compute
  * for themselves. The lock key expires by itself (lock_timeout_ms rounded
- * up to seconds, plus one) if its holder dies.
+ * up to seconds, plus one) if its holder dies. A holder whose key was
+ * invalidated during its call stores nothing (cache_store_after): its
+ * waiters then see a tombstone, which is no value, and the lock go away.
  */
 #ifndef TXC_LOCK_H
 #define TXC_LOCK_H

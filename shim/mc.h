@@ -33,8 +33,10 @@ struct txc_mc {
 	MC_FN(result_key_length);
 	MC_FN(result_value);
 	MC_FN(result_length);
+	MC_FN(result_cas);
 	MC_FN(set);
 	MC_FN(add);
+	MC_FN(cas);
 	MC_FN(delete);
 	MC_FN(increment);
 	MC_FN(generate_hash);

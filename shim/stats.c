@@ -11,6 +11,7 @@ static const char *const names[TXC_ST_COUNT_] = {
     [TXC_ST_NOFIT] = "nofit",
     [TXC_ST_SKIPPED] = "skipped",
     [TXC_ST_INVALIDATIONS] = "invalidations",
+    [TXC_ST_RACED] = "raced",
     [TXC_ST_BYTES_IN] = "bytes_in",
     [TXC_ST_BYTES_OUT] = "bytes_out",
     [TXC_ST_SAVED_NS] = "saved_ns",

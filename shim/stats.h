@@ -19,6 +19,7 @@ enum txc_stat {
 	TXC_ST_NOFIT,	/* a cached value larger than the caller's buffer */
 	TXC_ST_SKIPPED, /* cache_if said no */
 	TXC_ST_INVALIDATIONS,
+	TXC_ST_RACED,	  /* not stored: the key changed during the call (cache.h) */
 	TXC_ST_BYTES_IN,  /* value bytes read on hits */
 	TXC_ST_BYTES_OUT, /* value bytes stored */
 	TXC_ST_SAVED_NS,  /* sum of the real-call durations that hits avoided */

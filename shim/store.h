@@ -28,6 +28,9 @@ struct txc_store;
 struct txc_buf {
 	uint8_t *data; /* malloc'ed, owned by the caller; NULL when absent */
 	size_t len;
+	/* store_mget: the item's CAS unique (memcached "gets"), for store_cas();
+	 * 0 when absent. */
+	uint64_t cas;
 };
 
 /* Creates a store for CFG's servers and timeout. Does not connect: the first
@@ -40,9 +43,10 @@ int store_open(const struct txc_config *cfg, struct txc_store **out);
  * by their thread-exit destructor. NULL is allowed. */
 void store_close(struct txc_store *st);
 
-/* Fetches N keys (1..4) in one round trip. Returns 0 when the servers
- * answered: VALS[i].data is a malloc'ed copy of key i's value, or NULL
- * when it is absent. On failure returns TXC_ETIMEOUT, TXC_EUNAVAIL or
+/* Fetches N keys (1..4) in one round trip ("gets": the CAS values come in
+ * the same reply). Returns 0 when the servers answered: VALS[i].data is a
+ * malloc'ed copy of key i's value and VALS[i].cas its CAS unique, or NULL
+ * and 0 when it is absent. On failure returns TXC_ETIMEOUT, TXC_EUNAVAIL or
  * TXC_ESERVER with every VALS[i].data NULL. */
 int store_mget(struct txc_store *st, const struct txc_key *const *keys, size_t n,
 	       struct txc_buf *vals);
@@ -55,6 +59,14 @@ int store_set(struct txc_store *st, const struct txc_key *key, const void *val, 
 /* Stores only when KEY is absent. Returns 0, TXC_EEXIST, or a failure code. */
 int store_add(struct txc_store *st, const struct txc_key *key, const void *val, size_t len,
 	      uint32_t ttl);
+
+/* Replaces KEY's value only when its CAS unique is still CAS, i.e. nothing
+ * wrote, deleted or replaced the item since the store_mget() that returned
+ * CAS. Returns 0; TXC_EEXIST when the item changed since; TXC_ENOTFOUND
+ * when it is gone (deleted, expired, evicted); or a failure code. Nothing
+ * is stored unless it returns 0. */
+int store_cas(struct txc_store *st, const struct txc_key *key, const void *val, size_t len,
+	      uint32_t ttl, uint64_t cas);
 
 /* Deletes KEY. An absent key is success. Returns 0 or a failure code. */
 int store_delete(struct txc_store *st, const struct txc_key *key);

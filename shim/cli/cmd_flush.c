@@ -1,7 +1,9 @@
 /* cmd_flush.c - txcache flush: invalidate a namespace or some functions.
  *
  * Invalidation bumps generation counters (see cache.h): every other key on
- * the server, of other namespaces or of other programs, is left alone.
+ * the server, of other namespaces or of other programs, is left alone. A
+ * function's generation that cannot be bumped falls back to the
+ * namespace's, as every invalidation does (cache_invalidate_fn).
  * Only --all-server sends memcached's flush_all, to every configured server.
  */
 #include <stdio.h>
@@ -51,9 +53,13 @@ static int bump(const struct txc_config *cfg, int n, char **names)
 	}
 	for (int i = 0; err == 0 && i < (n ? n : 1); i++) {
 		int fn = n ? config_find_fn(cfg, names[i]) : -1;
-		err = cache_bump(c, fn);
-		if (err == 0 && n)
+		enum txc_inval_how how;
+		err = cache_invalidate_fn(c, fn, &how);
+		if (err == 0 && how == TXC_INV_FN)
 			printf("flushed %s:%s\n", cfg->ns, names[i]);
+		else if (err == 0 && n)
+			printf("flushed namespace %s (%s:%s unreachable)\n", cfg->ns, cfg->ns,
+			       names[i]);
 		else if (err == 0)
 			printf("flushed namespace %s\n", cfg->ns);
 	}

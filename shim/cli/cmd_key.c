@@ -29,7 +29,13 @@ int cmd_delete(int argc, char **argv)
 		return EX_USAGE;
 	int rc = cli_call_open("delete", &o, argc - first, argv + first, &c);
 	if (rc == 0) {
-		int err = cache_delete_call(c.cache, c.fn, c.args);
+		enum txc_inval_how how;
+		int err = cache_invalidate_call(c.cache, c.fn, c.args, &how);
+		if (err == 0 && how != TXC_INV_CALL)
+			fprintf(stderr,
+				"txcache delete: %s unreachable; invalidated every call of %s\n",
+				c.key.text,
+				how == TXC_INV_FN ? c.cfg->fns[c.fn].sig.name : c.cfg->ns);
 		if (err != 0) {
 			fprintf(stderr, "txcache delete: %s: %s\n", c.key.text, txc_strerror(err));
 			rc = cli_exit_of(err);

@@ -257,6 +257,57 @@ static void test_basic(struct txc_store *st)
 	      "delete removes the key");
 }
 
+/* Reads K; returns its CAS unique (0 when absent or on failure). */
+static uint64_t cas_of(struct txc_store *st, const struct txc_key *k)
+{
+	const struct txc_key *keys[1] = {k};
+	struct txc_buf v;
+	uint64_t cas;
+
+	if (store_mget(st, keys, 1, &v) != 0)
+		return 0;
+	cas = v.data ? v.cas : 0;
+	store_bufs_free(&v, 1);
+	return cas;
+}
+
+/* The miss path's leases (cache.h): a cas against what a lookup saw fails
+ * once anything wrote the key since, even the same bytes. */
+static void test_cas(struct txc_store *st)
+{
+	struct txc_key k, g, x;
+	const struct txc_key *k3[3] = {&k, &g, &x};
+	struct txc_buf v[3];
+	uint64_t c1, c2;
+
+	key_of(&k, "cas-k");
+	key_of(&g, "cas-g");
+	key_of(&x, "cas-absent");
+	store_delete(st, &x);
+	CHECK(store_set(st, &k, "one", 3, 0) == 0 && store_set(st, &g, "7", 1, 0) == 0, "set two");
+	CHECK(store_mget(st, k3, 3, v) == 0 && v[0].cas != 0 && v[1].cas != 0 &&
+		  v[0].cas != v[1].cas && v[2].data == NULL && v[2].cas == 0,
+	      "one mget gives each key's CAS, 0 for the absent one");
+	c1 = v[0].cas;
+	store_bufs_free(v, 3);
+	CHECK(v[0].cas == 0, "store_bufs_free clears the CAS");
+	CHECK(store_cas(st, &k, "two", 3, 0, c1) == 0, "cas with the CAS just read stores");
+	CHECK(set_get(st, &g, "7"), "the other key is untouched");
+	CHECK(store_cas(st, &k, "three", 5, 0, c1) == TXC_EEXIST, "cas with a used CAS: EEXIST");
+	c2 = cas_of(st, &k);
+	CHECK(c2 != 0 && c2 != c1, "the store changed the CAS");
+	CHECK(store_set(st, &k, "two", 3, 0) == 0, "an invalidation rewrites the same bytes");
+	CHECK(store_cas(st, &k, "old", 3, 0, c2) == TXC_EEXIST,
+	      "cas after any write in between: EEXIST");
+	CHECK(set_get(st, &k, "two"), "and nothing was stored");
+	c2 = cas_of(st, &k);
+	CHECK(store_delete(st, &k) == 0 && store_cas(st, &k, "old", 3, 0, c2) == TXC_ENOTFOUND,
+	      "cas of a deleted key: ENOTFOUND");
+	CHECK(cas_of(st, &k) == 0, "and it stays absent");
+	CHECK(store_add(st, &x, "a", 1, 0) == 0 && store_add(st, &x, "b", 1, 0) == TXC_EEXIST,
+	      "add stores once, then EEXIST");
+}
+
 static void test_values(struct txc_store *st)
 {
 	static const uint8_t bin1[] = {0, 1, 0, 255, '\r', '\n', 0};
@@ -382,7 +433,7 @@ static void test_late_reply(pid_t mc)
 	struct txc_store *st = open_one(sock_path, 0, 50, &err);
 	struct txc_key k1, k2;
 	const struct txc_key *kp1[1] = {&k1}, *kp2[1] = {&k2};
-	struct txc_buf v = {NULL, 0};
+	struct txc_buf v = {NULL, 0, 0};
 	double deadline;
 
 	if (!st) {
@@ -564,6 +615,7 @@ int main(void)
 	CHECK(st != NULL && err == 0, "store_open on the unix socket");
 	if (st) {
 		test_basic(st);
+		test_cas(st);
 		test_values(st);
 		test_threads(st);
 		test_fork(st);
