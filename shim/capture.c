@@ -1,8 +1,8 @@
 /* capture.c - capture frames, replay and arming; see capture.h.
  *
- * The wrappers themselves are in capture_wrap.c. Frames live on the stack of
- * the dispatch call that pushed them and are chained through a thread-local
- * pointer, so a wrapper called outside any capture costs one TLS load.
+ * The wrappers themselves are in capture_wrap.c. Frames live in a
+ * thread-local array; a thread-local pointer to the innermost one is NULL
+ * outside any capture, so a wrapper there costs one TLS load.
  * Everything here preserves errno: the host sees what libc reported.
  */
 #include <errno.h>
@@ -27,17 +27,16 @@ static __thread int busy __attribute__((tls_model("initial-exec")));
 
 static bool armed;
 
-/* The thread's frames as the shim last pushed them: the truth when a
- * longjmp has left frames behind (see capture.h). */
-#define SHADOW_MAX 64
-struct shadow {
-	struct capture_frame *fr;
-	uint64_t token;
-	uint8_t *buf; /* the frame's buffer, so a dead frame's can be freed */
-};
-static __thread struct shadow g_shadow[SHADOW_MAX];
+/* The thread's frames, innermost last. They live here, not in the dispatch
+ * call's stack frame, so that a frame a longjmp left behind is only ever
+ * stale, never garbage (see capture.h). */
+#define FRAMES_MAX 32
+static __thread struct capture_frame g_frames[FRAMES_MAX];
 static __thread int g_depth;
 static __thread uint64_t g_next_token;
+
+#define FOR_FRAMES(fr)                                                                             \
+	for (struct capture_frame *fr = capture_top; fr; fr = fr > g_frames ? fr - 1 : NULL)
 
 static uint64_t new_token(void)
 {
@@ -48,30 +47,34 @@ static uint64_t new_token(void)
 	return g_next_token | 1;
 }
 
-/* A frame lives in the stack frame of the dispatch call that pushed it, so
- * while that call runs every function it reaches has a lower frame address.
- * Reading the token of a dead frame reads stack memory that is mapped (it
- * belongs to this thread's stack), just no longer ours. */
-static __attribute__((noinline, no_sanitize_address)) bool frame_alive(const struct shadow *sh)
+/* The call that pushed FR runs while every function it reaches has a lower
+ * frame address than its capture_call, which still holds FR's token. The
+ * token read may hit stack memory that is no longer that call's: mapped
+ * (this thread's stack), and then simply a mismatch. */
+static __attribute__((noinline, no_sanitize_address)) bool
+frame_alive(const struct capture_frame *fr)
 {
 	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-	return (uintptr_t)sh->fr > here && sh->fr->token == sh->token;
+	return fr->owner > here && ((const struct capture_call *)fr->owner)->token == fr->token;
 }
 
-/* Drops the frames that a longjmp or an exception left behind. */
-static void prune_dead(void)
+/* Drops the frames that a longjmp or an exception left behind, and those
+ * owned at or below FLOOR (a new call there means the old one is gone). */
+static void prune_dead(uintptr_t floor)
 {
 	bool dropped = false;
 	/* a handler may run on another stack (sigaltstack): addresses say
 	 * nothing there, and the frames it sees are the interrupted call's */
 	if (sigguard_depth)
 		return;
-	while (g_depth > 0 && !frame_alive(&g_shadow[g_depth - 1])) {
-		free(g_shadow[--g_depth].buf);
-		g_shadow[g_depth] = (struct shadow){0};
+	while (g_depth > 0 &&
+	       (g_frames[g_depth - 1].owner <= floor || !frame_alive(&g_frames[g_depth - 1]))) {
+		struct capture_frame *fr = &g_frames[--g_depth];
+		free(fr->buf);
+		memset(fr, 0, sizeof(*fr));
 		dropped = true;
 	}
-	capture_top = g_depth ? g_shadow[g_depth - 1].fr : NULL;
+	capture_top = g_depth ? &g_frames[g_depth - 1] : NULL;
 	if (dropped)
 		log_msg(TXC_LOG_INFO, "capture: dropped the frames of a call left by longjmp or an "
 				      "exception");
@@ -84,8 +87,8 @@ bool capture_armed(void)
 
 static void fail_all(void)
 {
-	for (struct capture_frame *fr = capture_top; fr; fr = fr->prev)
-		fr->failed = true;
+	FOR_FRAMES(fr)
+	fr->failed = true;
 }
 
 static void frame_append(struct capture_frame *fr, const void *data, size_t n)
@@ -95,7 +98,6 @@ static void frame_append(struct capture_frame *fr, const void *data, size_t n)
 	if (n > fr->limit - fr->len) {
 		free(fr->buf);
 		fr->buf = NULL;
-		g_shadow[fr->depth].buf = NULL;
 		fr->len = fr->cap = 0;
 		fr->oversize = true;
 		return;
@@ -113,7 +115,6 @@ static void frame_append(struct capture_frame *fr, const void *data, size_t n)
 		}
 		fr->buf = nb;
 		fr->cap = nc;
-		g_shadow[fr->depth].buf = nb;
 	}
 	memcpy(fr->buf + fr->len, data, n);
 	fr->len += n;
@@ -130,23 +131,24 @@ static void flush_dirty(struct capture_frame *fr)
 void capture_before_fd(int fd)
 {
 	int saved = errno;
-	prune_dead();
-	for (struct capture_frame *fr = capture_top; fr; fr = fr->prev)
-		if (fr->is_fd && fr->fd == fd && fr->ndirty)
-			flush_dirty(fr);
+	prune_dead(0);
+	FOR_FRAMES(fr)
+	if (fr->is_fd && fr->fd == fd && fr->ndirty)
+		flush_dirty(fr);
 	errno = saved;
 }
 
 void capture_note_fd(int fd, const void *buf, size_t n, ssize_t r)
 {
 	int saved = errno;
-	prune_dead();
+	prune_dead(0);
 	if (busy) {
 		fail_all();
 		return;
 	}
 	busy = 1;
-	for (struct capture_frame *fr = capture_top; fr; fr = fr->prev) {
+	FOR_FRAMES(fr)
+	{
 		if (!fr->is_fd || fr->fd != fd)
 			continue;
 		if (r < 0 || (size_t)r < n)
@@ -186,10 +188,10 @@ bool capture_watches(FILE *f)
 	int fno = -2;
 	if (!f)
 		return false;
-	prune_dead();
-	for (struct capture_frame *fr = capture_top; fr; fr = fr->prev)
-		if (frame_matches(fr, f, &fno))
-			return true;
+	prune_dead(0);
+	FOR_FRAMES(fr)
+	if (frame_matches(fr, f, &fno))
+		return true;
 	return false;
 }
 
@@ -207,13 +209,14 @@ static void mark_dirty(struct capture_frame *fr, FILE *f)
 void capture_note_stream(FILE *f, const void *buf, size_t len, bool failed)
 {
 	int saved = errno, fno = -2;
-	prune_dead();
+	prune_dead(0);
 	if (busy) {
 		fail_all();
 		return;
 	}
 	busy = 1;
-	for (struct capture_frame *fr = capture_top; f && fr; fr = fr->prev) {
+	FOR_FRAMES(fr)
+	{
 		if (!frame_matches(fr, f, &fno))
 			continue;
 		if (failed)
@@ -228,11 +231,11 @@ void capture_note_stream(FILE *f, const void *buf, size_t len, bool failed)
 
 void capture_forget_stream(FILE *f)
 {
-	prune_dead();
-	for (struct capture_frame *fr = capture_top; fr; fr = fr->prev)
-		for (int i = 0; i < fr->ndirty; i++)
-			if (fr->dirty[i] == f)
-				fr->dirty[i--] = fr->dirty[--fr->ndirty];
+	prune_dead(0);
+	FOR_FRAMES(fr)
+	for (int i = 0; i < fr->ndirty; i++)
+		if (fr->dirty[i] == f)
+			fr->dirty[i--] = fr->dirty[--fr->ndirty];
 }
 
 ssize_t capture_write(int fd, const void *buf, size_t n)
@@ -257,21 +260,22 @@ void capture_begin(struct capture_call *cc, const struct txc_sig *sig, void *con
 {
 	cc->n = 0;
 	cc->untracked = false;
-	prune_dead();
+	cc->token = new_token();
+	prune_dead((uintptr_t)cc);
+	cc->base = g_depth;
 	for (int i = 0; i < sig->nparams; i++) {
 		const struct txc_param *p = &sig->params[i];
 		if (!sig_param_is_capture(p))
 			continue;
-		if (g_depth == SHADOW_MAX) {
+		if (g_depth == FRAMES_MAX) {
 			/* nested too deep to track: this call is not stored */
 			cc->untracked = true;
 			continue;
 		}
-		struct capture_frame *fr = &cc->fr[cc->n++];
+		struct capture_frame *fr = &g_frames[g_depth++];
 		memset(fr, 0, sizeof(*fr));
-		fr->depth = g_depth;
-		fr->token = new_token();
-		g_shadow[g_depth++] = (struct shadow){fr, fr->token, NULL};
+		fr->owner = (uintptr_t)cc;
+		fr->token = cc->token;
 		fr->param = i;
 		fr->limit = limit;
 		fr->is_fd = p->kind == TXC_K_OUT_FD;
@@ -281,7 +285,7 @@ void capture_begin(struct capture_call *cc, const struct txc_sig *sig, void *con
 			fr->stream = *(FILE *const *)avalue[i];
 		/* a NULL stream may mean "a default" to the function: unknowable */
 		fr->failed = !capture_armed() || (!fr->is_fd && !fr->stream);
-		fr->prev = capture_top;
+		cc->n++;
 		capture_top = fr;
 	}
 }
@@ -290,22 +294,32 @@ void capture_end(struct capture_call *cc)
 {
 	if (cc->n == 0)
 		return;
-	int saved = errno;
-	for (int i = cc->n - 1; i >= 0; i--)
-		flush_dirty(&cc->fr[i]);
-	int base = cc->fr[0].depth, last = cc->fr[cc->n - 1].depth;
-	if (g_depth != last + 1)
+	int saved = errno, own_end = cc->base + cc->n;
+	if (g_depth != own_end)
 		log_msg(TXC_LOG_INFO, "capture: dropped the frames of a call left by longjmp or an "
 				      "exception");
-	/* deeper entries are frames an inner longjmp left behind: free theirs;
-	 * CC's own buffers stay CC's (capture_free) */
-	for (int d = g_depth - 1; d >= base; d--) {
-		if (d > last)
-			free(g_shadow[d].buf);
-		g_shadow[d] = (struct shadow){0};
+	/* deeper frames are what an inner longjmp left behind */
+	for (int d = g_depth - 1; d >= own_end; d--) {
+		free(g_frames[d].buf);
+		memset(&g_frames[d], 0, sizeof(g_frames[d]));
 	}
-	g_depth = base;
-	capture_top = base ? g_shadow[base - 1].fr : NULL;
+	for (int k = 0; k < cc->n; k++) {
+		struct capture_frame *fr = &g_frames[cc->base + k];
+		struct capture_out *o = &cc->out[k];
+		bool mine = cc->base + k < g_depth && fr->owner == (uintptr_t)cc;
+		if (mine)
+			flush_dirty(fr);
+		*o = (struct capture_out){.param = fr->param,
+					  .buf = mine ? fr->buf : NULL,
+					  .len = mine ? fr->len : 0,
+					  .failed = !mine || fr->failed,
+					  .oversize = mine && fr->oversize};
+		if (mine)
+			memset(fr, 0, sizeof(*fr)); /* the buffer is CC's now */
+	}
+	if (g_depth > cc->base)
+		g_depth = cc->base;
+	capture_top = g_depth ? &g_frames[g_depth - 1] : NULL;
 	errno = saved;
 }
 
@@ -315,15 +329,15 @@ int capture_fill(const struct capture_call *cc, struct txc_result *res)
 	if (cc->untracked)
 		return TXC_ESYS;
 	for (int i = 0; i < cc->n; i++) {
-		const struct capture_frame *fr = &cc->fr[i];
-		struct txc_out *o = &res->out[fr->param];
-		if (fr->failed)
+		const struct capture_out *co = &cc->out[i];
+		struct txc_out *o = &res->out[co->param];
+		if (co->failed)
 			return TXC_ESYS;
-		if (fr->oversize)
+		if (co->oversize)
 			rc = TXC_ETOOBIG;
 		o->present = true;
-		o->data = fr->buf;
-		o->len = fr->len;
+		o->data = co->buf;
+		o->len = co->len;
 	}
 	return rc;
 }
@@ -331,8 +345,8 @@ int capture_fill(const struct capture_call *cc, struct txc_result *res)
 void capture_free(struct capture_call *cc)
 {
 	for (int i = 0; i < cc->n; i++) {
-		free(cc->fr[i].buf);
-		cc->fr[i].buf = NULL;
+		free(cc->out[i].buf);
+		cc->out[i].buf = NULL;
 	}
 	cc->n = 0;
 }

@@ -25,12 +25,12 @@
  * every enclosing frame that matches. Other threads are never captured.
  *
  * A longjmp or a C++ exception out of a capturing call leaves its frames
- * behind, in stack memory that is reused. Each frame therefore also has a
- * thread-local shadow entry (its address, a random token and its buffer):
- * before any frame is read, the frames that are dead are dropped, known by
- * their address (above the current stack frame: the call was left) or by a
- * token that no longer matches (the memory was reused), and their buffers
- * freed from the shadow. Dead frames never store anything.
+ * behind. Frames therefore live in a thread-local array, each naming its
+ * call's capture_call (an address in the caller's stack) and a random
+ * token that call holds: before any frame is used, the frames whose call is
+ * gone are dropped (its capture_call is at or above the current stack
+ * frame, or no longer holds the token, or a new call was pushed at or above
+ * it) and their buffers freed. Dead frames never store anything.
  */
 #ifndef TXC_CAPTURE_H
 #define TXC_CAPTURE_H
@@ -47,14 +47,13 @@
 #define CAPTURE_DIRTY_MAX 4
 
 struct capture_frame {
-	struct capture_frame *prev; /* the enclosing frame of this thread */
-	uint64_t token;		    /* equals the thread's shadow entry while alive */
-	int depth;		    /* index of the shadow entry */
-	int param;		    /* index into sig->params */
-	bool is_fd;		    /* OUT_FD; otherwise OUT_STREAM */
-	int fd;			    /* OUT_FD: the descriptor */
-	FILE *stream;		    /* OUT_STREAM: the stream */
-	uint8_t *buf;		    /* captured bytes, malloc'ed; NULL when none */
+	uintptr_t owner; /* the capture_call that pushed it (its address) */
+	uint64_t token;	 /* equals the owner's token while the owner is alive */
+	int param;	 /* index into sig->params */
+	bool is_fd;	 /* OUT_FD; otherwise OUT_STREAM */
+	int fd;		 /* OUT_FD: the descriptor */
+	FILE *stream;	 /* OUT_STREAM: the stream */
+	uint8_t *buf;	 /* captured bytes, malloc'ed; NULL when none */
 	size_t len, cap, limit;
 	bool failed;   /* an error or short write: never stored */
 	bool oversize; /* more than LIMIT bytes: dropped */
@@ -62,11 +61,21 @@ struct capture_frame {
 	FILE *dirty[CAPTURE_DIRTY_MAX];
 };
 
-/* The capture frames of one call; lives on the caller's stack. */
+/* What one capture parameter of a call captured, once the call ended. */
+struct capture_out {
+	int param;
+	uint8_t *buf; /* malloc'ed, owned by the capture_call; NULL when none */
+	size_t len;
+	bool failed, oversize;
+};
+
+/* One call's captures; lives on the caller's stack. Its frames live in a
+ * thread-local array while the call runs (capture_begin to capture_end). */
 struct capture_call {
-	int n;
+	uint64_t token; /* proves the call alive to its frames */
+	int n, base;
 	bool untracked; /* frames nested too deep to track: never stored */
-	struct capture_frame fr[TXC_MAX_PARAMS];
+	struct capture_out out[TXC_MAX_PARAMS];
 };
 
 /* Installs the wrappers in every loaded module when some function of CFG
