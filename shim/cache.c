@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "cache.h"
 #include "err.h"
+#include "idreg.h"
 #include "log.h"
 #include "near.h"
 
@@ -225,13 +226,28 @@ int cache_bump(struct txc_cache *c, int fn)
 	return rc;
 }
 
-int cache_delete_call(struct txc_cache *c, int fn, const struct txc_arg *args)
+/* Deletes the cached call of FN with ARGS under one identity. */
+static int delete_one(struct txc_cache *c, int fn, const struct txc_digest *ident,
+		      const struct txc_arg *args)
 {
 	struct txc_key key;
-	int rc = key_build(&c->kf[fn], &c->cfg->fns[fn].sig, args, &key);
+	int rc = key_build(&c->kf[fn], ident, &c->cfg->fns[fn].sig, args, &key);
 	near_forget(fn, &key.digest);
 	if (rc == 0)
 		rc = store_delete(c->store, &key);
+	return rc;
+}
+
+int cache_delete_call(struct txc_cache *c, int fn, const struct txc_arg *args)
+{
+	struct txc_ident ids[IDREG_MAX];
+	int n = 0;
+	int rc = idreg_read(c->store, &c->kf[fn], ids, &n);
+	/* no registry, or a full one: the identities are not all known */
+	if (rc == TXC_ENOTFOUND || rc == TXC_ETOOBIG)
+		return cache_bump(c, fn);
+	for (int i = 0; rc == 0 && i < n; i++)
+		rc = delete_one(c, fn, &ids[i].digest, args);
 	return rc;
 }
 

@@ -77,7 +77,9 @@ int cache_store(struct txc_cache *c, int fn, const struct txc_key *key, struct t
 int cache_bump(struct txc_cache *c, int fn);
 
 /* Deletes the cached call of FN whose parameters have the values ARGS
- * (indexed like FN's params; out-parameters count as non-NULL). */
+ * (indexed like FN's params; out-parameters count as non-NULL; symptr
+ * arguments as text) under every identity in FN's registry (idreg.h); with
+ * no registry or a full one, bumps FN's generation instead. */
 int cache_delete_call(struct txc_cache *c, int fn, const struct txc_arg *args);
 
 /* Runs FN's "invalidates" list with the mutator's argument values MARGS.

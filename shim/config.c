@@ -33,6 +33,7 @@ static const struct keydef cache_keys[CK_COUNT] = {
     [CK_MAXVAL] = {"max_value", false},
     [CK_SECRET] = {"secret_file", false},
     [CK_STATS_INTERVAL] = {"stats_interval", false},
+    [CK_IDENTITY] = {"identity", false},
 };
 
 static const struct keydef fn_keys[FK_COUNT] = {
@@ -47,6 +48,7 @@ static const struct keydef fn_keys[FK_COUNT] = {
     [FK_LOCAL_ENTRIES] = {"local_entries", false},
     [FK_LOCK] = {"lock", false},
     [FK_LOCK_TIMEOUT] = {"lock_timeout_ms", false},
+    [FK_IDENTITY] = {"identity", false},
 };
 
 int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)

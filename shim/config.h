@@ -22,6 +22,12 @@
 
 enum txc_log_level { TXC_LOG_ERROR = 0, TXC_LOG_WARN, TXC_LOG_INFO, TXC_LOG_DEBUG };
 
+/* What a key says about the definition a call reached (README "Identity"):
+ * the defining library's build-id (default: an upgraded library never
+ * serves its old results) or only its soname (a fleet shares results
+ * across builds). The symbol version is part of both. */
+enum txc_identity { TXC_ID_BUILD_ID = 0, TXC_ID_SONAME };
+
 struct txc_server {
 	char host[256]; /* numeric address, name, or socket path */
 	unsigned port;	/* 0 for a unix socket */
@@ -58,12 +64,13 @@ struct txc_fn_config {
 	struct txc_cond cache_if;
 	int ninval;
 	struct txc_inval inval[TXC_MAX_INVAL];
-	char version[64];	  /* optional "version = GLIBC_2.29"; "" = any */
-	char library[256];	  /* optional "library = libfoo.so.1"; "" = any */
-	uint32_t local_ttl;	  /* near cache: seconds an entry is served in-process; 0 = off */
-	uint32_t local_entries;	  /* near cache: LRU capacity; default 1024 */
-	bool lock;		  /* stampede lock: one process computes a missing key */
-	uint32_t lock_timeout_ms; /* how long the others wait for it; default 5000 */
+	char version[64];	    /* optional "version = GLIBC_2.29"; "" = any */
+	char library[256];	    /* optional "library = libfoo.so.1"; "" = any */
+	uint32_t local_ttl;	    /* near cache: seconds an entry is served in-process; 0 = off */
+	uint32_t local_entries;	    /* near cache: LRU capacity; default 1024 */
+	bool lock;		    /* stampede lock: one process computes a missing key */
+	uint32_t lock_timeout_ms;   /* how long the others wait for it; default 5000 */
+	enum txc_identity identity; /* inherits [cache] identity */
 };
 
 struct txc_config {
@@ -79,6 +86,7 @@ struct txc_config {
 	char secret_file[4096]; /* "" = values are checksummed, not authenticated */
 	uint32_t
 	    stats_interval; /* seconds between counter publications; 0 = at exit only; default 5 */
+	enum txc_identity identity; /* default TXC_ID_BUILD_ID */
 	int nfns;
 	struct txc_fn_config *fns; /* nfns entries, owned by the config */
 };

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "capture.h"
+#include "defid.h"
 #include "dispatch.h"
 #include "err.h"
 #include "lock.h"
@@ -21,6 +22,7 @@
 #include "near.h"
 #include "publish.h"
 #include "result.h"
+#include "symptr.h"
 
 #define MAX_CLOSURES 8 /* distinct real targets of one function (versions, libraries) */
 
@@ -31,6 +33,7 @@ struct closure_ud {
 	void *real;
 	void *code;
 	ffi_closure *closure;
+	struct defid def; /* which library, build and version REAL is */
 };
 
 struct fn_rt {
@@ -231,8 +234,14 @@ static void run_mutator(struct closure_ud *ud, void *ret, void **args, int calle
 	call_real(ud, ret, args, caller_errno);
 	int real_errno = errno;
 	struct txc_arg margs[TXC_MAX_PARAMS];
+	struct symptr_texts tx;
 	key_args_from_ffi(&f->fc->sig, args, margs);
-	int rc = cache_invalidate_for(g_cache, f->index, margs);
+	int rc = symptr_args_text(&f->fc->sig, margs, &tx);
+	if (rc != 0) /* a pointer that names nothing: drop every call of each target */
+		for (int i = 0; i < f->fc->ninval; i++)
+			rc = cache_bump(g_cache, f->fc->inval[i].target);
+	else
+		rc = cache_invalidate_for(g_cache, f->index, margs);
 	if (rc != 0) {
 		stats_add(&f->stats, TXC_ST_ERRORS, 1);
 		log_msg(TXC_LOG_WARN, "%s: invalidation failed (%s): cached results may be stale",
@@ -364,8 +373,17 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 		call_real(ud, ret, args, caller_errno);
 		return;
 	}
+	const struct txc_ident *id = defid_get(&ud->def, f->fc, ud->real);
+	struct symptr_texts tx;
 	key_args_from_ffi(&f->fc->sig, args, a);
-	key_build(&g_cache->kf[f->index], &f->fc->sig, a, &key);
+	if (!id || symptr_args_text(&f->fc->sig, a, &tx) != 0) {
+		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
+		log_msg(TXC_LOG_INFO, "%s: %s; calling the real function", f->fc->sig.name,
+			id ? "a symptr argument points into no library" : "definition unknown");
+		call_real(ud, ret, args, caller_errno);
+		return;
+	}
+	key_build(&g_cache->kf[f->index], &id->digest, &f->fc->sig, a, &key);
 	struct near_call nc = {f, ret, args};
 	if (epoch && near_get(f->index, &key.digest, near_apply, &nc) == 0) {
 		log_msg(TXC_LOG_INFO, "hit %s %s (near)", f->fc->sig.name, key.text);
@@ -382,6 +400,9 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 	cache_lookup_free(&lk);
 	if (rc == 0)
 		rc = cache_ensure_gens(g_cache, f->index, &lk);
+	/* before the real call: see idreg.h */
+	if (rc == 0)
+		rc = defid_register(&ud->def, g_cache->store, &g_cache->kf[f->index], &lk.fn_gen);
 	if (rc != 0) {
 		stats_add(&f->stats, TXC_ST_ERRORS, 1);
 		warn_store(f->fc->sig.name, "lookup", rc);

@@ -43,6 +43,7 @@ static void load(void)
 	    SYM(result_length),
 	    SYM(set),
 	    SYM(add),
+	    SYM(append),
 	    SYM(delete),
 	    SYM(increment),
 	    SYM(generate_hash),

@@ -35,6 +35,7 @@ struct txc_mc {
 	MC_FN(result_length);
 	MC_FN(set);
 	MC_FN(add);
+	MC_FN(append);
 	MC_FN(delete);
 	MC_FN(increment);
 	MC_FN(generate_hash);

@@ -246,3 +246,55 @@ void elfscan_lookup(const struct elfscan *e, const char *name, const char *versi
 	}
 	scan_relocs(e, name, version, use);
 }
+
+const char *elfscan_soname(const struct elfscan *e)
+{
+	for (size_t i = 0; i < e->shnum; i++) {
+		const ElfW(Shdr) *sh = &e->shdr[i];
+		if (sh->sh_type != SHT_DYNAMIC || sh->sh_link >= e->shnum)
+			continue;
+		const ElfW(Shdr) *ss = &e->shdr[sh->sh_link];
+		const ElfW(Dyn) *d = at(e, sh->sh_offset, sh->sh_size);
+		const char *str = at(e, ss->sh_offset, ss->sh_size);
+		for (size_t k = 0; d && str && k < sh->sh_size / sizeof(*d); k++) {
+			if (d[k].d_tag == DT_NULL)
+				break;
+			if (d[k].d_tag == DT_SONAME && d[k].d_un.d_val < ss->sh_size &&
+			    memchr(str + d[k].d_un.d_val, '\0', ss->sh_size - d[k].d_un.d_val))
+				return str + d[k].d_un.d_val;
+		}
+	}
+	return NULL;
+}
+
+void elfscan_build_id(const struct elfscan *e, char *hex, size_t cap)
+{
+	static const char dig[] = "0123456789abcdef";
+	hex[0] = '\0';
+	for (size_t i = 0; i < e->shnum; i++) {
+		const ElfW(Shdr) *sh = &e->shdr[i];
+		const unsigned char *p = at(e, sh->sh_offset, sh->sh_size);
+		if (sh->sh_type != SHT_NOTE || !p)
+			continue;
+		const unsigned char *end = p + sh->sh_size;
+		while ((size_t)(end - p) >= sizeof(ElfW(Nhdr))) {
+			const ElfW(Nhdr) *nh = (const void *)p;
+			size_t nsz = (nh->n_namesz + 3) & ~(size_t)3;
+			size_t dsz = (nh->n_descsz + 3) & ~(size_t)3;
+			const unsigned char *name = p + sizeof(*nh), *desc = name + nsz;
+			if (nsz > (size_t)(end - name) || dsz > (size_t)(end - desc))
+				break;
+			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+			    memcmp(name, "GNU", 4) == 0) {
+				size_t k = 0;
+				for (size_t j = 0; j < nh->n_descsz && k + 2 < cap; j++) {
+					hex[k++] = dig[desc[j] >> 4];
+					hex[k++] = dig[desc[j] & 15];
+				}
+				hex[k] = '\0';
+				return;
+			}
+			p = desc + dsz;
+		}
+	}
+}

@@ -1,0 +1,118 @@
+/* idreg.c - the identity registry; see idreg.h.
+ *
+ * The value is lines of identity text, each ended by '\n', written with
+ * add (the first) and append (the others): memcached applies each append
+ * whole, so concurrent registrations never lose a line. Duplicates (two
+ * processes adding the same identity at once) are harmless and skipped.
+ */
+#include <string.h>
+
+#include "err.h"
+#include "idreg.h"
+
+/* Calls FN for each distinct non-empty line of B; stops when FN returns
+ * nonzero and returns that. */
+typedef int (*line_fn)(void *ctx, const char *line, size_t len);
+
+static int each_line(const struct txc_buf *b, line_fn fn, void *ctx)
+{
+	const char *p = (const char *)b->data, *end = p + b->len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = (size_t)((nl ? nl : end) - p);
+		int rc = len ? fn(ctx, p, len) : 0;
+		if (rc)
+			return rc;
+		p += len + 1;
+	}
+	return 0;
+}
+
+struct collect {
+	struct txc_ident *ids;
+	int n;
+	const char *want; /* registration: the line looked for */
+	size_t want_len;
+	bool found;
+};
+
+static int collect_line(void *ctx, const char *line, size_t len)
+{
+	struct collect *c = ctx;
+	struct txc_ident id;
+	if (c->want && len == c->want_len && memcmp(line, c->want, len) == 0)
+		c->found = true;
+	if (ident_from_text(&id, line, len) != 0)
+		return 0;
+	for (int i = 0; i < c->n; i++)
+		if (memcmp(&c->ids[i].digest, &id.digest, sizeof(id.digest)) == 0)
+			return 0;
+	if (c->n == IDREG_MAX)
+		return 1; /* full: more distinct identities than we can list */
+	c->ids[c->n++] = id;
+	return 0;
+}
+
+static int read_into(struct txc_store *st, const struct txc_key *key, struct collect *c)
+{
+	const struct txc_key *keys[1] = {key};
+	struct txc_buf val = {0};
+	int rc = store_mget(st, keys, 1, &val);
+	if (rc != 0)
+		return rc;
+	if (!val.data)
+		return TXC_ENOTFOUND;
+	int full = each_line(&val, collect_line, c);
+	store_bufs_free(&val, 1);
+	return full || c->n >= IDREG_MAX ? TXC_ETOOBIG : 0;
+}
+
+int idreg_read(struct txc_store *st, const struct txc_key_fn *kf, struct txc_ident *ids, int *n)
+{
+	struct txc_key key;
+	struct collect c = {ids, 0, NULL, 0, false};
+	key_fn_aux(kf, "ids", &key);
+	int rc = read_into(st, &key, &c);
+	*n = c.n;
+	return rc;
+}
+
+int idreg_register(struct txc_store *st, const struct txc_key_fn *kf, const struct txc_ident *id,
+		   bool *bumped, uint64_t *new_gen)
+{
+	struct txc_ident ids[IDREG_MAX];
+	struct txc_key key, gen;
+	char line[TXC_IDENT_MAX + 1];
+	size_t len = strlen(id->text);
+	*bumped = false;
+	memcpy(line, id->text, len);
+	line[len] = '\n';
+	key_fn_aux(kf, "ids", &key);
+	for (int attempt = 0; attempt < 3; attempt++) {
+		struct collect c = {ids, 0, id->text, len, false};
+		int rc = read_into(st, &key, &c);
+		if (rc == TXC_ETOOBIG || (rc == 0 && c.found))
+			return 0; /* full (invalidations bump) or listed */
+		if (rc == 0)
+			rc = store_append(st, &key, line, len + 1);
+		if (rc == 0)
+			return 0;
+		if (rc != TXC_ENOTFOUND)
+			return rc;
+		/* no registry: make it, then kill what an evicted one covered */
+		rc = store_add(st, &key, line, len + 1, 0);
+		if (rc == TXC_EEXIST)
+			continue;
+		if (rc != 0)
+			return rc;
+		key_gen_fn(kf, &gen);
+		rc = store_incr(st, &gen, new_gen);
+		*bumped = rc == 0;
+		if (rc == 0 || rc == TXC_ENOTFOUND) /* absent: it restarts at random */
+			return 0;
+		/* Not bumped: a registry without the old lines must not stand. */
+		store_delete(st, &key);
+		return rc;
+	}
+	return TXC_ESERVER;
+}
