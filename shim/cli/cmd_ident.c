@@ -75,8 +75,8 @@ int cli_call_one(const char *cmd, const struct cli_call *c)
 		return 0;
 	if (c->nids == 0)
 		fprintf(stderr,
-			"txcache %s: no definition of %s has stored values yet (its identity "
-			"registry is empty); name one with --library FILE\n",
+			"txcache %s: not cached: no definition of %s has stored values (its "
+			"identity registry is empty); name one with --library FILE\n",
 			cmd, c->sig->name);
 	else
 		fprintf(stderr,
