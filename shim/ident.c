@@ -103,38 +103,39 @@ static int find_cb(struct dl_phdr_info *info, size_t size, void *data)
 	return 1;
 }
 
-static void hex_of(const uint8_t *p, size_t n, char *out, size_t cap)
+int ident_build_id_notes(const void *notes, size_t len, char *hex, size_t cap)
 {
-	static const char d[] = "0123456789abcdef";
-	size_t k = 0;
-	for (size_t i = 0; i < n && k + 2 < cap; i++) {
-		out[k++] = d[p[i] >> 4];
-		out[k++] = d[p[i] & 15];
+	static const char dig[] = "0123456789abcdef";
+	const uint8_t *p = notes, *end = p + len;
+	while ((size_t)(end - p) >= sizeof(ElfW(Nhdr))) {
+		const ElfW(Nhdr) *nh = (const void *)p;
+		size_t nsz = (nh->n_namesz + 3) & ~(size_t)3, dsz = (nh->n_descsz + 3) & ~(size_t)3;
+		const uint8_t *name = p + sizeof(*nh), *desc = name + nsz;
+		if (nsz > (size_t)(end - name) || dsz > (size_t)(end - desc))
+			break;
+		if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+		    memcmp(name, "GNU", 4) == 0) {
+			size_t k = 0;
+			for (size_t i = 0; i < nh->n_descsz && k + 2 < cap; i++) {
+				hex[k++] = dig[desc[i] >> 4];
+				hex[k++] = dig[desc[i] & 15];
+			}
+			hex[k] = '\0';
+			return 1;
+		}
+		p = desc + dsz;
 	}
-	out[k] = '\0';
+	return 0;
 }
 
 static void read_build_id(const struct find *f, struct ident_mod *m)
 {
 	for (size_t i = 0; i < f->phnum; i++) {
 		const ElfW(Phdr) *ph = &f->phdr[i];
-		if (ph->p_type != PT_NOTE)
-			continue;
-		const uint8_t *p = (const uint8_t *)(f->base + ph->p_vaddr), *end = p + ph->p_memsz;
-		while (p + sizeof(ElfW(Nhdr)) <= end) {
-			const ElfW(Nhdr) *nh = (const void *)p;
-			size_t nsz = (nh->n_namesz + 3) & ~(size_t)3,
-			       dsz = (nh->n_descsz + 3) & ~(size_t)3;
-			const uint8_t *name = p + sizeof(*nh), *desc = name + nsz;
-			if (desc + dsz > end)
-				break;
-			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
-			    memcmp(name, "GNU", 4) == 0) {
-				hex_of(desc, nh->n_descsz, m->build_id, sizeof(m->build_id));
-				return;
-			}
-			p = desc + dsz;
-		}
+		if (ph->p_type == PT_NOTE &&
+		    ident_build_id_notes((const void *)(f->base + ph->p_vaddr), ph->p_memsz,
+					 m->build_id, sizeof(m->build_id)))
+			return;
 	}
 }
 

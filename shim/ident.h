@@ -54,6 +54,11 @@ int ident_make(struct txc_ident *out, enum txc_identity mode, const char *soname
  * Returns 0, or TXC_EINVAL when it is empty or too long. */
 int ident_from_text(struct txc_ident *out, const char *text, size_t len);
 
+/* Finds the NT_GNU_BUILD_ID note in the ELF notes [NOTES, NOTES+LEN) and
+ * writes it as lowercase hex into HEX (CAP bytes, NUL-terminated). Returns
+ * 1 when found, else 0 (HEX untouched). Every length is checked. */
+int ident_build_id_notes(const void *notes, size_t len, char *hex, size_t cap);
+
 /* Describes the loaded module that contains ADDR. Returns 0, or
  * TXC_ENOTFOUND when no module maps it (heap, stack, anonymous memory). */
 int ident_module_of(const void *addr, struct ident_mod *out);

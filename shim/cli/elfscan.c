@@ -16,6 +16,7 @@
 #include "elf_arch.h"
 #include "elfscan.h"
 #include "err.h"
+#include "ident.h"
 
 struct elfscan {
 	const unsigned char *map;
@@ -269,32 +270,11 @@ const char *elfscan_soname(const struct elfscan *e)
 
 void elfscan_build_id(const struct elfscan *e, char *hex, size_t cap)
 {
-	static const char dig[] = "0123456789abcdef";
 	hex[0] = '\0';
 	for (size_t i = 0; i < e->shnum; i++) {
 		const ElfW(Shdr) *sh = &e->shdr[i];
-		const unsigned char *p = at(e, sh->sh_offset, sh->sh_size);
-		if (sh->sh_type != SHT_NOTE || !p)
-			continue;
-		const unsigned char *end = p + sh->sh_size;
-		while ((size_t)(end - p) >= sizeof(ElfW(Nhdr))) {
-			const ElfW(Nhdr) *nh = (const void *)p;
-			size_t nsz = (nh->n_namesz + 3) & ~(size_t)3;
-			size_t dsz = (nh->n_descsz + 3) & ~(size_t)3;
-			const unsigned char *name = p + sizeof(*nh), *desc = name + nsz;
-			if (nsz > (size_t)(end - name) || dsz > (size_t)(end - desc))
-				break;
-			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
-			    memcmp(name, "GNU", 4) == 0) {
-				size_t k = 0;
-				for (size_t j = 0; j < nh->n_descsz && k + 2 < cap; j++) {
-					hex[k++] = dig[desc[j] >> 4];
-					hex[k++] = dig[desc[j] & 15];
-				}
-				hex[k] = '\0';
-				return;
-			}
-			p = desc + dsz;
-		}
+		const void *p = at(e, sh->sh_offset, sh->sh_size);
+		if (sh->sh_type == SHT_NOTE && p && ident_build_id_notes(p, sh->sh_size, hex, cap))
+			return;
 	}
 }
