@@ -360,10 +360,28 @@ static int lock_or_wait(struct fn_rt *f, void *ret, void **args, const struct tx
 	return rc;
 }
 
-static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller_errno)
+/* The key of this call of UD's definition. Returns 0, or TXC_ENOTFOUND (counted,
+ * logged) when the call is not cacheable: the definition or a symptr argument
+ * names nothing. */
+static int call_key(struct closure_ud *ud, void **args, struct txc_key *key)
 {
 	struct fn_rt *f = ud->fn;
 	struct txc_arg a[TXC_MAX_PARAMS];
+	const struct txc_ident *id = defid_get(&ud->def, f->fc, ud->real);
+	struct symptr_texts tx;
+	key_args_from_ffi(&f->fc->sig, args, a);
+	if (!id || symptr_args_text(&f->fc->sig, a, &tx) != 0) {
+		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
+		log_msg(TXC_LOG_INFO, "%s: %s; calling the real function", f->fc->sig.name,
+			id ? "a symptr argument points into no library" : "definition unknown");
+		return TXC_ENOTFOUND;
+	}
+	return key_build(&g_cache->kf[f->index], &id->digest, &f->fc->sig, a, key);
+}
+
+static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller_errno)
+{
+	struct fn_rt *f = ud->fn;
 	struct txc_key key;
 	struct txc_lookup lk;
 	uint64_t epoch = near_epoch(f->index);
@@ -373,17 +391,10 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 		call_real(ud, ret, args, caller_errno);
 		return;
 	}
-	const struct txc_ident *id = defid_get(&ud->def, f->fc, ud->real);
-	struct symptr_texts tx;
-	key_args_from_ffi(&f->fc->sig, args, a);
-	if (!id || symptr_args_text(&f->fc->sig, a, &tx) != 0) {
-		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
-		log_msg(TXC_LOG_INFO, "%s: %s; calling the real function", f->fc->sig.name,
-			id ? "a symptr argument points into no library" : "definition unknown");
+	if (call_key(ud, args, &key) != 0) {
 		call_real(ud, ret, args, caller_errno);
 		return;
 	}
-	key_build(&g_cache->kf[f->index], &id->digest, &f->fc->sig, a, &key);
 	struct near_call nc = {f, ret, args};
 	if (epoch && near_get(f->index, &key.digest, near_apply, &nc) == 0) {
 		log_msg(TXC_LOG_INFO, "hit %s %s (near)", f->fc->sig.name, key.text);
