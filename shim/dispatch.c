@@ -2,9 +2,15 @@
  *
  * Hit:  key -> one mget (value + 2 generations) -> verify -> check every
  *       out-buffer fits -> write outs and return value -> errno as before.
- * Miss: create missing generations -> real call (timed) -> cache_if ->
- *       encode + set -> errno as the real function left it.
+ * Miss: create missing generations -> list the definition's identity in the
+ *       registry (defid.h; once per generation) -> real call (timed) ->
+ *       cache_if -> encode + set -> errno as the real function left it.
  * Anything that fails on the way ends in the real function being called.
+ * Keys cover which definition a closure calls (ident.h) and the places that
+ * symptr arguments name (symptr.h); a call where either is unknown runs real.
+ *
+ * Over 500 lines: the hit, miss, lock and mutator paths share the closure
+ * state kept here; the identity and symptr work lives in defid.c and symptr.c.
  */
 #include <errno.h>
 #include <ffi.h>
