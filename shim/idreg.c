@@ -43,7 +43,7 @@ static int collect_line(void *ctx, const char *line, size_t len)
 	if (c->want && len == c->want_len && memcmp(line, c->want, len) == 0)
 		c->found = true;
 	if (ident_from_text(&id, line, len) != 0)
-		return 0;
+		return 1; /* not a line we write: the list cannot be trusted */
 	for (int i = 0; i < c->n; i++)
 		if (memcmp(&c->ids[i].digest, &id.digest, sizeof(id.digest)) == 0)
 			return 0;
@@ -64,6 +64,7 @@ static int read_into(struct txc_store *st, const struct txc_key *key, struct col
 		return TXC_ENOTFOUND;
 	int full = each_line(&val, collect_line, c);
 	store_bufs_free(&val, 1);
+	/* full, or unreadable: either way not every identity is known */
 	return full || c->n >= IDREG_MAX ? TXC_ETOOBIG : 0;
 }
 

@@ -33,8 +33,8 @@
 
 /* The identities of the function of KF. Returns 0 with up to IDREG_MAX
  * distinct entries in IDS[0..*N), TXC_ENOTFOUND when there is no registry,
- * TXC_ETOOBIG when it is full (*N entries still given), or a store failure
- * code. */
+ * TXC_ETOOBIG when it is full or holds a line that is not an identity (*N
+ * entries still given), or a store failure code. */
 int idreg_read(struct txc_store *st, const struct txc_key_fn *kf, struct txc_ident *ids, int *n);
 
 /* Makes sure ID is listed (or the registry is full, which invalidations

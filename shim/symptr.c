@@ -28,8 +28,9 @@ int symptr_text(const void *p, char *buf, size_t cap, size_t *len)
 	} else {
 		rc = TXC_ENOTFOUND;
 	}
-	if (rc == 0)
-		*len = strlen(buf);
+	/* a cut text could name two places: better uncacheable */
+	if (rc == 0 && (*len = strlen(buf)) + 1 >= cap)
+		rc = TXC_ENOTFOUND;
 	errno = saved;
 	return rc;
 }
