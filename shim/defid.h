@@ -21,6 +21,8 @@ struct defid {
 	int failed;	      /* the identity cannot be known: every call is real */
 	uint64_t reg_gen;     /* the function generation the registration is for */
 	int reg_ok;	      /* reg_gen is valid */
+	int busy;	      /* pid of the process whose thread is registering, or 0 */
+	unsigned reg_seq;     /* successful registrations so far */
 };
 
 /* Returns the identity of REAL, the definition of FC's function this closure
@@ -31,8 +33,9 @@ const struct txc_ident *defid_get(struct defid *d, const struct txc_fn_config *f
 
 /* Makes sure the identity is in the registry for generation *FN_GEN (the one
  * the lookup read), at most one round trip per generation and process.
- * When this process created the registry, *FN_GEN becomes the bumped
- * generation. Returns 0, or a store failure code: then do not store. */
+ * When it registers, *FN_GEN becomes the generation read with the registry
+ * (or bumped when this process made the registry). Returns 0, or a store
+ * failure code: then do not store. */
 int defid_register(struct defid *d, struct txc_store *st, const struct txc_key_fn *kf,
 		   uint64_t *fn_gen);
 

@@ -28,6 +28,21 @@ static int each_line(const struct txc_buf *b, line_fn fn, void *ctx)
 	return 0;
 }
 
+/* A generation value: a decimal counter (incr pads it with spaces). */
+static bool parse_gen(const struct txc_buf *b, uint64_t *gen)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+	if (!b->data || b->len == 0 || b->len > 20)
+		return false;
+	for (; i < b->len && b->data[i] >= '0' && b->data[i] <= '9'; i++)
+		v = v * 10 + (uint64_t)(b->data[i] - '0');
+	if (i == 0 || (i < b->len && b->data[i] != ' '))
+		return false;
+	*gen = v;
+	return true;
+}
+
 struct collect {
 	struct txc_ident *ids;
 	int n;
@@ -53,19 +68,23 @@ static int collect_line(void *ctx, const char *line, size_t len)
 	return 0;
 }
 
-static int read_into(struct txc_store *st, const struct txc_key *key, struct collect *c)
+/* Reads the registry into C, and with it (one round trip) the function's
+ * generation when GEN_KEY is given: *GEN, *GEN_KNOWN. */
+static int read_into(struct txc_store *st, const struct txc_key *key, const struct txc_key *gen_key,
+		     struct collect *c, uint64_t *gen, bool *gen_known)
 {
-	const struct txc_key *keys[1] = {key};
-	struct txc_buf val = {0};
-	int rc = store_mget(st, keys, 1, &val);
+	const struct txc_key *keys[2] = {key, gen_key};
+	struct txc_buf val[2] = {{0}, {0}};
+	int rc = store_mget(st, keys, gen_key ? 2 : 1, val);
 	if (rc != 0)
 		return rc;
-	if (!val.data)
-		return TXC_ENOTFOUND;
-	int full = each_line(&val, collect_line, c);
-	store_bufs_free(&val, 1);
+	if (gen_key)
+		*gen_known = parse_gen(&val[1], gen);
+	int full = val[0].data ? each_line(&val[0], collect_line, c) : 0;
+	rc = !val[0].data ? TXC_ENOTFOUND : full || c->n >= IDREG_MAX ? TXC_ETOOBIG : 0;
 	/* full, or unreadable: either way not every identity is known */
-	return full || c->n >= IDREG_MAX ? TXC_ETOOBIG : 0;
+	store_bufs_free(val, 2);
+	return rc;
 }
 
 int idreg_read(struct txc_store *st, const struct txc_key_fn *kf, struct txc_ident *ids, int *n)
@@ -73,25 +92,26 @@ int idreg_read(struct txc_store *st, const struct txc_key_fn *kf, struct txc_ide
 	struct txc_key key;
 	struct collect c = {ids, 0, NULL, 0, false};
 	key_fn_aux(kf, "ids", &key);
-	int rc = read_into(st, &key, &c);
+	int rc = read_into(st, &key, NULL, &c, NULL, NULL);
 	*n = c.n;
 	return rc;
 }
 
 int idreg_register(struct txc_store *st, const struct txc_key_fn *kf, const struct txc_ident *id,
-		   bool *bumped, uint64_t *new_gen)
+		   uint64_t *gen, bool *gen_known)
 {
 	struct txc_ident ids[IDREG_MAX];
-	struct txc_key key, gen;
+	struct txc_key key, gen_key;
 	char line[TXC_IDENT_MAX + 1];
 	size_t len = strlen(id->text);
-	*bumped = false;
+	*gen_known = false;
 	memcpy(line, id->text, len);
 	line[len] = '\n';
 	key_fn_aux(kf, "ids", &key);
+	key_gen_fn(kf, &gen_key);
 	for (int attempt = 0; attempt < 3; attempt++) {
 		struct collect c = {ids, 0, id->text, len, false};
-		int rc = read_into(st, &key, &c);
+		int rc = read_into(st, &key, &gen_key, &c, gen, gen_known);
 		if (rc == TXC_ETOOBIG || (rc == 0 && c.found))
 			return 0; /* full (invalidations bump) or listed */
 		if (rc == 0)
@@ -100,20 +120,18 @@ int idreg_register(struct txc_store *st, const struct txc_key_fn *kf, const stru
 			return 0;
 		if (rc != TXC_ENOTFOUND)
 			return rc;
-		/* no registry: make it, then kill what an evicted one covered */
-		rc = store_add(st, &key, line, len + 1, 0);
-		if (rc == TXC_EEXIST)
-			continue;
-		if (rc != 0)
+		/* No registry: kill what a lost one covered, then make it. The bump
+		 * comes first, so whoever finds the new registry also reads a
+		 * generation that no value of a lost registration carries. */
+		rc = store_incr(st, &gen_key, gen);
+		*gen_known = rc == 0;
+		if (rc != 0 && rc != TXC_ENOTFOUND) /* absent: it restarts at random */
 			return rc;
-		key_gen_fn(kf, &gen);
-		rc = store_incr(st, &gen, new_gen);
-		*bumped = rc == 0;
-		if (rc == 0 || rc == TXC_ENOTFOUND) /* absent: it restarts at random */
+		rc = store_add(st, &key, line, len + 1, 0);
+		if (rc == 0)
 			return 0;
-		/* Not bumped: a registry without the old lines must not stand. */
-		store_delete(st, &key);
-		return rc;
+		if (rc != TXC_EEXIST)
+			return rc;
 	}
 	return TXC_ESERVER;
 }

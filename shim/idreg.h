@@ -14,10 +14,11 @@
  *   the registry before the line was added came before that call's reads.
  * - A missing registry (never made, or evicted) or a full one (IDREG_MAX
  *   lines) is "unknown": the invalidation bumps f's generation instead.
- * - Whoever creates the registry bumps f's generation right after: a value
+ * - Whoever creates the registry bumps f's generation just before: a value
  *   stored under an identity that an evicted registry listed is thereby
  *   dead, and a process learns that its registration is gone because the
- *   generation it registered under moved on (it registers again).
+ *   generation it registered under moved on (it registers again). A value
+ *   carries the generation read together with the registry.
  */
 #ifndef TXC_IDREG_H
 #define TXC_IDREG_H
@@ -38,11 +39,13 @@
 int idreg_read(struct txc_store *st, const struct txc_key_fn *kf, struct txc_ident *ids, int *n);
 
 /* Makes sure ID is listed (or the registry is full, which invalidations
- * treat as "bump"). When this call created the registry it bumps the
- * function's generation and sets *NEW_GEN to the new value (*BUMPED true);
- * values computed against the old generation must then carry the new one or
- * not be stored. Returns 0 or a store failure code (then do not store). */
+ * treat as "bump"), creating the registry when it is missing: first the
+ * function's generation is bumped, then the registry is added. Sets *GEN to
+ * the function's generation as read (or bumped) in the same round trip,
+ * with *GEN_KNOWN; read before the real call, it is the generation a value
+ * computed afterwards must carry. Returns 0 or a store failure code (then
+ * do not store). */
 int idreg_register(struct txc_store *st, const struct txc_key_fn *kf, const struct txc_ident *id,
-		   bool *bumped, uint64_t *new_gen);
+		   uint64_t *gen, bool *gen_known);
 
 #endif

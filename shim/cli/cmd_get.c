@@ -65,12 +65,12 @@ static int store(struct cli_call *c, bool replace, const struct txc_result *res)
 	int err = cache_ensure_gens(c->cache, c->fn, &lk);
 	cache_lookup_free(&lk);
 	/* listed before it is stored, so that every invalidation reaches it */
-	bool bumped = false;
+	bool known = false;
 	uint64_t gen = 0;
 	if (err == 0)
-		err = idreg_register(c->cache->store, &c->cache->kf[c->fn], &c->ids[0], &bumped,
-				     &gen);
-	if (bumped)
+		err =
+		    idreg_register(c->cache->store, &c->cache->kf[c->fn], &c->ids[0], &gen, &known);
+	if (known)
 		lk.fn_gen = gen;
 	memset(&meta, 0, sizeof(meta));
 	meta.ns_gen = lk.ns_gen;

@@ -44,7 +44,7 @@ static void test_registry(struct txc_cache *c)
 {
 	struct txc_ident ids[IDREG_MAX], a, b;
 	int n = -1;
-	bool bumped = false;
+	bool known = false;
 	uint64_t g = 0;
 	struct txc_store *st = c->store;
 	const struct txc_key_fn *kf = &c->kf[0];
@@ -54,10 +54,11 @@ static void test_registry(struct txc_cache *c)
 	CHECK(idreg_read(st, kf, ids, &n) == TXC_ENOTFOUND, "no registry yet");
 	ident_make(&a, TXC_ID_BUILD_ID, "libA.so", "aa", NULL, "");
 	ident_make(&b, TXC_ID_SONAME, "libB.so", NULL, NULL, "V2");
-	CHECK(idreg_register(st, kf, &a, &bumped, &g) == 0 && bumped && g != g0 && gen_of(c) == g,
+	CHECK(idreg_register(st, kf, &a, &g, &known) == 0 && known && g != g0 && gen_of(c) == g,
 	      "the creator bumps the generation");
-	CHECK(idreg_register(st, kf, &a, &bumped, &g) == 0 && !bumped, "listed: nothing to do");
-	CHECK(idreg_register(st, kf, &b, &bumped, &g) == 0 && !bumped, "a second identity");
+	CHECK(idreg_register(st, kf, &a, &g, &known) == 0 && known && gen_of(c) == g,
+	      "listed: nothing to do, the generation read with it");
+	CHECK(idreg_register(st, kf, &b, &g, &known) == 0 && gen_of(c) == g, "a second identity");
 	CHECK(idreg_read(st, kf, ids, &n) == 0 && n == 2 && !strcmp(ids[0].text, a.text) &&
 		  !strcmp(ids[1].text, b.text),
 	      "two lines, in order (%d)", n);
@@ -65,7 +66,7 @@ static void test_registry(struct txc_cache *c)
 		char so[32];
 		snprintf(so, sizeof(so), "lib%d.so", i);
 		ident_make(&b, TXC_ID_SONAME, so, NULL, NULL, "");
-		idreg_register(st, kf, &b, &bumped, &g);
+		idreg_register(st, kf, &b, &g, &known);
 	}
 	CHECK(idreg_read(st, kf, ids, &n) == TXC_ETOOBIG && n == IDREG_MAX, "full at %d",
 	      IDREG_MAX);
