@@ -120,6 +120,14 @@ int idreg_register(struct txc_store *st, const struct txc_key_fn *kf, const stru
 			return 0;
 		if (rc != TXC_ENOTFOUND)
 			return rc;
+		/* A multi-key read can report a key of an unreachable server as
+		 * absent: ask its server alone before concluding there is none. */
+		struct collect alone = {ids, 0, NULL, 0, false};
+		rc = read_into(st, &key, NULL, &alone, NULL, NULL);
+		if (rc == 0 || rc == TXC_ETOOBIG)
+			continue;
+		if (rc != TXC_ENOTFOUND)
+			return rc;
 		/* No registry: kill what a lost one covered, then make it. The bump
 		 * comes first, so whoever finds the new registry also reads a
 		 * generation that no value of a lost registration carries. */
