@@ -88,6 +88,38 @@ expect_calls() {
 	assert_log hit calc
 }
 
+@test "glibc's exp@GLIBC_2.2.5 and exp@@GLIBC_2.29 key apart" {
+	[[ -x $FIXTURES/ident_exp_old ]] || skip "x86-64 only (glibc's old exp version)"
+	local cfg k1 k2 pinned libm
+	cfg=$(kinds_config exp <<'EOF'
+[function exp]
+signature = double exp(double x)
+EOF
+	)
+	run_id "$cfg" ident_exp_new 1 || return
+	k1=$(sed -n 's/^txcache: miss exp \([^ ]*\).*/\1/p' <<<"$stderr")
+	run_id "$cfg" ident_exp_old 1 || return
+	k2=$(sed -n 's/^txcache: miss exp \([^ ]*\).*/\1/p' <<<"$stderr")
+	[[ -n $k1 && -n $k2 && $k1 != "$k2" ]] ||
+		kinds_fail "the old exp should miss under its own key (new '$k1', old '$k2')" || return
+	run_id "$cfg" ident_exp_old 1 || return
+	assert_log hit exp || return
+	# the CLI computes each key from the library file and the version
+	pinned=$(kinds_config expv <<'EOF'
+[function exp]
+signature = double exp(double x)
+version = GLIBC_2.2.5
+EOF
+	)
+	libm=$(ldd "$FIXTURES/ident_exp_old" | sed -n 's/.*libm\.so\.6 => \([^ ]*\).*/\1/p')
+	kinds_exec "$TXCACHE" key -c "$cfg" --library "$libm" exp 1
+	[[ $status -eq 0 && $output == "$k1" ]] ||
+		kinds_fail "txcache key --library libm: want $k1" || return
+	kinds_exec "$TXCACHE" key -c "$pinned" --library "$libm" exp 1
+	[[ $status -eq 0 && $output == "$k2" ]] ||
+		kinds_fail "txcache key --library libm with version = GLIBC_2.2.5: want $k2"
+}
+
 @test "a rebuilt library (another build-id) misses; identity = soname shares across builds" {
 	run_id "$CFG" ident_p1 5 || return
 	expect_out "calc(5)=50" || return
