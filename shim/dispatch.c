@@ -243,11 +243,15 @@ static void run_mutator(struct closure_ud *ud, void *ret, void **args, int calle
 	struct symptr_texts tx;
 	key_args_from_ffi(&f->fc->sig, args, margs);
 	int rc = symptr_args_text(&f->fc->sig, margs, &tx);
-	if (rc != 0) /* a pointer that names nothing: drop every call of each target */
-		for (int i = 0; i < f->fc->ninval; i++)
-			rc = cache_bump(g_cache, f->fc->inval[i].target);
-	else
+	if (rc != 0) { /* a pointer that names nothing: drop every call of each target */
+		rc = 0;
+		for (int i = 0; i < f->fc->ninval; i++) {
+			int r = cache_bump(g_cache, f->fc->inval[i].target);
+			rc = rc ? rc : r;
+		}
+	} else {
 		rc = cache_invalidate_for(g_cache, f->index, margs);
+	}
 	if (rc != 0) {
 		stats_add(&f->stats, TXC_ST_ERRORS, 1);
 		log_msg(TXC_LOG_WARN, "%s: invalidation failed (%s): cached results may be stale",
