@@ -157,6 +157,21 @@ EOF
 	expect_calls 4
 }
 
+@test "txcache_invalidate() reaches both libraries from a program that loads neither" {
+	[[ -x $FIXTURES/api_driver ]] || skip "no api_driver"
+	run_id "$CFG" ident_p1 5 || return
+	run_id "$CFG" ident_p2 5 || return
+	echo 2 >"$IDENT_STATE"
+	local -a pre=() # an ASan-built driver needs its runtime first
+	[[ ${TXCACHE_ASAN:-} != 1 ]] || pre=(LD_PRELOAD="$TXC_LIBASAN")
+	kinds_exec env "${pre[@]}" TXCACHE_CONFIG="$CFG" "$FIXTURES/api_driver" inval-calc 5
+	expect_status 0 || return
+	run_id "$CFG" ident_p1 5 || return
+	expect_out "calc(5)=52" || return
+	run_id "$CFG" ident_p2 5 || return
+	expect_out "calc(5)=102"
+}
+
 @test "txcache key lists every definition; delete drops all; --library picks one" {
 	run_id "$CFG" ident_p1 5 || return
 	local k1
