@@ -161,6 +161,7 @@ EOF
 	[[ -x $FIXTURES/api_driver ]] || skip "no api_driver"
 	run_id "$CFG" ident_p1 5 || return
 	run_id "$CFG" ident_p2 5 || return
+	expect_out "calc(5)=100" || return
 	echo 2 >"$IDENT_STATE"
 	local -a pre=() # an ASan-built driver needs its runtime first
 	[[ ${TXCACHE_ASAN:-} != 1 ]] || pre=(LD_PRELOAD="$TXC_LIBASAN")
