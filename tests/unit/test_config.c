@@ -357,7 +357,7 @@ static void test_fn_values(void)
 	CHECK(bad(FN("identity = path\n"), 5, "identity: 'path' is not build-id or soname"),
 	      "bad identity");
 	CHECK(good(FN("ignore = s\n")) && good("[function h]\nsignature = int h(symptr p)\n"
-						"ignore = p\n"),
+					       "ignore = p\n"),
 	      "a symptr can be ignored");
 
 	static const struct {
