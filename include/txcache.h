@@ -25,10 +25,16 @@
  *   float, double                                   double
  *   string                                          const char * (NULL allowed)
  *   bytes[LEN]                                      const void *, size_t (two arguments)
+ *   symptr                                          const void * (this process's pointer)
  *
  * The value is converted to the parameter's type as C converts it when
  * calling the function, so txcache_invalidate("f", x) drops the entry of
  * f(x) for any x of the declared type.
+ *
+ * A key also covers the definition of FUNCTION (its library, build and
+ * symbol version: README "Identity"). txcache_invalidate drops the call
+ * under every definition that has stored values, even when this process
+ * never loaded FUNCTION's library.
  */
 #ifndef TXCACHE_H
 #define TXCACHE_H
@@ -80,7 +86,10 @@ TXCACHE_API int txcache_flush(const char *function);
 
 /* Writes the memcached key of FUNCTION called with the given keyed
  * arguments into OUT (CAP bytes, NUL-terminated): the key the shim reads
- * and writes. Does not touch the network. Returns 0, TXCACHE_ETOOBIG when
+ * and writes for the definition this process's loader finds (dlsym); when
+ * FUNCTION is not loaded here, for the only definition that has registered
+ * values (one memcached read), else TXCACHE_ENOTFOUND. Returns 0,
+ * TXCACHE_ETOOBIG when
  * CAP is too small (OUT is then ""), TXCACHE_ENOTFOUND, TXCACHE_EINVAL or
  * TXCACHE_ECONFIG. A key is at most 250 bytes. */
 TXCACHE_API int txcache_key(char *out, size_t cap, const char *function, ...);

@@ -6,9 +6,14 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include <dlfcn.h>
+
 #include "api.h"
 #include "err.h"
+#include "idreg.h"
+#include "ident.h"
 #include "log.h"
+#include "symptr.h"
 #include "txcache.h"
 
 _Static_assert((int)TXCACHE_ENOMEM == (int)TXC_ENOMEM && (int)TXCACHE_ECONFIG == (int)TXC_ECONFIG &&
@@ -83,6 +88,8 @@ int api_args_from_va(const struct txc_sig *sig, va_list ap, struct txc_arg *args
 			const char *s = va_arg(aq, const char *);
 			args[i].ptr = s;
 			args[i].len = s ? strlen(s) : 0;
+		} else if (p->kind == TXC_K_SYMPTR) {
+			args[i].ptr = va_arg(aq, const void *);
 		} else {
 			args[i].ptr = va_arg(aq, const void *);
 			args[i].len = va_arg(aq, size_t);
@@ -92,13 +99,38 @@ int api_args_from_va(const struct txc_sig *sig, va_list ap, struct txc_arg *args
 	return callargs_finish(sig, args);
 }
 
+/* The identity of FN as this process would call it: the definition the
+ * loader finds, else the only one the registry lists. */
+static int api_ident(int fn, struct txc_ident *id)
+{
+	const struct txc_fn_config *fc = &g_cfg->fns[fn];
+	void *real = fc->version[0] ? dlvsym(RTLD_DEFAULT, fc->sig.name, fc->version)
+				    : dlsym(RTLD_DEFAULT, fc->sig.name);
+	if (real && ident_of_addr(id, fc->identity, fc->sig.name, fc->version, real) == 0)
+		return 0;
+	struct txc_ident ids[IDREG_MAX];
+	int n = 0;
+	int rc = idreg_read(g_cache->store, &g_cache->kf[fn], ids, &n);
+	if (rc == 0 && n != 1)
+		rc = TXC_ENOTFOUND;
+	if (rc == 0)
+		*id = ids[0];
+	return rc == TXC_ETOOBIG ? TXC_ENOTFOUND : rc;
+}
+
 static int key_of(int fn, va_list ap, struct txc_key *key)
 {
 	const struct txc_sig *sig = &g_cfg->fns[fn].sig;
 	struct txc_arg args[TXC_MAX_PARAMS];
+	struct symptr_texts tx;
+	struct txc_ident id;
 	int rc = api_args_from_va(sig, ap, args);
 	if (rc == 0)
-		rc = key_build(&g_cache->kf[fn], sig, args, key);
+		rc = symptr_args_text(sig, args, &tx);
+	if (rc == 0)
+		rc = api_ident(fn, &id);
+	if (rc == 0)
+		rc = key_build(&g_cache->kf[fn], &id.digest, sig, args, key);
 	return rc;
 }
 
@@ -113,7 +145,11 @@ TXCACHE_API int txcache_invalidate(const char *function, ...)
 		rc = api_args_from_va(&g_cfg->fns[fn].sig, ap, args);
 		va_end(ap);
 		enum txc_inval_how how;
-		if (rc == 0)
+		struct symptr_texts tx;
+		/* a pointer that names nothing: every call of FN goes */
+		if (rc == 0 && symptr_args_text(&g_cfg->fns[fn].sig, args, &tx) != 0)
+			rc = cache_invalidate_fn(g_cache, fn, &how);
+		else if (rc == 0)
 			rc = cache_invalidate_call(g_cache, fn, args, &how);
 	}
 	errno = saved;

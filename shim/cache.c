@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "cache.h"
 #include "err.h"
+#include "idreg.h"
 #include "log.h"
 #include "near.h"
 
@@ -279,12 +280,14 @@ int cache_bump(struct txc_cache *c, int fn)
 	return rc;
 }
 
-/* Replaces the call's value (or its absence) by a tombstone: a miss that
- * looked the key up before this fails its add/cas (cache_store_after). */
-static int write_tombstone(struct txc_cache *c, int fn, const struct txc_arg *args)
+/* Replaces the call's value (or its absence) under one identity by a
+ * tombstone: a miss that looked the key up before this fails its add/cas
+ * (cache_store_after). */
+static int tombstone_one(struct txc_cache *c, int fn, const struct txc_digest *ident,
+			 const struct txc_arg *args)
 {
 	struct txc_key key;
-	int rc = key_build(&c->kf[fn], &c->cfg->fns[fn].sig, args, &key);
+	int rc = key_build(&c->kf[fn], ident, &c->cfg->fns[fn].sig, args, &key);
 	if (rc != 0)
 		return rc;
 	near_forget(fn, &key.digest);
@@ -317,11 +320,27 @@ static int fall_back(struct txc_cache *c, int fn, int rc, enum txc_inval_how *ho
 	return rc;
 }
 
+/* The tombstone of FN's call with ARGS under every identity in FN's
+ * registry (idreg.h). Returns TXC_ENOTFOUND when the identities are not all
+ * known (no registry, or a full one): the caller falls back to FN's
+ * generation, which reaches them all. */
+static int write_tombstones(struct txc_cache *c, int fn, const struct txc_arg *args)
+{
+	struct txc_ident ids[IDREG_MAX];
+	int n = 0;
+	int rc = idreg_read(c->store, &c->kf[fn], ids, &n);
+	if (rc == TXC_ETOOBIG)
+		rc = TXC_ENOTFOUND;
+	for (int i = 0; rc == 0 && i < n; i++)
+		rc = tombstone_one(c, fn, &ids[i].digest, args);
+	return rc;
+}
+
 int cache_invalidate_call(struct txc_cache *c, int fn, const struct txc_arg *args,
 			  enum txc_inval_how *how)
 {
 	*how = TXC_INV_CALL;
-	return fall_back(c, fn, write_tombstone(c, fn, args), how);
+	return fall_back(c, fn, write_tombstones(c, fn, args), how);
 }
 
 int cache_invalidate_fn(struct txc_cache *c, int fn, enum txc_inval_how *how)

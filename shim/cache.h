@@ -115,7 +115,9 @@ int cache_bump(struct txc_cache *c, int fn);
 /* The one path of every invalidation of a single call (the shim's
  * "invalidates", txcache_invalidate(), txcache delete): writes the
  * tombstone of FN called with ARGS (indexed like FN's params;
- * out-parameters count as non-NULL). When the key's server is unreachable
+ * out-parameters count as non-NULL; symptr arguments as text) under every
+ * identity in FN's registry (idreg.h); with no registry or a full one, FN's
+ * generation is bumped instead. When the key's server is unreachable
  * (it may come back holding the old value) it falls back to FN's
  * generation, then the namespace's, then the fence. Sets *HOW. Returns 0
  * when one of the first three worked, else the last failure code (the

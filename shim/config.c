@@ -36,6 +36,7 @@ static const struct keydef cache_keys[CK_COUNT] = {
     [CK_LOG_FILE] = {"log_file", false},
     [CK_ERRNO] = {"errno", false},
     [CK_TOMBSTONE_TTL] = {"tombstone_ttl", false},
+    [CK_IDENTITY] = {"identity", false},
 };
 
 static const struct keydef fn_keys[FK_COUNT] = {
@@ -51,6 +52,7 @@ static const struct keydef fn_keys[FK_COUNT] = {
     [FK_LOCK] = {"lock", false},
     [FK_LOCK_TIMEOUT] = {"lock_timeout_ms", false},
     [FK_ERRNO] = {"errno", false},
+    [FK_IDENTITY] = {"identity", false},
 };
 
 int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)

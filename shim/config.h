@@ -22,6 +22,12 @@
 
 enum txc_log_level { TXC_LOG_ERROR = 0, TXC_LOG_WARN, TXC_LOG_INFO, TXC_LOG_DEBUG };
 
+/* What a key says about the definition a call reached (README "Identity"):
+ * the defining library's build-id (default: an upgraded library never
+ * serves its old results) or only its soname (a fleet shares results
+ * across builds). The symbol version is part of both. */
+enum txc_identity { TXC_ID_BUILD_ID = 0, TXC_ID_SONAME };
+
 struct txc_server {
 	char host[256]; /* numeric address, name, or socket path */
 	unsigned port;	/* 0 for a unix socket */
@@ -65,6 +71,7 @@ struct txc_fn_config {
 	bool lock;		  /* stampede lock: one process computes a missing key */
 	uint32_t lock_timeout_ms; /* how long the others wait for it; default 5000 */
 	bool errno_keep; /* errno = keep: a hit leaves the caller's errno; inherits [cache] */
+	enum txc_identity identity; /* inherits [cache] identity */
 };
 
 struct txc_config {
@@ -85,6 +92,7 @@ struct txc_config {
 	/* seconds an invalidated call's tombstone lives; a miss slower than this
 	 * stores nothing (cache.h); default 60, 2..86400 */
 	uint32_t tombstone_ttl;
+	enum txc_identity identity; /* default TXC_ID_BUILD_ID */
 	int nfns;
 	struct txc_fn_config *fns; /* nfns entries, owned by the config */
 };

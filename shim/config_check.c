@@ -172,6 +172,18 @@ static void check_errno(struct loader *ld, const struct raw *r, bool *keep)
 		cfg_note(ld, r->line, false, "errno: '%.40s' is not keep or restore", r->val);
 }
 
+static void get_identity(struct loader *ld, const struct raw *r, enum txc_identity *out)
+{
+	if (!r->val)
+		return;
+	if (strcmp(r->val, "build-id") == 0)
+		*out = TXC_ID_BUILD_ID;
+	else if (strcmp(r->val, "soname") == 0)
+		*out = TXC_ID_SONAME;
+	else
+		cfg_note(ld, r->line, false, "identity: '%.40s' is not build-id or soname", r->val);
+}
+
 static void check_cache(struct loader *ld)
 {
 	struct txc_config *cfg = ld->cfg;
@@ -193,6 +205,7 @@ static void check_cache(struct loader *ld)
 	get_uint(ld, &k[CK_MAXVAL], "max_value", 1024, 134217728, "", &cfg->max_value);
 	get_uint(ld, &k[CK_STATS_INTERVAL], "stats_interval", 0, 3600, "", &cfg->stats_interval);
 	get_uint(ld, &k[CK_TOMBSTONE_TTL], "tombstone_ttl", 2, 86400, "", &cfg->tombstone_ttl);
+	get_identity(ld, &k[CK_IDENTITY], &cfg->identity);
 	if (k[CK_SECRET].val) {
 		const char *v = k[CK_SECRET].val;
 		if (v[0] != '/' || strlen(v) >= sizeof(cfg->secret_file))
@@ -234,10 +247,11 @@ static void check_ignore(struct loader *ld, const struct raw *r, struct txc_sig 
 		} else if (!sig_param_keyed(&sig->params[j])) {
 			enum txc_kind kd = sig->params[j].kind;
 			cfg_note(ld, r->line, false,
-				 kd == TXC_K_SCALAR || kd == TXC_K_STRING || kd == TXC_K_BYTES
+				 kd == TXC_K_SCALAR || kd == TXC_K_STRING || kd == TXC_K_BYTES ||
+					 kd == TXC_K_SYMPTR
 				     ? "ignore: '%s' is listed twice"
-				     : "ignore: '%s' is not keyed (only scalar, string and bytes "
-				       "parameters are)",
+				     : "ignore: '%s' is not keyed (only scalar, string, bytes and "
+				       "symptr parameters are)",
 				 item);
 		} else {
 			sig->params[j].keyed = false;
@@ -363,6 +377,8 @@ static void check_fn(struct loader *ld, int i)
 		rf->sig_ok = true;
 	}
 	fc->ttl = ld->cfg->ttl;
+	fc->identity = ld->cfg->identity;
+	get_identity(ld, &k[FK_IDENTITY], &fc->identity);
 	get_uint(ld, &k[FK_TTL], "ttl", 0, TTL_MAX, ttl_why, &fc->ttl);
 	if (rf->sig_ok && k[FK_IGNORE].val)
 		check_ignore(ld, &k[FK_IGNORE], &fc->sig);
@@ -395,6 +411,8 @@ static int value_class(const struct txc_param *p)
 		return 1;
 	if (p->kind == TXC_K_BYTES)
 		return 2;
+	if (p->kind == TXC_K_SYMPTR)
+		return 6;
 	if (p->kind != TXC_K_SCALAR)
 		return 0;
 	if (p->type == TXC_T_FLOAT)
@@ -404,7 +422,8 @@ static int value_class(const struct txc_param *p)
 
 static const char *param_desc(const struct txc_param *p)
 {
-	static const char *const kinds[] = {"?", "string", "bytes", "float", "double"};
+	static const char *const kinds[] = {"?",      "string", "bytes", "float",
+					    "double", "?",	"symptr"};
 	int c = value_class(p);
 	return c == 5 ? sig_type_info(p->type)->name : c ? kinds[c] : "not keyable";
 }

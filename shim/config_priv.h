@@ -24,6 +24,7 @@ enum {
 	CK_LOG_FILE,
 	CK_ERRNO,
 	CK_TOMBSTONE_TTL,
+	CK_IDENTITY,
 	CK_COUNT
 };
 enum {
@@ -39,6 +40,7 @@ enum {
 	FK_LOCK,
 	FK_LOCK_TIMEOUT,
 	FK_ERRNO,
+	FK_IDENTITY,
 	FK_COUNT
 };
 

@@ -3,12 +3,18 @@
  * Hit:  key -> one mget (value + 2 generations) -> verify -> check every
  *       out-buffer fits -> write outs and return value -> errno as the real
  *       call left it (stored with the value; errno = keep: as before).
- * Miss: create missing generations -> real call (timed, entered with an
- *       errno no function sets, so a set errno is seen) -> cache_if ->
- *       encode + add/cas against the lookup (cache.h: an invalidation
+ * Miss: create missing generations -> list the definition's identity in the
+ *       registry (defid.h; once per generation) -> real call (timed, entered
+ *       with an errno no function sets, so a set errno is seen) -> cache_if
+ *       -> encode + add/cas against the lookup (cache.h: an invalidation
  *       during the call wins) -> errno as the real function left it (the
  *       caller's when it set none).
  * Anything that fails on the way ends in the real function being called.
+ * Keys cover which definition a closure calls (ident.h) and the places that
+ * symptr arguments name (symptr.h); a call where either is unknown runs real.
+ *
+ * Over 500 lines: the hit, miss, lock and mutator paths share the closure
+ * state kept here; the identity and symptr work lives in defid.c and symptr.c.
  */
 #include <errno.h>
 #include <ffi.h>
@@ -18,6 +24,7 @@
 #include <time.h>
 
 #include "capture.h"
+#include "defid.h"
 #include "dispatch.h"
 #include "err.h"
 #include "lock.h"
@@ -25,8 +32,9 @@
 #include "near.h"
 #include "publish.h"
 #include "result.h"
-#include "sigguard.h"
 #include "retstr.h"
+#include "sigguard.h"
+#include "symptr.h"
 
 #define MAX_CLOSURES 8 /* distinct real targets of one function (versions, libraries) */
 
@@ -37,6 +45,7 @@ struct closure_ud {
 	void *real;
 	void *code;
 	ffi_closure *closure;
+	struct defid def; /* which library, build and version REAL is */
 };
 
 struct fn_rt {
@@ -215,8 +224,18 @@ static void run_mutator(struct closure_ud *ud, void *ret, void **args, int calle
 	call_real(ud, ret, args, caller_errno);
 	int real_errno = errno;
 	struct txc_arg margs[TXC_MAX_PARAMS];
+	struct symptr_texts tx;
 	key_args_from_ffi(&f->fc->sig, args, margs);
-	int rc = cache_invalidate_for(g_cache, f->index, margs);
+	int rc = symptr_args_text(&f->fc->sig, margs, &tx);
+	if (rc != 0) { /* a pointer that names nothing: drop every call of each target */
+		rc = 0;
+		for (int i = 0; i < f->fc->ninval; i++) {
+			int r = cache_bump(g_cache, f->fc->inval[i].target);
+			rc = rc ? rc : r;
+		}
+	} else {
+		rc = cache_invalidate_for(g_cache, f->index, margs);
+	}
 	if (rc != 0) {
 		stats_add(&f->stats, TXC_ST_ERRORS, 1);
 		log_msg(TXC_LOG_WARN, "%s: invalidation failed (%s): cached results may be stale",
@@ -372,10 +391,28 @@ static void run_miss(struct closure_ud *ud, struct call *c, const struct txc_key
 	c->errno_after = m.err_set ? real_errno : caller_errno;
 }
 
-static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller_errno)
+/* The key of this call of UD's definition. Returns 0, or TXC_ENOTFOUND (counted,
+ * logged) when the call is not cacheable: the definition or a symptr argument
+ * names nothing. */
+static int call_key(struct closure_ud *ud, void **args, struct txc_key *key)
 {
 	struct fn_rt *f = ud->fn;
 	struct txc_arg a[TXC_MAX_PARAMS];
+	const struct txc_ident *id = defid_get(&ud->def, f->fc, ud->real);
+	struct symptr_texts tx;
+	key_args_from_ffi(&f->fc->sig, args, a);
+	if (!id || symptr_args_text(&f->fc->sig, a, &tx) != 0) {
+		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
+		log_msg(TXC_LOG_INFO, "%s: %s; calling the real function", f->fc->sig.name,
+			id ? "a symptr argument points into no library" : "definition unknown");
+		return TXC_ENOTFOUND;
+	}
+	return key_build(&g_cache->kf[f->index], &id->digest, &f->fc->sig, a, key);
+}
+
+static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller_errno)
+{
+	struct fn_rt *f = ud->fn;
 	struct txc_key key;
 	struct txc_lookup lk;
 	uint64_t epoch = near_epoch(f->index);
@@ -385,8 +422,10 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 		call_real(ud, ret, args, caller_errno);
 		return;
 	}
-	key_args_from_ffi(&f->fc->sig, args, a);
-	key_build(&g_cache->kf[f->index], &f->fc->sig, a, &key);
+	if (call_key(ud, args, &key) != 0) {
+		call_real(ud, ret, args, caller_errno);
+		return;
+	}
 	struct call c = {f, ret, args, caller_errno};
 	if (epoch && near_get(f->index, &key.digest, near_apply, &c) == 0) {
 		log_msg(TXC_LOG_INFO, "hit %s %s (near)", f->fc->sig.name, key.text);
@@ -403,6 +442,9 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 	cache_lookup_free(&lk);
 	if (rc == 0)
 		rc = cache_ensure_gens(g_cache, f->index, &lk);
+	/* before the real call: see idreg.h */
+	if (rc == 0)
+		rc = defid_register(&ud->def, g_cache->store, &g_cache->kf[f->index], &lk.fn_gen);
 	if (rc != 0) {
 		stats_add(&f->stats, TXC_ST_ERRORS, 1);
 		warn_store(f->fc->sig.name, "lookup", rc);

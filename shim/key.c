@@ -1,11 +1,14 @@
 /* key.c - memcached keys of calls.
  *
- * The byte stream fed to XXH3-128 (format "TXK1"; changing anything below
+ * The byte stream fed to XXH3-128 (format "TXK2"; changing anything below
  * changes every key, so bump the magic and the golden keys in
  * tests/unit/test_key.c together):
  *
- *   "TXK1"                 4 bytes magic
+ *   "TXK2"                 4 bytes magic
  *   sig digest             16 bytes, XXH3-128 of sig_canonical(), canonical
+ *   'D', 16, identity      the tag, the length and the 16 bytes of the
+ *                          definition's identity digest (ident.h): which
+ *                          library, build and symbol version answered
  *   nparams                1 byte
  *   then for each parameter i in order, one element:
  *     keyed SCALAR         'I' (integer, bool) or 'F' (float, double),
@@ -13,6 +16,8 @@
  *     keyed STRING         'N' when NULL; else 'S', 8 bytes LE length, bytes
  *     keyed BYTES          'N' when the pointer is NULL (whatever LEN says);
  *                          else 'B', 8 bytes LE length, bytes
+ *     keyed SYMPTR         'N' when NULL; else 'P', 8 bytes LE length, the
+ *                          text symptr.h makes of where it points
  *     out kinds            'O', 1 byte: 1 for a non-NULL pointer, 0 for NULL
  *     anything else        'X' (ptr, ignored, out fd, out stream): holds
  *                          the position; a descriptor or stream is never
@@ -136,7 +141,7 @@ static void enc_param(struct kenc *e, const struct txc_param *p, const struct tx
 		*enc_room(e, 1) = 'N';
 	} else {
 		w = enc_room(e, 9);
-		w[0] = p->kind == TXC_K_STRING ? 'S' : 'B';
+		w[0] = p->kind == TXC_K_STRING ? 'S' : p->kind == TXC_K_SYMPTR ? 'P' : 'B';
 		put_le64(w + 1, a->len);
 		enc_blob(e, a->ptr, (size_t)a->len);
 	}
@@ -285,18 +290,21 @@ static void key_finish(const char *prefix, size_t prefix_len, const struct txc_d
 	out->digest = *d;
 }
 
-int key_build(const struct txc_key_fn *kf, const struct txc_sig *sig, const struct txc_arg *args,
-	      struct txc_key *out)
+int key_build(const struct txc_key_fn *kf, const struct txc_digest *ident,
+	      const struct txc_sig *sig, const struct txc_arg *args, struct txc_key *out)
 {
 	struct kenc e;
 	struct txc_digest d;
 	int n = nparams_of(sig);
 
 	e.streaming = 0;
-	e.n = 21;
-	memcpy(e.buf, "TXK1", 4);
+	e.n = 39;
+	memcpy(e.buf, "TXK2", 4);
 	memcpy(e.buf + 4, kf->sig_digest.b, 16);
-	e.buf[20] = (uint8_t)n;
+	e.buf[20] = 'D';
+	e.buf[21] = 16;
+	memcpy(e.buf + 22, ident->b, 16);
+	e.buf[38] = (uint8_t)n;
 	for (int i = 0; i < n; i++)
 		enc_param(&e, &sig->params[i], &args[i]);
 	enc_done(&e, &d);
@@ -314,14 +322,19 @@ static void key_text_only(const char *text, size_t len, struct txc_key *out)
 	digest_from_hash(XXH3_128bits(text, len), &out->digest);
 }
 
-void key_gen_fn(const struct txc_key_fn *kf, struct txc_key *out)
+void key_fn_aux(const struct txc_key_fn *kf, const char *suffix, struct txc_key *out)
 {
 	char buf[TXC_KEY_MAX + 1];
-	size_t n = kf->prefix_len;
+	size_t n = kf->prefix_len, sl = strnlen(suffix, 8);
 
 	memcpy(buf, kf->prefix, n);
-	memcpy(buf + n, "gen", 3);
-	key_text_only(buf, n + 3, out);
+	memcpy(buf + n, suffix, sl);
+	key_text_only(buf, n + sl, out);
+}
+
+void key_gen_fn(const struct txc_key_fn *kf, struct txc_key *out)
+{
+	key_fn_aux(kf, "gen", out);
 }
 
 int key_gen_ns(const char *ns, struct txc_key *out)

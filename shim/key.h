@@ -42,6 +42,8 @@ struct txc_key_fn {
 struct txc_arg {
 	uint64_t num;	 /* SCALAR: portable form (sig_scalar_load) */
 	const void *ptr; /* STRING, BYTES: the data, NULL for a NULL pointer;
+			  * SYMPTR: the pointer (key_args_from_ffi), then its
+			  * text (symptr_args_text) before key_build;
 			  * out kinds: the caller's pointer (only NULL-ness is keyed) */
 	uint64_t len;	 /* STRING: strlen (0 when NULL); BYTES: LEN */
 };
@@ -58,13 +60,19 @@ void key_args_from_ffi(const struct txc_sig *sig, void *const *avalue, struct tx
 
 /* Builds the key of a call with the keyed arguments ARGS (indexed like
  * sig->params; entries of parameters that are not keyed are ignored, except
- * the NULL-ness of out-parameters). Returns 0; *OUT is always filled. */
-int key_build(const struct txc_key_fn *kf, const struct txc_sig *sig, const struct txc_arg *args,
-	      struct txc_key *out);
+ * the NULL-ness of out-parameters) reaching the definition whose identity
+ * digest is IDENT (ident.h; never NULL). A SYMPTR argument must already hold
+ * its text (symptr.h). Returns 0; *OUT is always filled. */
+int key_build(const struct txc_key_fn *kf, const struct txc_digest *ident,
+	      const struct txc_sig *sig, const struct txc_arg *args, struct txc_key *out);
 
 /* The generation key of one function: "<ns>:<fn>:gen". Its value is a
  * decimal counter; bumping it invalidates every cached call of the function. */
 void key_gen_fn(const struct txc_key_fn *kf, struct txc_key *out);
+
+/* An auxiliary key of one function: "<ns>:<fn>:SUFFIX" (SUFFIX at most 8
+ * bytes, never 32 hex digits, so it cannot meet a call's key). */
+void key_fn_aux(const struct txc_key_fn *kf, const char *suffix, struct txc_key *out);
 
 /* The generation key of a namespace: "<ns>:@gen" ('@' never starts a
  * function name, so it cannot meet a function's keys). */

@@ -45,6 +45,7 @@ static void load(void)
 	    SYM(set),
 	    SYM(add),
 	    SYM(cas),
+	    SYM(append),
 	    SYM(delete),
 	    SYM(increment),
 	    SYM(generate_hash),

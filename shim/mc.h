@@ -37,6 +37,7 @@ struct txc_mc {
 	MC_FN(set);
 	MC_FN(add);
 	MC_FN(cas);
+	MC_FN(append);
 	MC_FN(delete);
 	MC_FN(increment);
 	MC_FN(generate_hash);

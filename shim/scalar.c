@@ -114,6 +114,7 @@ bool sig_param_keyed(const struct txc_param *p)
 	case TXC_K_SCALAR:
 	case TXC_K_STRING:
 	case TXC_K_BYTES:
+	case TXC_K_SYMPTR:
 		return p->keyed;
 	default:
 		return false;

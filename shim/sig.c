@@ -138,9 +138,9 @@ static const char *tok_desc(struct tok t, char *buf, size_t cap)
 static bool is_reserved(struct tok t)
 {
 	static const char *const words[] = {
-	    "ret",    "out",	  "string", "bytes", "ptr",    "owned", "void",
-	    "const",  "char",	  "short",  "int",   "long",   "float", "double",
-	    "signed", "unsigned", "_Bool",  "bool",  "struct", "union", "enum",
+	    "ret",	"out",	 "string", "bytes",  "ptr",   "owned", "void",	 "symptr",
+	    "const",	"char",	 "short",  "int",    "long",  "float", "double", "signed",
+	    "unsigned", "_Bool", "bool",   "struct", "union", "enum",
 	};
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (tok_is(t, words[i]))
@@ -348,6 +348,11 @@ static int parse_param_type(struct parser *ps, struct txc_param *pm, int i, cons
 	}
 	if (tok_is(t, "ptr")) {
 		pm->kind = TXC_K_PTR;
+		return 0;
+	}
+	if (tok_is(t, "symptr")) {
+		pm->kind = TXC_K_SYMPTR;
+		pm->keyed = true;
 		return 0;
 	}
 	if (tok_is(t, "void"))
@@ -682,6 +687,9 @@ static void canon_param(struct sbuf *sb, const struct txc_sig *sig, const struct
 	case TXC_K_OUT_STREAM:
 		sb_add(sb, "out stream");
 		break;
+	case TXC_K_SYMPTR:
+		sb_add(sb, "symptr");
+		break;
 	default:
 		sb_add(sb, "?");
 		break;
@@ -689,8 +697,8 @@ static void canon_param(struct sbuf *sb, const struct txc_sig *sig, const struct
 	if (pm->name[0])
 		sb_add(sb, "%s%.*s", pm->kind == TXC_K_OUT_SCALAR ? "" : " ", TXC_NAME_MAX - 1,
 		       pm->name);
-	bool keyable =
-	    pm->kind == TXC_K_SCALAR || pm->kind == TXC_K_STRING || pm->kind == TXC_K_BYTES;
+	bool keyable = pm->kind == TXC_K_SCALAR || pm->kind == TXC_K_STRING ||
+		       pm->kind == TXC_K_BYTES || pm->kind == TXC_K_SYMPTR;
 	if (keyable && !pm->keyed)
 		sb_add(sb, " [ignored]");
 }

@@ -73,7 +73,8 @@ enum txc_kind {
 	TXC_K_OUT_BYTES,  /* out bytes[CAP] or out bytes[CAP:LEN] */
 	TXC_K_OUT_SCALAR, /* out T *: one scalar written through the pointer */
 	TXC_K_OUT_FD,	  /* out fd: an int descriptor; what the call writes to it */
-	TXC_K_OUT_STREAM  /* out stream: a FILE *; what the call writes through it */
+	TXC_K_OUT_STREAM, /* out stream: a FILE *; what the call writes through it */
+	TXC_K_SYMPTR	  /* symptr: a pointer into a library, keyed by where (symptr.h) */
 };
 
 enum txc_ret {

@@ -482,6 +482,17 @@ int store_cas(struct txc_store *st, const struct txc_key *key, const void *val, 
 	return op_end(&op, MC(cas)(op.h->mc, key->text, key->len, val, len, (time_t)ttl, 0, cas));
 }
 
+int store_append(struct txc_store *st, const struct txc_key *key, const void *val, size_t len)
+{
+	struct op op;
+	int err = op_begin(st, key, &op);
+
+	if (err)
+		return err;
+	err = op_end(&op, MC(append)(op.h->mc, key->text, key->len, val, len, 0, 0));
+	return err == TXC_EEXIST ? TXC_ENOTFOUND : err;
+}
+
 int store_delete(struct txc_store *st, const struct txc_key *key)
 {
 	struct op op;

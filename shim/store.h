@@ -68,6 +68,10 @@ int store_add(struct txc_store *st, const struct txc_key *key, const void *val, 
 int store_cas(struct txc_store *st, const struct txc_key *key, const void *val, size_t len,
 	      uint32_t ttl, uint64_t cas);
 
+/* Appends VAL to the value at KEY (its ttl unchanged). Returns 0,
+ * TXC_ENOTFOUND when KEY is absent, or a failure code. */
+int store_append(struct txc_store *st, const struct txc_key *key, const void *val, size_t len);
+
 /* Deletes KEY. An absent key is success. Returns 0 or a failure code. */
 int store_delete(struct txc_store *st, const struct txc_key *key);
 

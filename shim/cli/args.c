@@ -13,9 +13,13 @@
 int cli_opts_parse(int argc, char **argv, unsigned allowed, struct cli_opts *o)
 {
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
-	    {"json", no_argument, NULL, 'j'},	      {"all-server", no_argument, NULL, 'A'},
-	    {"replace", no_argument, NULL, 'r'},      {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"all-server", no_argument, NULL, 'A'},
+	    {"replace", no_argument, NULL, 'r'},
+	    {"library", required_argument, NULL, 'L'},
+	    {NULL, 0, NULL, 0},
 	};
 	int ch;
 	memset(o, 0, sizeof(*o));
@@ -27,6 +31,8 @@ int cli_opts_parse(int argc, char **argv, unsigned allowed, struct cli_opts *o)
 					 : 0;
 		if (ch == 'c') {
 			o->config = optarg;
+		} else if (ch == 'L') {
+			o->library = optarg;
 		} else if (ch == 'h') {
 			cli_usage(stdout);
 			exit(EX_OK);
@@ -215,7 +221,8 @@ static int parse_arg(struct cli_call *c, const struct txc_param *p, const char *
 {
 	if (p->kind == TXC_K_SCALAR)
 		return parse_scalar(p->type, word, &a->num);
-	if (p->kind == TXC_K_STRING) {
+	/* a symptr is written as the text the shim keys it by (symptr.h) */
+	if (p->kind == TXC_K_STRING || p->kind == TXC_K_SYMPTR) {
 		a->ptr = strcmp(word, "NULL") ? word : NULL;
 		a->len = a->ptr ? strlen(word) : 0;
 		return 0;
@@ -285,7 +292,11 @@ int cli_call_open(const char *cmd, const struct cli_opts *o, int nwords, char **
 	}
 	rc = parse_args(cmd, c, nwords - 1, words + 1);
 	if (rc == 0)
-		key_build(&c->cache->kf[c->fn], c->sig, c->args, &c->key);
+		rc = cli_call_idents(cmd, o->library, c);
+	for (int i = 0; rc == 0 && i < c->nids; i++)
+		key_build(&c->cache->kf[c->fn], &c->ids[i].digest, c->sig, c->args, &c->keys[i]);
+	if (rc == 0 && c->nids > 0)
+		c->key = c->keys[0];
 	return rc;
 }
 

@@ -9,6 +9,7 @@
  *   strings  as given; the word NULL is a null pointer
  *   bytes    hex digits (an optional 0x), @FILE for a file's contents,
  *            NULL for a null pointer, "" for zero bytes
+ *   symptr   the text the shim keys the pointer by (symptr.h), or NULL
  */
 #ifndef TXC_CLI_ARGS_H
 #define TXC_CLI_ARGS_H
@@ -18,6 +19,7 @@
 
 #include "cache.h"
 #include "callargs.h"
+#include "idreg.h"
 
 enum {
 	CLI_OPT_JSON = 1,    /* --json */
@@ -27,6 +29,7 @@ enum {
 
 struct cli_opts {
 	const char *config;
+	const char *library; /* --library FILE: the definition's identity from FILE */
 	unsigned flags;
 };
 
@@ -41,7 +44,12 @@ struct cli_call {
 	int fn;
 	const struct txc_sig *sig;
 	struct txc_arg args[TXC_MAX_PARAMS];
-	struct txc_key key;
+	struct txc_key key; /* under ids[0]; empty when nids == 0 */
+	/* The definitions the call's keys are for (ident.h): the one of
+	 * --library FILE, else every one the registry lists (idreg.h). */
+	struct txc_ident ids[IDREG_MAX];
+	struct txc_key keys[IDREG_MAX];
+	int nids;
 	void *owned[2 * TXC_MAX_PARAMS]; /* buffers read from hex or files */
 	int nowned;
 };
@@ -53,6 +61,16 @@ struct cli_call {
 int cli_call_open(const char *cmd, const struct cli_opts *o, int nwords, char **words,
 		  struct cli_call *c);
 void cli_call_close(struct cli_call *c);
+
+/* Fills C->ids and C->nids: from LIBRARY (an ELF file) when given, else
+ * from FUNCTION's identity registry (none when it is missing; a full one
+ * gives what it lists, with a warning). Returns 0 or a sysexits code after
+ * printing why. (cmd_ident.c) */
+int cli_call_idents(const char *cmd, const char *library, struct cli_call *c);
+
+/* For commands that act on one key (get, set): returns 0 when C has exactly
+ * one identity, else a sysexits code after saying how to pick one. */
+int cli_call_one(const char *cmd, const struct cli_call *c);
 
 /* Parses the result words of `set` (the return value unless void, then
  * each out-parameter in order) into *RES. Returns 0 or EX_USAGE. Buffers

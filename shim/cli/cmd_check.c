@@ -270,6 +270,25 @@ static int check_program(const struct txc_config *cfg, const char *prog)
 	return ok > 0 ? EX_OK : 1;
 }
 
+/* A plain ptr is passed through unkeyed: two calls that differ only there
+ * share one result. Say so for each one, with the way out. */
+static void warn_plain_ptrs(const struct txc_config *cfg, const char *path)
+{
+	for (int f = 0; f < cfg->nfns; f++) {
+		const struct txc_sig *sig = &cfg->fns[f].sig;
+		for (int i = 0; i < sig->nparams; i++)
+			if (sig->params[i].kind == TXC_K_PTR)
+				fprintf(stderr,
+					"%s:%d: warning: %s: parameter %d%s%s%s is a plain ptr: a "
+					"pointer that is not keyed must not change the result and "
+					"must not be written by the function (a pointer into a "
+					"library's constant data or code can be a symptr)\n",
+					path, cfg->fns[f].line, sig->name, i + 1,
+					sig->params[i].name[0] ? " (" : "", sig->params[i].name,
+					sig->params[i].name[0] ? ")" : "");
+	}
+}
+
 int cmd_check(int argc, char **argv)
 {
 	const char *given = NULL;
@@ -285,6 +304,7 @@ int cmd_check(int argc, char **argv)
 	int rc = cli_load_config(path, &cfg);
 	if (rc != 0)
 		return rc;
+	warn_plain_ptrs(cfg, path);
 	if (first < argc) {
 		rc = check_program(cfg, argv[first]);
 	} else {

@@ -32,6 +32,8 @@ int cmd_get(int argc, char **argv)
 	if (first < 0)
 		return EX_USAGE;
 	int rc = cli_call_open("get", &o, argc - first, argv + first, &c);
+	if (rc == 0)
+		rc = cli_call_one("get", &c);
 	if (rc == 0) {
 		struct txc_lookup lk;
 		struct txc_value_meta meta;
@@ -62,6 +64,14 @@ static int store(struct cli_call *c, bool replace, const struct txc_result *res)
 	}
 	int err = cache_ensure_gens(c->cache, c->fn, &lk);
 	cache_lookup_free(&lk);
+	/* listed before it is stored, so that every invalidation reaches it */
+	bool known = false;
+	uint64_t gen = 0;
+	if (err == 0)
+		err =
+		    idreg_register(c->cache->store, &c->cache->kf[c->fn], &c->ids[0], &gen, &known);
+	if (known)
+		lk.fn_gen = gen;
 	memset(&meta, 0, sizeof(meta));
 	meta.ns_gen = lk.ns_gen;
 	meta.fn_gen = lk.fn_gen;
@@ -91,6 +101,8 @@ int cmd_set(int argc, char **argv)
 	}
 	int rc = cli_call_open("set", &o, sep - first, argv + first, &c);
 	struct txc_result res;
+	if (rc == 0)
+		rc = cli_call_one("set", &c);
 	if (rc == 0)
 		rc = cli_result_parse(&c, argc - sep - 1, argv + sep + 1, &res);
 	if (rc == 0)

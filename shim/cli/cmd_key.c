@@ -14,8 +14,14 @@ int cmd_key(int argc, char **argv)
 	if (first < 0)
 		return EX_USAGE;
 	int rc = cli_call_open("key", &o, argc - first, argv + first, &c);
-	if (rc == 0)
-		printf("%s\n", c.key.text);
+	if (rc == 0 && c.nids == 0)
+		rc = cli_call_one("key", &c);
+	/* one definition: the key alone; several: each key and its definition */
+	for (int i = 0; rc == 0 && i < c.nids; i++)
+		if (c.nids == 1)
+			printf("%s\n", c.keys[i].text);
+		else
+			printf("%s %s\n", c.keys[i].text, c.ids[i].text);
 	cli_call_close(&c);
 	return rc;
 }

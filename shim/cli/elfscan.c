@@ -16,6 +16,7 @@
 #include "elf_arch.h"
 #include "elfscan.h"
 #include "err.h"
+#include "ident.h"
 
 struct elfscan {
 	const unsigned char *map;
@@ -245,4 +246,35 @@ void elfscan_lookup(const struct elfscan *e, const char *name, const char *versi
 		}
 	}
 	scan_relocs(e, name, version, use);
+}
+
+const char *elfscan_soname(const struct elfscan *e)
+{
+	for (size_t i = 0; i < e->shnum; i++) {
+		const ElfW(Shdr) *sh = &e->shdr[i];
+		if (sh->sh_type != SHT_DYNAMIC || sh->sh_link >= e->shnum)
+			continue;
+		const ElfW(Shdr) *ss = &e->shdr[sh->sh_link];
+		const ElfW(Dyn) *d = at(e, sh->sh_offset, sh->sh_size);
+		const char *str = at(e, ss->sh_offset, ss->sh_size);
+		for (size_t k = 0; d && str && k < sh->sh_size / sizeof(*d); k++) {
+			if (d[k].d_tag == DT_NULL)
+				break;
+			if (d[k].d_tag == DT_SONAME && d[k].d_un.d_val < ss->sh_size &&
+			    memchr(str + d[k].d_un.d_val, '\0', ss->sh_size - d[k].d_un.d_val))
+				return str + d[k].d_un.d_val;
+		}
+	}
+	return NULL;
+}
+
+void elfscan_build_id(const struct elfscan *e, char *hex, size_t cap)
+{
+	hex[0] = '\0';
+	for (size_t i = 0; i < e->shnum; i++) {
+		const ElfW(Shdr) *sh = &e->shdr[i];
+		const void *p = at(e, sh->sh_offset, sh->sh_size);
+		if (sh->sh_type == SHT_NOTE && p && ident_build_id_notes(p, sh->sh_size, hex, cap))
+			return;
+	}
 }

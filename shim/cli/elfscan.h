@@ -34,6 +34,13 @@ bool elfscan_is_dynamic(const struct elfscan *e);
 /* The program interpreter (PT_INTERP), or NULL. */
 const char *elfscan_interp(const struct elfscan *e);
 
+/* The file's DT_SONAME, or NULL when it has none. */
+const char *elfscan_soname(const struct elfscan *e);
+
+/* Writes the NT_GNU_BUILD_ID note as lowercase hex into HEX (CAP bytes,
+ * NUL-terminated; "" when the file has none). */
+void elfscan_build_id(const struct elfscan *e, char *hex, size_t cap);
+
 /* Fills *USE for NAME. When VERSION is non-empty, only relocations and
  * definitions of that version count. Never fails. */
 void elfscan_lookup(const struct elfscan *e, const char *name, const char *version,

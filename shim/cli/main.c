@@ -9,10 +9,17 @@ const struct cli_cmd cli_commands[] = {
     {"check", cmd_check,
      "check [-c CONFIG] [PROGRAM]        validate a config; say what PROGRAM lets it intercept"},
     {"run", cmd_run, "run [-c CONFIG] -- PROGRAM [ARG...] run PROGRAM with the shim preloaded"},
-    {"key", cmd_key, "key [-c CONFIG] FUNCTION [ARG...]    print the memcached key of a call"},
-    {"get", cmd_get, "get [-c CONFIG] [--json] FUNCTION [ARG...]  print a call's cached result"},
-    {"set", cmd_set, "set [-c CONFIG] [--replace] FUNCTION [ARG...] -- RESULT...  store a result"},
-    {"delete", cmd_delete, "delete [-c CONFIG] FUNCTION [ARG...] drop a call's cached result"},
+    {"key", cmd_key,
+     "key [-c CONFIG] [--library FILE] FUNCTION [ARG...]  print the key of a call, one per "
+     "definition"},
+    {"get", cmd_get,
+     "get [-c CONFIG] [--json] [--library FILE] FUNCTION [ARG...]  print a call's cached "
+     "result"},
+    {"set", cmd_set,
+     "set [-c CONFIG] [--replace] [--library FILE] FUNCTION [ARG...] -- RESULT...  store a "
+     "result"},
+    {"delete", cmd_delete,
+     "delete [-c CONFIG] FUNCTION [ARG...] drop a call's cached result (every definition)"},
     {"flush", cmd_flush,
      "flush [-c CONFIG] [FUNCTION...]     invalidate the namespace or functions"},
     {"flush", cmd_flush, "flush [-c CONFIG] --all-server      flush_all every server (all data!)"},

@@ -140,9 +140,13 @@ tx() {
 }
 
 @test "txcache set stores a result the shim then serves; --replace needs a cached call" {
+	# nothing ran yet, so no definition is registered: --library names it
 	tx set k_greet zed 32 -- 6 "hi zed"
+	expect_status 1
+	[[ $stderr == *"--library FILE"* ]] || kinds_fail "no hint at --library"
+	tx set --library "$FIXTURES/libkinds.so" k_greet zed 32 -- 6 "hi zed"
 	expect_status 0
-	tx set k_divmod 9 2 -- 0 40 2
+	tx set --library "$FIXTURES/libkinds.so" k_divmod 9 2 -- 0 40 2
 	expect_status 0
 	kd_shim "$CFG" greet zed 32 -- divmod 9 2
 	expect_out $'k_greet "zed" 32 -> 6 buf="hi zed" canary ok\nk_divmod 9 2 -> 0 q=40 r=2 canary ok canary ok'

@@ -347,6 +347,18 @@ static void test_fn_values(void)
 	CHECK(load("[function f]\nsignature = int f()\n[cache]\nttl = 7\nservers = a\n") == 0 &&
 		  cfg->fns[0].ttl == 7,
 	      "ttl inherited from a later [cache]");
+	CHECK(good(FN("")) && cfg->identity == TXC_ID_BUILD_ID &&
+		  cfg->fns[0].identity == TXC_ID_BUILD_ID,
+	      "identity defaults to build-id");
+	CHECK(load("[function f]\nsignature = int f()\n[function g]\nsignature = int g()\n"
+		   "identity = build-id\n[cache]\nidentity = soname\nservers = a\n") == 0 &&
+		  cfg->fns[0].identity == TXC_ID_SONAME && cfg->fns[1].identity == TXC_ID_BUILD_ID,
+	      "identity inherited from [cache], overridden per function");
+	CHECK(bad(FN("identity = path\n"), 5, "identity: 'path' is not build-id or soname"),
+	      "bad identity");
+	CHECK(good(FN("ignore = s\n")) && good("[function h]\nsignature = int h(symptr p)\n"
+					       "ignore = p\n"),
+	      "a symptr can be ignored");
 
 	static const struct {
 		const char *cond;

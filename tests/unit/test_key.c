@@ -1,6 +1,6 @@
 /* test_key.c - call keys: determinism, separation, the byte format.
  *
- * The golden keys below pin the "TXK1" key format (and, for the one built
+ * The golden keys below pin the "TXK2" key format (and, for the one built
  * through key_fn_init, sig_canonical's text). If one of them changes, every
  * key in every deployed cache changes: a deliberate change of the encoding
  * must bump the magic in key.c and then update the golden strings here.
@@ -34,6 +34,10 @@ static void sig_init(struct txc_sig *s, const char *name)
 	s->ret_type = TXC_T_INT;
 }
 
+/* The identity digest of the definition (ident.h): fixed here. */
+static const struct txc_digest g_id = {{0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9,
+					0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf}};
+
 /* A key_fn independent of sig_canonical: fixed prefix and sig digest. */
 static void kf_fixed(struct txc_key_fn *kf)
 {
@@ -50,7 +54,7 @@ static struct txc_key build(const struct txc_key_fn *kf, const struct txc_sig *s
 	struct txc_key k;
 
 	memset(&k, 0x5a, sizeof(k));
-	key_build(kf, s, a, &k);
+	key_build(kf, &g_id, s, a, &k);
 	return k;
 }
 
@@ -85,7 +89,7 @@ static void test_golden_and_strings(void)
 	k1 = build(&kf, &s, a);
 	k2 = build(&kf, &s, a);
 	CHECK(same(&k1, &k2), "same inputs, same key");
-	CHECK(strcmp(k1.text, "ns:f:c80998a322e0d646ba4ab242b508f2e9") == 0,
+	CHECK(strcmp(k1.text, "ns:f:db04a2abe2081e61fafa46193e63af06") == 0,
 	      "golden key (fixed sig digest): %s", k1.text);
 	CHECK(k1.len == strlen(k1.text) && k1.len == 5 + 32, "key length is prefix + 32");
 	key_digest_hex(&k1.digest, hex);
@@ -241,10 +245,13 @@ static void test_format(void)
 		a[0] = num_arg((uint64_t)-3);
 		a[1] = (struct txc_arg){0, blob, len};
 		a[2] = (struct txc_arg){0, NULL, 0};
-		key_build(&kf, &s, a, &k);
-		memcpy(want, "TXK1", 4);
+		key_build(&kf, &g_id, &s, a, &k);
+		memcpy(want, "TXK2", 4);
 		memcpy(want + 4, kf.sig_digest.b, 16);
-		n = 20;
+		want[20] = 'D';
+		want[21] = 16;
+		memcpy(want + 22, g_id.b, 16);
+		n = 38;
 		want[n++] = 3;
 		want[n++] = 'I';
 		want[n++] = TXC_T_SHORT;
@@ -290,7 +297,7 @@ static void test_fn_init(void)
 	CHECK(memcmp(c.digest, kf.sig_digest.b, 16) == 0,
 	      "sig digest is XXH3-128 of the canonical text \"int db_get(int id)\"");
 	k = build(&kf, &s, a);
-	CHECK(strcmp(k.text, "app.v-2_x:db_get:a52b28466a815d3c6daa9da68c4186b2") == 0,
+	CHECK(strcmp(k.text, "app.v-2_x:db_get:cca2eefb7dbb7a0dc35a9e01f8f29de3") == 0,
 	      "golden key through key_fn_init: %s", k.text);
 	key_fn_init(&kf2, "app.v-2_x", &s);
 	CHECK(memcmp(&kf, &kf2, sizeof(kf)) == 0, "key_fn_init is deterministic");
@@ -426,7 +433,7 @@ static void test_speed(void)
 	t0 = now_s();
 	for (int i = 0; i < iters; i++) {
 		big[0] = (uint8_t)i;
-		key_build(&kf, &s, a, &k);
+		key_build(&kf, &g_id, &s, a, &k);
 		sink += k.digest.b[0];
 	}
 	t1 = now_s();
@@ -440,7 +447,7 @@ static void test_speed(void)
 	t0 = now_s();
 	for (int i = 0; i < iters; i++) {
 		a[0] = num_arg((uint64_t)i);
-		key_build(&kf, &s, a, &k);
+		key_build(&kf, &g_id, &s, a, &k);
 		sink += k.digest.b[0];
 	}
 	t1 = now_s();
@@ -449,9 +456,44 @@ static void test_speed(void)
 	free(big);
 }
 
+/* Two definitions of one function (libA's and libB's calc, exp at two
+ * versions) never share a key; a symptr's text keys apart from the same
+ * text passed as a string. */
+static void test_identity_and_symptr(void)
+{
+	struct txc_key_fn kf;
+	struct txc_sig s, t;
+	struct txc_arg a[1] = {num_arg(7)};
+	struct txc_digest other = g_id;
+	struct txc_key k1, k2;
+
+	kf_fixed(&kf);
+	sig_init(&s, "f");
+	add_param(&s, "x", TXC_K_SCALAR, TXC_T_INT);
+	key_build(&kf, &g_id, &s, a, &k1);
+	other.b[15] ^= 1;
+	key_build(&kf, &other, &s, a, &k2);
+	CHECK(strcmp(k1.text, k2.text) != 0, "another identity, another key");
+
+	sig_init(&s, "f");
+	add_param(&s, "p", TXC_K_SYMPTR, TXC_T_VOID);
+	s.params[0].keyed = true;
+	sig_init(&t, "f");
+	add_param(&t, "p", TXC_K_STRING, TXC_T_VOID);
+	a[0] = str_arg("libcrypto.so.3:EVP_sha256+0x0");
+	key_build(&kf, &g_id, &s, a, &k1);
+	key_build(&kf, &g_id, &t, a, &k2);
+	CHECK(strcmp(k1.text, k2.text) != 0, "symptr and string key apart ('P' vs 'S')");
+	struct txc_key k3;
+	a[0] = str_arg("libcrypto.so.3:EVP_sha512+0x0");
+	key_build(&kf, &g_id, &s, a, &k3);
+	CHECK(strcmp(k1.text, k3.text) != 0, "two symptr places, two keys");
+}
+
 int main(void)
 {
 	test_golden_and_strings();
+	test_identity_and_symptr();
 	test_scalars();
 	test_ignored_and_out();
 	test_bytes();

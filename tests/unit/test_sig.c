@@ -127,6 +127,11 @@ static void test_kinds(void)
 		  !sig_param_keyed(&sig.params[3]),
 	      "ptr never keyed");
 
+	CHECK(parse("int pbkdf(symptr md, int n)") == 0 && sig.params[0].kind == TXC_K_SYMPTR &&
+		  sig.params[0].keyed && sig_param_keyed(&sig.params[0]),
+	      "symptr is keyed");
+	CHECK(parse("int f(int symptr)") != 0, "symptr is a reserved word");
+
 	CHECK(parse("ssize_t rd(int fd, out bytes[cap:ret] buf, size_t cap)") == 0,
 	      "out bytes ret");
 	CHECK(sig.params[1].kind == TXC_K_OUT_BYTES && sig.params[1].size.param == 2 &&
@@ -268,6 +273,8 @@ static void test_canonical(void)
 	      "canonical normalises: %s",
 	      canon(" long unsigned int f ( out bytes [ c : ret ]b , long int c,out int*p, "
 		    "bytes[4], ptr, _Bool) "));
+	CHECK(strcmp(canon("int f(symptr  md, ptr c)"), "int f(symptr md, ptr c)") == 0,
+	      "canonical symptr differs from ptr");
 	CHECK(strcmp(canon("void f(void)"), "void f(void)") == 0, "canonical void");
 	CHECK(strcmp(canon("owned string f()"), "owned string f(void)") == 0, "canonical owned");
 	CHECK(strcmp(canon("string f(signed char c)"), "string f(signed char c)") == 0,
