@@ -114,6 +114,83 @@ tx() {
 	expect_status 65
 }
 
+@test "txcache key takes only values the parameter's type holds: no wrapping, inf and nan spelled out" {
+	local cfg
+	cfg=$(kinds_config cli_range <<'EOF'
+[function k_long]
+signature = long k_long(long x)
+[function k_u64]
+signature = uint64_t k_u64(uint64_t x)
+[function k_i8]
+signature = int8_t k_i8(int8_t x)
+[function k_float]
+signature = float k_float(float x)
+[function k_double]
+signature = double k_double(double x)
+EOF
+	)
+	local -a bad=("k_long 18446744073709551615" "k_long 9223372036854775808"
+		"k_long -9223372036854775809" "k_u64 -1" "k_u64 : -1" "k_u64 : 5" "k_i8 128"
+		"k_i8 -129" "k_float 1e999" "k_float 1e39" "k_double 1e999" "k_double -1e999"
+		"k_double : 1")
+	local c fn arg
+	# each names no value of its type: refused, never wrapped to another call's key
+	# (": X" stands for the word " X", with its leading space)
+	for c in "${bad[@]}"; do
+		fn=${c%% *} arg=${c#* }
+		[[ $arg != ": "* ]] || arg=" ${arg#: }"
+		kinds_exec "$TXCACHE" key -c "$cfg" "$fn" "$arg"
+		[[ $status -eq 64 ]] || kinds_fail "txcache key $fn '$arg': expected exit 64"
+		[[ $stderr == *"bad value"* ]] || kinds_fail "txcache key $fn '$arg': no reason"
+	done
+	# the ends of each range are accepted
+	for c in "k_long 9223372036854775807" "k_long -9223372036854775808" \
+		"k_u64 18446744073709551615" "k_i8 127" "k_i8 -128" "k_float 3.4e38"; do
+		# shellcheck disable=SC2086 # the words of $c are the arguments
+		kinds_exec "$TXCACHE" key -c "$cfg" $c
+		[[ $status -eq 0 ]] || kinds_fail "txcache key $c: expected exit 0"
+	done
+	# set takes the same rules for the result it stores
+	kinds_exec "$TXCACHE" set -c "$cfg" k_long 1 -- 18446744073709551615
+	expect_status 64
+	# inf, -inf and nan key as the shim keys the real call
+	kd_shim "$cfg" double inf -- double -inf -- double nan -- float inf -- float -inf
+	expect_status 0
+	local -a want
+	mapfile -t want < <(sed -n 's/^txcache: miss k_[a-z]* \([^ ]*\).*/\1/p' <<<"$stderr")
+	((${#want[@]} == 5)) || kinds_fail "expected 5 misses, got ${#want[@]}"
+	local -a calls=("k_double inf" "k_double -inf" "k_double nan" "k_float inf" "k_float -inf")
+	local i
+	for i in "${!calls[@]}"; do
+		# shellcheck disable=SC2086 # the words are the arguments
+		kinds_exec "$TXCACHE" key -c "$cfg" ${calls[i]}
+		[[ $status -eq 0 && $output == "${want[i]}" ]] ||
+			kinds_fail "txcache key ${calls[i]} printed '$output', the shim used '${want[i]}'"
+	done
+}
+
+@test "txcache key refuses bytes longer than the LEN parameter's type can count" {
+	local cfg
+	cfg=$(kinds_config cli_len <<'EOF'
+[function k_sum]
+signature = uint32_t k_sum(bytes[n] b, uint8_t n)
+EOF
+	)
+	local hex255 hex300
+	hex255=$(head -c 255 /dev/zero | od -An -v -tx1 | tr -d ' \n')
+	hex300=$(head -c 300 /dev/zero | od -An -v -tx1 | tr -d ' \n')
+	((${#hex255} == 510 && ${#hex300} == 600)) || kinds_fail "test setup: bad hex"
+	kinds_exec "$TXCACHE" key -c "$cfg" k_sum "$hex255"
+	expect_status 0
+	# 300 bytes: n would wrap to 44, a call the shim can never key this way
+	kinds_exec "$TXCACHE" key -c "$cfg" k_sum "$hex300"
+	expect_status 64
+	[[ $stderr == *"LEN"* ]] || kinds_fail "no reason given"
+	head -c 300 /dev/zero >"$BATS_TEST_TMPDIR/b300"
+	kinds_exec "$TXCACHE" key -c "$cfg" k_sum "@$BATS_TEST_TMPDIR/b300"
+	expect_status 64
+}
+
 @test "txcache get prints the return value and out-parameters by name, or JSON; 1 when not cached" {
 	tx get k_greet bob 32
 	expect_status 1
