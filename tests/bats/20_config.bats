@@ -63,8 +63,8 @@ check_fails() {
 		prefix+="(:[0-9]+)?: "
 	fi
 	run_txcache --separate-stderr check -c "$cfg"
-	[[ $status -eq 65 ]] || kinds_fail "txcache check: expected exit 65 (EX_DATAERR)"
-	has_line "$prefix.*($words)"
+	[[ $status -eq 65 ]] || { kinds_fail "txcache check: expected exit 65 (EX_DATAERR)"; return 1; }
+	has_line "$prefix.*($words)" || return 1
 }
 
 good_config() {

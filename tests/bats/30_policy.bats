@@ -101,9 +101,9 @@ shim_expect() {
 	local cfg=$1 out=$2 calls=$3
 	shift 3
 	kd_shim "$cfg" "$@"
-	expect_status 0
-	expect_out "$out"
-	assert_calls "$calls"
+	expect_status 0 || return 1
+	expect_out "$out" || return 1
+	assert_calls "$calls" || return 1
 }
 
 @test "invalidates: f(args) drops only that call" {
