@@ -332,39 +332,40 @@ assert d["k_int"]["misses"] == 1, d
 	# whatever stats show was published along the way.
 	LD_PRELOAD=$KINDS_PRELOAD TXCACHE_CONFIG=$cfg TXCACHE_LOG=warn \
 		"$KD" repeat 100000000 int 4 >/dev/null 2>&1 3>&- &
-	local pid=$! i
-	for ((i = 0; i < 150; i++)); do
-		sleep 0.1
-		tx stats --json
-		[[ $output == *'"k_int":{"hits":'[1-9]* ]] && break
-	done
+	local pid=$!
+	wait_until k_int_hits_shown || true # checked below, after the kill
 	kill -9 "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 	[[ $output == *'"k_int":{"hits":'[1-9]* ]] || kinds_fail "no counters published while running"
 }
 
+# txcache stats --json shows hits of k_int (a condition for wait_until).
+k_int_hits_shown() {
+	tx stats --json
+	[[ $output == *'"k_int":{"hits":'[1-9]* ]]
+}
+
+# ls_shows STATE N [FUNCTION] [KEY]: txcache ls [FUNCTION] lists N calls of
+# k_int in STATE, and KEY when given (a condition for wait_until: the
+# metadump is best effort while memcached moves items between its LRUs).
+ls_shows() {
+	tx ls ${3:+"$3"}
+	[[ $status -eq 0 && $(grep -c "^$1 .*$KINDS_NS:k_int:" <<<"$output") -eq $2 ]] &&
+		[[ -z ${4:-} || $output == *"$4"* ]]
+}
+
 @test "txcache ls lists cached calls, live or stale" {
 	kd_shim "$CFG" greet bob 32 -- int 3 -- int 4
-	local kb i
+	local kb
 	kb=$(miss_key k_greet)
-	# metadump is best effort while memcached moves items between LRUs: retry
-	for ((i = 0; i < 20; i++)); do
-		tx ls
-		[[ $(grep -c "^live .*$KINDS_NS:k_int:" <<<"$output") -eq 2 &&
-			$output == *"$kb"* ]] && break
-		sleep 0.2
-	done
+	wait_until ls_shows live 2 "" "$kb" || true # the checks below say what is missing
 	expect_status 0
 	[[ $(grep -c "^live .*$KINDS_NS:k_int:" <<<"$output") -eq 2 ]] || kinds_fail "2 k_int calls"
 	[[ $output == *"$kb"* ]] || kinds_fail "k_greet's key is not listed"
 	tx ls k_greet
 	[[ $output != *":k_int:"* ]] || kinds_fail "ls FUNCTION listed another function"
 	tx flush k_int
-	for ((i = 0; i < 20; i++)); do
-		tx ls k_int
-		[[ $(grep -c "^stale .*$KINDS_NS:k_int:" <<<"$output") -eq 2 ]] && break
-		sleep 0.2
-	done
+	wait_until ls_shows stale 2 k_int || true
 	[[ $(grep -c "^stale .*$KINDS_NS:k_int:" <<<"$output") -eq 2 ]] || kinds_fail "stale after flush"
 }
 
