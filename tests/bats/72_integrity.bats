@@ -155,6 +155,24 @@ open(sys.argv[3], "wb").write(d)' "$v" "$pos" "$t"
 	[[ $(rel_stat rel_get hits) == 1 ]]
 }
 
+@test "secret_file: a forged value with a made-up MAC appended is never served" {
+	# The forger writes a well-formed value without the secret and appends
+	# 32 bytes where the MAC goes: only the MAC check can refuse it.
+	printf evil >"$REL_DB/k"
+	rel_run "$PLAIN" get k
+	assert_output "get k 4 evil"
+	local key v=$BATS_TEST_TMPDIR/v
+	key=$(sed -n 's/^txcache: miss rel_get \([^ ]*\).*/\1/p' <<<"$stderr" | head -n 1)
+	[[ -n $key ]] || fail "no miss line: $stderr"
+	raw_get "$key" "$v" || fail "nothing stored under $key"
+	head -c 32 /dev/zero >>"$v"
+	raw_set "$key" "$v" || fail "raw_set failed"
+	printf good >"$REL_DB/k"
+	rel_run "$AUTH" get k
+	assert_output "get k 4 good"
+	[[ $(rel_stat rel_get corrupt) == 1 ]] || fail "not counted corrupt: $stderr"
+}
+
 @test "secret_file with the wrong mode or owner: one line, caching off, program unchanged" {
 	unset TXCACHE_LOG
 	rel_expect loop 100 10
