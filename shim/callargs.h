@@ -25,9 +25,9 @@ bool callargs_given(const struct txc_sig *sig, int i);
 int callargs_count(const struct txc_sig *sig);
 
 /* True when the integer N fits integer type T: N is V read as an int64_t
- * when IS_INT64, else V read as a uint64_t. bool holds 0 and 1 only. A person names a
- * call by its value (txcache key), so a value that T cannot hold names no
- * call at all and is refused rather than converted. */
+ * when IS_INT64, else V read as a uint64_t. bool holds 0 and 1 only. A
+ * person names a call by its values (txcache key), so a value that T cannot
+ * hold names no call at all, and is refused rather than converted. */
 bool callargs_int_fits(enum txc_type t, uint64_t v, bool is_int64);
 
 /* The portable form of integer V converted to scalar type T as C converts
