@@ -23,7 +23,7 @@ CLI_OBJ := $(CLI_SRC:shim/cli/%.c=$(BUILD)/obj/cli/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check demo asan clean format format-check unit
+.PHONY: all deps check demo asan clean format format-check unit mutants
 all: $(BUILD)/libtxcache.so $(BUILD)/txcache
 
 $(BUILD)/obj/%.o: shim/%.c $(wildcard shim/*.h) | $(BUILD)/obj/cli
@@ -70,8 +70,14 @@ asan: deps
 	@$(MAKE) --no-print-directory -C tests/fixtures BUILD=$(abspath build-asan)
 	@TXCACHE_ASAN=1 BUILD=build-asan tests/run.sh
 
+# Deliberate faults (TXC_MUTANT_* switches), one build each in build-mut-*/:
+# every one must make a test fail. Prints the table (tests/mutants.sh).
+mutants: deps all
+	@$(MAKE) --no-print-directory -C tests/fixtures BUILD=$(abspath $(BUILD))
+	@BUILD=$(BUILD) tests/mutants.sh
+
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-mut-*
 
 format:
 	clang-format -i shim/*.[ch] shim/cli/*.[ch] include/*.h tests/unit/*.[ch]

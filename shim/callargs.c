@@ -32,6 +32,20 @@ int callargs_count(const struct txc_sig *sig)
 	return n;
 }
 
+bool callargs_int_fits(enum txc_type t, uint64_t v, bool is_int64)
+{
+	const struct txc_type_info *ti = sig_type_info(t);
+	if (!ti || ti->is_float || ti->size == 0)
+		return false;
+	bool neg = is_int64 && (int64_t)v < 0;
+	if (t == TXC_T_BOOL)
+		return !neg && v <= 1;
+	unsigned bits = ti->size * 8u - ti->is_signed; /* value bits */
+	if (neg)
+		return ti->is_signed && (bits >= 63 || (int64_t)v >= -(int64_t)(1ULL << bits));
+	return bits >= 64 || v <= (1ULL << bits) - 1;
+}
+
 uint64_t callargs_from_int(enum txc_type t, uint64_t v)
 {
 	uint8_t tmp[8];
@@ -71,6 +85,8 @@ int callargs_finish(const struct txc_sig *sig, struct txc_arg *args)
 			continue;
 		int ref = p->size.param;
 		const struct txc_param *rp = &sig->params[ref];
+		if (!callargs_int_fits(rp->type, len, false))
+			return TXC_EINVAL;
 		uint64_t v = callargs_from_int(rp->type, len);
 		if (set[ref] && args[ref].num != v)
 			return TXC_EINVAL;

@@ -493,6 +493,13 @@ static int resolve_target(struct loader *ld, int i, const struct target *t, int 
 			return cfg_note(ld, line, false, "invalidates: %s: no parameter named '%s'",
 					t->name, t->args[a]);
 		const struct txc_param *mp = &fc->sig.params[j];
+		/* an ignored parameter is never read from the call: the target
+		 * would be keyed by zeroes, and the real entry never dropped */
+		if (value_class(mp) && !sig_param_keyed(mp))
+			return cfg_note(ld, line, false,
+					"invalidates: %s: '%s' is listed in ignore (line %d), so "
+					"its value is not read; take it out of ignore",
+					t->name, t->args[a], ld->raw[i].k[FK_IGNORE].line);
 		if (value_class(mp) != value_class(tp))
 			return cfg_note(
 			    ld, line, false, "invalidates: %s: '%s' (%s) cannot stand for %s (%s)",

@@ -306,7 +306,10 @@ int key_build(const struct txc_key_fn *kf, const struct txc_digest *ident,
 	memcpy(e.buf + 22, ident->b, 16);
 	e.buf[38] = (uint8_t)n;
 	for (int i = 0; i < n; i++)
-		enc_param(&e, &sig->params[i], &args[i]);
+#ifdef TXC_MUTANT_KEY_ARG /* make mutants: the second argument left out of the key */
+		if (i != 1)
+#endif
+			enc_param(&e, &sig->params[i], &args[i]);
 	enc_done(&e, &d);
 	key_finish(kf->prefix, kf->prefix_len, &d, out);
 	return 0;

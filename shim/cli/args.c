@@ -1,9 +1,11 @@
 /* args.c - options, the call named on the command line, argument words. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 
 #include "args.h"
@@ -72,60 +74,80 @@ static void strip_suffix(char *s, const char *chars)
 		s[--n] = '\0';
 }
 
-static int parse_int(const struct txc_type_info *ti, enum txc_type t, const char *word,
-		     uint64_t *out)
+/* Copies WORD into BUF (CAP bytes) for strto*: refuses an empty or long
+ * word, and leading white space, which strto* would skip (" -1" would
+ * then read as -1, and as 2^64-1 for strtoull). */
+static int number_word(const char *word, char *buf, size_t cap)
+{
+	size_t n = strlen(word);
+	if (n == 0 || n >= cap || isspace((unsigned char)word[0]))
+		return -1;
+	memcpy(buf, word, n + 1);
+	return 0;
+}
+
+static int parse_int(enum txc_type t, const char *word, uint64_t *out)
 {
 	char buf[128], *end;
 	if (t == TXC_T_BOOL && (!strcmp(word, "true") || !strcmp(word, "false"))) {
 		*out = word[0] == 't';
 		return 0;
 	}
-	size_t n = strlen(word);
-	if (n == 3 && word[0] == '\'' && word[2] == '\'') {
-		*out = callargs_from_int(t, (uint64_t)(int64_t)(char)word[1]);
+	if (strlen(word) == 3 && word[0] == '\'' && word[2] == '\'') {
+		int64_t ch = (char)word[1]; /* a char constant, as C reads it */
+		if (!callargs_int_fits(t, (uint64_t)ch, true))
+			return -1;
+		*out = callargs_from_int(t, (uint64_t)ch);
 		return 0;
 	}
-	if (n == 0 || n >= sizeof(buf))
+	if (number_word(word, buf, sizeof(buf)) != 0)
 		return -1;
-	memcpy(buf, word, n + 1);
 	strip_suffix(buf, "uUlL");
 	errno = 0;
-	unsigned bits = ti->size * 8u;
-	if (buf[0] == '-') {
-		long long v = strtoll(buf, &end, 0);
-		if (errno || *end || !ti->is_signed || (bits < 64 && v < -(1LL << (bits - 1))))
-			return -1;
-		*out = callargs_from_int(t, (uint64_t)v);
-		return 0;
-	}
-	unsigned long long v = strtoull(buf, &end, 0);
-	unsigned long long max = bits >= 64 ? ~0ULL : (1ULL << (bits - ti->is_signed)) - 1;
-	if (t == TXC_T_BOOL)
-		max = 1;
-	if (errno || *end || v > max)
+	/* strtoull would also take "-1" (as 2^64-1): negatives go to strtoll */
+	bool neg = buf[0] == '-';
+	uint64_t v = neg ? (uint64_t)strtoll(buf, &end, 0) : strtoull(buf, &end, 0);
+	if (errno || end == buf || *end || !callargs_int_fits(t, v, neg))
 		return -1;
 	*out = callargs_from_int(t, v);
+	return 0;
+}
+
+/* True when WORD is inf, infinity or nan (any case), with an optional sign. */
+static bool nonfinite_word(const char *word)
+{
+	if (word[0] == '-' || word[0] == '+')
+		word++;
+	return !strcasecmp(word, "inf") || !strcasecmp(word, "infinity") ||
+	       !strcasecmp(word, "nan");
+}
+
+/* A float or double: a C literal, or inf/nan spelled out. A literal beyond
+ * the type's range is refused: 1e999 is a typo, not a way to say inf. */
+static int parse_float(enum txc_type t, const char *word, uint64_t *out)
+{
+	char buf[128], *end;
+	if (number_word(word, buf, sizeof(buf)) != 0)
+		return -1;
+	bool nonfinite = nonfinite_word(buf);
+	if (!nonfinite && strncmp(buf, "0x", 2) && strncmp(buf, "-0x", 3))
+		strip_suffix(buf, "fFlL");
+	errno = 0;
+	double d = strtod(buf, &end);
+	if (end == buf || *end)
+		return -1;
+	if (!nonfinite && (!isfinite(d) || (t == TXC_T_FLOAT && !isfinite((float)d))))
+		return -1;
+	*out = callargs_from_double(t, d);
 	return 0;
 }
 
 /* Parses WORD as a value of scalar type T into its portable form. */
 static int parse_scalar(enum txc_type t, const char *word, uint64_t *out)
 {
-	const struct txc_type_info *ti = sig_type_info(t);
-	if (!ti->is_float)
-		return parse_int(ti, t, word, out);
-	char buf[128], *end;
-	size_t n = strlen(word);
-	if (n == 0 || n >= sizeof(buf))
-		return -1;
-	memcpy(buf, word, n + 1);
-	if (strncmp(buf, "0x", 2) && strncmp(buf, "-0x", 3))
-		strip_suffix(buf, "fFlL");
-	double d = strtod(buf, &end);
-	if (*end)
-		return -1;
-	*out = callargs_from_double(t, d);
-	return 0;
+	if (sig_type_info(t)->is_float)
+		return parse_float(t, word, out);
+	return parse_int(t, word, out);
 }
 
 /* Hands P to C; returns it, or NULL (P freed) when C is full. */
@@ -259,7 +281,9 @@ static int parse_args(const char *cmd, struct cli_call *c, int nwords, char **wo
 		w++;
 	}
 	if (callargs_finish(sig, c->args) != 0) {
-		fprintf(stderr, "txcache %s: a bytes argument's length does not match its LEN\n",
+		fprintf(stderr,
+			"txcache %s: a bytes argument's length does not match its LEN, "
+			"or is more than the LEN parameter's type can hold\n",
 			cmd);
 		return EX_USAGE;
 	}

@@ -3,9 +3,11 @@
  *
  * Argument syntax, one word per given parameter (see callargs.h), in
  * signature order:
- *   numbers  C literals: -7, 0x1f, 017, 'a', 1.5e3, -0x1p-2, inf; u/l/f
+ *   numbers  C literals: -7, 0x1f, 017, 'a', 1.5e3, -0x1p-2; u/l/f
  *            suffixes allowed; integers must fit the parameter's type;
- *            bool also takes true/false
+ *            floats also take inf, infinity, nan (optionally signed), and
+ *            a literal beyond the float type's range is refused; no
+ *            leading white space; bool also takes true/false
  *   strings  as given; the word NULL is a null pointer
  *   bytes    hex digits (an optional 0x), @FILE for a file's contents,
  *            NULL for a null pointer, "" for zero bytes

@@ -55,26 +55,38 @@ kinds_batch_roundtrip() {
 	local cfg=$1 ncalls
 	shift
 	kd "$@"
-	[[ $status -eq 0 ]] || kinds_fail "uncached run failed" || return
+	[[ $status -eq 0 ]] || { kinds_fail "uncached run failed"; return 1; }
 	kinds_keep_ref
 	cp "$KINDS_CALLS" "$BATS_TEST_TMPDIR/calls.plain"
 	ncalls=$(calls_count)
 	: >"$KINDS_CALLS"
 
 	kd_shim "$cfg" "$@"
-	[[ $output == "$REF_OUT" ]] || kinds_fail "miss run: stdout differs from the uncached run:
-$(diff <(echo "$REF_OUT") <(echo "$output"))" || return
-	assert_calls "$ncalls" "every call a miss: the same real calls as uncached" ||
-		diff "$BATS_TEST_TMPDIR/calls.plain" "$KINDS_CALLS" >&2 || return
+	[[ $status -eq $REF_STATUS ]] || { kinds_fail "miss run: exit status $status"; return 1; }
+	[[ $output == "$REF_OUT" ]] || {
+		kinds_fail "miss run: stdout differs from the uncached run:
+$(diff <(echo "$REF_OUT") <(echo "$output"))"
+		return 1
+	}
+	assert_calls "$ncalls" "every call a miss: the same real calls as uncached" || {
+		diff "$BATS_TEST_TMPDIR/calls.plain" "$KINDS_CALLS" >&2
+		return 1
+	}
 	: >"$KINDS_CALLS"
 
 	kd_shim "$cfg" "$@"
-	[[ $output == "$REF_OUT" ]] || kinds_fail "hit run: stdout differs from the uncached run:
-$(diff <(echo "$REF_OUT") <(echo "$output"))" || return
+	[[ $status -eq $REF_STATUS ]] || { kinds_fail "hit run: exit status $status"; return 1; }
+	[[ $output == "$REF_OUT" ]] || {
+		kinds_fail "hit run: stdout differs from the uncached run:
+$(diff <(echo "$REF_OUT") <(echo "$output"))"
+		return 1
+	}
 	assert_calls 0 "every call a hit; the real calls listed were not served from the cache" ||
-		return
-	[[ $(grep -c '^txcache: hit ' <<<"$stderr") -eq $ncalls ]] ||
+		return 1
+	[[ $(grep -c '^txcache: hit ' <<<"$stderr") -eq $ncalls ]] || {
 		kinds_fail "expected $ncalls 'txcache: hit' lines"
+		return 1
+	}
 }
 
 @test "every scalar type: a miss, then a hit with the same result" {

@@ -63,8 +63,8 @@ check_fails() {
 		prefix+="(:[0-9]+)?: "
 	fi
 	run_txcache --separate-stderr check -c "$cfg"
-	[[ $status -eq 65 ]] || kinds_fail "txcache check: expected exit 65 (EX_DATAERR)"
-	has_line "$prefix.*($words)"
+	[[ $status -eq 65 ]] || { kinds_fail "txcache check: expected exit 65 (EX_DATAERR)"; return 1; }
+	has_line "$prefix.*($words)" || return 1
 }
 
 good_config() {
@@ -197,6 +197,29 @@ invalidates = k_get(nobody)
 EOF
 	)
 	check_fails "$cfg" "$(lineno "$cfg" nobody)" 'nobody'
+}
+
+@test "check: invalidates naming a parameter that ignore leaves unread" {
+	# Without the check, k_set("bob", 1) would drop k_get("") and leave
+	# k_get("bob") cached: `ignore` means the shim never reads the value.
+	cfg=$(txc_config badinvalignore <<EOF
+[cache]
+servers = $MC_SOCK
+
+[function k_get]
+signature = int k_get(string name)
+
+[function k_set]
+signature = int k_set(string name, int v)
+ignore = name, v
+invalidates = k_get(name)
+EOF
+	)
+	check_fails "$cfg" "$(lineno "$cfg" invalidates)" "'name' is listed in ignore \(line $(lineno "$cfg" ignore)\)"
+	# ignoring a parameter that no invalidates names stays fine
+	sed -i 's/^ignore = name, v$/ignore = v/' "$cfg"
+	run_txcache --separate-stderr check -c "$cfg"
+	expect_status 0
 }
 
 @test "check: duplicate key" {

@@ -24,9 +24,9 @@ setup() {
 # from the same program, and a config pinning another library: untouched.
 bind_mode_suite() {
 	local prog=$FIXTURES/bind_$1 cfg
-	[[ -x $prog ]] || kinds_fail "missing $prog" || return
+	[[ -x $prog ]] || { kinds_fail "missing $prog"; return 1; }
 	cfg=$(bind_config </dev/null)
-	bind_roundtrip "$cfg" "$prog" plt 1 ptr 2 dlsym 3 dlhandle 4 plugin 5 threads 6 || return
+	bind_roundtrip "$cfg" "$prog" plt 1 ptr 2 dlsym 3 dlhandle 4 plugin 5 threads 6 || return 1
 
 	cfg=$(kinds_config strlen <<'EOF2'
 [function strlen]
@@ -34,13 +34,14 @@ signature = size_t strlen(string s)
 EOF2
 	)
 	kinds_exec "$prog" strlen hello strlen world
+	expect_status 0 || return 1
 	kinds_keep_ref
 	kinds_exec_shim "$cfg" "$prog" strlen hello strlen world
-	assert_same_as_plain || return
-	expect_log_count miss strlen 2 || return
+	assert_same_as_plain || return 1
+	expect_log_count miss strlen 2 || return 1
 	kinds_exec_shim "$cfg" "$prog" strlen hello strlen world
-	assert_same_as_plain || return
-	expect_log_count hit strlen 2 || return
+	assert_same_as_plain || return 1
+	expect_log_count hit strlen 2 || return 1
 
 	cfg=$(kinds_config other <<'EOF2'
 [function bind_slow]
@@ -49,12 +50,13 @@ library = libother
 EOF2
 	)
 	kinds_exec "$prog" plt 1 dlsym 3 plugin 5
+	expect_status 0 || return 1
 	kinds_keep_ref
 	: >"$KINDS_CALLS"
 	kinds_exec_shim "$cfg" "$prog" plt 1 dlsym 3 plugin 5
-	assert_same_as_plain || return
-	assert_calls 3 "library = libother: nothing intercepted" || return
-	expect_log_count miss bind_slow 0
+	assert_same_as_plain || return 1
+	assert_calls 3 "library = libother: nothing intercepted" || return 1
+	expect_log_count miss bind_slow 0 || return 1
 }
 
 @test "lazy, PIE, partial RELRO" { bind_mode_suite lazy_pie_partial; }

@@ -40,18 +40,18 @@ run_preloaded() {
 stacked_roundtrip() {
 	local cfg=$1 first=$2 second=$3
 	kinds_exec env LD_PRELOAD="$WRAP" "$PROG" plt 1 dlsym 2 plugin 3
-	expect_status 0 || return
-	expect_out --partial "plt 1 = 1008" || return
+	expect_status 0 || return 1
+	expect_out --partial "plt 1 = 1008" || return 1
 	kinds_keep_ref
 	: >"$KINDS_CALLS"
 	run_preloaded "$cfg" "$first $second" "$PROG" plt 1 dlsym 2 plugin 3
-	assert_same_as_plain || return
-	assert_calls 3 || return
-	expect_log_count miss bind_slow 3 || return
+	assert_same_as_plain || return 1
+	assert_calls 3 || return 1
+	expect_log_count miss bind_slow 3 || return 1
 	run_preloaded "$cfg" "$first $second" "$PROG" plt 1 dlsym 2 plugin 3
-	assert_same_as_plain || return
-	assert_calls 3 "second run: no new real call" || return
-	expect_log_count hit bind_slow 3
+	assert_same_as_plain || return 1
+	assert_calls 3 "second run: no new real call" || return 1
+	expect_log_count hit bind_slow 3 || return 1
 }
 
 @test "RTLD_NEXT wrapper after the shim: its lookup still starts after it" {
@@ -73,6 +73,7 @@ signature = size_t strlen(string s)
 EOF2
 	)
 	kinds_exec env LD_PRELOAD="$WRAP" "$PROG" plt 1 strlen abc
+	expect_status 0
 	kinds_keep_ref
 	run_preloaded "$cfg" "$SHIM $WRAP" "$PROG" plt 1 strlen abc
 	assert_same_as_plain || return
@@ -89,16 +90,17 @@ faketime_roundtrip() {
 	export TZ=UTC FAKETIME="2001-09-09 01:46:40" FAKETIME_DONT_RESET=1
 	kinds_exec "$PROG" time plt 1 dlsym 2
 	kinds_exec env LD_PRELOAD="$FAKETIME_LIB" "$PROG" time plt 1 dlsym 2
-	expect_out --partial "time 1000000000" || return
+	expect_status 0 || return 1
+	expect_out --partial "time 1000000000" || return 1
 	kinds_keep_ref
 	: >"$KINDS_CALLS"
 	run_preloaded "$cfg" "$*" "$PROG" time plt 1 dlsym 2
-	assert_same_as_plain || return
-	expect_log_count miss bind_slow 2 || return
+	assert_same_as_plain || return 1
+	expect_log_count miss bind_slow 2 || return 1
 	run_preloaded "$cfg" "$*" "$PROG" time plt 1 dlsym 2
-	assert_same_as_plain || return
-	assert_calls 2 "second run: no new real call" || return
-	expect_log_count hit bind_slow 2
+	assert_same_as_plain || return 1
+	assert_calls 2 "second run: no new real call" || return 1
+	expect_log_count hit bind_slow 2 || return 1
 }
 
 @test "libfaketime before the shim: time faked, bind_slow cached" {
@@ -120,13 +122,14 @@ $line
 EOF2
 	)
 	kinds_exec "$PROG" exp 1.5 expold 2.5
+	expect_status 0 || return 1
 	kinds_keep_ref
 	kinds_exec_shim "$cfg" "$PROG" exp 1.5 expold 2.5
-	assert_same_as_plain || return
-	expect_log_count miss exp "$misses" || return
+	assert_same_as_plain || return 1
+	expect_log_count miss exp "$misses" || return 1
 	kinds_exec_shim "$cfg" "$PROG" exp 1.5 expold 2.5
-	assert_same_as_plain || return
-	expect_log_count hit exp "$misses"
+	assert_same_as_plain || return 1
+	expect_log_count hit exp "$misses" || return 1
 }
 
 @test "versions: no pin caches exp@GLIBC_2.29 and the old exp" {

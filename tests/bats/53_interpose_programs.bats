@@ -25,16 +25,16 @@ real_roundtrip() {
 	local cfg=$1 fn=$2
 	shift 2
 	kinds_exec "$@"
-	expect_status 0 || return
+	expect_status 0 || return 1
 	kinds_keep_ref
 	kinds_exec_shim "$cfg" "$@"
-	assert_same_as_plain || return
-	assert_log miss "$fn" || return
-	assert_log hit "$fn" absent || return
+	assert_same_as_plain || return 1
+	assert_log miss "$fn" || return 1
+	assert_log hit "$fn" absent || return 1
 	kinds_exec_shim "$cfg" "$@"
-	assert_same_as_plain || return
-	assert_log hit "$fn" || return
-	assert_log miss "$fn" absent
+	assert_same_as_plain || return 1
+	assert_log hit "$fn" || return 1
+	assert_log miss "$fn" absent || return 1
 }
 
 @test "python3 ctypes: crypt fetched with dlsym is served from the cache" {

@@ -114,6 +114,83 @@ tx() {
 	expect_status 65
 }
 
+@test "txcache key takes only values the parameter's type holds: no wrapping, inf and nan spelled out" {
+	local cfg
+	cfg=$(kinds_config cli_range <<'EOF'
+[function k_long]
+signature = long k_long(long x)
+[function k_u64]
+signature = uint64_t k_u64(uint64_t x)
+[function k_i8]
+signature = int8_t k_i8(int8_t x)
+[function k_float]
+signature = float k_float(float x)
+[function k_double]
+signature = double k_double(double x)
+EOF
+	)
+	local -a bad=("k_long 18446744073709551615" "k_long 9223372036854775808"
+		"k_long -9223372036854775809" "k_u64 -1" "k_u64 : -1" "k_u64 : 5" "k_i8 128"
+		"k_i8 -129" "k_float 1e999" "k_float 1e39" "k_double 1e999" "k_double -1e999"
+		"k_double : 1")
+	local c fn arg
+	# each names no value of its type: refused, never wrapped to another call's key
+	# (": X" stands for the word " X", with its leading space)
+	for c in "${bad[@]}"; do
+		fn=${c%% *} arg=${c#* }
+		[[ $arg != ": "* ]] || arg=" ${arg#: }"
+		kinds_exec "$TXCACHE" key -c "$cfg" "$fn" "$arg"
+		[[ $status -eq 64 ]] || kinds_fail "txcache key $fn '$arg': expected exit 64"
+		[[ $stderr == *"bad value"* ]] || kinds_fail "txcache key $fn '$arg': no reason"
+	done
+	# the ends of each range are accepted
+	for c in "k_long 9223372036854775807" "k_long -9223372036854775808" \
+		"k_u64 18446744073709551615" "k_i8 127" "k_i8 -128" "k_float 3.4e38"; do
+		# shellcheck disable=SC2086 # the words of $c are the arguments
+		kinds_exec "$TXCACHE" key -c "$cfg" --library "$FIXTURES/libkinds.so" $c
+		[[ $status -eq 0 ]] || kinds_fail "txcache key $c: expected exit 0"
+	done
+	# set takes the same rules for the result it stores
+	kinds_exec "$TXCACHE" set -c "$cfg" --library "$FIXTURES/libkinds.so" k_long 1 -- 18446744073709551615
+	expect_status 64
+	# inf, -inf and nan key as the shim keys the real call
+	kd_shim "$cfg" double inf -- double -inf -- double nan -- float inf -- float -inf
+	expect_status 0
+	local -a want
+	mapfile -t want < <(sed -n 's/^txcache: miss k_[a-z]* \([^ ]*\).*/\1/p' <<<"$stderr")
+	((${#want[@]} == 5)) || kinds_fail "expected 5 misses, got ${#want[@]}"
+	local -a calls=("k_double inf" "k_double -inf" "k_double nan" "k_float inf" "k_float -inf")
+	local i
+	for i in "${!calls[@]}"; do
+		# shellcheck disable=SC2086 # the words are the arguments
+		kinds_exec "$TXCACHE" key -c "$cfg" ${calls[i]}
+		[[ $status -eq 0 && $output == "${want[i]}" ]] ||
+			kinds_fail "txcache key ${calls[i]} printed '$output', the shim used '${want[i]}'"
+	done
+}
+
+@test "txcache key refuses bytes longer than the LEN parameter's type can count" {
+	local cfg
+	cfg=$(kinds_config cli_len <<'EOF'
+[function k_sum]
+signature = uint32_t k_sum(bytes[n] b, uint8_t n)
+EOF
+	)
+	local hex255 hex300
+	hex255=$(head -c 255 /dev/zero | od -An -v -tx1 | tr -d ' \n')
+	hex300=$(head -c 300 /dev/zero | od -An -v -tx1 | tr -d ' \n')
+	((${#hex255} == 510 && ${#hex300} == 600)) || kinds_fail "test setup: bad hex"
+	kinds_exec "$TXCACHE" key -c "$cfg" --library "$FIXTURES/libkinds.so" k_sum "$hex255"
+	expect_status 0
+	# 300 bytes: n would wrap to 44, a call the shim can never key this way
+	kinds_exec "$TXCACHE" key -c "$cfg" --library "$FIXTURES/libkinds.so" k_sum "$hex300"
+	expect_status 64
+	[[ $stderr == *"LEN"* ]] || kinds_fail "no reason given"
+	head -c 300 /dev/zero >"$BATS_TEST_TMPDIR/b300"
+	kinds_exec "$TXCACHE" key -c "$cfg" --library "$FIXTURES/libkinds.so" k_sum "@$BATS_TEST_TMPDIR/b300"
+	expect_status 64
+}
+
 @test "txcache get prints the return value and out-parameters by name, or JSON; 1 when not cached" {
 	tx get k_greet bob 32
 	expect_status 1
@@ -259,39 +336,40 @@ assert d["k_int"]["misses"] == 1, d
 	# whatever stats show was published along the way.
 	LD_PRELOAD=$KINDS_PRELOAD TXCACHE_CONFIG=$cfg TXCACHE_LOG=warn \
 		"$KD" repeat 100000000 int 4 >/dev/null 2>&1 3>&- &
-	local pid=$! i
-	for ((i = 0; i < 150; i++)); do
-		sleep 0.1
-		tx stats --json
-		[[ $output == *'"k_int":{"hits":'[1-9]* ]] && break
-	done
+	local pid=$!
+	wait_until k_int_hits_shown || true # checked below, after the kill
 	kill -9 "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 	[[ $output == *'"k_int":{"hits":'[1-9]* ]] || kinds_fail "no counters published while running"
 }
 
+# txcache stats --json shows hits of k_int (a condition for wait_until).
+k_int_hits_shown() {
+	tx stats --json
+	[[ $output == *'"k_int":{"hits":'[1-9]* ]]
+}
+
+# ls_shows STATE N [FUNCTION] [KEY]: txcache ls [FUNCTION] lists N calls of
+# k_int in STATE, and KEY when given (a condition for wait_until: the
+# metadump is best effort while memcached moves items between its LRUs).
+ls_shows() {
+	tx ls ${3:+"$3"}
+	[[ $status -eq 0 && $(grep -c "^$1 .*$KINDS_NS:k_int:" <<<"$output") -eq $2 ]] &&
+		[[ -z ${4:-} || $output == *"$4"* ]]
+}
+
 @test "txcache ls lists cached calls, live or stale" {
 	kd_shim "$CFG" greet bob 32 -- int 3 -- int 4
-	local kb i
+	local kb
 	kb=$(miss_key k_greet)
-	# metadump is best effort while memcached moves items between LRUs: retry
-	for ((i = 0; i < 20; i++)); do
-		tx ls
-		[[ $(grep -c "^live .*$KINDS_NS:k_int:" <<<"$output") -eq 2 &&
-			$output == *"$kb"* ]] && break
-		sleep 0.2
-	done
+	wait_until ls_shows live 2 "" "$kb" || true # the checks below say what is missing
 	expect_status 0
 	[[ $(grep -c "^live .*$KINDS_NS:k_int:" <<<"$output") -eq 2 ]] || kinds_fail "2 k_int calls"
 	[[ $output == *"$kb"* ]] || kinds_fail "k_greet's key is not listed"
 	tx ls k_greet
 	[[ $output != *":k_int:"* ]] || kinds_fail "ls FUNCTION listed another function"
 	tx flush k_int
-	for ((i = 0; i < 20; i++)); do
-		tx ls k_int
-		[[ $(grep -c "^stale .*$KINDS_NS:k_int:" <<<"$output") -eq 2 ]] && break
-		sleep 0.2
-	done
+	wait_until ls_shows stale 2 k_int || true
 	[[ $(grep -c "^stale .*$KINDS_NS:k_int:" <<<"$output") -eq 2 ]] || kinds_fail "stale after flush"
 }
 

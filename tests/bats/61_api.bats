@@ -78,6 +78,22 @@ api() {
 		kinds_fail "memcached has no value under $output"
 }
 
+@test "txcache_key refuses bytes longer than the LEN parameter's type can count" {
+	local cfg=$BATS_TEST_TMPDIR/len.ini
+	sed 's/^signature = uint32_t k_sum(bytes\[n\] b, size_t n)$/signature = uint32_t k_sum(bytes[n] b, int8_t n)/' \
+		"$CFG" >"$cfg"
+	grep -q 'int8_t n' "$cfg" || kinds_fail "test setup: k_sum not rewritten"
+	local hex127 hex128
+	hex127=$(head -c 127 /dev/zero | od -An -v -tx1 | tr -d ' \n')
+	hex128=${hex127}00
+	kinds_exec env "${ASAN_PRE[@]}" TXCACHE_CONFIG="$cfg" "$API" key-sum "$hex127"
+	expect_status 0
+	# 128 bytes: an int8_t n would wrap to -128; no real call passes them
+	kinds_exec env "${ASAN_PRE[@]}" TXCACHE_CONFIG="$cfg" "$API" key-sum "$hex128"
+	expect_status 1
+	expect_out --partial 'rc=-2 '
+}
+
 @test "txcache_invalidate drops the call: a linked program invalidates its own cached read" {
 	api TXCACHE_LOG=info greet amy 32
 	expect_out 'k_greet -> 10 hello, amy'

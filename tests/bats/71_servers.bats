@@ -34,9 +34,9 @@ start_servers() {
 	local i d
 	SERVERS=() PIDS=()
 	for ((i = 0; i < $1; i++)); do
-		d=$(mc_tmpdir)
+		d=$(mc_tmpdir) || return 1
 		MC_DIRS+=("$d")
-		mc_start_tcp "$d"
+		mc_start_tcp "$d" || return 1
 		SERVERS+=("$MC_SERVER")
 		PIDS+=("$MC_PID")
 	done
@@ -147,10 +147,10 @@ PY
 		"$REL" setwait k new "$flag" >"$BATS_TEST_TMPDIR/out" \
 		2>"$BATS_TEST_TMPDIR/err" 3>&- &
 	pid=$!
-	for ((i = 0; i < 200; i++)); do
-		grep -q '^set k' "$BATS_TEST_TMPDIR/out" && break
-		sleep 0.05
-	done
+	wait_until grep -q '^set k' "$BATS_TEST_TMPDIR/out" || {
+		kill -CONT "${PIDS[0]}"
+		fail "the set did not return: $(cat "$BATS_TEST_TMPDIR/err")"
+	}
 	kill -CONT "${PIDS[0]}"
 	sleep 1.2
 	# another process would still see the old value: the one residual window
@@ -182,10 +182,7 @@ txc:
 EOF
 	nutcracker -c "$BATS_TEST_TMPDIR/nc.yml" -s "$sport" -o "$BATS_TEST_TMPDIR/nc.log" 3>&- &
 	NC_PID=$!
-	for ((i = 0; i < 100; i++)); do
-		mc_ping "127.0.0.1:$port" && break
-		sleep 0.05
-	done
+	wait_until mc_ping "127.0.0.1:$port" || fail "nutcracker did not answer"
 	cfg=$(REL_TIMEOUT_MS=2000 rel_config proxy "127.0.0.1:$port")
 	rel_expect loop 500 50
 	rel_run "$cfg" loop 500 50

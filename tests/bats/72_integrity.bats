@@ -67,43 +67,54 @@ key_of() {
 }
 
 # served_ok CONFIG: rel_work(0) through the shim is still correct, and the
-# value did not verify (counted as corrupt).
+# value did not verify (counted as corrupt). Each condition returns 1 on its
+# own: the callers use `|| return`, under which errexit is off.
 served_ok() {
 	rel_expect loop 1 1
 	rel_run "$1" loop 1 1
-	assert_success
-	assert_output "$expected"
-	(($(rel_real) == 1)) || { echo "served from the cache: $stderr" >&2; false; }
-	[[ $(rel_stat rel_work corrupt) == 1 ]]
+	[[ $status -eq 0 ]] || { echo "exit status $status: $stderr" >&2; return 1; }
+	[[ $output == "$expected" ]] || { echo "stdout '$output', not '$expected'" >&2; return 1; }
+	(($(rel_real) == 1)) || { echo "served from the cache: $stderr" >&2; return 1; }
+	[[ $(rel_stat rel_work corrupt) == 1 ]] || { echo "not counted corrupt: $stderr" >&2; return 1; }
+}
+
+# tampered CONFIG KEY FILE: stores FILE's bytes under KEY; then served_ok.
+tampered() {
+	raw_set "$2" "$3" || { echo "raw_set $2 failed" >&2; return 1; }
+	served_ok "$1" || { echo "(tampered value: $(od -An -tx1 -N 16 "$3"))" >&2; return 1; }
 }
 
 tamper_each() {
 	local cfg=$1 key v=$BATS_TEST_TMPDIR/v t=$BATS_TEST_TMPDIR/t len pos
 	key=$(key_of 0 "$cfg")
-	[[ -n $key ]]
-	raw_get "$key" "$v"
+	[[ -n $key ]] || { echo "no key for rel_work(0)" >&2; return 1; }
+	raw_get "$key" "$v" || { echo "raw_get $key failed" >&2; return 1; }
 	len=$(stat -c %s "$v")
 	# random bytes
-	head -c 120 /dev/urandom >"$t" && raw_set "$key" "$t" && served_ok "$cfg"
+	head -c 120 /dev/urandom >"$t"
+	tampered "$cfg" "$key" "$t" || return 1
 	# truncated, at several lengths (header cut, payload cut, one byte short)
 	for n in 0 79 $((len - 1)); do
-		head -c "$n" "$v" >"$t" && raw_set "$key" "$t" && served_ok "$cfg"
+		head -c "$n" "$v" >"$t"
+		tampered "$cfg" "$key" "$t" || return 1
 	done
 	# oversized: trailing garbage, and a large value
-	{ cat "$v"; head -c 1000 /dev/urandom; } >"$t" && raw_set "$key" "$t" && served_ok "$cfg"
-	{ cat "$v"; head -c 900000 /dev/zero; } >"$t" && raw_set "$key" "$t" && served_ok "$cfg"
+	{ cat "$v"; head -c 1000 /dev/urandom; } >"$t"
+	tampered "$cfg" "$key" "$t" || return 1
+	{ cat "$v"; head -c 900000 /dev/zero; } >"$t"
+	tampered "$cfg" "$key" "$t" || return 1
 	# one bit flipped: flags, key digest, length, checksum, the last byte
 	for pos in 5 24 64 72 $((len - 1)); do
 		python3 -S -c '
 import sys
 d = bytearray(open(sys.argv[1], "rb").read()); d[int(sys.argv[2])] ^= 4
 open(sys.argv[3], "wb").write(d)' "$v" "$pos" "$t"
-		raw_set "$key" "$t" && served_ok "$cfg"
+		tampered "$cfg" "$key" "$t" || return 1
 	done
 	# the genuine value is still a hit
-	raw_set "$key" "$v"
+	raw_set "$key" "$v" || { echo "raw_set $key failed" >&2; return 1; }
 	rel_run "$cfg" loop 1 1
-	(($(rel_real) == 0))
+	(($(rel_real) == 0)) || { echo "the genuine value was not served: $stderr" >&2; return 1; }
 }
 
 @test "checksummed values: random, truncated, oversized, bit-flipped are never served" {
@@ -142,6 +153,24 @@ open(sys.argv[3], "wb").write(d)' "$v" "$pos" "$t"
 	rel_run "$AUTH" get k
 	assert_output "get k 4 good"
 	[[ $(rel_stat rel_get hits) == 1 ]]
+}
+
+@test "secret_file: a forged value with a made-up MAC appended is never served" {
+	# The forger writes a well-formed value without the secret and appends
+	# 32 bytes where the MAC goes: only the MAC check can refuse it.
+	printf evil >"$REL_DB/k"
+	rel_run "$PLAIN" get k
+	assert_output "get k 4 evil"
+	local key v=$BATS_TEST_TMPDIR/v
+	key=$(sed -n 's/^txcache: miss rel_get \([^ ]*\).*/\1/p' <<<"$stderr" | head -n 1)
+	[[ -n $key ]] || fail "no miss line: $stderr"
+	raw_get "$key" "$v" || fail "nothing stored under $key"
+	head -c 32 /dev/zero >>"$v"
+	raw_set "$key" "$v" || fail "raw_set failed"
+	printf good >"$REL_DB/k"
+	rel_run "$AUTH" get k
+	assert_output "get k 4 good"
+	[[ $(rel_stat rel_get corrupt) == 1 ]] || fail "not counted corrupt: $stderr"
 }
 
 @test "secret_file with the wrong mode or owner: one line, caching off, program unchanged" {

@@ -75,11 +75,23 @@ teardown() {
 	command -v setpriv >/dev/null || skip "setpriv is not installed"
 	TCP_DIR=$(mc_tmpdir)
 	mc_start_tcp "$TCP_DIR"
-	# nobody must reach these files: not under the (0700) bats temp dir
-	SUID_DIR=$(mktemp -d "$FIXTURES/suid.XXXXXX")
+	# nobody must reach everything it runs and loads: not under the bats
+	# temp dir (0700), nor under the checkout, which may be private too (a
+	# clone in /root). So the program is linked anew against copies of its
+	# libraries in a world-readable temporary directory, with that directory
+	# as its absolute run path: a setuid program ignores LD_LIBRARY_PATH and
+	# $ORIGIN.
+	SUID_DIR=$(mktemp -d /tmp/txc-suid.XXXXXX)
 	chmod 755 "$SUID_DIR"
-	cp "$FIXTURES/rel_linked" "$SUID_DIR/plain"
-	cp "$FIXTURES/rel_linked" "$SUID_DIR/suid"
+	[[ ,$(findmnt -n -o OPTIONS --target "$SUID_DIR"), != *,nosuid,* ]] ||
+		skip "/tmp is mounted nosuid: no setuid program can run from it"
+	cp -L "$FIXTURES/librel.so" "$FIXTURES/libtxcache.so.0" "$SUID_DIR/"
+	chmod 755 "$SUID_DIR/librel.so" "$SUID_DIR/libtxcache.so.0"
+	run ${CC:-cc} -O1 -pthread -I"$TXC_ROOT/tests/fixtures" -o "$SUID_DIR/plain" \
+		"$TXC_ROOT/tests/fixtures/rel_driver.c" -L"$SUID_DIR" -Wl,-rpath,"$SUID_DIR" -lrel \
+		-Wl,--no-as-needed "$SUID_DIR/libtxcache.so.0" -Wl,--as-needed
+	assert_success
+	cp "$SUID_DIR/plain" "$SUID_DIR/suid"
 	chown root:root "$SUID_DIR/suid"
 	chmod 4755 "$SUID_DIR/suid"
 	REL_NS=suid rel_config suid "$MC_SERVER" >/dev/null

@@ -96,8 +96,7 @@ count_log() {
 	LD_PRELOAD=$KINDS_PRELOAD TXCACHE_CONFIG=$cfg "$PD" get:1 touch:"$ready" \
 		wait:"$go" get:1 sleep:2200 get:1 >"$BATS_TEST_TMPDIR/a.out" 2>&1 3>&- &
 	local a=$!
-	local i=0
-	while [[ ! -e $ready ]] && ((i++ < 3000)); do sleep 0.01; done
+	wait_until test -e "$ready" || kinds_fail "the first process did not start"
 	pd_shim set:1:9
 	expect_out 'set(1, 9) = 0'
 	touch "$go"

@@ -28,7 +28,7 @@ lock_config() {
 
 # herd N CFG ARG...: N processes of the driver at once; waits for them all.
 herd() {
-	local n=$1 cfg=$2 i pids=()
+	local n=$1 cfg=$2 i pids=() bad=0
 	shift 2
 	for ((i = 0; i < n; i++)); do
 		LD_PRELOAD=$KINDS_PRELOAD TXCACHE_CONFIG=$cfg "$PD" "$@" \
@@ -36,8 +36,9 @@ herd() {
 		pids+=($!)
 	done
 	for i in "${pids[@]}"; do
-		wait "$i" || kinds_fail "a process of the herd failed"
+		wait "$i" || bad=1
 	done
+	((bad == 0)) || { kinds_fail "a process of the herd failed"; return 1; }
 }
 
 @test "lock: 8 processes missing one key at once make one real call" {
@@ -69,15 +70,13 @@ lock_key_of() {
 @test "lock: a holder that dies holds the others for lock_timeout_ms at most" {
 	# ms is left out of the key: the holder sleeps long, the waiter not
 	cfg=$(lock_config 'lock = yes' 'lock_timeout_ms = 400' 'ignore = ms')
-	local log=$BATS_TEST_TMPDIR/holder.log i key
+	local log=$BATS_TEST_TMPDIR/holder.log key
 	TXCACHE_LOG=debug LD_PRELOAD=$KINDS_PRELOAD TXCACHE_CONFIG=$cfg \
 		"$PD" slow:8:30000 >/dev/null 2>"$log" 3>&- &
 	local holder=$!
-	for ((i = 0; i < 1000; i++)); do
-		key=$(lock_key_of "$log")
-		[[ -z $key ]] || break
-		sleep 0.01
-	done
+	wait_until grep -q '^txcache: pf_slow: lock .* taken$' "$log" || true # checked next
+	key=$(lock_key_of "$log")
+	[[ -n $key ]] || kill -KILL "$holder"
 	[[ -n $key ]] || kinds_fail "the holder never took the lock: $(cat "$log")"
 	kill -KILL "$holder"
 	wait "$holder" 2>/dev/null || true

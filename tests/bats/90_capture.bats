@@ -298,11 +298,8 @@ webpage_setup() {
 	timeout 120 env LD_PRELOAD="$KINDS_PRELOAD" TXCACHE_CONFIG="$cfg" "$WEB" serve 0 3 \
 		>"$T/srv.out" 2>"$T/srv.err" 3>&- &
 	local pid=$! port= i
-	for ((i = 0; i < 400; i++)); do
-		port=$(sed -n 's/^listening on 127.0.0.1://p' "$T/srv.out")
-		[[ -z $port ]] || break
-		sleep 0.05
-	done
+	wait_until grep -q '^listening on 127.0.0.1:' "$T/srv.out" || true # checked next
+	port=$(sed -n 's/^listening on 127.0.0.1://p' "$T/srv.out")
 	[[ -n $port ]] || cap_fail "server did not start"
 	for i in 1 2 3; do
 		exec 4<>"/dev/tcp/127.0.0.1/$port"
@@ -312,7 +309,8 @@ webpage_setup() {
 	done
 	wait "$pid"
 	grep -q '<p>hello world</p>' "$T/get1.out" || cap_fail "no page"
-	same_bytes get1 get2 && same_bytes get1 get3
+	same_bytes get1 get2
+	same_bytes get1 get3
 	[[ $(grep -c '^txcache: hit page_render' "$T/srv.err") -eq 2 ]] || cap_fail "two hits expected"
 }
 

@@ -5,6 +5,7 @@
 # memcached per file:  txc_mc_start / txc_mc_stop in setup_file / teardown_file
 #           (export MC_SOCK, MC_PID, MC_SERVER); txc_mc_flush empties it.
 # Configs:  path=$(txc_config NAME <<EOF ... EOF)
+# Waiting:  wait_until [-t SECONDS] CMD [ARG...]        (a condition, not a sleep)
 # Preload:  run_shim [RUN-OPTIONS] CONFIG CMD [ARG...]   (run with the shim)
 #           run_txcache ARG...                          (run the CLI)
 #           txc_preload                                 (the LD_PRELOAD value)
@@ -42,6 +43,25 @@ if [[ ${TXCACHE_ASAN:-} == 1 ]]; then
 	[[ ${ASAN_OPTIONS:-} == *detect_leaks=0* ]] ||
 		export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 fi
+
+# wait_until [-t SECONDS] CMD [ARG...]: runs CMD every 50 ms until it
+# succeeds (returns 0), or until SECONDS (default TXC_WAIT_S, else 30) have
+# passed (returns 1). A test waits for the condition itself, never for a
+# fixed time: a machine running other builds can take seconds to start a
+# process, and an idle one then pays nothing for the generous bound. CMD
+# runs as a condition (errexit off): make it one check.
+wait_until() {
+	local limit=${TXC_WAIT_S:-30} end
+	if [[ $1 == -t ]]; then
+		limit=$2
+		shift 2
+	fi
+	end=$((SECONDS + limit))
+	until "$@"; do
+		((SECONDS <= end)) || return 1
+		sleep 0.05
+	done
+}
 
 # Starts this file's memcached in a short directory of its own (BATS
 # temporary paths can exceed the 108-byte socket limit). For setup_file.

@@ -10,6 +10,8 @@
 #   bind_roundtrip CFG PROG ARG...  uncached reference, then a run of misses
 #                      (every real call made), then a run of hits (none)
 #   count_log hit|miss FN      lines "txcache: hit FN ..." in the last stderr
+#
+# Each check returns 1 explicitly at its first failure (see kinds_helpers).
 
 bind_setup() {
 	kinds_setup
@@ -28,7 +30,7 @@ EOF2
 count_log() {
 	local re="^txcache: $1 $2 $KINDS_NS:$2:[0-9a-f]{32}( |\$)" line n=0
 	while IFS= read -r line; do
-		[[ $line =~ $re ]] && ((n++))
+		[[ ! $line =~ $re ]] || n=$((n + 1))
 	done <<<"${stderr:-}"
 	echo "$n"
 }
@@ -37,7 +39,7 @@ count_log() {
 expect_log_count() {
 	local n
 	n=$(count_log "$1" "$2")
-	[[ $n -eq $3 ]] || kinds_fail "expected $3 '$1 $2' lines, found $n"
+	[[ $n -eq $3 ]] || { kinds_fail "expected $3 '$1 $2' lines, found $n"; return 1; }
 }
 
 # bind_roundtrip CFG PROG ARG...: the plain run makes N real calls; the
@@ -47,20 +49,20 @@ bind_roundtrip() {
 	local cfg=$1 n
 	shift
 	kinds_exec "$@"
-	[[ $status -eq 0 ]] || kinds_fail "plain run failed" || return
+	[[ $status -eq 0 ]] || { kinds_fail "plain run failed"; return 1; }
 	kinds_keep_ref
 	n=$(calls_count)
-	((n > 0)) || kinds_fail "the plain run made no real call" || return
+	((n > 0)) || { kinds_fail "the plain run made no real call"; return 1; }
 	: >"$KINDS_CALLS"
 
 	kinds_exec_shim "$cfg" "$@"
-	assert_same_as_plain || return
-	assert_calls "$n" "first run: every call is a miss" || return
-	expect_log_count miss bind_slow "$n" || return
+	assert_same_as_plain || return 1
+	assert_calls "$n" "first run: every call is a miss" || return 1
+	expect_log_count miss bind_slow "$n" || return 1
 	: >"$KINDS_CALLS"
 
 	kinds_exec_shim "$cfg" "$@"
-	assert_same_as_plain || return
-	assert_calls 0 "second run: served from the cache" || return
-	expect_log_count hit bind_slow "$n"
+	assert_same_as_plain || return 1
+	assert_calls 0 "second run: served from the cache" || return 1
+	expect_log_count hit bind_slow "$n" || return 1
 }

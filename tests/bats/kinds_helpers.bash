@@ -19,6 +19,11 @@
 #
 # Every failure prints the last command's status, stdout, stderr and the
 # list of real calls, so a misbehaving shim shows what it did.
+#
+# Every check here returns 1 at its first failed condition, by an explicit
+# `return`: bash turns errexit off inside a function called as `f || return`,
+# `if f` or `f && g`, so a helper that leaned on `set -e` would go on to
+# its last command and return 0 after a failed check.
 
 bats_require_minimum_version 1.5.0
 
@@ -123,7 +128,7 @@ kinds_fail() {
 assert_calls() {
 	local n
 	n=$(calls_count)
-	[[ $n -eq $1 ]] || kinds_fail "expected $1 real calls so far, found $n${2:+ ($2)}"
+	[[ $n -eq $1 ]] || { kinds_fail "expected $1 real calls so far, found $n${2:+ ($2)}"; return 1; }
 }
 
 # Remembers the last run as the reference for assert_same_as_plain.
@@ -133,11 +138,15 @@ kinds_keep_ref() {
 }
 
 assert_same_as_plain() {
-	[[ $status -eq $REF_STATUS ]] ||
+	[[ $status -eq $REF_STATUS ]] || {
 		kinds_fail "exit status $status, uncached run exited $REF_STATUS"
-	[[ $output == "$REF_OUT" ]] ||
+		return 1
+	}
+	[[ $output == "$REF_OUT" ]] || {
 		kinds_fail "stdout differs from the uncached run, which printed:
 $REF_OUT"
+		return 1
+	}
 }
 
 # assert_log hit|miss FN [present|absent]
@@ -150,9 +159,12 @@ assert_log() {
 	done <<<"${stderr:-}"
 	if [[ $want == present && $found -eq 0 ]]; then
 		kinds_fail "no stderr line matching /$re/"
+		return 1
 	elif [[ $want == absent && $found -eq 1 ]]; then
 		kinds_fail "unexpected stderr line matching /$re/"
+		return 1
 	fi
+	return 0
 }
 
 # kinds_roundtrip CFG FN ARG...
@@ -164,32 +176,34 @@ kinds_roundtrip() {
 	local cfg=$1 fn=$2 base
 	shift 2
 	kd "$@"
-	[[ $status -eq 0 ]] || kinds_fail "uncached run of '$*' failed" || return
+	[[ $status -eq 0 ]] || { kinds_fail "uncached run of '$*' failed"; return 1; }
 	kinds_keep_ref
 	base=$(calls_count)
 
 	kd_shim "$cfg" "$@"
-	assert_same_as_plain || return
-	assert_calls $((base + 1)) || return
-	assert_log miss "$fn" || return
+	assert_same_as_plain || return 1
+	assert_calls $((base + 1)) || return 1
+	assert_log miss "$fn" || return 1
 
 	kd_shim "$cfg" "$@"
-	assert_same_as_plain || return
-	[[ $(calls_count) -eq $((base + 1)) ]] ||
-		kinds_fail "second run of '$*' made a real call: not served from the cache" || return
-	assert_log hit "$fn"
+	assert_same_as_plain || return 1
+	[[ $(calls_count) -eq $((base + 1)) ]] || {
+		kinds_fail "second run of '$*' made a real call: not served from the cache"
+		return 1
+	}
+	assert_log hit "$fn" || return 1
 }
 
 # expect_out [--partial] TEXT: stdout of the last run is (or contains) TEXT.
 expect_out() {
 	if [[ $1 == --partial ]]; then
-		[[ $output == *"$2"* ]] || kinds_fail "stdout does not contain: $2"
+		[[ $output == *"$2"* ]] || { kinds_fail "stdout does not contain: $2"; return 1; }
 	else
-		[[ $output == "$1" ]] || kinds_fail "expected stdout: $1"
+		[[ $output == "$1" ]] || { kinds_fail "expected stdout: $1"; return 1; }
 	fi
 }
 
 # expect_status N: the last run exited N.
 expect_status() {
-	[[ $status -eq $1 ]] || kinds_fail "expected exit status $1"
+	[[ $status -eq $1 ]] || { kinds_fail "expected exit status $1"; return 1; }
 }

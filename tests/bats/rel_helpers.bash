@@ -71,7 +71,7 @@ rel_stat() {
 }
 
 rel_listener() {
-	local kind=$1 dir=${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR} i
+	local kind=$1 dir=${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}
 	# silent: accepts every connection and never reads or answers.
 	# full: listen(0) and never accepts; its own two connections fill the
 	# accept queue, so the kernel drops every later SYN.
@@ -101,12 +101,12 @@ while True:
         time.sleep(3600)
 ' "$kind" >"$dir/lport" 2>/dev/null 3>&- &
 	REL_LPID=$!
-	for ((i = 0; i < 200; i++)); do
-		REL_LPORT=$(cat "$dir/lport" 2>/dev/null)
-		[[ -n $REL_LPORT ]] && return 0
-		sleep 0.05
-	done
-	return 1
+	# python3 alone can take seconds to start on a loaded machine
+	wait_until test -s "$dir/lport" || {
+		echo "rel_listener: the $kind listener did not start" >&2
+		return 1
+	}
+	REL_LPORT=$(cat "$dir/lport")
 }
 
 rel_kill() {

@@ -8,10 +8,11 @@
 #                        temporary directories can be longer than that.
 #   mc_start DIR         memcached on the unix socket DIR/mc.sock; exports
 #                        MC_SOCK, MC_PID and MC_SERVER (= MC_SOCK).
-#   mc_start_tcp DIR     memcached on 127.0.0.1:<free port>; exports MC_PORT,
-#                        MC_PID and MC_SERVER (= 127.0.0.1:MC_PORT).
-#   mc_stop DIR          kills the instance whose pid is in DIR/mc.pid, waits
-#                        for it to exit and removes its socket and pid file.
+#   mc_start_tcp DIR [PORT]  memcached on 127.0.0.1:<free port, or PORT>;
+#                        exports MC_PORT, MC_PID and MC_SERVER (= 127.0.0.1:MC_PORT).
+#   mc_stop DIR          kills the instance whose pid is in DIR/mc.pid (if it
+#                        still runs), waits for it to be gone and removes its
+#                        socket and pid file.
 #   mc_ping SERVER       true when SERVER (socket path or host:port) answers
 #                        "version".
 #   mc_running PID       true when PID is a running (not zombie) memcached.
@@ -20,14 +21,18 @@
 # exits. Processes are only ever killed by the pid they wrote: never by name,
 # since other memcached instances (other test files, the user's own) may run.
 
-MC_TIMEOUT_S=${MC_TIMEOUT_S:-5}
+# The bound on every wait here: generous, because a loaded machine (two
+# cores, several test runs at once) can take seconds to start a process.
+# Each wait ends as soon as its condition holds, so an idle machine pays
+# nothing for it.
+MC_TIMEOUT_S=${MC_TIMEOUT_S:-30}
 
 mc_tmpdir() {
 	mktemp -d /tmp/txc.XXXXXX
 }
 
-# Absolute path of an existing directory (memcached chdirs to / when it
-# daemonizes, so relative paths would point elsewhere).
+# Absolute path of an existing directory: the socket and pid file must not
+# depend on the directory a caller is in later.
 _mc_absdir() {
 	[[ -d $1 ]] || { echo "memcached.sh: no such directory: $1" >&2; return 1; }
 	(cd "$1" && pwd -P)
@@ -40,7 +45,7 @@ mc_ping() {
 }
 
 # True when PID is a running memcached: guards against a recycled pid, and
-# treats a zombie as gone (a daemon's parent is init, which may reap late).
+# treats a zombie as gone (its parent may reap it late).
 mc_running() {
 	local stat
 	[[ $1 =~ ^[0-9]+$ ]] || return 1
@@ -48,26 +53,43 @@ mc_running() {
 	[[ $stat =~ ^$1\ \(memcached\)\ [^ZX] ]]
 }
 
-# Waits until the pid file names a live memcached and SERVER answers.
-_mc_wait_ready() {
-	local dir=$1 server=$2 i pid=
-	for ((i = 0; i < MC_TIMEOUT_S * 20; i++)); do
-		pid=$(cat "$dir/mc.pid" 2>/dev/null || true)
-		if mc_running "$pid"; then
-			if mc_ping "$server"; then
-				export MC_PID=$pid MC_SERVER=$server
-				return 0
-			fi
-		elif [[ -n $pid ]] || ((i >= 40)); then
-			# The daemon writes its pid file only after binding: a
-			# bind failure shows as no pid file (the daemon's parent
-			# already exited 0), or as a pid that died at once.
-			break
+# True while PID exists and is not a zombie, whatever it runs: a child that
+# has not yet exec'd memcached counts as alive.
+_mc_alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	[[ ! $stat =~ ^[0-9]+\ \(.*\)\ [ZX]\  ]]
+}
+
+# _mc_launch DIR SERVER ARG...: memcached ARG... in the background, its pid
+# in DIR/mc.pid, then waits until SERVER answers. It is not started with -d:
+# its pid is then known at once, so a failed bind shows as a process that
+# is gone, while a daemon's missing pid file could as well mean a machine
+# too busy to have run it yet. Fails after MC_TIMEOUT_S seconds, or at once
+# when the process exits, with memcached's own message.
+_mc_launch() {
+	local dir=$1 server=$2 pid end
+	shift 2
+	# fd 3 closed: bats waits for every holder of its fd 3 to exit.
+	memcached -u root -m 64 "$@" </dev/null >/dev/null 2>"$dir/mc.err" 3>&- &
+	pid=$!
+	disown "$pid" 2>/dev/null || true
+	echo "$pid" >"$dir/mc.pid"
+	end=$((SECONDS + MC_TIMEOUT_S))
+	while ((SECONDS <= end)); do
+		if mc_running "$pid" && mc_ping "$server"; then
+			export MC_PID=$pid MC_SERVER=$server
+			return 0
 		fi
+		_mc_alive "$pid" || break
 		sleep 0.05
 	done
-	echo "memcached.sh: memcached on $server did not start or answer" >&2
-	[[ -n $pid ]] && mc_running "$pid" && kill "$pid" 2>/dev/null
+	echo "memcached.sh: memcached on $server did not start or answer within" \
+		"${MC_TIMEOUT_S}s: $(head -c 300 "$dir/mc.err" 2>/dev/null)" >&2
+	if _mc_alive "$pid"; then
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f "$dir/mc.pid"
 	return 1
 }
 
@@ -91,12 +113,7 @@ mc_start() {
 		return 1
 	fi
 	_mc_prepare "$dir" || return 1
-	# fd 3 closed: bats waits for every holder of its fd 3 to exit.
-	memcached -u root -s "$sock" -P "$dir/mc.pid" -d -m 64 -a 0700 3>&- || {
-		echo "memcached.sh: memcached failed to start on $sock" >&2
-		return 1
-	}
-	_mc_wait_ready "$dir" "$sock" || return 1
+	_mc_launch "$dir" "$sock" -s "$sock" -a 0700 || return 1
 	export MC_SOCK=$sock
 }
 
@@ -105,43 +122,44 @@ _mc_free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# mc_start_tcp DIR [PORT]: PORT given (a restart on the port of a stopped
+# instance) is used as it is; else a free port, retried when another
+# process takes it between the probe and memcached's bind.
 mc_start_tcp() {
 	local dir port _
 	dir=$(_mc_absdir "$1") || return 1
 	_mc_prepare "$dir" || return 1
-	# Another process can take the port between the probe and memcached's
-	# bind: then memcached exits at once, and we try another port.
 	for _ in 1 2 3; do
-		port=$(_mc_free_port) || return 1
-		memcached -u root -l 127.0.0.1 -p "$port" -U 0 -P "$dir/mc.pid" -d -m 64 \
-			3>&- 2>/dev/null || continue
-		if _mc_wait_ready "$dir" "127.0.0.1:$port" 2>/dev/null; then
+		port=${2:-}
+		[[ -n $port ]] || port=$(_mc_free_port) || return 1
+		if _mc_launch "$dir" "127.0.0.1:$port" -l 127.0.0.1 -p "$port" -U 0; then
 			export MC_PORT=$port
 			return 0
 		fi
-		rm -f "$dir/mc.pid"
+		[[ -z ${2:-} ]] || return 1
 	done
 	echo "memcached.sh: could not start memcached on a TCP port" >&2
 	return 1
 }
 
 mc_stop() {
-	local dir pid i
+	local dir pid end
 	dir=$(_mc_absdir "$1") || return 1
 	pid=$(cat "$dir/mc.pid" 2>/dev/null || true)
 	if mc_running "$pid"; then
 		# SIGKILL: memcached notices SIGTERM only on its next one-second
 		# clock tick, and a test cache has nothing worth a clean exit.
 		kill -KILL "$pid" 2>/dev/null || true
-		for ((i = 0; i < MC_TIMEOUT_S * 100; i++)); do
-			mc_running "$pid" || break
-			sleep 0.01
-		done
-		if mc_running "$pid"; then
-			echo "memcached.sh: memcached pid $pid did not exit" >&2
-			return 1
-		fi
+	fi
+	# Also after a kill by the caller (a crash test): wait until it is gone.
+	end=$((SECONDS + MC_TIMEOUT_S))
+	while mc_running "$pid" && ((SECONDS <= end)); do
+		sleep 0.01
+	done
+	if mc_running "$pid"; then
+		echo "memcached.sh: memcached pid $pid did not exit" >&2
+		return 1
 	fi
 	# memcached leaves both behind on exit.
-	rm -f "$dir/mc.pid" "$dir/mc.sock"
+	rm -f "$dir/mc.pid" "$dir/mc.sock" "$dir/mc.err"
 }
