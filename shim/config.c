@@ -33,6 +33,7 @@ static const struct keydef cache_keys[CK_COUNT] = {
     [CK_MAXVAL] = {"max_value", false},
     [CK_SECRET] = {"secret_file", false},
     [CK_STATS_INTERVAL] = {"stats_interval", false},
+    [CK_VERIFY] = {"verify", false},
 };
 
 static const struct keydef fn_keys[FK_COUNT] = {
@@ -47,6 +48,7 @@ static const struct keydef fn_keys[FK_COUNT] = {
     [FK_LOCAL_ENTRIES] = {"local_entries", false},
     [FK_LOCK] = {"lock", false},
     [FK_LOCK_TIMEOUT] = {"lock_timeout_ms", false},
+    [FK_VERIFY] = {"verify", false},
 };
 
 int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)
@@ -501,4 +503,29 @@ int config_parse_log_level(const char *s, int *level)
 		}
 	}
 	return TXC_EINVAL;
+}
+
+int config_parse_rate(const char *s, uint32_t *ppm)
+{
+	uint32_t whole = 0, frac = 0, scale = 1000000;
+	if (!s || !*s)
+		return TXC_EINVAL;
+	if (*s == '0' || *s == '1')
+		whole = (uint32_t)(*s++ - '0');
+	else if (*s != '.')
+		return TXC_EINVAL;
+	if (*s == '.') {
+		if (!c_digit(*++s))
+			return TXC_EINVAL;
+		for (; c_digit(*s); s++) {
+			if (scale == 1)
+				return TXC_EINVAL; /* more than 6 decimals */
+			scale /= 10;
+			frac += (uint32_t)(*s - '0') * scale;
+		}
+	}
+	if (*s || (whole == 1 && frac > 0))
+		return TXC_EINVAL;
+	*ppm = whole * 1000000 + frac;
+	return 0;
 }

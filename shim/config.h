@@ -64,6 +64,7 @@ struct txc_fn_config {
 	uint32_t local_entries;	  /* near cache: LRU capacity; default 1024 */
 	bool lock;		  /* stampede lock: one process computes a missing key */
 	uint32_t lock_timeout_ms; /* how long the others wait for it; default 5000 */
+	uint32_t verify_ppm;	  /* share of hits re-run and compared, per million; inherits */
 };
 
 struct txc_config {
@@ -78,7 +79,8 @@ struct txc_config {
 	uint32_t max_value;	/* largest value stored, bytes; default 1048576 */
 	char secret_file[4096]; /* "" = values are checksummed, not authenticated */
 	uint32_t
-	    stats_interval; /* seconds between counter publications; 0 = at exit only; default 5 */
+	    stats_interval;  /* seconds between counter publications; 0 = at exit only; default 5 */
+	uint32_t verify_ppm; /* "verify = RATE" as parts per million; default 0 */
 	int nfns;
 	struct txc_fn_config *fns; /* nfns entries, owned by the config */
 };
@@ -109,5 +111,10 @@ int config_find_fn(const struct txc_config *cfg, const char *name);
 
 /* Parses "error|warn|info|debug" into *LEVEL. Returns 0 or TXC_EINVAL. */
 int config_parse_log_level(const char *s, int *level);
+
+/* Parses a rate from 0 to 1 ("0", "1", "0.25", at most 6 decimals; no
+ * locale: '.' is the point) into parts per million. Returns 0, or
+ * TXC_EINVAL with *PPM unchanged. For verify = RATE and TXCACHE_VERIFY. */
+int config_parse_rate(const char *s, uint32_t *ppm);
 
 #endif

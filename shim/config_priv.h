@@ -21,6 +21,7 @@ enum {
 	CK_MAXVAL,
 	CK_SECRET,
 	CK_STATS_INTERVAL,
+	CK_VERIFY,
 	CK_COUNT
 };
 enum {
@@ -35,6 +36,7 @@ enum {
 	FK_LOCAL_ENTRIES,
 	FK_LOCK,
 	FK_LOCK_TIMEOUT,
+	FK_VERIFY,
 	FK_COUNT
 };
 

@@ -21,6 +21,7 @@
 #include "near.h"
 #include "publish.h"
 #include "result.h"
+#include "verify.h"
 
 #define MAX_CLOSURES 8 /* distinct real targets of one function (versions, libraries) */
 
@@ -122,6 +123,7 @@ int dispatch_init(const struct txc_config *cfg, struct txc_cache *cache)
 	}
 	if (cache && near_init(cache) != 0)
 		log_msg(TXC_LOG_WARN, "no memory for the near cache; going without it");
+	verify_init();
 	g_cfg = cfg;
 	g_cache = cache;
 	g_fns = fns;
@@ -244,13 +246,23 @@ static void run_mutator(struct closure_ud *ud, void *ret, void **args, int calle
 	errno = real_errno;
 }
 
-/* Returns 0 when the call was answered from the cache. */
+/* A sampled hit is not applied: VK keeps the cached result, to compare
+ * with the real call (run_verified). */
+static bool keep_for_verify(struct fn_rt *f, struct verify_kept *vk, const struct txc_result *res)
+{
+	return vk && verify_sample(f->fc) && verify_keep(vk, &f->fc->sig, res) == 0;
+}
+
+/* Returns 0 when the call was answered from the cache; TXC_ENOTFOUND with
+ * VK->kept when it is to be verified. */
 static int try_hit(struct fn_rt *f, void *ret, void **args, const struct txc_key *key,
-		   struct txc_lookup *lk)
+		   struct txc_lookup *lk, struct verify_kept *vk)
 {
 	struct txc_value_meta meta;
 	struct txc_result res;
 	int rc = cache_decode(g_cache, f->index, key, lk, &meta, &res);
+	if (rc == 0 && keep_for_verify(f, vk, &res))
+		return TXC_ENOTFOUND;
 	if (rc == 0)
 		rc = apply_hit(f, ret, args, &res);
 	if (rc == 0) {
@@ -314,11 +326,15 @@ struct near_call {
 	struct fn_rt *f;
 	void *ret;
 	void **args;
+	struct verify_kept *vk;
 };
 
+/* Under the near cache's lock: a sampled hit only keeps the value. */
 static int near_apply(void *ctx, const struct txc_value_meta *meta, const struct txc_result *res)
 {
 	struct near_call *nc = ctx;
+	if (keep_for_verify(nc->f, nc->vk, res))
+		return TXC_ENOTFOUND;
 	int rc = apply_hit(nc->f, nc->ret, nc->args, res);
 	if (rc == 0) {
 		stats_add(&nc->f->stats, TXC_ST_HITS, 1);
@@ -331,7 +347,7 @@ static int near_apply(void *ctx, const struct txc_value_meta *meta, const struct
  * when the call was answered; otherwise the caller computes (*LOCKED: it
  * holds the lock and must release it). */
 static int lock_or_wait(struct fn_rt *f, void *ret, void **args, const struct txc_key *key,
-			bool *locked)
+			bool *locked, struct verify_kept *vk)
 {
 	struct txc_lookup lk;
 	int rc = lock_acquire(g_cache, f->index, key);
@@ -343,12 +359,31 @@ static int lock_or_wait(struct fn_rt *f, void *ret, void **args, const struct tx
 	}
 	rc = lock_wait(g_cache, f->index, key, f->fc->lock_timeout_ms, &lk);
 	if (rc == 0)
-		rc = try_hit(f, ret, args, key, &lk);
+		rc = try_hit(f, ret, args, key, &lk, vk);
 	cache_lookup_free(&lk);
 	if (rc == TXC_ETIMEOUT)
 		log_msg(TXC_LOG_INFO, "%s: lock not released in %u ms; computing", f->fc->sig.name,
 			f->fc->lock_timeout_ms);
 	return rc;
+}
+
+/* A sampled hit (verify.h): the real function answers, as on a miss
+ * (capture included, nothing replayed), and verify compares. */
+static void run_verified(struct closure_ud *ud, void *ret, void **args, const struct txc_key *key,
+			 const struct txc_arg *a, struct verify_kept *vk, int caller_errno)
+{
+	struct fn_rt *f = ud->fn;
+	struct verify_call vc = {g_cache, f->index, &f->fc->sig, &f->stats, key, a};
+	struct capture_call cc;
+	stats_add(&f->stats, TXC_ST_HITS, 1);
+	verify_inputs(vk, vc.sig, args, caller_errno);
+	capture_begin(&cc, vc.sig, args, g_cfg->max_value);
+	call_real(ud, ret, args, caller_errno);
+	int real_errno = errno;
+	capture_end(&cc);
+	verify_finish(vk, &vc, ret, args, &cc, real_errno);
+	capture_free(&cc);
+	errno = real_errno;
 }
 
 static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller_errno)
@@ -366,20 +401,29 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 	}
 	key_args_from_ffi(&f->fc->sig, args, a);
 	key_build(&g_cache->kf[f->index], &f->fc->sig, a, &key);
-	struct near_call nc = {f, ret, args};
+	struct verify_kept vk = {.kept = false};
+	struct near_call nc = {f, ret, args, &vk};
 	if (epoch && near_get(f->index, &key.digest, near_apply, &nc) == 0) {
 		log_msg(TXC_LOG_INFO, "hit %s %s (near)", f->fc->sig.name, key.text);
 		errno = caller_errno;
 		return;
 	}
+	if (vk.kept) {
+		run_verified(ud, ret, args, &key, a, &vk, caller_errno);
+		return;
+	}
 	int rc = cache_lookup(g_cache, f->index, &key, &lk);
-	if (rc == 0 && try_hit(f, ret, args, &key, &lk) == 0) {
+	if (rc == 0 && try_hit(f, ret, args, &key, &lk, &vk) == 0) {
 		near_put(f->index, &key.digest, epoch, lk.value.data, lk.value.len);
 		cache_lookup_free(&lk);
 		errno = caller_errno;
 		return;
 	}
 	cache_lookup_free(&lk);
+	if (vk.kept) {
+		run_verified(ud, ret, args, &key, a, &vk, caller_errno);
+		return;
+	}
 	if (rc == 0)
 		rc = cache_ensure_gens(g_cache, f->index, &lk);
 	if (rc != 0) {
@@ -389,8 +433,12 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 		return;
 	}
 	bool locked = false;
-	if (f->fc->lock && lock_or_wait(f, ret, args, &key, &locked) == 0) {
+	if (f->fc->lock && lock_or_wait(f, ret, args, &key, &locked, &vk) == 0) {
 		errno = caller_errno;
+		return;
+	}
+	if (vk.kept) {
+		run_verified(ud, ret, args, &key, a, &vk, caller_errno);
 		return;
 	}
 	stats_add(&f->stats, TXC_ST_MISSES, 1);
@@ -489,13 +537,15 @@ void dispatch_log_stats(void)
 		const struct txc_stats *s = &g_fns[i].stats;
 		log_msg(TXC_LOG_INFO,
 			"stats %s: hits=%llu misses=%llu stores=%llu errors=%llu corrupt=%llu "
-			"toobig=%llu saved=%.3f ms",
+			"toobig=%llu saved=%.3f ms verified=%llu mismatch=%llu",
 			g_cfg->fns[i].sig.name, (unsigned long long)stats_get(s, TXC_ST_HITS),
 			(unsigned long long)stats_get(s, TXC_ST_MISSES),
 			(unsigned long long)stats_get(s, TXC_ST_STORES),
 			(unsigned long long)stats_get(s, TXC_ST_ERRORS),
 			(unsigned long long)stats_get(s, TXC_ST_CORRUPT),
 			(unsigned long long)stats_get(s, TXC_ST_TOOBIG),
-			(double)stats_get(s, TXC_ST_SAVED_NS) / 1e6);
+			(double)stats_get(s, TXC_ST_SAVED_NS) / 1e6,
+			(unsigned long long)stats_get(s, TXC_ST_VERIFIED),
+			(unsigned long long)stats_get(s, TXC_ST_MISMATCH));
 	}
 }
