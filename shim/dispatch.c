@@ -247,10 +247,13 @@ static void run_mutator(struct closure_ud *ud, void *ret, void **args, int calle
 }
 
 /* A sampled hit is not applied: VK keeps the cached result, to compare
- * with the real call (run_verified). */
-static bool keep_for_verify(struct fn_rt *f, struct verify_kept *vk, const struct txc_result *res)
+ * with the real call (run_verified). A value that does not fit the
+ * caller's buffers would not be served: nothing to verify. */
+static bool keep_for_verify(struct fn_rt *f, struct verify_kept *vk, void **args,
+			    const struct txc_result *res)
 {
-	return vk && verify_sample(f->fc) && verify_keep(vk, &f->fc->sig, res) == 0;
+	return vk && verify_sample(f->fc) && result_outs_fit(&f->fc->sig, args, res) == 0 &&
+	       verify_keep(vk, &f->fc->sig, res) == 0;
 }
 
 /* Returns 0 when the call was answered from the cache; TXC_ENOTFOUND with
@@ -261,8 +264,10 @@ static int try_hit(struct fn_rt *f, void *ret, void **args, const struct txc_key
 	struct txc_value_meta meta;
 	struct txc_result res;
 	int rc = cache_decode(g_cache, f->index, key, lk, &meta, &res);
-	if (rc == 0 && keep_for_verify(f, vk, &res))
+	if (rc == 0 && keep_for_verify(f, vk, args, &res)) {
+		stats_add(&f->stats, TXC_ST_BYTES_IN, lk->value.len);
 		return TXC_ENOTFOUND;
+	}
 	if (rc == 0)
 		rc = apply_hit(f, ret, args, &res);
 	if (rc == 0) {
@@ -333,7 +338,7 @@ struct near_call {
 static int near_apply(void *ctx, const struct txc_value_meta *meta, const struct txc_result *res)
 {
 	struct near_call *nc = ctx;
-	if (keep_for_verify(nc->f, nc->vk, res))
+	if (keep_for_verify(nc->f, nc->vk, nc->args, res))
 		return TXC_ENOTFOUND;
 	int rc = apply_hit(nc->f, nc->ret, nc->args, res);
 	if (rc == 0) {

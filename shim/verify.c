@@ -28,6 +28,7 @@ void verify_init(void)
 {
 	const char *v = secure_getenv("TXCACHE_VERIFY");
 	uint32_t ppm;
+	g_env_ppm = -1;
 	if (v && *v) {
 		if (config_parse_rate(v, &ppm) == 0)
 			g_env_ppm = ppm;
@@ -274,7 +275,9 @@ int verify_finish(struct verify_kept *vk, const struct verify_call *vc, void *re
 		rc = TXC_ECORRUPT;
 	} else {
 		stats_add(vc->stats, TXC_ST_VERIFIED, 1);
-		log_msg(TXC_LOG_INFO, "verify: %s %s: same result", vc->sig->name, vc->key->text);
+		/* a hit that the real call confirmed; "(verified)" tells the
+		 * tests that count real calls which ones verification made */
+		log_msg(TXC_LOG_INFO, "hit %s %s (verified)", vc->sig->name, vc->key->text);
 	}
 	verify_drop(vk);
 	errno = saved;

@@ -31,7 +31,7 @@
  * "output on stream 'NAME'", "input arg 'NAME' was modified"), and appends
  * the same line to the file TXCACHE_VERIFY_LOG names, when set (so that a
  * whole test suite can be checked for mismatches). A match counts
- * "verified".
+ * "verified" and logs "hit FN KEY (verified)" at info.
  */
 #ifndef TXC_VERIFY_H
 #define TXC_VERIFY_H

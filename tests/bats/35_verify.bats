@@ -123,7 +123,7 @@ no_mismatch() {
 		stat_is $fn verified 1
 		stat_is $fn mismatch 0
 	done
-	[[ $(grep -c 'verify: .*: same result' <<<"$stderr") -eq 5 ]] ||
+	[[ $(grep -c '^txcache: hit vf_.* (verified)$' <<<"$stderr") -eq 5 ]] ||
 		fail_with "expected five verified hits"
 }
 
