@@ -338,8 +338,10 @@ struct near_call {
 static int near_apply(void *ctx, const struct txc_value_meta *meta, const struct txc_result *res)
 {
 	struct near_call *nc = ctx;
-	if (keep_for_verify(nc->f, nc->vk, nc->args, res))
+	if (keep_for_verify(nc->f, nc->vk, nc->args, res)) {
+		nc->vk->near = true;
 		return TXC_ENOTFOUND;
+	}
 	int rc = apply_hit(nc->f, nc->ret, nc->args, res);
 	if (rc == 0) {
 		stats_add(&nc->f->stats, TXC_ST_HITS, 1);
@@ -424,11 +426,14 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 		errno = caller_errno;
 		return;
 	}
-	cache_lookup_free(&lk);
 	if (vk.kept) {
+		/* as a hit would; a mismatch drops it again */
+		near_put(f->index, &key.digest, epoch, lk.value.data, lk.value.len);
+		cache_lookup_free(&lk);
 		run_verified(ud, ret, args, &key, a, &vk, caller_errno);
 		return;
 	}
+	cache_lookup_free(&lk);
 	if (rc == 0)
 		rc = cache_ensure_gens(g_cache, f->index, &lk);
 	if (rc != 0) {

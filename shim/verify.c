@@ -15,6 +15,7 @@
 #include "err.h"
 #include "key.h"
 #include "log.h"
+#include "near.h"
 #include "result.h"
 #include "verify.h"
 
@@ -190,29 +191,56 @@ static void compare_ret(const struct txc_sig *sig, const struct txc_result *c,
 }
 
 /* CAP_OK: the captured bytes are comparable (no write failed). */
-static void compare_params(const struct txc_sig *sig, const struct verify_kept *vk,
-			   const struct txc_result *r, void *const *avalue, bool cap_ok,
-			   struct parts *ps)
+static void compare_outs(const struct txc_sig *sig, const struct txc_result *c,
+			 const struct txc_result *r, bool cap_ok, struct parts *ps)
+{
+	for (int i = 0; i < sig->nparams; i++) {
+		const struct txc_param *p = &sig->params[i];
+		char nb[16];
+		const char *name = param_name(p, i, nb, sizeof(nb));
+		if (sig_param_is_out(p) &&
+		    !same_out(&c->out[i], &r->out[i], p->kind == TXC_K_OUT_SCALAR))
+			part_add(ps, "out %s", name);
+		if (sig_param_is_capture(p) && cap_ok && !same_out(&c->out[i], &r->out[i], false))
+			part_add(ps, "output on %s '%s'", p->kind == TXC_K_OUT_FD ? "fd" : "stream",
+				 name);
+	}
+}
+
+static void compare_inputs(const struct txc_sig *sig, const struct verify_kept *vk,
+			   void *const *avalue, struct parts *ps)
 {
 	struct txc_arg a[TXC_MAX_PARAMS];
 	key_args_from_ffi(sig, avalue, a);
 	for (int i = 0; i < sig->nparams; i++) {
 		const struct txc_param *p = &sig->params[i];
 		char nb[16];
-		const char *name = param_name(p, i, nb, sizeof(nb));
 		uint64_t d;
-		if (sig_param_is_out(p) &&
-		    !same_out(&vk->res.out[i], &r->out[i], p->kind == TXC_K_OUT_SCALAR))
-			part_add(ps, "out %s", name);
-		if (sig_param_is_capture(p) && cap_ok &&
-		    !same_out(&vk->res.out[i], &r->out[i], false))
-			part_add(ps, "output on %s '%s'", p->kind == TXC_K_OUT_FD ? "fd" : "stream",
-				 name);
 		if (vk->has_in[i] && (!input_digest(p, &a[i], &d) || d != vk->in_digest[i])) {
-			part_add(ps, "input arg '%s' was modified", name);
+			part_add(ps, "input arg '%s' was modified",
+				 param_name(p, i, nb, sizeof(nb)));
 			ps->input_modified = true;
 		}
 	}
+}
+
+/* A mismatch may come from an invalidation (another thread or process, or
+ * a near entry past its freshness) while the real call ran: then the entry
+ * no longer holds what was compared. Costs one lookup, on mismatches only. */
+static bool entry_unchanged(const struct verify_kept *vk, const struct verify_call *vc)
+{
+	struct txc_lookup lk;
+	struct txc_value_meta meta;
+	struct txc_result res;
+	struct parts ps = {.len = 0};
+	bool found = cache_lookup(vc->cache, vc->fn, vc->key, &lk) == 0 &&
+		     cache_decode(vc->cache, vc->fn, vc->key, &lk, &meta, &res) == 0;
+	if (found) {
+		compare_ret(vc->sig, &vk->res, &res, &ps);
+		compare_outs(vc->sig, &vk->res, &res, true, &ps);
+	}
+	cache_lookup_free(&lk);
+	return found && ps.n == 0;
 }
 
 /* Appends LINE to TXCACHE_VERIFY_LOG with one write (O_APPEND: lines of
@@ -261,7 +289,8 @@ int verify_finish(struct verify_kept *vk, const struct verify_call *vc, void *re
 		part_add(&ps, "an out string without NUL");
 	bool cap_ok = capture_fill(cc, &real) != TXC_ESYS;
 	compare_ret(vc->sig, &vk->res, &real, &ps);
-	compare_params(vc->sig, vk, &real, avalue, cap_ok, &ps);
+	compare_outs(vc->sig, &vk->res, &real, cap_ok, &ps);
+	compare_inputs(vc->sig, vk, avalue, &ps);
 	/* TODO(errno in txc_result): compare with the errno the entry stored
 	 * once struct txc_result carries it; today a hit leaves the caller's
 	 * errno, so that is what the real call must leave to match. */
@@ -269,7 +298,12 @@ int verify_finish(struct verify_kept *vk, const struct verify_call *vc, void *re
 		part_add(&ps, "errno (a hit leaves %d, the real call left %d)", vk->caller_errno,
 			 real_errno);
 	int rc = 0;
-	if (ps.n) {
+	if (ps.n && !ps.input_modified && !entry_unchanged(vk, vc)) {
+		near_forget(vc->fn, &vc->key->digest);
+		log_msg(TXC_LOG_INFO,
+			"verify: %s %s: invalidated while the real call ran; not compared",
+			vc->sig->name, vc->key->text);
+	} else if (ps.n) {
 		stats_add(vc->stats, TXC_ST_MISMATCH, 1);
 		on_mismatch(vc, &ps);
 		rc = TXC_ECORRUPT;
@@ -277,7 +311,8 @@ int verify_finish(struct verify_kept *vk, const struct verify_call *vc, void *re
 		stats_add(vc->stats, TXC_ST_VERIFIED, 1);
 		/* a hit that the real call confirmed; "(verified)" tells the
 		 * tests that count real calls which ones verification made */
-		log_msg(TXC_LOG_INFO, "hit %s %s (verified)", vc->sig->name, vc->key->text);
+		log_msg(TXC_LOG_INFO, "hit %s %s%s (verified)", vc->sig->name, vc->key->text,
+			vk->near ? " (near)" : "");
 	}
 	verify_drop(vk);
 	errno = saved;

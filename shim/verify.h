@@ -25,7 +25,11 @@
  * and every string/bytes input (a changed one is an out-parameter that the
  * signature declares as an input).
  *
- * A mismatch counts "mismatch", logs one warn line
+ * A difference is first checked against the entry as it is now (one
+ * lookup): when an invalidation replaced or removed it while the real call
+ * ran (another thread or process; a near entry past its freshness), the
+ * call is not counted either way and the near entry is dropped. Otherwise
+ * it is a mismatch: counts "mismatch", logs one warn line
  *   "verify: FN KEY: mismatch: PART[, PART...]; ..."
  * naming each part ("ret", "out NAME", "errno", "output on fd 'NAME'",
  * "output on stream 'NAME'", "input arg 'NAME' was modified"), and appends
@@ -48,6 +52,7 @@
 /* A cached result kept across the real call, and the input digests. */
 struct verify_kept {
 	bool kept;	       /* verify_keep() succeeded: run the verification */
+	bool near;	       /* set by the caller: the hit came from the near cache */
 	struct txc_result res; /* pointers into BLOB */
 	void *blob;	       /* malloc'ed copies of ret_str and out data */
 	bool has_in[TXC_MAX_PARAMS];

@@ -28,8 +28,9 @@ lock_config() {
 
 # herd N CFG ARG...: N processes of the driver at once; waits for them all.
 herd() {
-	local n=$1 cfg=$2 i pids=()
+	local n=$1 cfg=$2 i pids=() before
 	shift 2
+	before=$(calls_count)
 	for ((i = 0; i < n; i++)); do
 		LD_PRELOAD=$KINDS_PRELOAD TXCACHE_CONFIG=$cfg "$PD" "$@" \
 			>"$BATS_TEST_TMPDIR/herd.$i" 2>&1 3>&- &
@@ -37,6 +38,9 @@ herd() {
 	done
 	for i in "${pids[@]}"; do
 		wait "$i" || kinds_fail "a process of the herd failed"
+	done
+	for ((i = 0; i < n; i++)); do
+		kinds_unlog_verified "$BATS_TEST_TMPDIR/herd.$i" "$before"
 	done
 }
 
