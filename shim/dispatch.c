@@ -374,11 +374,14 @@ static int lock_or_wait(struct fn_rt *f, void *ret, void **args, const struct tx
 	return rc;
 }
 
-/* A sampled hit (verify.h): the real function answers, as on a miss
- * (capture included, nothing replayed), and verify compares. */
-static void run_verified(struct closure_ud *ud, void *ret, void **args, const struct txc_key *key,
+/* A sampled hit (VK->kept, verify.h): the real function answers, as on a
+ * miss (capture included, nothing replayed), and verify compares. Returns
+ * true when it answered the call. */
+static bool run_verified(struct closure_ud *ud, void *ret, void **args, const struct txc_key *key,
 			 const struct txc_arg *a, struct verify_kept *vk, int caller_errno)
 {
+	if (!vk->kept)
+		return false;
 	struct fn_rt *f = ud->fn;
 	struct verify_call vc = {g_cache, f->index, &f->fc->sig, &f->stats, key, a};
 	struct capture_call cc;
@@ -391,6 +394,7 @@ static void run_verified(struct closure_ud *ud, void *ret, void **args, const st
 	verify_finish(vk, &vc, ret, args, &cc, real_errno);
 	capture_free(&cc);
 	errno = real_errno;
+	return true;
 }
 
 static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller_errno)
@@ -415,25 +419,19 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 		errno = caller_errno;
 		return;
 	}
-	if (vk.kept) {
-		run_verified(ud, ret, args, &key, a, &vk, caller_errno);
+	if (run_verified(ud, ret, args, &key, a, &vk, caller_errno))
 		return;
-	}
 	int rc = cache_lookup(g_cache, f->index, &key, &lk);
-	if (rc == 0 && try_hit(f, ret, args, &key, &lk, &vk) == 0) {
+	bool hit = rc == 0 && try_hit(f, ret, args, &key, &lk, &vk) == 0;
+	if (hit || vk.kept) /* a value kept for verify: a mismatch drops it again */
 		near_put(f->index, &key.digest, epoch, lk.value.data, lk.value.len);
-		cache_lookup_free(&lk);
+	cache_lookup_free(&lk);
+	if (hit) {
 		errno = caller_errno;
 		return;
 	}
-	if (vk.kept) {
-		/* as a hit would; a mismatch drops it again */
-		near_put(f->index, &key.digest, epoch, lk.value.data, lk.value.len);
-		cache_lookup_free(&lk);
-		run_verified(ud, ret, args, &key, a, &vk, caller_errno);
+	if (run_verified(ud, ret, args, &key, a, &vk, caller_errno))
 		return;
-	}
-	cache_lookup_free(&lk);
 	if (rc == 0)
 		rc = cache_ensure_gens(g_cache, f->index, &lk);
 	if (rc != 0) {
@@ -447,10 +445,8 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 		errno = caller_errno;
 		return;
 	}
-	if (vk.kept) {
-		run_verified(ud, ret, args, &key, a, &vk, caller_errno);
+	if (run_verified(ud, ret, args, &key, a, &vk, caller_errno))
 		return;
-	}
 	stats_add(&f->stats, TXC_ST_MISSES, 1);
 	struct timespec t0, t1;
 	struct capture_call cc;
