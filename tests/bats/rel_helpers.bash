@@ -66,7 +66,7 @@ rel_real() {
 	local n v
 	n=$(sed -n 's/^rel: real=\([0-9]*\)$/\1/p' <<<"$stderr" | tail -n 1)
 	[[ -n $n ]] || return 0
-	v=$(grep -c '^txcache: hit rel_work .* (verified)$' <<<"$stderr")
+	v=$(grep -c '^txcache: hit rel_work .* (verified)$' <<<"$stderr" || true)
 	echo $((n - v))
 }
 
