@@ -23,7 +23,7 @@ CLI_OBJ := $(CLI_SRC:shim/cli/%.c=$(BUILD)/obj/cli/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check demo asan clean format format-check unit mutants
+.PHONY: all deps check check-verify demo asan clean format format-check unit mutants
 all: $(BUILD)/libtxcache.so $(BUILD)/txcache
 
 $(BUILD)/obj/%.o: shim/%.c $(wildcard shim/*.h) | $(BUILD)/obj/cli
@@ -57,6 +57,12 @@ deps:
 check: deps all unit
 	@$(MAKE) --no-print-directory -C tests/fixtures BUILD=$(abspath $(BUILD))
 	@tests/run.sh
+	@$(MAKE) --no-print-directory check-verify
+
+# The bats suites again with every hit verified: must report 0 mismatches.
+check-verify: deps all
+	@$(MAKE) --no-print-directory -C tests/fixtures BUILD=$(abspath $(BUILD))
+	@BUILD=$(abspath $(BUILD)) tests/check_verify.sh
 
 demo: deps all
 	@$(MAKE) --no-print-directory -C examples/slowdb BUILD=$(abspath $(BUILD))

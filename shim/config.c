@@ -37,6 +37,7 @@ static const struct keydef cache_keys[CK_COUNT] = {
     [CK_ERRNO] = {"errno", false},
     [CK_TOMBSTONE_TTL] = {"tombstone_ttl", false},
     [CK_IDENTITY] = {"identity", false},
+    [CK_VERIFY] = {"verify", false},
 };
 
 static const struct keydef fn_keys[FK_COUNT] = {
@@ -53,6 +54,7 @@ static const struct keydef fn_keys[FK_COUNT] = {
     [FK_LOCK_TIMEOUT] = {"lock_timeout_ms", false},
     [FK_ERRNO] = {"errno", false},
     [FK_IDENTITY] = {"identity", false},
+    [FK_VERIFY] = {"verify", false},
 };
 
 int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)
@@ -508,4 +510,29 @@ int config_parse_log_level(const char *s, int *level)
 		}
 	}
 	return TXC_EINVAL;
+}
+
+int config_parse_rate(const char *s, uint32_t *ppm)
+{
+	uint32_t whole = 0, frac = 0, scale = 1000000;
+	if (!s || !*s)
+		return TXC_EINVAL;
+	if (*s == '0' || *s == '1')
+		whole = (uint32_t)(*s++ - '0');
+	else if (*s != '.')
+		return TXC_EINVAL;
+	if (*s == '.') {
+		if (!c_digit(*++s))
+			return TXC_EINVAL;
+		for (; c_digit(*s); s++) {
+			if (scale == 1)
+				return TXC_EINVAL; /* more than 6 decimals */
+			scale /= 10;
+			frac += (uint32_t)(*s - '0') * scale;
+		}
+	}
+	if (*s || (whole == 1 && frac > 0))
+		return TXC_EINVAL;
+	*ppm = whole * 1000000 + frac;
+	return 0;
 }

@@ -72,6 +72,7 @@ struct txc_fn_config {
 	uint32_t lock_timeout_ms; /* how long the others wait for it; default 5000 */
 	bool errno_keep; /* errno = keep: a hit leaves the caller's errno; inherits [cache] */
 	enum txc_identity identity; /* inherits [cache] identity */
+	uint32_t verify_ppm;	    /* share of hits re-run and compared, per million; inherits */
 };
 
 struct txc_config {
@@ -93,6 +94,7 @@ struct txc_config {
 	 * stores nothing (cache.h); default 60, 2..86400 */
 	uint32_t tombstone_ttl;
 	enum txc_identity identity; /* default TXC_ID_BUILD_ID */
+	uint32_t verify_ppm;	    /* "verify = RATE" as parts per million; default 0 */
 	int nfns;
 	struct txc_fn_config *fns; /* nfns entries, owned by the config */
 };
@@ -123,5 +125,10 @@ int config_find_fn(const struct txc_config *cfg, const char *name);
 
 /* Parses "error|warn|info|debug" into *LEVEL. Returns 0 or TXC_EINVAL. */
 int config_parse_log_level(const char *s, int *level);
+
+/* Parses a rate from 0 to 1 ("0", "1", "0.25", at most 6 decimals; no
+ * locale: '.' is the point) into parts per million. Returns 0, or
+ * TXC_EINVAL with *PPM unchanged. For verify = RATE and TXCACHE_VERIFY. */
+int config_parse_rate(const char *s, uint32_t *ppm);
 
 #endif

@@ -57,6 +57,13 @@ static bool get_uint(struct loader *ld, const struct raw *r, const char *key, ui
 	return true;
 }
 
+/* verify = RATE: a share of hits, 0 to 1. */
+static void get_rate(struct loader *ld, const struct raw *r, uint32_t *ppm)
+{
+	if (r->val && config_parse_rate(r->val, ppm) != 0)
+		cfg_note(ld, r->line, false, "verify: '%.40s' is not a rate from 0 to 1", r->val);
+}
+
 #define TTL_MAX 2592000
 static const char ttl_why[] = " (above 30 days memcached reads a ttl as an absolute unix time)";
 
@@ -206,6 +213,7 @@ static void check_cache(struct loader *ld)
 	get_uint(ld, &k[CK_STATS_INTERVAL], "stats_interval", 0, 3600, "", &cfg->stats_interval);
 	get_uint(ld, &k[CK_TOMBSTONE_TTL], "tombstone_ttl", 2, 86400, "", &cfg->tombstone_ttl);
 	get_identity(ld, &k[CK_IDENTITY], &cfg->identity);
+	get_rate(ld, &k[CK_VERIFY], &cfg->verify_ppm);
 	if (k[CK_SECRET].val) {
 		const char *v = k[CK_SECRET].val;
 		if (v[0] != '/' || strlen(v) >= sizeof(cfg->secret_file))
@@ -388,6 +396,8 @@ static void check_fn(struct loader *ld, int i)
 		cfg_note(ld, k[FK_CACHE_IF].line, false, "cache_if: %s", why);
 		memset(&fc->cache_if, 0, sizeof(fc->cache_if));
 	}
+	fc->verify_ppm = ld->cfg->verify_ppm;
+	get_rate(ld, &k[FK_VERIFY], &fc->verify_ppm);
 	fc->local_entries = 1024;
 	fc->lock_timeout_ms = 5000;
 	get_uint(ld, &k[FK_LOCAL_TTL], "local_ttl", 0, 86400, "", &fc->local_ttl);

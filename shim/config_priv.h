@@ -25,6 +25,7 @@ enum {
 	CK_ERRNO,
 	CK_TOMBSTONE_TTL,
 	CK_IDENTITY,
+	CK_VERIFY,
 	CK_COUNT
 };
 enum {
@@ -41,6 +42,7 @@ enum {
 	FK_LOCK_TIMEOUT,
 	FK_ERRNO,
 	FK_IDENTITY,
+	FK_VERIFY,
 	FK_COUNT
 };
 

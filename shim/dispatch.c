@@ -35,6 +35,7 @@
 #include "retstr.h"
 #include "sigguard.h"
 #include "symptr.h"
+#include "verify.h"
 
 #define MAX_CLOSURES 8 /* distinct real targets of one function (versions, libraries) */
 
@@ -136,6 +137,7 @@ int dispatch_init(const struct txc_config *cfg, struct txc_cache *cache)
 	}
 	if (cache && near_init(cache) != 0)
 		log_msg(TXC_LOG_WARN, "no memory for the near cache; going without it");
+	verify_init();
 	g_cfg = cfg;
 	g_cache = cache;
 	g_fns = fns;
@@ -162,7 +164,8 @@ struct call {
 	struct fn_rt *f;
 	void *ret;
 	void **args;
-	int errno_after; /* what the caller sees once a hit answered the call */
+	int errno_after;	/* what the caller sees once a hit answered the call */
+	struct verify_kept *vk; /* a sampled hit's value, kept for run_verified */
 };
 
 /* Applies a verified value. Returns 0 when the call was answered. */
@@ -247,13 +250,28 @@ static void run_mutator(struct closure_ud *ud, void *ret, void **args, int calle
 	errno = real_errno;
 }
 
-/* Returns 0 when the call was answered from the cache. */
+/* A sampled hit is not applied: C->vk keeps the cached result, to compare
+ * with the real call (run_verified). A value that does not fit the
+ * caller's buffers would not be served: nothing to verify. */
+static bool keep_for_verify(struct call *c, const struct txc_result *res)
+{
+	const struct txc_fn_config *fc = c->f->fc;
+	return c->vk && verify_sample(fc) && result_outs_fit(&fc->sig, c->args, res) == 0 &&
+	       verify_keep(c->vk, &fc->sig, res) == 0;
+}
+
+/* Returns 0 when the call was answered from the cache; TXC_ENOTFOUND with
+ * C->vk->kept when it is to be verified. */
 static int try_hit(struct call *c, const struct txc_key *key, struct txc_lookup *lk)
 {
 	struct fn_rt *f = c->f;
 	struct txc_value_meta meta;
 	struct txc_result res;
 	int rc = cache_decode(g_cache, f->index, key, lk, &meta, &res);
+	if (rc == 0 && keep_for_verify(c, &res)) {
+		stats_add(&f->stats, TXC_ST_BYTES_IN, lk->value.len);
+		return TXC_ENOTFOUND;
+	}
 	if (rc == 0)
 		rc = apply_hit(c, &res);
 	if (rc == 0) {
@@ -330,6 +348,10 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 static int near_apply(void *ctx, const struct txc_value_meta *meta, const struct txc_result *res)
 {
 	struct call *c = ctx;
+	if (keep_for_verify(c, res)) { /* a sampled hit only keeps the value */
+		c->vk->near = true;
+		return TXC_ENOTFOUND;
+	}
 	int rc = apply_hit(c, res);
 	if (rc == 0) {
 		stats_add(&c->f->stats, TXC_ST_HITS, 1);
@@ -394,14 +416,13 @@ static void run_miss(struct closure_ud *ud, struct call *c, const struct txc_key
 /* The key of this call of UD's definition. Returns 0, or TXC_ENOTFOUND (counted,
  * logged) when the call is not cacheable: the definition or a symptr argument
  * names nothing. */
-static int call_key(struct closure_ud *ud, void **args, struct txc_key *key)
+static int call_key(struct closure_ud *ud, void **args, struct txc_arg *a, struct symptr_texts *tx,
+		    struct txc_key *key)
 {
 	struct fn_rt *f = ud->fn;
-	struct txc_arg a[TXC_MAX_PARAMS];
 	const struct txc_ident *id = defid_get(&ud->def, f->fc, ud->real);
-	struct symptr_texts tx;
 	key_args_from_ffi(&f->fc->sig, args, a);
-	if (!id || symptr_args_text(&f->fc->sig, a, &tx) != 0) {
+	if (!id || symptr_args_text(&f->fc->sig, a, tx) != 0) {
 		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
 		log_msg(TXC_LOG_INFO, "%s: %s; calling the real function", f->fc->sig.name,
 			id ? "a symptr argument points into no library" : "definition unknown");
@@ -410,39 +431,73 @@ static int call_key(struct closure_ud *ud, void **args, struct txc_key *key)
 	return key_build(&g_cache->kf[f->index], &id->digest, &f->fc->sig, a, key);
 }
 
+/* A sampled hit (C->vk->kept, verify.h): the real function answers, as on
+ * a miss (capture included, nothing replayed; errno as run_miss has it),
+ * and verify compares. Returns true when it answered the call. */
+static bool run_verified(struct closure_ud *ud, struct call *c, const struct txc_key *key,
+			 const struct txc_arg *a, int caller_errno)
+{
+	if (!c->vk->kept)
+		return false;
+	struct fn_rt *f = ud->fn;
+	struct verify_call vc = {g_cache, f->index, &f->fc->sig,      &f->stats,
+				 key,	  a,	    f->fc->errno_keep};
+	int entry_errno = f->fc->errno_keep ? caller_errno : ERRNO_UNSET;
+	struct capture_call cc;
+	stats_add(&f->stats, TXC_ST_HITS, 1);
+	verify_inputs(c->vk, vc.sig, c->args, caller_errno);
+	capture_begin(&cc, vc.sig, c->args, g_cfg->max_value);
+	call_real(ud, c->ret, c->args, entry_errno);
+	int real_errno = errno;
+	capture_end(&cc);
+	/* what the caller sees after a real call (run_miss) */
+	int seen = real_errno != entry_errno ? real_errno : caller_errno;
+	verify_finish(c->vk, &vc, c->ret, c->args, &cc, seen);
+	capture_free(&cc);
+	retstr_adopt(&f->rs, c->ret);
+	errno = seen;
+	return true;
+}
+
 static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller_errno)
 {
 	struct fn_rt *f = ud->fn;
+	struct txc_arg a[TXC_MAX_PARAMS];
+	struct symptr_texts tx;
 	struct txc_key key;
 	struct txc_lookup lk;
 	uint64_t epoch = near_epoch(f->index);
 	/* memcached is known down and there is no near cache: skip the key */
-	if (!epoch && store_breaker_open(g_cache->store)) {
-		stats_add(&f->stats, TXC_ST_ERRORS, 1);
+	bool down = !epoch && store_breaker_open(g_cache->store);
+	if (down || call_key(ud, args, a, &tx, &key) != 0) {
+		if (down)
+			stats_add(&f->stats, TXC_ST_ERRORS, 1);
 		call_real(ud, ret, args, caller_errno);
 		return;
 	}
-	if (call_key(ud, args, &key) != 0) {
-		call_real(ud, ret, args, caller_errno);
-		return;
-	}
-	struct call c = {f, ret, args, caller_errno};
+	struct verify_kept vk = {.kept = false};
+	struct call c = {f, ret, args, caller_errno, &vk};
 	if (epoch && near_get(f->index, &key.digest, near_apply, &c) == 0) {
 		log_msg(TXC_LOG_INFO, "hit %s %s (near)", f->fc->sig.name, key.text);
 		errno = c.errno_after;
 		return;
 	}
+	if (run_verified(ud, &c, &key, a, caller_errno))
+		return;
 	int rc = cache_lookup(g_cache, f->index, &key, &lk);
-	if (rc == 0 && try_hit(&c, &key, &lk) == 0) {
+	bool hit = rc == 0 && try_hit(&c, &key, &lk) == 0;
+	if (hit || vk.kept) /* a value kept for verify: a mismatch drops it again */
 		near_put(f->index, &key.digest, epoch, lk.value.data, lk.value.len);
-		cache_lookup_free(&lk);
+	cache_lookup_free(&lk);
+	if (hit) {
 		errno = c.errno_after;
 #ifdef TXC_MUTANT_ERRNO /* make mutants: errno as the shim's own I/O left it */
 		errno = EIO;
 #endif
 		return;
 	}
-	cache_lookup_free(&lk);
+	if (run_verified(ud, &c, &key, a, caller_errno))
+		return;
 	if (rc == 0)
 		rc = cache_ensure_gens(g_cache, f->index, &lk);
 	/* before the real call: see idreg.h */
@@ -459,6 +514,8 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 		errno = c.errno_after;
 		return;
 	}
+	if (run_verified(ud, &c, &key, a, caller_errno))
+		return;
 	c.errno_after = caller_errno; /* a refused hit may have set it */
 	run_miss(ud, &c, &key, &lk, epoch, caller_errno);
 	if (locked)
@@ -546,13 +603,15 @@ void dispatch_log_stats(void)
 		const struct txc_stats *s = &g_fns[i].stats;
 		log_msg(TXC_LOG_INFO,
 			"stats %s: hits=%llu misses=%llu stores=%llu errors=%llu corrupt=%llu "
-			"toobig=%llu saved=%.3f ms",
+			"toobig=%llu saved=%.3f ms verified=%llu mismatch=%llu",
 			g_cfg->fns[i].sig.name, (unsigned long long)stats_get(s, TXC_ST_HITS),
 			(unsigned long long)stats_get(s, TXC_ST_MISSES),
 			(unsigned long long)stats_get(s, TXC_ST_STORES),
 			(unsigned long long)stats_get(s, TXC_ST_ERRORS),
 			(unsigned long long)stats_get(s, TXC_ST_CORRUPT),
 			(unsigned long long)stats_get(s, TXC_ST_TOOBIG),
-			(double)stats_get(s, TXC_ST_SAVED_NS) / 1e6);
+			(double)stats_get(s, TXC_ST_SAVED_NS) / 1e6,
+			(unsigned long long)stats_get(s, TXC_ST_VERIFIED),
+			(unsigned long long)stats_get(s, TXC_ST_MISMATCH));
 	}
 }

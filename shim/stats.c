@@ -15,6 +15,8 @@ static const char *const names[TXC_ST_COUNT_] = {
     [TXC_ST_BYTES_IN] = "bytes_in",
     [TXC_ST_BYTES_OUT] = "bytes_out",
     [TXC_ST_SAVED_NS] = "saved_ns",
+    [TXC_ST_VERIFIED] = "verified",
+    [TXC_ST_MISMATCH] = "mismatch",
 };
 
 const char *stats_name(enum txc_stat k)

@@ -23,6 +23,8 @@ enum txc_stat {
 	TXC_ST_BYTES_IN,  /* value bytes read on hits */
 	TXC_ST_BYTES_OUT, /* value bytes stored */
 	TXC_ST_SAVED_NS,  /* sum of the real-call durations that hits avoided */
+	TXC_ST_VERIFIED,  /* sampled hits whose real call gave the same result */
+	TXC_ST_MISMATCH,  /* sampled hits whose real call differed (verify.h) */
 	TXC_ST_COUNT_
 };
 

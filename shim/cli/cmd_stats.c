@@ -59,15 +59,15 @@ static void print_json(const struct txc_config *cfg, uint64_t (*v)[TXC_ST_COUNT_
 
 static void print_table(const struct txc_config *cfg, uint64_t (*v)[TXC_ST_COUNT_])
 {
-	printf("%-24s %10s %10s %10s %8s %12s %12s %14s\n", "function", "hits", "misses", "stores",
-	       "errors", "bytes_in", "bytes_out", "saved_s");
+	printf("%-24s %10s %10s %10s %8s %12s %12s %14s %10s %8s\n", "function", "hits", "misses",
+	       "stores", "errors", "bytes_in", "bytes_out", "saved_s", "verified", "mismatch");
 	for (int f = 0; f < cfg->nfns; f++) {
 		const uint64_t *s = v[f];
 		printf("%-24s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %8" PRIu64 " %12" PRIu64
-		       " %12" PRIu64 " %14.3f\n",
+		       " %12" PRIu64 " %14.3f %10" PRIu64 " %8" PRIu64 "\n",
 		       cfg->fns[f].sig.name, s[TXC_ST_HITS], s[TXC_ST_MISSES], s[TXC_ST_STORES],
 		       s[TXC_ST_ERRORS], s[TXC_ST_BYTES_IN], s[TXC_ST_BYTES_OUT],
-		       (double)s[TXC_ST_SAVED_NS] / 1e6);
+		       (double)s[TXC_ST_SAVED_NS] / 1e6, s[TXC_ST_VERIFIED], s[TXC_ST_MISMATCH]);
 	}
 }
 

@@ -31,8 +31,11 @@ run_preloaded() {
 	shift 2
 	KINDS_LAST="(LD_PRELOAD=$pre, $cfg) $*"
 	status=0
+	local before
+	before=$(calls_count)
 	output=$(LD_PRELOAD=$pre TXCACHE_CONFIG=$cfg "$@" 2>"$errf") || status=$?
 	stderr=$(<"$errf")
+	kinds_unlog_verified "$errf" "$before"
 }
 
 # stacked_roundtrip CFG FIRST SECOND: plain run with only the wrapper, then

@@ -217,6 +217,7 @@ EOF
 }
 
 @test "txcache set stores a result the shim then serves; --replace needs a cached call" {
+	export TXCACHE_VERIFY=0 # the values set are made up: verify would rightly refuse them
 	# nothing ran yet, so no definition is registered: --library names it
 	tx set k_greet zed 32 -- 6 "hi zed"
 	expect_status 1
@@ -307,6 +308,7 @@ EOF
 }
 
 @test "txcache stats adds up what every process published at exit, with the time saved" {
+	export TXCACHE_VERIFY=0 # a verified hit runs the real call: it saves no time
 	tx stats
 	expect_status 0
 	[[ $(awk '$1 == "k_greet" {print $2, $3}' <<<"$output") == "0 0" ]] || kinds_fail "not zero"

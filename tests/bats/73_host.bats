@@ -32,6 +32,7 @@ teardown() {
 }
 
 @test "16 threads, random arguments, every result checked" {
+	export TXCACHE_VERIFY=0 # counts real calls at log = warn; under verify each hit makes one too
 	rel_expect threads 16 2000 500
 	rel_run "$CFG" threads 16 2000 500
 	assert_success
@@ -41,6 +42,7 @@ teardown() {
 }
 
 @test "fork after the shim connected: parent and 4 children call at once" {
+	export TXCACHE_VERIFY=0 # counts real calls at log = warn; under verify each hit makes one too
 	rel_expect fork 4 1000 200
 	rel_run "$CFG" fork 4 1000 200
 	assert_success
@@ -128,6 +130,7 @@ one_line() {
 }
 
 @test "config: unknown key warns once, caching still works" {
+	export TXCACHE_VERIFY=0 # counts real calls at log = warn; under verify each hit makes one too
 	cfg=$(rel_config unknown "$MC_SOCK" "colour = blue")
 	rel_expect loop 100 10
 	rel_run "$cfg" loop 100 10

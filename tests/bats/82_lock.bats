@@ -28,8 +28,9 @@ lock_config() {
 
 # herd N CFG ARG...: N processes of the driver at once; waits for them all.
 herd() {
-	local n=$1 cfg=$2 i pids=() bad=0
+	local n=$1 cfg=$2 i pids=() bad=0 before
 	shift 2
+	before=$(calls_count)
 	for ((i = 0; i < n; i++)); do
 		LD_PRELOAD=$KINDS_PRELOAD TXCACHE_CONFIG=$cfg "$PD" "$@" \
 			>"$BATS_TEST_TMPDIR/herd.$i" 2>&1 3>&- &
@@ -39,6 +40,9 @@ herd() {
 		wait "$i" || bad=1
 	done
 	((bad == 0)) || { kinds_fail "a process of the herd failed"; return 1; }
+	for ((i = 0; i < n; i++)); do
+		kinds_unlog_verified "$BATS_TEST_TMPDIR/herd.$i" "$before"
+	done
 }
 
 @test "lock: 8 processes missing one key at once make one real call" {

@@ -51,6 +51,8 @@ run_to() {
 	shift 3
 	((shim)) && pre=(env LD_PRELOAD="$KINDS_PRELOAD" TXCACHE_CONFIG="$cfg")
 	status=0
+	local before
+	before=$(calls_count)
 	case $dest in
 	file) "${pre[@]}" "$DRV" "$@" >"$out" 2>"$err" || status=$? ;;
 	# stderr through a pipe: not limited by the program's RLIMIT_FSIZE
@@ -61,6 +63,7 @@ run_to() {
 			/dev/null </dev/null >"$out" || status=$?
 		;;
 	esac
+	kinds_unlog_verified "$err" "$before"
 }
 
 # cap_fail MESSAGE: prints MESSAGE and every output of this test; returns 1.
@@ -178,6 +181,9 @@ FD_SEQ=(say head -- flush -- emit 1 write A 5 -- emit 1 writev B 5 -- emit 1 dpr
 }
 
 @test "a hit's replay continues short writes to a non-blocking pipe" {
+	# what is tested is the replay, which a verified hit does not do; and
+	# the real call's result depends on the pipe's state
+	export TXCACHE_VERIFY=0
 	# 600000 bytes > a pipe's 64 KiB: the replay meets EAGAIN and short writes.
 	run_to file plain 0 emit 1 big x 600000
 	run_to file miss 1 emit 1 big x 600000
@@ -325,6 +331,7 @@ webpage_setup() {
 	for run in miss hit; do
 		TXCACHE_LOG=info env LD_PRELOAD="$KINDS_PRELOAD" TXCACHE_CONFIG="$cfg" \
 			python3 -c "$py" >"$T/$run.out" 2>"$T/$run.err"
+		kinds_unlog_verified "$T/$run.err" 0
 		same_bytes plain "$run" || return
 		grep -q "^txcache: $run cap_emit" "$T/$run.err" || cap_fail "$run expected"
 	done

@@ -60,9 +60,14 @@ rel_run() {
 	elapsed_ms=$(($(now_ms) - t0))
 }
 
-# The real calls of rel_work the last rel_run made ("rel: real=N").
+# The real calls of rel_work the last rel_run made ("rel: real=N"), less
+# those that verify mode made (make check-verify; seen only at log = info).
 rel_real() {
-	sed -n 's/^rel: real=\([0-9]*\)$/\1/p' <<<"$stderr" | tail -n 1
+	local n v
+	n=$(sed -n 's/^rel: real=\([0-9]*\)$/\1/p' <<<"$stderr" | tail -n 1)
+	[[ -n $n ]] || return 0
+	v=$(grep -c '^txcache: hit rel_work .* (verified)$' <<<"$stderr" || true)
+	echo $((n - v))
 }
 
 # A counter from the last run's "txcache: stats FN: ..." line (log = info).
