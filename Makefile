@@ -23,7 +23,7 @@ CLI_OBJ := $(CLI_SRC:shim/cli/%.c=$(BUILD)/obj/cli/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check check-verify demo asan clean format format-check unit mutants
+.PHONY: all deps check check-verify demo asan tsan torture clean format format-check unit mutants
 all: $(BUILD)/libtxcache.so $(BUILD)/txcache
 
 $(BUILD)/obj/%.o: shim/%.c $(wildcard shim/*.h) | $(BUILD)/obj/cli
@@ -54,10 +54,11 @@ unit: $(UNIT_BIN)
 deps:
 	@tests/deps.sh
 
+# Unit tests and every bats suite, the suites again in verify mode, and a
+# short torture run; one closing "N passed, N failed" (tests/check.sh).
 check: deps all unit
 	@$(MAKE) --no-print-directory -C tests/fixtures BUILD=$(abspath $(BUILD))
-	@tests/run.sh
-	@$(MAKE) --no-print-directory check-verify
+	@BUILD=$(abspath $(BUILD)) tests/check.sh
 
 # The bats suites again with every hit verified: must report 0 mismatches.
 check-verify: deps all
@@ -82,8 +83,25 @@ mutants: deps all
 	@$(MAKE) --no-print-directory -C tests/fixtures BUILD=$(abspath $(BUILD))
 	@BUILD=$(BUILD) tests/mutants.sh
 
+# The torture test alone: TORTURE_SECONDS=600 make torture for ten minutes.
+torture: deps all
+	@$(MAKE) --no-print-directory -C tests/fixtures BUILD=$(abspath $(BUILD))
+	@BUILD=$(abspath $(BUILD)) tests/torture/run.sh
+
+# ThreadSanitizer build into build-tsan/, then the thread, fork and signal
+# suites and the torture test with the TSan runtime preloaded: any report
+# fails the run (TSan's exit code 66).
+TSAN_SUITES := tests/bats/73_host.bats tests/bats/76_signals.bats tests/bats/77_fork.bats \
+	tests/bats/81_near.bats tests/bats/82_lock.bats tests/bats/90_capture.bats
+tsan: deps
+	@$(MAKE) --no-print-directory BUILD=build-tsan CFLAGS="-O1 -g -fsanitize=thread" \
+		LDFLAGS="-fsanitize=thread" all
+	@$(MAKE) --no-print-directory -C tests/fixtures BUILD=$(abspath build-tsan)
+	@TXCACHE_TSAN=1 BUILD=build-tsan tests/run.sh bats $(TSAN_SUITES)
+	@TXCACHE_TSAN=1 BUILD=build-tsan tests/torture/run.sh
+
 clean:
-	rm -rf $(BUILD) build-asan build-mut-*
+	rm -rf $(BUILD) build-asan build-tsan build-mut-*
 
 format:
 	clang-format -i shim/*.[ch] shim/cli/*.[ch] include/*.h tests/unit/*.[ch]

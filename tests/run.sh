@@ -142,6 +142,7 @@ run_bats() {
 	fi
 	export BATS_LIB_PATH=${BATS_LIB_PATH:-/usr/lib/bats}
 	[[ ${TXCACHE_ASAN:-} == 1 ]] && export TXCACHE_ASAN
+	[[ ${TXCACHE_TSAN:-} == 1 ]] && export TXCACHE_TSAN
 	# TAP lines live for progress; the failures again at the end.
 	bats --tap "${targets[@]}" 2>&1 | tee "$LOG/bats.out"
 	rc=${PIPESTATUS[0]}

@@ -59,6 +59,9 @@ teardown_file() {
 }
 
 @test "after a siglongjmp out of a handler, the thread's calls are cached again" {
+	# ThreadSanitizer delivers a signal only at its next synchronisation
+	# point, which the fixture's busy loop never reaches
+	[[ ${TXCACHE_TSAN:-} != 1 ]] || skip "signals are deferred under ThreadSanitizer"
 	TXCACHE_LOG=info run_shim --separate-stderr "$SIGCFG" timeout 60 "$FIXTURES/sigmalloc" longjmp
 	[[ $status -eq 0 && $output == "after longjmp bad=0" ]] || { echo "status $status: $output"; return 1; }
 	local hits

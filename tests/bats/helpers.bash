@@ -35,7 +35,12 @@ bats_load_library bats-support
 bats_load_library bats-assert
 bats_load_library bats-file
 
-if [[ ${TXCACHE_ASAN:-} == 1 ]]; then
+# make tsan: the ThreadSanitizer runtime takes the ASan runtime's place in
+# every preload below (TXC_LIBASAN names "the sanitizer runtime").
+if [[ ${TXCACHE_TSAN:-} == 1 ]]; then
+	TXCACHE_ASAN=1
+	TXC_LIBASAN=$(${CC:-cc} -print-file-name=libtsan.so)
+elif [[ ${TXCACHE_ASAN:-} == 1 ]]; then
 	TXC_LIBASAN=$(${CC:-cc} -print-file-name=libasan.so)
 	# Host programs leak by design (they exit without freeing); only the
 	# unit tests hunt leaks.
