@@ -20,6 +20,7 @@
 #include "err.h"
 #include "log.h"
 #include "mc.h"
+#include "mcio.h"
 #include "store.h"
 
 #define BACKOFF_MIN_MS	100
@@ -348,15 +349,27 @@ static int op_begin(struct txc_store *st, const struct txc_key *key, struct op *
 	op->st = st;
 	op->br = &st->br[srv < (uint32_t)st->nservers ? srv : 0];
 	op->t0 = now_ns();
-	return breaker_enter(st, op->br, &op->probe);
+	err = breaker_enter(st, op->br, &op->probe);
+	if (!err) /* one deadline for the whole operation: connect, send, receive */
+		mcio_begin(st->timeout_ms);
+	return err;
 }
 
 static int op_end(struct op *op, memcached_return_t rc)
 {
 	/* Our own connection: quit so the next call starts clean instead of
 	 * reading a late reply meant for this one. */
-	enum outcome out = rc_outcome(rc);
+	enum outcome out;
 
+	/* Ran out of time: whatever libmemcached made of it (a poll that
+	 * returned 0 may read as a failed read), it is a timeout. */
+	if (mcio_end() && rc != MEMCACHED_SUCCESS) {
+		int err = rc_to_err(rc);
+
+		if (err == TXC_ESERVER || err == TXC_EUNAVAIL)
+			rc = MEMCACHED_TIMEOUT;
+	}
+	out = rc_outcome(rc);
 	if (rc_desyncs(rc))
 		MC(quit)(op->h->mc);
 	/* A multi-key mget on a refused server reports only "temporarily
@@ -415,6 +428,11 @@ static memcached_return_t fetch_all(memcached_st *mc, const struct txc_key *cons
 	MC(result_free)(&res);
 	if (rc != MEMCACHED_END && rc != MEMCACHED_NOTFOUND)
 		return rc;
+	/* fetch reads an error line ("SERVER_ERROR out of memory writing get
+	 * response"), and a wait that gave up, as "not found": only a reply
+	 * that ended with END is one. */
+	if (!mcio_replies_end("END\r\n"))
+		return MEMCACHED_PROTOCOL_ERROR;
 	return bad;
 }
 
