@@ -160,3 +160,41 @@ gen_garbage_case() {
 	}
 	[[ $(raw_get "gpad:@gen") == '12   ' ]]
 }
+
+# txc_lines: the "txcache:" lines of the last run's stderr.
+txc_lines() {
+	grep -c '^txcache: ' <<<"$stderr" || true
+}
+
+@test "start-up does no DNS; a name that does not resolve: one line, every call real" {
+	command -v strace >/dev/null || skip "strace is not installed (tests/deps.sh)"
+	local cfg trace=$BATS_TEST_TMPDIR/strace.out
+	cfg=$(rel_config dns "nonexistent.invalid:11211")
+	# a program that makes no cached call opens no socket at all
+	run strace -f -e trace=socket,connect -o "$trace" \
+		env LD_PRELOAD="$(txc_preload)" TXCACHE_CONFIG="$cfg" "$REL" loop 0 1
+	assert_success
+	! grep -E 'socket\(|connect\(' "$trace" || {
+		echo "start-up touched the network"
+		return 1
+	}
+	rel_expect loop 20 5
+	rel_run "$cfg" loop 20 5
+	assert_success
+	assert_output "$expected"
+	[[ $(rel_real) == 20 ]] || { echo "real calls: $(rel_real)"; return 1; }
+	[[ $(txc_lines) -eq 1 ]] || { echo "expected one line: $stderr"; return 1; }
+	grep -q 'cannot resolve memcached server nonexistent.invalid' <<<"$stderr"
+}
+
+@test "libmemcached cannot be loaded mid-run: one line, every call real, output unchanged" {
+	local cfg
+	cfg=$(rel_config nolib "$MC_SOCK")
+	rel_expect loop 20 5
+	TXCACHE_LIBMEMCACHED=/nonexistent/libmemcached.so.11 rel_run "$cfg" loop 20 5
+	assert_success
+	assert_output "$expected"
+	[[ $(rel_real) == 20 ]] || { echo "real calls: $(rel_real)"; return 1; }
+	[[ $(txc_lines) -eq 1 ]] || { echo "expected one line: $stderr"; return 1; }
+	grep -q 'cannot load /nonexistent/libmemcached.so.11' <<<"$stderr"
+}
