@@ -90,7 +90,7 @@ fake_start() {
 @test "SERVER_ERROR in reply to a get: txcache get exits 69, not 1 (not cached)" {
 	fake_start server_error
 	cfg=$(rel_config srverr_cli "127.0.0.1:$FAKE_PORT")
-	run_txcache get -c "$cfg" rel_work 5
+	run_txcache get -c "$cfg" --library "$FIXTURES/librel.so" rel_work 5
 	[[ $status -eq 69 ]] || {
 		echo "txcache get: status $status: $output"
 		return 1
