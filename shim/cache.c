@@ -68,21 +68,29 @@ void cache_close(struct txc_cache *c)
 	free(c);
 }
 
-/* A generation value is a decimal counter written by add/incr. */
+/* A generation value is a decimal counter written by add/incr: 1 to 20
+ * digits for a number below 2^64, then only the spaces that incr pads with
+ * when the number shrinks in place. Anything else (a leading space, a sign,
+ * no digit, a number past 2^64 - 1) is TXC_ECORRUPT, never a zero or a
+ * wrapped number: a value is served only against generations that parsed
+ * (cache_decode), and ensure_gen replaces a garbage counter. */
 static int parse_gen(const struct txc_buf *b, uint64_t *gen)
 {
-	if (!b->data || b->len == 0 || b->len > 20)
-		return TXC_ENOTFOUND;
 	uint64_t v = 0;
-	for (size_t i = 0; i < b->len; i++) {
+	size_t i = 0;
+	if (!b->data)
+		return TXC_ENOTFOUND;
+	for (; i < b->len && b->data[i] >= '0' && b->data[i] <= '9'; i++) {
 		unsigned d = (unsigned)(b->data[i] - '0');
-		/* incr pads with spaces when the number shrinks: tolerate them */
-		if (b->data[i] == ' ')
-			break;
-		if (d > 9)
+		if (v > (UINT64_MAX - d) / 10)
 			return TXC_ECORRUPT;
 		v = v * 10 + d;
 	}
+	if (i == 0)
+		return TXC_ECORRUPT;
+	for (; i < b->len; i++)
+		if (b->data[i] != ' ')
+			return TXC_ECORRUPT;
 	*gen = v;
 	return 0;
 }
@@ -136,6 +144,23 @@ static uint64_t fresh_gen(void)
 	return (r >> 2) | 1; /* 62 bits: incr never wraps in practice */
 }
 
+/* KEY holds VAL, which is no counter: replaces it with a fresh start
+ * value, but only if nobody changed it since (cas). A fresh value differs
+ * from every generation any stored value carries, so this invalidates the
+ * group: the safe reading of a counter we cannot read. */
+static int repair_gen(struct txc_cache *c, const struct txc_key *key, const struct txc_buf *val,
+		      uint64_t *gen)
+{
+	char text[24];
+	uint64_t v = fresh_gen();
+	int n = snprintf(text, sizeof(text), "%" PRIu64, v);
+	log_msg(TXC_LOG_WARN, "generation %s holds no counter; replacing it", key->text);
+	int rc = store_cas(c->store, key, text, (size_t)n, 0, val->cas);
+	if (rc == 0)
+		*gen = v;
+	return rc;
+}
+
 /* Reads the generation at KEY, creating it when absent. */
 static int ensure_gen(struct txc_cache *c, const struct txc_key *key, uint64_t *gen)
 {
@@ -156,10 +181,14 @@ static int ensure_gen(struct txc_cache *c, const struct txc_key *key, uint64_t *
 		if (rc != 0)
 			return rc;
 		rc = parse_gen(&val, gen);
+		if (rc == TXC_ECORRUPT)
+			rc = repair_gen(c, key, &val, gen);
 		store_bufs_free(&val, 1);
 		if (rc == 0)
 			return 0;
-		/* evicted between add and get, or garbage: try again */
+		if (rc != TXC_ENOTFOUND && rc != TXC_EEXIST)
+			return rc;
+		/* evicted between add and get, or changed under the repair: again */
 	}
 	return TXC_ESERVER;
 }
@@ -198,6 +227,12 @@ int cache_decode(struct txc_cache *c, int fn, const struct txc_key *key,
 	if (!lk->gens_known || meta->fn_gen != lk->fn_gen || meta->ns_gen != lk->ns_gen)
 		return TXC_ENOTFOUND;
 	return 0;
+}
+
+size_t cache_codec_len(const struct txc_cache *c, const struct txc_lookup *lk)
+{
+	size_t mac = c->auth ? TXC_AUTH_MAC : 0;
+	return lk->value.len >= mac ? lk->value.len - mac : 0;
 }
 
 /* Writes an encoded value: "set" without LK, else against what LK saw. */

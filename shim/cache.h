@@ -92,6 +92,12 @@ int cache_ensure_gens(struct txc_cache *c, int fn, struct txc_lookup *lk);
 int cache_decode(struct txc_cache *c, int fn, const struct txc_key *key,
 		 const struct txc_lookup *lk, struct txc_value_meta *meta, struct txc_result *res);
 
+/* The codec bytes of LK->value: without the MAC that values carry under
+ * secret_file (auth.h). This is what the near cache holds (near_put): it
+ * decodes with the codec alone. Call only after cache_decode() returned 0
+ * for LK. */
+size_t cache_codec_len(const struct txc_cache *c, const struct txc_lookup *lk);
+
 /* Encodes RES and stores it under KEY with FN's ttl. META's digests are
  * filled here. Returns 0 and *LEN, TXC_ETOOBIG when the value exceeds
  * max_value or the server's item size, or a store failure code. */

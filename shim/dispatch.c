@@ -361,14 +361,13 @@ static int near_apply(void *ctx, const struct txc_value_meta *meta, const struct
 }
 
 /* Another process holds the stampede lock: waits for its result. Returns 0
- * when the call was answered; otherwise the caller computes (*LOCKED: it
- * holds the lock and must release it). */
-static int lock_or_wait(struct call *c, const struct txc_key *key, bool *locked)
+ * when the call was answered; otherwise the caller computes (HELD->held:
+ * it holds the lock and must release it). */
+static int lock_or_wait(struct call *c, const struct txc_key *key, struct txc_lock *held)
 {
 	struct fn_rt *f = c->f;
 	struct txc_lookup lk;
-	int rc = lock_acquire(g_cache, f->index, key);
-	*locked = rc == 0;
+	int rc = lock_acquire(g_cache, f->index, key, held);
 	if (rc != TXC_EEXIST) {
 		log_msg(TXC_LOG_DEBUG, "%s: lock %s:lock %s", f->fc->sig.name, key->text,
 			rc == 0 ? "taken" : "failed; computing without it");
@@ -487,7 +486,8 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 	int rc = cache_lookup(g_cache, f->index, &key, &lk);
 	bool hit = rc == 0 && try_hit(&c, &key, &lk) == 0;
 	if (hit || vk.kept) /* a value kept for verify: a mismatch drops it again */
-		near_put(f->index, &key.digest, epoch, lk.value.data, lk.value.len);
+		near_put(f->index, &key.digest, epoch, lk.value.data,
+			 cache_codec_len(g_cache, &lk));
 	cache_lookup_free(&lk);
 	if (hit) {
 		errno = c.errno_after;
@@ -509,8 +509,8 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 		call_real(ud, ret, args, caller_errno);
 		return;
 	}
-	bool locked = false;
-	if (f->fc->lock && lock_or_wait(&c, &key, &locked) == 0) {
+	struct txc_lock held = {0};
+	if (f->fc->lock && lock_or_wait(&c, &key, &held) == 0) {
 		errno = c.errno_after;
 		return;
 	}
@@ -518,8 +518,7 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 		return;
 	c.errno_after = caller_errno; /* a refused hit may have set it */
 	run_miss(ud, &c, &key, &lk, epoch, caller_errno);
-	if (locked)
-		lock_release(g_cache, f->index, &key);
+	lock_release(g_cache, f->index, &key, &held);
 	errno = c.errno_after;
 }
 

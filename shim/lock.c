@@ -1,7 +1,11 @@
 /* lock.c - the stampede lock over memcached add/delete; see lock.h. */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "lock.h"
@@ -18,22 +22,80 @@ static void lock_key(const struct txc_key *key, struct txc_key *out)
 	out->digest = key->digest;
 }
 
-int lock_acquire(struct txc_cache *c, int fn, const struct txc_key *key)
+static int64_t now_ns(void)
 {
-	uint32_t ttl = (c->cfg->fns[fn].lock_timeout_ms + 999) / 1000 + 1;
-	struct txc_key lk;
+	struct timespec ts;
 
-	lock_key(key, &lk);
-	return store_add(c->store, &lk, "1", 1, ttl);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-void lock_release(struct txc_cache *c, int fn, const struct txc_key *key)
+/* Unique per acquisition across processes: random, else time and pid. */
+static uint64_t new_token(void)
+{
+	uint64_t r = 0;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (uint64_t)now_ns() * 6364136223846793005u ^ (uint64_t)getpid();
+	return r;
+}
+
+static size_t token_text(uint64_t token, char *buf, size_t len)
+{
+	return (size_t)snprintf(buf, len, "%016" PRIx64, token);
+}
+
+int lock_acquire(struct txc_cache *c, int fn, const struct txc_key *key, struct txc_lock *held)
 {
 	struct txc_key lk;
+	char text[24];
+	int rc;
+
+	held->held = false;
+	held->ttl_s = (c->cfg->fns[fn].lock_timeout_ms + 999) / 1000 + 1;
+	held->token = new_token();
+	held->sent_ns = now_ns();
+	lock_key(key, &lk);
+	rc = store_add(c->store, &lk, text, token_text(held->token, text, sizeof(text)),
+		       held->ttl_s);
+	held->held = rc == 0;
+	return rc;
+}
+
+/* Whether the lock may have expired by the end of a release begun now:
+ * memcached may expire it up to a second early (whole-second clock). */
+static bool may_have_expired(const struct txc_cache *c, const struct txc_lock *held)
+{
+	int64_t life = ((int64_t)held->ttl_s - 1) * 1000000000;
+	int64_t release = (int64_t)c->cfg->timeout_ms * 2 * 1000000; /* gets + delete */
+
+	return now_ns() - held->sent_ns + release >= life;
+}
+
+void lock_release(struct txc_cache *c, int fn, const struct txc_key *key, struct txc_lock *held)
+{
+	const struct txc_key *keys[1];
+	struct txc_buf cur;
+	struct txc_key lk;
+	char text[24];
+	size_t n;
+	bool mine;
 
 	(void)fn;
+	if (!held->held)
+		return;
+	held->held = false;
+	if (may_have_expired(c, held))
+		return; /* it expires by itself; it may be another's by now */
 	lock_key(key, &lk);
-	store_delete(c->store, &lk);
+	keys[0] = &lk;
+	if (store_mget(c->store, keys, 1, &cur) != 0)
+		return;
+	n = token_text(held->token, text, sizeof(text));
+	mine = cur.data && cur.len == n && memcmp(cur.data, text, n) == 0;
+	store_bufs_free(&cur, 1);
+	if (mine)
+		store_delete(c->store, &lk);
 }
 
 static int64_t now_ms(void)

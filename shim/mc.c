@@ -7,6 +7,7 @@
 #include "err.h"
 #include "log.h"
 #include "mc.h"
+#include "mcio.h"
 
 #define MC_DEFAULT_LIB "libmemcached.so.11"
 
@@ -68,6 +69,11 @@ static void load(void)
 			return; /* the handle stays open: cheaper than unloading C++ */
 		}
 	}
+	if (mcio_install(h) != 0)
+		log_msg(TXC_LOG_WARN,
+			"cannot watch %s's socket I/O; timeout_ms bounds each wait, "
+			"not each operation",
+			lib);
 	load_err = 0;
 }
 

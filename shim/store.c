@@ -20,12 +20,15 @@
 #include "err.h"
 #include "log.h"
 #include "mc.h"
+#include "mcio.h"
+#include "resolve.h"
 #include "store.h"
 
-#define BACKOFF_MIN_MS	100
-#define BACKOFF_MAX_MS	5000
-#define RETRY_TIMEOUT_S 1
-#define MGET_MAX	16
+#define BACKOFF_MIN_MS	 100
+#define BACKOFF_MAX_MS	 5000
+#define RETRY_TIMEOUT_S	 1
+#define MGET_MAX	 16
+#define RESOLVE_RETRY_MS 5000
 
 struct store_handle {
 	memcached_st *mc;
@@ -41,9 +44,12 @@ struct breaker {
 };
 
 struct txc_store {
-	memcached_st *tmpl;	/* made on first use, under clone_mu (tmpl_ensure) */
-	int tmpl_err;		/* why it could not be made: every later call fails so */
-	struct txc_config *cfg; /* copy for tmpl_ensure: names resolved, no fns */
+	memcached_st *tmpl;		/* made on first use, under clone_mu (tmpl_ensure) */
+	int tmpl_err;			/* why it could not be made: every later call fails so */
+	int64_t resolve_retry_ns;	/* a lookup failed: no new one before (monotonic) */
+	bool resolved[TXC_MAX_SERVERS]; /* cfg->servers[i].host is numeric now */
+	atomic_bool ready;		/* tmpl is made: store_breaker_open's fast path */
+	struct txc_config *cfg;		/* copy for tmpl_ensure: names resolved, no fns */
 	pthread_key_t key;
 	uint32_t timeout_ms;
 	int nservers;
@@ -64,6 +70,14 @@ struct op {
 	bool probe;
 	int64_t t0;
 };
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* Held by clones and by fork(): a child never inherits it locked. */
 static pthread_mutex_t clone_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -107,6 +121,43 @@ static void handle_destroy(void *p)
 
 static int tmpl_setup(memcached_st *mc, const struct txc_config *cfg);
 
+/* Replaces each host name of st->cfg by its address, on the first
+ * operation: a program start never waits on DNS. Each lookup is bounded by
+ * timeout_ms. After a failure every operation fails at once for
+ * RESOLVE_RETRY_MS, then one tries again; the first failure is logged
+ * (error level), later ones at debug. Called with clone_mu held. */
+static int resolve_servers(struct txc_store *st)
+{
+	char addr[sizeof(st->cfg->servers[0].host)];
+	int err;
+
+	if (st->resolve_retry_ns && now_ns() < st->resolve_retry_ns)
+		return TXC_EUNAVAIL;
+	for (int i = 0; i < st->cfg->nservers; i++) {
+		struct txc_server *srv = &st->cfg->servers[i];
+
+		if (srv->is_socket || st->resolved[i])
+			continue;
+		err = resolve_host(srv->host, st->timeout_ms, addr, sizeof(addr));
+		if (err == TXC_ENOMEM)
+			return err;
+		if (err) {
+			log_msg(st->resolve_retry_ns ? TXC_LOG_DEBUG : TXC_LOG_ERROR,
+				"cannot resolve memcached server %s (%s); calling the real "
+				"functions",
+				srv->host,
+				err == TXC_ETIMEOUT ? "no answer within timeout_ms"
+						    : "unknown name or failed lookup");
+			st->resolve_retry_ns = now_ns() + (int64_t)RESOLVE_RETRY_MS * 1000000;
+			return TXC_EUNAVAIL;
+		}
+		log_msg(TXC_LOG_DEBUG, "server %s:%u is %s", srv->host, srv->port, addr);
+		memcpy(srv->host, addr, sizeof(addr));
+		st->resolved[i] = true;
+	}
+	return 0;
+}
+
 /* libmemcached is loaded, and the template made, by the first operation of
  * the process (mc.h: start-up stays free). Called with clone_mu held. */
 static int tmpl_ensure(struct txc_store *st)
@@ -118,6 +169,9 @@ static int tmpl_ensure(struct txc_store *st)
 	err = mc_load();
 	if (err)
 		return st->tmpl_err = err;
+	err = resolve_servers(st);
+	if (err)
+		return err;
 	st->tmpl = MC(create)(NULL);
 	if (!st->tmpl)
 		return TXC_ENOMEM;
@@ -127,8 +181,10 @@ static int tmpl_ensure(struct txc_store *st)
 		st->tmpl = NULL;
 		if (err != TXC_ENOMEM)
 			st->tmpl_err = err;
+		return err;
 	}
-	return err;
+	atomic_store_explicit(&st->ready, true, memory_order_release);
+	return 0;
 }
 
 static int handle_new(struct txc_store *st, unsigned gen, struct store_handle **out)
@@ -183,14 +239,6 @@ static int handle_get(struct txc_store *st, struct store_handle **out)
 		free(h);
 	}
 	return handle_new(st, gen, out);
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* How long a probe may take before another thread may probe again. It only
@@ -249,8 +297,20 @@ static void breaker_leave(struct breaker *br, bool probe, enum outcome out)
 
 int store_breaker_open(struct txc_store *st)
 {
-	int64_t now = now_ns();
+	int64_t now;
 
+	/* Not usable at all (libmemcached did not load, a name did not
+	 * resolve): the reason was logged once, by tmpl_ensure. */
+	if (!atomic_load_explicit(&st->ready, memory_order_acquire)) {
+		int err;
+
+		pthread_mutex_lock(&clone_mu);
+		err = tmpl_ensure(st);
+		pthread_mutex_unlock(&clone_mu);
+		if (err)
+			return 1;
+	}
+	now = now_ns();
 	/* all of them: with one server down the others still serve their keys */
 	for (int i = 0; i < st->nservers; i++) {
 		int64_t until = atomic_load_explicit(&st->br[i].open_until, memory_order_acquire);
@@ -348,15 +408,27 @@ static int op_begin(struct txc_store *st, const struct txc_key *key, struct op *
 	op->st = st;
 	op->br = &st->br[srv < (uint32_t)st->nservers ? srv : 0];
 	op->t0 = now_ns();
-	return breaker_enter(st, op->br, &op->probe);
+	err = breaker_enter(st, op->br, &op->probe);
+	if (!err) /* one deadline for the whole operation: connect, send, receive */
+		mcio_begin(st->timeout_ms);
+	return err;
 }
 
 static int op_end(struct op *op, memcached_return_t rc)
 {
 	/* Our own connection: quit so the next call starts clean instead of
 	 * reading a late reply meant for this one. */
-	enum outcome out = rc_outcome(rc);
+	enum outcome out;
 
+	/* Ran out of time: whatever libmemcached made of it (a poll that
+	 * returned 0 may read as a failed read), it is a timeout. */
+	if (mcio_end() && rc != MEMCACHED_SUCCESS) {
+		int err = rc_to_err(rc);
+
+		if (err == TXC_ESERVER || err == TXC_EUNAVAIL)
+			rc = MEMCACHED_TIMEOUT;
+	}
+	out = rc_outcome(rc);
 	if (rc_desyncs(rc))
 		MC(quit)(op->h->mc);
 	/* A multi-key mget on a refused server reports only "temporarily
@@ -415,6 +487,11 @@ static memcached_return_t fetch_all(memcached_st *mc, const struct txc_key *cons
 	MC(result_free)(&res);
 	if (rc != MEMCACHED_END && rc != MEMCACHED_NOTFOUND)
 		return rc;
+	/* fetch reads an error line ("SERVER_ERROR out of memory writing get
+	 * response"), and a wait that gave up, as "not found": only a reply
+	 * that ended with END is one. */
+	if (!mcio_replies_end("END\r\n"))
+		return MEMCACHED_PROTOCOL_ERROR;
 	return bad;
 }
 
@@ -548,46 +625,15 @@ void store_bufs_free(struct txc_buf *vals, size_t n)
 	}
 }
 
-/* Resolves HOST once, here, so no operation ever waits on DNS. IPv4 first:
- * "localhost" often lists ::1 first while memcached listens on 127.0.0.1. */
-static int resolve(const char *host, char *out, size_t outlen)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai, *pick;
-	int rc = getaddrinfo(host, NULL, &hints, &res);
-
-	if (rc == EAI_MEMORY)
-		return TXC_ENOMEM;
-	if (rc != 0)
-		return TXC_ECONFIG;
-	pick = res;
-	for (ai = res; ai; ai = ai->ai_next) {
-		if (ai->ai_family == AF_INET) {
-			pick = ai;
-			break;
-		}
-	}
-	rc = getnameinfo(pick->ai_addr, pick->ai_addrlen, out, outlen, NULL, 0, NI_NUMERICHOST);
-	freeaddrinfo(res);
-	if (rc == EAI_MEMORY)
-		return TXC_ENOMEM;
-	return rc == 0 ? 0 : TXC_ECONFIG;
-}
-
+/* SRV's host is numeric by now (resolve_servers). */
 static int add_server(memcached_st *mc, const struct txc_server *srv)
 {
-	char addr[NI_MAXHOST];
 	memcached_return_t rc;
-	int err;
 
-	if (srv->is_socket) {
+	if (srv->is_socket)
 		rc = MC(server_add_unix_socket)(mc, srv->host);
-	} else {
-		err = resolve(srv->host, addr, sizeof(addr));
-		if (err)
-			return err;
-		log_msg(TXC_LOG_DEBUG, "server %s:%u is %s", srv->host, srv->port, addr);
-		rc = MC(server_add)(mc, addr, (in_port_t)srv->port);
-	}
+	else
+		rc = MC(server_add)(mc, srv->host, (in_port_t)srv->port);
 	if (rc == MEMCACHED_MEMORY_ALLOCATION_FAILURE)
 		return TXC_ENOMEM;
 	return rc == MEMCACHED_SUCCESS ? 0 : TXC_ECONFIG;
@@ -629,13 +675,11 @@ static int tmpl_setup(memcached_st *mc, const struct txc_config *cfg)
 	return 0;
 }
 
-/* Copies what tmpl_setup reads, with host names resolved now: a bad name
- * is reported by store_open, and no operation ever waits on DNS. */
+/* Copies what tmpl_setup reads: host names are resolved on first use
+ * (resolve_servers), never at start-up. */
 static int cfg_copy(const struct txc_config *cfg, struct txc_config **out)
 {
 	struct txc_config *c = malloc(sizeof(*c));
-	char addr[sizeof(c->servers[0].host)];
-	int err;
 
 	*out = c;
 	if (!c)
@@ -643,17 +687,6 @@ static int cfg_copy(const struct txc_config *cfg, struct txc_config **out)
 	*c = *cfg;
 	c->nfns = 0;
 	c->fns = NULL;
-	for (int i = 0; i < c->nservers; i++) {
-		struct txc_server *srv = &c->servers[i];
-
-		if (srv->is_socket)
-			continue;
-		err = resolve(srv->host, addr, sizeof(addr));
-		if (err)
-			return err;
-		log_msg(TXC_LOG_DEBUG, "server %s:%u is %s", srv->host, srv->port, addr);
-		memcpy(srv->host, addr, sizeof(addr));
-	}
 	return 0;
 }
 

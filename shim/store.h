@@ -6,7 +6,12 @@
  * tagged with the pid that created them, and a handle from another pid is
  * abandoned (not freed: freeing sends "quit" on the parent's socket).
  *
- * Every operation is bounded: connect and each poll by timeout_ms. After a
+ * Nothing touches the network or DNS before the first operation: server
+ * names are resolved then, each lookup bounded by timeout_ms (resolve.h).
+ *
+ * Every operation is bounded: connect, send and receive together by one
+ * deadline of timeout_ms (mcio.h); a missed deadline counts as a failure
+ * of the server. After a
  * failure (timeout, refused, dead server) a breaker shared by all threads
  * sends calls straight to TXC_EUNAVAIL for a back-off interval (starting at
  * 100 ms, doubling up to 5 s); then one operation probes the server. There
@@ -85,7 +90,12 @@ int store_incr_by(struct txc_store *st, const struct txc_key *key, uint64_t delt
 		  uint64_t *newval);
 
 /* Returns nonzero while every server's breaker refuses calls (TXC_EUNAVAIL
- * without touching the network) after a timeout or connection failure. */
+ * without touching the network) after a timeout or connection failure, and
+ * while the store cannot be used at all: libmemcached could not be loaded
+ * (for good), or a server name did not resolve (for a retry interval). The
+ * first call makes the store ready: it loads libmemcached and resolves
+ * server names (each lookup bounded by timeout_ms), so that a failure there
+ * is logged once, by the store, and the caller can pass through quietly. */
 int store_breaker_open(struct txc_store *st);
 
 /* Frees the VALS[0..n) data and sets them to NULL. */

@@ -12,6 +12,7 @@ PKGS=(
 	whois      # mkpasswd: a real program calling crypt(), used by tests and the demo
 	faketime   # stacking test: another LD_PRELOAD shim
 	python3    # free ports and fault-injection listeners in tests
+	strace     # proof that start-up does no network I/O (78_deadline)
 	bsdutils   # script(1): a terminal for the out fd tests
 	clang libclang-rt-14-dev # libFuzzer
 	libsodium-dev  # keyed BLAKE2b for secret_file authentication

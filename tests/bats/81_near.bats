@@ -121,3 +121,20 @@ count_log() {
 	expect_status 1
 	expect_out $'set(5, 8) = 0\nthreads: 14160 wrong answers'
 }
+
+@test "near: with secret_file a memcached hit fills it too" {
+	local secret=$BATS_TEST_TMPDIR/secret
+	head -c 32 /dev/urandom >"$secret"
+	chmod 600 "$secret"
+	cfg=$(printf '[function pf_get]\nsignature = int pf_get(int x)\nlocal_ttl = 60\n' |
+		kinds_config near_secret "secret_file = $secret")
+	pd_shim get:4
+	expect_out 'get(4) = 4007'
+	pd_shim get:4 get:4 get:4
+	expect_status 0
+	expect_out $'get(4) = 4007\nget(4) = 4007\nget(4) = 4007'
+	assert_calls 1
+	# the first call is a memcached hit (value with its MAC); the next two
+	# must come from the near cache
+	[[ $(count_log "(near)") -eq 2 ]] || kinds_fail "memcached hit did not fill the near cache"
+}

@@ -91,3 +91,51 @@ lock_key_of() {
 	assert_log miss pf_slow
 	assert_calls 1 # the holder died before its call returned
 }
+
+# wait_lock_line LOG: the lock key once LOG says it was taken (10 s at most).
+wait_lock_line() {
+	local i key
+	for ((i = 0; i < 1000; i++)); do
+		key=$(lock_key_of "$1")
+		[[ -z $key ]] || break
+		sleep 0.01
+	done
+	printf '%s' "$key"
+}
+
+@test "lock: a holder whose lock expired never deletes the next holder's lock" {
+	# A's lock lives 2 s; A computes for 6 s. B takes the lock after it
+	# expired and computes for long; when A finishes, B's lock must stay.
+	local cfg_a cfg_b log_a=$BATS_TEST_TMPDIR/a.log log_b=$BATS_TEST_TMPDIR/b.log key i
+	# (lock_config writes one file: the second would replace the first)
+	cfg_a=$(lock_config 'lock = yes' 'lock_timeout_ms = 400' 'ignore = ms')
+	mv "$cfg_a" "${cfg_a%.ini}_a.ini"
+	cfg_a=${cfg_a%.ini}_a.ini
+	cfg_b=$(lock_config 'lock = yes' 'lock_timeout_ms = 30000' 'ignore = ms')
+	TXCACHE_LOG=debug LD_PRELOAD=$KINDS_PRELOAD TXCACHE_CONFIG=$cfg_a \
+		"$PD" slow:11:6000 >/dev/null 2>"$log_a" 3>&- &
+	local a=$!
+	key=$(wait_lock_line "$log_a")
+	[[ -n $key ]] || kinds_fail "A never took the lock: $(cat "$log_a")"
+	for ((i = 0; i < 1000; i++)); do
+		memcexist --servers="$MC_SOCK" "$key" || break
+		sleep 0.01
+	done
+	TXCACHE_LOG=debug LD_PRELOAD=$KINDS_PRELOAD TXCACHE_CONFIG=$cfg_b \
+		"$PD" slow:11:60000 >/dev/null 2>"$log_b" 3>&- &
+	local b=$!
+	[[ -n $(wait_lock_line "$log_b") ]] || {
+		kill -KILL "$b" 2>/dev/null || true
+		kinds_fail "B never took the lock: $(cat "$log_b")"
+	}
+	kill -0 "$a" 2>/dev/null || {
+		kill -KILL "$b" 2>/dev/null || true
+		kinds_fail "A ended before B took the lock: inconclusive"
+	}
+	wait "$a" || true
+	local survived=0
+	memcexist --servers="$MC_SOCK" "$key" && survived=1
+	kill -KILL "$b" 2>/dev/null || true
+	wait "$b" 2>/dev/null || true
+	[[ $survived -eq 1 ]] || kinds_fail "A deleted B's lock"
+}

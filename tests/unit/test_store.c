@@ -541,12 +541,71 @@ static void test_closed_then_tcp(unsigned port)
 	CHECK(set_get(st, &k, "over tcp"), "set/get over TCP");
 	store_close(st);
 
-	/* Host names are resolved once, at open. */
+	/* Host names are resolved on the first operation, never at open. */
 	st2 = open_one("localhost", port, 200, &err);
 	CHECK(st2 && set_get(st2, &k, "via localhost"), "host name resolved to loopback");
 	store_close(st2);
 	st2 = open_one("no-such-host.invalid", port, 200, &err);
-	CHECK(st2 == NULL && err == TXC_ECONFIG, "unresolvable host: ECONFIG (err %d)", err);
+	CHECK(st2 != NULL && err == 0, "unresolvable host: open does no lookup (err %d)", err);
+	if (!st2)
+		return;
+	t0 = now_ms();
+	err = store_set(st2, &k, "v", 1, 0);
+	dt = now_ms() - t0;
+	CHECK(err == TXC_EUNAVAIL, "unresolvable host: EUNAVAIL (err %d, %.1f ms)", err, dt);
+	CHECK(store_breaker_open(st2), "unresolvable host: the store says it is unusable");
+	store_close(st2);
+}
+
+/* A server that answers every request one byte per 100 ms: a 45-byte
+ * reply. Stops after one connection or 60 bytes. */
+static void *drip_serve(void *arg)
+{
+	static const char reply[] = "VALUE k 0 20\r\n01234567890123456789\r\nEND\r\n";
+	int lfd = *(int *)arg, fd;
+	char buf[512];
+
+	fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		return NULL;
+	if (read(fd, buf, sizeof(buf)) > 0)
+		for (size_t i = 0; i < sizeof(reply) - 1; i++)
+			if (write(fd, reply + i, 1) != 1 || (sleep_ms(100), 0))
+				break;
+	close(fd);
+	return NULL;
+}
+
+/* timeout_ms bounds the operation, not each wait (old behaviour: 4.5 s). */
+static void test_drip_server(void)
+{
+	unsigned port = 0;
+	int lfd = mute_listener(&port), err;
+	struct txc_store *st = open_one("127.0.0.1", port, 200, &err);
+	struct txc_key k;
+	const struct txc_key *kp[1] = {&k};
+	struct txc_buf v = {NULL, 0, 0};
+	pthread_t th;
+	double t0, dt;
+
+	CHECK(lfd >= 0 && st, "store on a dripping server");
+	if (lfd < 0 || !st || pthread_create(&th, NULL, drip_serve, &lfd) != 0) {
+		store_close(st);
+		if (lfd >= 0)
+			close(lfd);
+		return;
+	}
+	key_of(&k, "drip");
+	t0 = now_ms();
+	err = store_mget(st, kp, 1, &v);
+	dt = now_ms() - t0;
+	CHECK(err == TXC_ETIMEOUT && v.data == NULL, "drip: ETIMEOUT (err %d)", err);
+	CHECK(dt < 2000, "drip: one deadline for the operation (%.0f ms, timeout_ms=200)", dt);
+	CHECK(store_breaker_open(st), "drip: a missed deadline opens the breaker");
+	store_close(st);
+	shutdown(lfd, SHUT_RDWR);
+	pthread_join(th, NULL);
+	close(lfd);
 }
 
 static void test_two_servers(unsigned port)
@@ -624,6 +683,7 @@ int main(void)
 	if (nstarted == 1)
 		test_late_reply(started[0]);
 	test_mute_server();
+	test_drip_server();
 	port = free_port();
 	CHECK(port != 0, "found a free port");
 	test_closed_then_tcp(port);

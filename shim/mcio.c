@@ -1,0 +1,265 @@
+/* mcio.c - libmemcached's poll() and recv() under a per-thread deadline
+ * and reply watch; see mcio.h. */
+#include <dlfcn.h>
+#include <link.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "elf_arch.h"
+#include "err.h"
+#include "config.h"
+#include "mcio.h"
+
+#define TAIL_MAX 8
+
+typedef int (*poll_fn)(struct pollfd *, nfds_t, int);
+typedef ssize_t (*recv_fn)(int, void *, size_t, int);
+
+/* The last bytes one socket delivered during the current operation. */
+struct tail {
+	int fd;
+	size_t len;
+	char b[TAIL_MAX];
+};
+
+static poll_fn real_poll = poll;
+static recv_fn real_recv = recv;
+static bool installed;
+/* CLOCK_MONOTONIC ns; 0 = no operation (the slots are also reached by
+ * libmemcached calls made outside one, e.g. memcached_free). */
+static __thread int64_t deadline_ns;
+static __thread struct tail tails[TXC_MAX_SERVERS];
+static __thread int ntails; /* -1: more sockets than servers (never expected) */
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int deadline_poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	int64_t left;
+	int left_ms;
+
+	if (deadline_ns == 0)
+		return real_poll(fds, n, timeout);
+	left = deadline_ns - now_ns();
+	if (left <= 0)
+		return 0; /* libmemcached reads 0 as a timeout */
+	left_ms = (int)((left + 999999) / 1000000);
+	if (timeout < 0 || timeout > left_ms)
+		timeout = left_ms;
+	return real_poll(fds, n, timeout);
+}
+
+static void tail_note(int fd, const char *buf, size_t n)
+{
+	struct tail *t = NULL;
+
+	for (int i = 0; i < ntails && !t; i++)
+		if (tails[i].fd == fd)
+			t = &tails[i];
+	if (!t) {
+		if (ntails < 0 || ntails == TXC_MAX_SERVERS) {
+			ntails = -1;
+			return;
+		}
+		t = &tails[ntails++];
+		t->fd = fd;
+		t->len = 0;
+	}
+	if (n >= TAIL_MAX) {
+		memcpy(t->b, buf + n - TAIL_MAX, TAIL_MAX);
+		t->len = TAIL_MAX;
+		return;
+	}
+	if (t->len + n > TAIL_MAX) {
+		size_t drop = t->len + n - TAIL_MAX;
+
+		memmove(t->b, t->b + drop, t->len - drop);
+		t->len -= drop;
+	}
+	memcpy(t->b + t->len, buf, n);
+	t->len += n;
+}
+
+static ssize_t tail_recv(int fd, void *buf, size_t len, int flags)
+{
+	ssize_t n = real_recv(fd, buf, len, flags);
+
+	if (n > 0 && deadline_ns != 0 && !(flags & MSG_PEEK))
+		tail_note(fd, buf, (size_t)n);
+	return n;
+}
+
+void mcio_begin(uint32_t ms)
+{
+	deadline_ns = now_ns() + (int64_t)ms * 1000000;
+	ntails = 0;
+}
+
+bool mcio_end(void)
+{
+	bool passed = deadline_ns != 0 && now_ns() >= deadline_ns;
+
+	deadline_ns = 0;
+	return passed;
+}
+
+bool mcio_replies_end(const char *tail)
+{
+	size_t n = strlen(tail);
+
+	if (!installed || ntails < 0)
+		return true; /* cannot tell: trust libmemcached */
+	if (ntails == 0 || n > TAIL_MAX)
+		return false;
+	for (int i = 0; i < ntails; i++)
+		if (tails[i].len < n || memcmp(tails[i].b + tails[i].len - n, tail, n) != 0)
+			return false;
+	return true;
+}
+
+/* What mcio_install needs of the module. */
+struct mod {
+	const struct link_map *lm;
+	const ElfW(Phdr) * phdr;
+	ElfW(Half) phnum;
+};
+
+static int find_mod(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	struct mod *m = ctx;
+
+	(void)size;
+	if (info->dlpi_addr != m->lm->l_addr || !info->dlpi_name ||
+	    strcmp(info->dlpi_name, m->lm->l_name) != 0)
+		return 0;
+	m->phdr = info->dlpi_phdr;
+	m->phnum = info->dlpi_phnum;
+	return 1;
+}
+
+static bool in_mod(const struct mod *m, uintptr_t a)
+{
+	for (ElfW(Half) i = 0; i < m->phnum; i++) {
+		const ElfW(Phdr) *p = &m->phdr[i];
+		uintptr_t start = m->lm->l_addr + p->p_vaddr;
+
+		if (p->p_type == PT_LOAD && a >= start && a < start + p->p_memsz)
+			return true;
+	}
+	return false;
+}
+
+/* glibc relocates d_ptr in place, except in a read-only dynamic section. */
+static uintptr_t dyn_addr(const struct mod *m, ElfW(Addr) v)
+{
+	return !v || in_mod(m, v) ? v : m->lm->l_addr + v;
+}
+
+/* One slot to redirect: libmemcached's import NAME goes to WRAP, and REAL
+ * keeps what it was bound to. */
+struct redirect {
+	const char *name;
+	void *wrap;
+	void **real;
+	bool done;
+};
+
+static int write_slot(const struct mod *m, void **slot, struct redirect *r)
+{
+	uintptr_t pagesz = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t page = (uintptr_t)slot & ~(pagesz - 1);
+	bool ro = false;
+
+	for (ElfW(Half) i = 0; i < m->phnum; i++) {
+		const ElfW(Phdr) *p = &m->phdr[i];
+		uintptr_t start = m->lm->l_addr + p->p_vaddr;
+
+		if (p->p_type == PT_GNU_RELRO && (uintptr_t)slot >= start &&
+		    (uintptr_t)slot < start + p->p_memsz)
+			ro = true;
+	}
+	if (ro && mprotect((void *)page, pagesz, PROT_READ | PROT_WRITE) != 0)
+		return TXC_EUNAVAIL;
+	/* A lazily bound slot still points into the module's PLT: calling that
+	 * would bind it again, over the wrapper. */
+	if (*slot != r->wrap) {
+		void *real = in_mod(m, (uintptr_t)*slot) ? dlsym(RTLD_DEFAULT, r->name) : *slot;
+
+		if (real)
+			*r->real = real;
+	}
+	*slot = r->wrap;
+	r->done = true;
+	if (ro)
+		mprotect((void *)page, pagesz, PROT_READ);
+	return 0;
+}
+
+/* Patches the JUMP_SLOT / GLOB_DAT relocations of RS's names in [REL, +SZ). */
+static int patch_relocs(const struct mod *m, const ElfW(Sym) * symtab, const char *strtab,
+			uintptr_t rel, size_t sz, bool rela, struct redirect *rs, size_t nrs)
+{
+	size_t ent = rela ? sizeof(ElfW(Rela)) : sizeof(ElfW(Rel));
+
+	for (size_t off = 0; rel && off + ent <= sz; off += ent) {
+		const ElfW(Rel) *r = (const void *)(rel + off); /* Rela starts alike */
+		size_t type = TXC_R_TYPE(r->r_info), sym = TXC_R_SYM(r->r_info);
+
+		if ((type != TXC_R_JUMP_SLOT && type != TXC_R_GLOB_DAT) || sym == 0)
+			continue;
+		for (size_t i = 0; i < nrs; i++) {
+			if (strcmp(strtab + symtab[sym].st_name, rs[i].name) != 0)
+				continue;
+			if (write_slot(m, (void **)(m->lm->l_addr + r->r_offset), &rs[i]) != 0)
+				return TXC_EUNAVAIL;
+		}
+	}
+	return 0;
+}
+
+int mcio_install(void *handle)
+{
+	struct redirect rs[] = {
+	    {"poll", (void *)deadline_poll, (void **)&real_poll, false},
+	    {"recv", (void *)tail_recv, (void **)&real_recv, false},
+	};
+	ElfW(Addr) v[DT_NUM] = {0};
+	struct link_map *lm = NULL;
+	struct mod m = {0};
+	int err;
+
+	if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || !lm || !lm->l_ld)
+		return TXC_EUNAVAIL;
+	m.lm = lm;
+	if (!dl_iterate_phdr(find_mod, &m))
+		return TXC_EUNAVAIL;
+	for (const ElfW(Dyn) *d = lm->l_ld; d->d_tag != DT_NULL; d++)
+		if (d->d_tag > 0 && d->d_tag < DT_NUM)
+			v[d->d_tag] = d->d_un.d_ptr;
+	const ElfW(Sym) *symtab = (const void *)dyn_addr(&m, v[DT_SYMTAB]);
+	const char *strtab = (const void *)dyn_addr(&m, v[DT_STRTAB]);
+	if (!symtab || !strtab)
+		return TXC_EUNAVAIL;
+	err = patch_relocs(&m, symtab, strtab, dyn_addr(&m, v[DT_JMPREL]), v[DT_PLTRELSZ],
+			   v[DT_PLTREL] == DT_RELA, rs, 2);
+	if (!err && v[DT_RELA])
+		err = patch_relocs(&m, symtab, strtab, dyn_addr(&m, v[DT_RELA]), v[DT_RELASZ], true,
+				   rs, 2);
+	else if (!err)
+		err = patch_relocs(&m, symtab, strtab, dyn_addr(&m, v[DT_REL]), v[DT_RELSZ], false,
+				   rs, 2);
+	if (err || !rs[0].done || !rs[1].done)
+		return TXC_EUNAVAIL;
+	installed = true;
+	return 0;
+}

@@ -1,0 +1,49 @@
+/* mcio.h - what the store needs to see of libmemcached's socket I/O: one
+ * deadline per operation, and how each reply ended.
+ *
+ * Deadline: libmemcached bounds each poll() by POLL_TIMEOUT, never an
+ * operation: a server that drips its reply one byte at a time keeps one
+ * call going as long as it likes (40 bytes at 100 ms each: 4 s with a
+ * 200 ms timeout). mcio_install() points libmemcached's own GOT slot of
+ * poll() at a wrapper that shortens every wait to what is left of the
+ * calling thread's deadline, and reports a timeout (returns 0) once it has
+ * passed. libmemcached waits only in poll() (connect, send, receive), so an
+ * armed operation ends by its deadline plus one non-blocking read or write.
+ *
+ * Reply ends: libmemcached's fetch reports an error line in reply to a get
+ * ("SERVER_ERROR out of memory writing get response") as "not found", and
+ * a fetch that never read anything the same way. The slot of recv() keeps
+ * the last bytes each socket delivered during the operation, so that the
+ * store can check that every reply to a get ended with "END\r\n".
+ *
+ * Only libmemcached's calls go through the wrappers: the host's poll() and
+ * recv() are untouched. All state is per thread (each thread has its own
+ * memcached_st).
+ */
+#ifndef TXC_MCIO_H
+#define TXC_MCIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Redirects the poll() and recv() slots of the library loaded as HANDLE (a
+ * dlopen handle). Call once, before any thread uses the library. Returns
+ * 0, or TXC_EUNAVAIL when a slot was not found or could not be written:
+ * then the library keeps its own functions, each wait is bounded by
+ * POLL_TIMEOUT only, and mcio_replies_end() always says yes. */
+int mcio_install(void *handle);
+
+/* Starts an operation of the calling thread: a deadline MS milliseconds
+ * from now, and no socket read yet. */
+void mcio_begin(uint32_t ms);
+
+/* Ends it. Returns whether the deadline had passed (the operation ran out
+ * of time, whatever libmemcached reported). */
+bool mcio_end(void);
+
+/* Whether at least one socket was read since mcio_begin() and the bytes
+ * last read from each ended with TAIL (at most 8 bytes). */
+bool mcio_replies_end(const char *tail);
+
+#endif
