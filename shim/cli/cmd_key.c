@@ -37,13 +37,13 @@ int cmd_delete(int argc, char **argv)
 	if (rc == 0) {
 		enum txc_inval_how how;
 		int err = cache_invalidate_call(c.cache, c.fn, c.args, &how);
+		const char *what = c.nids ? c.key.text : "the call's key or its identity registry";
 		if (err == 0 && how != TXC_INV_CALL)
 			fprintf(stderr,
 				"txcache delete: %s unreachable; invalidated every call of %s\n",
-				c.key.text,
-				how == TXC_INV_FN ? c.cfg->fns[c.fn].sig.name : c.cfg->ns);
+				what, how == TXC_INV_FN ? c.cfg->fns[c.fn].sig.name : c.cfg->ns);
 		if (err != 0) {
-			fprintf(stderr, "txcache delete: %s: %s\n", c.key.text, txc_strerror(err));
+			fprintf(stderr, "txcache delete: %s: %s\n", what, txc_strerror(err));
 			rc = cli_exit_of(err);
 		}
 	}
