@@ -64,28 +64,38 @@ static int incr_or_create(const struct txc_key *key, uint64_t delta)
 	return rc;
 }
 
-/* Publishes every delta; stops at the first failure (the server is likely
- * down: the rest waits for the next publication). Under g_lock. */
-static void publish_locked(void)
+/* Where the last partial publication stopped: the next one goes on from
+ * there, so every counter gets its turn. */
+static int g_cursor;
+
+/* Publishes up to MAX deltas (one incr each; a counter's first publication
+ * ever also an add), from the cursor on. Returns 1 when deltas remain,
+ * 0 when all are published or on a failure (the server is likely down: the
+ * rest waits for the next publication). Under g_lock. */
+static int publish_locked(int max)
 {
-	for (int f = 0; f < g_cfg->nfns; f++) {
-		const struct txc_stats *s = dispatch_stats(f);
-		for (int k = 0; k < TXC_ST_COUNT_; k++) {
-			uint64_t *last = &g_last[f * TXC_ST_COUNT_ + k];
-			uint64_t units = (stats_get(s, k) - *last) / unit_of(k);
-			if (units == 0)
-				continue;
-			struct txc_key key;
-			publish_counter_key(&g_cache->kf[f], k, &key);
-			int rc = incr_or_create(&key, units);
-			if (rc != 0) {
-				log_msg(TXC_LOG_INFO, "publishing counters failed (%s)",
-					txc_strerror(rc));
-				return;
-			}
-			*last += units * unit_of(k);
+	int total = g_cfg->nfns * TXC_ST_COUNT_;
+	for (int n = 0; n < total; n++) {
+		int i = (g_cursor + n) % total, f = i / TXC_ST_COUNT_;
+		enum txc_stat k = (enum txc_stat)(i % TXC_ST_COUNT_);
+		uint64_t *last = &g_last[i];
+		uint64_t units = (stats_get(dispatch_stats(f), k) - *last) / unit_of(k);
+		if (units == 0)
+			continue;
+		if (max-- == 0) {
+			g_cursor = i;
+			return 1;
 		}
+		struct txc_key key;
+		publish_counter_key(&g_cache->kf[f], k, &key);
+		int rc = incr_or_create(&key, units);
+		if (rc != 0) {
+			log_msg(TXC_LOG_INFO, "publishing counters failed (%s)", txc_strerror(rc));
+			return 0;
+		}
+		*last += units * unit_of(k);
 	}
+	return 0;
 }
 
 static void init_once(const struct txc_config *cfg, struct txc_cache *c)
@@ -121,11 +131,12 @@ void publish_tick(const struct txc_config *cfg, struct txc_cache *c)
 	if (cfg->stats_interval == 0)
 		return;
 	int64_t now = now_s(), next = __atomic_load_n(&g_next, __ATOMIC_RELAXED);
-	if (now < next || !__atomic_compare_exchange_n(&g_next, &next, now + cfg->stats_interval,
-						       false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		return;
-	if (pthread_mutex_trylock(&g_lock) == 0) {
-		publish_locked();
+	/* One counter per host call, at most one round trip spent inside the
+	 * host's call: a publication of many counters is spread over the next
+	 * calls (g_next stays due until it is done). */
+	if (now >= next && pthread_mutex_trylock(&g_lock) == 0) {
+		int more = publish_locked(1);
+		__atomic_store_n(&g_next, more ? now : now + cfg->stats_interval, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&g_lock);
 	}
 	errno = saved;
@@ -138,7 +149,7 @@ void publish_exit(void)
 	int saved = errno;
 	/* another thread still publishing: it covers most of it; do not wait */
 	if (pthread_mutex_trylock(&g_lock) == 0) {
-		publish_locked();
+		publish_locked(g_cfg->nfns * TXC_ST_COUNT_);
 		pthread_mutex_unlock(&g_lock);
 	}
 	errno = saved;
