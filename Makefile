@@ -90,9 +90,10 @@ torture: deps all
 
 # ThreadSanitizer build into build-tsan/, then the thread, fork and signal
 # suites and the torture test with the TSan runtime preloaded: any report
-# fails the run (TSan's exit code 66).
+# fails the run (TSan's exit code 66). (82_lock is left out: its processes
+# race one another, not threads, and TSan's slowness breaks its timing.)
 TSAN_SUITES := tests/bats/73_host.bats tests/bats/76_signals.bats tests/bats/77_fork.bats \
-	tests/bats/81_near.bats tests/bats/82_lock.bats tests/bats/90_capture.bats
+	tests/bats/81_near.bats tests/bats/90_capture.bats
 tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build-tsan CFLAGS="-O1 -g -fsanitize=thread" \
 		LDFLAGS="-fsanitize=thread" all

@@ -142,6 +142,9 @@ one_line() {
 }
 
 @test "config: a host name that does not resolve: one line, program unchanged" {
+	# glibc's getaddrinfo_a runs the lookup on a thread libc starts
+	# itself, which ThreadSanitizer's runtime never sees: it crashes there
+	[[ ${TXCACHE_TSAN:-} != 1 ]] || skip "getaddrinfo_a's own thread is unknown to ThreadSanitizer"
 	cfg=$(rel_config nohost "no-such-host.invalid:11211")
 	rel_expect loop 100 10
 	rel_run "$cfg" loop 100 10
