@@ -247,8 +247,11 @@ static void check_ignore(struct loader *ld, const struct raw *r, struct txc_sig 
 	char item[TXC_NAME_MAX];
 	int n;
 	while ((n = next_item(&p, item, sizeof(item))) != -1) {
+		/* -2: ITEM was not filled in; no parameter name is that long */
 		int j = n > 0 ? sig_find_param(sig, item) : -1;
-		if (n == 0) {
+		if (n == -2) {
+			cfg_note(ld, r->line, false, "ignore: name longer than 63 bytes");
+		} else if (n == 0) {
 			cfg_note(ld, r->line, false, "ignore: empty entry");
 		} else if (j < 0) {
 			cfg_note(ld, r->line, false, "ignore: no parameter named '%s'", item);
@@ -264,8 +267,6 @@ static void check_ignore(struct loader *ld, const struct raw *r, struct txc_sig 
 		} else {
 			sig->params[j].keyed = false;
 		}
-		if (n == -2)
-			cfg_note(ld, r->line, false, "ignore: name longer than 63 bytes");
 	}
 }
 

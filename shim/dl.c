@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dl.h"
@@ -41,11 +42,23 @@ static size_t g_n;
 static interpose_hook_fn g_hook;
 static void *g_ctx;
 
+/* Guards the pass state below and interpose.c's module array. Never
+ * waited for without a bound from w_dlopen: its holder calls into the
+ * loader (dlsym, dladdr), which waits for the loader's lock, which a thread
+ * running a constructor holds while that constructor may be in w_dlopen. */
 static pthread_mutex_t g_patch_lock = PTHREAD_MUTEX_INITIALIZER;
 static void (*g_after)(void *ctx);
 static void *g_after_ctx;
 static unsigned long long g_adds; /* dlpi_adds when the last pass began */
 static int g_dl_slots;		  /* wrappers handed out in the current pass */
+
+/* Combined passes: each dlopen that returned a handle is a request; the
+ * lock's holder runs passes until it has covered every request made while
+ * it held the lock, so a dlopen that cannot take the lock can leave its
+ * module to the holder. */
+static unsigned long g_requests; /* atomic: requests made */
+static unsigned long g_served;	 /* atomic: requests covered by a finished pass */
+static __thread int t_in_dlopen __attribute__((tls_model("initial-exec")));
 
 static void *w_dlopen(const char *file, int mode);
 static void *w_dlsym(void *h, const char *name);
@@ -91,6 +104,19 @@ static int patch_pass(int *npatched)
 	return rc;
 }
 
+/* See dl.h (Fork). A lock the forking thread cannot hold: nothing under it
+ * forks, and the real dlopen runs outside it. */
+static void fork_child(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+	if (pthread_mutex_trylock(&g_patch_lock) == 0) {
+		pthread_mutex_unlock(&g_patch_lock);
+		return;
+	}
+	g_patch_lock = fresh;
+	g_adds = 0; /* a pass was cut short: the next one starts over */
+}
+
 int dl_arm(const struct interpose_target *targets, size_t n, interpose_hook_fn hook, void *ctx,
 	   int *npatched)
 {
@@ -103,6 +129,7 @@ int dl_arm(const struct interpose_target *targets, size_t n, interpose_hook_fn h
 		memcpy(t, targets, n * sizeof(*t));
 	for (size_t k = 0; k < DL_N; k++)
 		t[n + k].name = dl_names[k];
+	pthread_atfork(NULL, NULL, fork_child);
 	pthread_mutex_lock(&g_patch_lock);
 	g_targets = t;
 	g_n = n;
@@ -175,21 +202,75 @@ static void *open_as_caller(const char *file, int mode, void *ra)
 	return h ? h : dlopen(file, mode);
 }
 
+/* Under g_patch_lock: passes until no request is left uncovered. Sets *NP
+ * to the configured slots written. */
+static int run_passes(int *np)
+{
+	int rc, n;
+	unsigned long target;
+	*np = 0;
+	do {
+		target = __atomic_load_n(&g_requests, __ATOMIC_ACQUIRE);
+		unsigned long long before = g_adds;
+		rc = patch_pass(&n);
+		*np += n;
+		if (rc == 0 && g_adds != before && g_after)
+			g_after(g_after_ctx);
+		__atomic_store_n(&g_served, target, __ATOMIC_RELEASE);
+	} while (__atomic_load_n(&g_requests, __ATOMIC_ACQUIRE) != target);
+	return rc;
+}
+
+/* Patches what dlopen request REQ added, or waits (bounded) for the lock's
+ * holder to do it. Inside a dlopen (a constructor, under the loader's lock)
+ * the holder may be waiting for this very thread: wait briefly, then leave
+ * the module to the holder's next pass (calls it gets meanwhile are not
+ * cached). Returns 0, a pass's error, or 1 when left to the holder. */
+static int patch_request(unsigned long req, int *np)
+{
+	long budget_us = t_in_dlopen ? 20000 : 2000000;
+	const struct timespec pause = {0, 200000};
+	*np = 0;
+	for (long waited = 0;; waited += 200) {
+		if (pthread_mutex_trylock(&g_patch_lock) == 0) {
+			int rc = run_passes(np);
+			pthread_mutex_unlock(&g_patch_lock);
+			return rc;
+		}
+		if (__atomic_load_n(&g_served, __ATOMIC_ACQUIRE) >= req)
+			return 0;
+		if (waited >= budget_us)
+			return 1;
+		nanosleep(&pause, NULL);
+	}
+}
+
+static void (*g_before)(void);
+
+void dl_before_load(void (*fn)(void))
+{
+	__atomic_store_n(&g_before, fn, __ATOMIC_RELEASE);
+}
+
 static void *w_dlopen(const char *file, int mode)
 {
+	void (*before)(void) = __atomic_load_n(&g_before, __ATOMIC_ACQUIRE);
+	/* before any constructor of the host's can run under the loader's lock */
+	if (before && !t_in_dlopen)
+		before();
+	t_in_dlopen++;
 	void *h = open_as_caller(file, mode, __builtin_return_address(0));
+	t_in_dlopen--;
 	if (!h)
 		return NULL;
 	int saved = errno, np = 0;
-	pthread_mutex_lock(&g_patch_lock);
-	unsigned long long before = g_adds;
-	int rc = patch_pass(&np);
-	if (rc == 0 && g_adds != before && g_after)
-		g_after(g_after_ctx);
-	pthread_mutex_unlock(&g_patch_lock);
-	if (rc != 0)
+	unsigned long req = __atomic_add_fetch(&g_requests, 1, __ATOMIC_ACQ_REL);
+	int rc = patch_request(req, &np);
+	if (rc < 0)
 		log_msg(TXC_LOG_WARN, "dlopen %s: patching failed (%s)", file ? file : "(main)",
 			txc_strerror(rc));
+	else if (rc == 1)
+		log_msg(TXC_LOG_DEBUG, "dlopen %s: left to the patch pass under way", file);
 	else if (np > 0)
 		log_msg(TXC_LOG_DEBUG, "dlopen %s: %d call sites redirected", file, np);
 	errno = saved;

@@ -14,9 +14,18 @@
  *           function, so glibc still sees the caller's return address and
  *           RTLD_NEXT keeps meaning "after the caller" (libfaketime...).
  *
- * Patch passes are serialized by one mutex: concurrent dlopen calls are
- * safe. A module's constructors run inside the real dlopen, before it is
- * patched: calls they make are not cached.
+ * Patch passes are serialized by one mutex, never held across the real
+ * dlopen. A dlopen that finds it taken waits for the holder's next pass
+ * (which covers its module); inside a constructor (under the loader's lock,
+ * which the holder may be waiting for) it waits 20 ms at most, then returns
+ * with its module left to that pass. A module's constructors run inside the
+ * real dlopen, before it is patched: calls they make are not cached.
+ *
+ * Fork: a child re-initializes the mutex (no prepare handler: a constructor
+ * may fork inside a dlopen). What it guards is consistent at every instant
+ * (slots are single aligned stores; the module list is rebuilt by each
+ * pass; the pass counter is written after a pass completes), so the child's
+ * next dlopen simply runs a full pass.
  */
 #ifndef TXC_DL_H
 #define TXC_DL_H
@@ -38,5 +47,13 @@ int dl_arm(const struct interpose_target *targets, size_t n, interpose_hook_fn h
  * are patched and under the same lock (for other GOT users such as the
  * capture wrappers). One callback; a later call replaces it. */
 void dl_after_load(void (*fn)(void *ctx), void *ctx);
+
+/* Registers FN() to run at the start of each outermost dlopen of the host,
+ * before the real one: the shim loads what it loads lazily (libmemcached)
+ * there, while this thread holds no loader lock. Otherwise a host's
+ * constructor that starts a thread and joins it, the thread making the
+ * process's first cached call, would deadlock: that dlopen needs the lock
+ * the constructor's thread holds. */
+void dl_before_load(void (*fn)(void));
 
 #endif

@@ -23,6 +23,7 @@
 #include "err.h"
 #include "interpose.h"
 #include "log.h"
+#include "needed.h"
 
 #define MAX_MODS 1024
 
@@ -35,6 +36,7 @@ struct mod {
 	const ElfW(Dyn) * dyn;
 	const char *soname;
 	bool skip, closure, expanded;
+	bool unnamed; /* a name too long for names_arena: left out */
 };
 
 struct dyninfo {
@@ -50,7 +52,7 @@ struct dyninfo {
 };
 
 struct walk {
-	size_t n, dropped;
+	size_t n, dropped, names_used;
 	const char *interp; /* PT_INTERP of the main program */
 };
 
@@ -68,6 +70,19 @@ struct patcher {
 };
 
 static struct mod mods[MAX_MODS];
+static char names_arena[64 * 1024]; /* copies of the modules' names */
+
+/* Copies NAME into the arena at *USED. Returns the copy, or NULL. */
+static const char *copy_name(const char *name, size_t *used)
+{
+	size_t len = strlen(name) + 1;
+	if (len > sizeof(names_arena) - *used)
+		return NULL;
+	char *d = names_arena + *used;
+	memcpy(d, name, len);
+	*used += len;
+	return d;
+}
 
 static int collect_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -80,7 +95,11 @@ static int collect_cb(struct dl_phdr_info *info, size_t size, void *data)
 	struct mod *m = &mods[w->n++];
 	memset(m, 0, sizeof(*m));
 	m->base = info->dlpi_addr;
-	m->name = info->dlpi_name ? info->dlpi_name : "";
+	m->name = copy_name(info->dlpi_name ? info->dlpi_name : "", &w->names_used);
+	if (!m->name) {
+		m->name = "";
+		m->unnamed = true;
+	}
 	m->phdr = info->dlpi_phdr;
 	m->phnum = info->dlpi_phnum;
 	m->lo = UINTPTR_MAX;
@@ -203,13 +222,36 @@ static bool is_loader_or_vdso(const struct mod *m, const char *interp)
 	return interp && strcmp(b, base_name(interp)) == 0;
 }
 
-static const char *private_names[4];
+/* Base names of the libraries the shim loads later, with their DT_NEEDED
+ * closure read from disk (needed.c): some (libstdc++, libgcc_s) may be
+ * loaded for the host already, and must be skipped from the first pass. */
+static char private_names[64][128];
 static size_t nprivate;
+
+static void add_private_name(const char *name, void *ctx)
+{
+	const char *b = base_name(name);
+	(void)ctx;
+	for (size_t k = 0; k < nprivate; k++)
+		if (strcmp(private_names[k], b) == 0)
+			return;
+	if (nprivate < sizeof(private_names) / sizeof(private_names[0]) &&
+	    strlen(b) < sizeof(private_names[0]))
+		memcpy(private_names[nprivate++], b, strlen(b) + 1);
+}
 
 void interpose_add_private(const char *name)
 {
-	if (name && nprivate < sizeof(private_names) / sizeof(private_names[0]))
-		private_names[nprivate++] = base_name(name);
+	if (!name)
+		return;
+	if (needed_closure(name, add_private_name, NULL) != 0)
+		log_msg(TXC_LOG_DEBUG,
+			"interpose: %s not found on disk; what it needs is "
+			"skipped only once it is loaded",
+			name);
+	for (size_t k = 0; k < nprivate; k++)
+		log_msg(TXC_LOG_DEBUG, "interpose: never patched (loaded by the shim): %s",
+			private_names[k]);
 }
 
 static bool is_private(const struct mod *m)
@@ -552,6 +594,40 @@ static void patch_module(struct patcher *p, const struct mod *m)
 	patch_table(p, m, &di, di.rel, di.relsz, false);
 }
 
+/* Another thread may dlclose a module between the walk and its patching,
+ * freeing its name and unmapping what M points to: the walk copies names
+ * (under the loader's lock), then each module is held by a reference for
+ * the pass. A module gone meanwhile, or whose name did not fit, is left
+ * out (its memory is never read). */
+static void *pins[MAX_MODS];
+
+static void pin_all(size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct mod *m = &mods[i];
+		struct link_map *lm = NULL;
+		pins[i] = NULL;
+		if (!*m->name && !m->unnamed)
+			continue; /* the program, the vDSO: never unloaded */
+		void *h = m->unnamed ? NULL : dlopen(m->name, RTLD_LAZY | RTLD_NOLOAD);
+		if (!h)
+			(void)dlerror();
+		pins[i] = h;
+		if (!h || dlinfo(h, RTLD_DI_LINKMAP, &lm) != 0 || !lm || lm->l_addr != m->base) {
+			m->dyn = NULL;
+			m->phdr = NULL;
+			m->phnum = 0;
+		}
+	}
+}
+
+static void unpin_all(size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pins[i])
+			dlclose(pins[i]);
+}
+
 int interpose_patch_all(const struct interpose_target *targets, size_t n, interpose_hook_fn hook,
 			void *ctx, int *npatched)
 {
@@ -563,6 +639,7 @@ int interpose_patch_all(const struct interpose_target *targets, size_t n, interp
 	int saved = errno;
 	struct walk w = {0};
 	dl_iterate_phdr(collect_cb, &w);
+	pin_all(w.n);
 	if (w.dropped)
 		log_msg(TXC_LOG_WARN, "interpose: %zu modules beyond %d not patched", w.dropped,
 			MAX_MODS);
@@ -584,6 +661,7 @@ int interpose_patch_all(const struct interpose_target *targets, size_t n, interp
 		if (!mods[i].skip)
 			patch_module(&p, &mods[i]);
 	}
+	unpin_all(w.n);
 	*npatched = p.npatched;
 	errno = saved;
 	return 0;

@@ -44,9 +44,11 @@ int interpose_resolve(const struct interpose_target *target, void **real);
  * defines REAL ("libfoo", "libfoo.so" or "libfoo.so.1"), else 0. */
 int interpose_library_ok(const struct interpose_target *target, void *real);
 
-/* Declares that the shim itself loads NAME later (a soname or a path; its
- * base name is matched): NAME and its DT_NEEDED closure are then skipped
- * like the shim's own dependencies. Call before the first patch; up to 4. */
+/* Declares that the shim itself loads NAME later (a soname or a path; base
+ * names are matched): NAME and its DT_NEEDED closure, read from the files
+ * on disk now (needed.h) and again from the loaded modules once it is
+ * loaded, are then skipped like the shim's own dependencies, even those the
+ * host has loaded already. Call before the first patch; up to 64 names. */
 void interpose_add_private(const char *name);
 
 #endif

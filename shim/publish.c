@@ -39,7 +39,8 @@ static uint64_t unit_of(enum txc_stat k)
 /* The child inherited its parent's counts, which the parent publishes. */
 static void snapshot(void)
 {
-	for (int f = 0; g_last && f < g_cfg->nfns; f++)
+	const struct txc_config *cfg = __atomic_load_n(&g_cfg, __ATOMIC_ACQUIRE);
+	for (int f = 0; cfg && g_last && f < cfg->nfns; f++)
 		for (int k = 0; k < TXC_ST_COUNT_; k++)
 			g_last[f * TXC_ST_COUNT_ + k] = stats_get(dispatch_stats(f), k);
 }
@@ -98,12 +99,21 @@ static int publish_locked(int max)
 	return 0;
 }
 
+static void fork_init(void)
+{
+	pthread_atfork(NULL, NULL, at_fork_child);
+}
+
+/* The fork handler is registered before g_lock is first taken: a child
+ * forked while another thread holds it here gets a fresh lock. */
 static void init_once(const struct txc_config *cfg, struct txc_cache *c)
 {
+	static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+	pthread_once(&fork_once, fork_init);
 	pthread_mutex_lock(&g_lock);
 	if (!g_cfg) {
 		g_last = calloc(cfg->nfns ? (size_t)cfg->nfns : 1, sizeof(*g_last) * TXC_ST_COUNT_);
-		if (g_last && pthread_atfork(NULL, NULL, at_fork_child) == 0) {
+		if (g_last) {
 			g_cache = c;
 			__atomic_store_n(&g_cfg, cfg, __ATOMIC_RELEASE);
 		}

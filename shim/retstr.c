@@ -31,26 +31,71 @@ struct turns {
 	struct turn_buf b[2];
 };
 
-static void turns_free(void *p)
+/* One thread's pairs of buffers, indexed by the functions' slots. */
+struct thread_turns {
+	size_t n;
+	struct turns *t;
+};
+
+/* One thread key for every string function: glibc gives a process 1024
+ * keys in all, and they are the host's; a key per function would leave it
+ * 23 with 1000 functions configured. */
+static pthread_key_t g_key;
+static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
+static bool g_key_ok;
+static int g_nslots; /* atomic: slots handed out, never reused */
+
+static void turn_clear(struct turns *t)
 {
-	struct turns *t = p;
 	free(t->b[0].data);
 	free(t->b[1].data);
-	free(t);
+	memset(t, 0, sizeof(*t));
+}
+
+static void thread_turns_free(void *p)
+{
+	struct thread_turns *tt = p;
+	for (size_t i = 0; i < tt->n; i++)
+		turn_clear(&tt->t[i]);
+	free(tt->t);
+	free(tt);
+}
+
+static void key_create(void)
+{
+	g_key_ok = pthread_key_create(&g_key, thread_turns_free) == 0;
+}
+
+/* This thread's pair for SLOT, created or grown on first use. */
+static struct turns *turns_of(int slot)
+{
+	struct thread_turns *tt = pthread_getspecific(g_key);
+	if (!tt) {
+		tt = calloc(1, sizeof(*tt));
+		if (!tt)
+			return NULL;
+		if (pthread_setspecific(g_key, tt) != 0) {
+			free(tt);
+			return NULL;
+		}
+	}
+	if ((size_t)slot >= tt->n) {
+		size_t n = tt->n * 2 > (size_t)slot ? tt->n * 2 : (size_t)slot + 8;
+		struct turns *nt = realloc(tt->t, n * sizeof(*nt));
+		if (!nt)
+			return NULL;
+		memset(nt + tt->n, 0, (n - tt->n) * sizeof(*nt));
+		tt->t = nt;
+		tt->n = n;
+	}
+	return &tt->t[slot];
 }
 
 static int turn_string(struct retstr_fn *r, size_t need, char **out)
 {
-	struct turns *t = pthread_getspecific(r->turns);
-	if (!t) {
-		t = calloc(1, sizeof(*t));
-		if (!t)
-			return TXC_ENOMEM;
-		if (pthread_setspecific(r->turns, t) != 0) {
-			free(t);
-			return TXC_ENOMEM;
-		}
-	}
+	struct turns *t = turns_of(r->slot);
+	if (!t)
+		return TXC_ENOMEM;
 	/* this buffer last served the call before the previous one: whoever
 	 * holds it is past "valid until the next call" */
 	struct turn_buf *b = &t->b[t->next];
@@ -186,18 +231,76 @@ static int intern_string(struct retstr_fn *r, const char *s, size_t len, char **
 	return rc;
 }
 
+/* ---- fork: the interning locks ---- */
+
+/* A child of fork() has only the forking thread: a table lock another
+ * thread held would never be released there. Child-side re-init, not a
+ * prepare handler that takes every lock: a handler would have to take up to
+ * 1000 locks in every fork, and a table lock is never held across anything
+ * that forks. A table whose lock was held may be half-way through a grow;
+ * the child drops it (leaked, never freed: pointers already handed out stay
+ * valid) and interns anew. */
+static struct retstr_fn *g_statics; /* registered static-string functions */
+static pthread_mutex_t g_reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t g_fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_child(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+	g_reg_lock = fresh;
+	for (struct retstr_fn *r = g_statics; r; r = r->next_static) {
+		if (pthread_mutex_trylock(&r->mu) == 0) {
+			pthread_mutex_unlock(&r->mu);
+			continue;
+		}
+		r->mu = fresh;
+		r->tab = NULL;
+	}
+}
+
+static void fork_init(void)
+{
+	pthread_atfork(NULL, NULL, fork_child);
+}
+
+static int retstr_fork_register(struct retstr_fn *r)
+{
+	pthread_once(&g_fork_once, fork_init);
+	pthread_mutex_lock(&g_reg_lock);
+	r->next_static = g_statics;
+	g_statics = r;
+	pthread_mutex_unlock(&g_reg_lock);
+	return 0;
+}
+
+static void retstr_fork_unregister(struct retstr_fn *r)
+{
+	pthread_mutex_lock(&g_reg_lock);
+	for (struct retstr_fn **pp = &g_statics; *pp; pp = &(*pp)->next_static) {
+		if (*pp == r) {
+			*pp = r->next_static;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&g_reg_lock);
+}
+
 /* ---- the interface ---- */
 
 int retstr_init(struct retstr_fn *r, enum txc_ret kind)
 {
 	memset(r, 0, sizeof(*r));
 	r->kind = kind;
+	r->slot = -1;
 	pthread_mutex_init(&r->mu, NULL);
+	if (kind == TXC_R_STATIC_STRING)
+		return retstr_fork_register(r);
 	if (kind != TXC_R_STRING)
 		return 0;
-	if (pthread_key_create(&r->turns, turns_free) != 0)
+	pthread_once(&g_key_once, key_create);
+	if (!g_key_ok)
 		return TXC_ENOMEM;
-	r->has_turns = true;
+	r->slot = __atomic_fetch_add(&g_nslots, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -217,7 +320,7 @@ int retstr_make(struct retstr_fn *r, const char *s, size_t len, char **out)
 		rc = d ? 0 : TXC_ENOMEM;
 		break;
 	case TXC_R_STRING:
-		rc = r->has_turns ? turn_string(r, len + 1, &d) : TXC_ENOMEM;
+		rc = r->slot >= 0 ? turn_string(r, len + 1, &d) : TXC_ENOMEM;
 		break;
 	case TXC_R_STATIC_STRING:
 		return intern_string(r, s, len, out);
@@ -258,13 +361,11 @@ void retstr_release(struct retstr_fn *r)
 		free(t);
 	}
 	r->tab = NULL;
-	if (r->has_turns) {
-		struct turns *own = pthread_getspecific(r->turns);
-		if (own)
-			turns_free(own);
-		pthread_key_delete(r->turns);
-		r->has_turns = false;
-	}
+	struct thread_turns *tt = r->slot >= 0 ? pthread_getspecific(g_key) : NULL;
+	if (tt && (size_t)r->slot < tt->n)
+		turn_clear(&tt->t[r->slot]);
+	r->slot = -1;
+	retstr_fork_unregister(r);
 	pthread_mutex_destroy(&r->mu);
 }
 

@@ -14,7 +14,9 @@
  *   NULs and bookkeeping); past that the hit is refused (TXC_ETOOBIG), the
  *   real function runs, and one warning is logged per process.
  *
- * Thread-safe. The shim never frees interned strings.
+ * Thread-safe, and fork-safe: a child re-initializes the interning locks
+ * (one thread key for the whole shim, whatever the number of functions).
+ * The shim never frees interned strings.
  */
 #ifndef TXC_RETSTR_H
 #define TXC_RETSTR_H
@@ -33,14 +35,17 @@ struct retstr_intern; /* the interning table of one function */
  * pointer handed to a caller may be used until the process ends. */
 struct retstr_fn {
 	enum txc_ret kind;
-	pthread_key_t turns; /* string: per-thread pair of buffers */
-	bool has_turns;
+	int slot;	    /* string: index of its pair of buffers in each thread; -1: none */
 	pthread_mutex_t mu; /* static string: guards tab */
 	struct retstr_intern *tab;
+	struct retstr_fn *next_static; /* static string: the fork handler's list */
 };
 
-/* Prepares R for a function returning KIND. Returns 0 or TXC_ENOMEM (no
- * thread key left); R is then unusable and retstr_make() fails. */
+/* Prepares R for a function returning KIND. Every string function shares
+ * one thread key (created by the first); a static string function is
+ * registered for the fork handler. R must stay at its address until
+ * retstr_release(). Returns 0 or TXC_ENOMEM (no thread key left); R is then
+ * unusable and retstr_make() fails. */
 int retstr_init(struct retstr_fn *r, enum txc_ret kind);
 
 /* Produces in *OUT the char * a hit returns for the result S of LEN bytes
@@ -59,9 +64,9 @@ void retstr_adopt(struct retstr_fn *r, void *ret);
  * after it (an owned string is freed; the others stay as they are). */
 void retstr_undo(struct retstr_fn *r, char *s);
 
-/* Frees what R holds (interned strings, this thread's buffers, the thread
- * key) and gives back its share of the bound. Only for tests: the shim
- * never calls it, since callers may hold any pointer R ever returned. */
+/* Frees what R holds (interned strings, this thread's buffers) and gives back its share of the
+ * bound. Only for tests: the shim never calls it, since callers may hold any pointer R ever
+ * returned. */
 void retstr_release(struct retstr_fn *r);
 
 /* Bytes interned as static strings in this process (for tests and logs). */

@@ -78,6 +78,11 @@ static int patch_everything(const struct txc_config *cfg)
 	return rc;
 }
 
+static void load_mc(void)
+{
+	(void)mc_load(); /* failure is logged once; calls then pass through */
+}
+
 /* Modules opened later get the capture and signal wrappers too. */
 static void rearm(void *ctx)
 {
@@ -120,8 +125,10 @@ static void start(void)
 	if (rc == 0 && sigguard_arm() != 0)
 		log_msg(TXC_LOG_WARN, "signal handlers not guarded: cached functions called "
 				      "from them take the normal path");
-	if (rc == 0)
+	if (rc == 0) {
 		dl_after_load(rearm, g_config);
+		dl_before_load(load_mc);
+	}
 	/* TXC_EDISABLED: the reason is already logged */
 	if (rc != 0 && rc != TXC_EDISABLED)
 		log_msg(TXC_LOG_ERROR, "cannot start (%s); caching is off", txc_strerror(rc));

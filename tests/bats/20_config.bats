@@ -249,6 +249,25 @@ EOF
 	check_fails "$cfg" "$(lineno "$cfg" cache_if)" 'cache_if|ret|operator|condition'
 }
 
+@test "check: an ignore name longer than 63 bytes is one error, and nothing uninitialised is read" {
+	local long
+	long=$(printf 'p%.0s' {1..70})
+	cfg=$(txc_config longignore <<EOF
+[cache]
+servers = $MC_SOCK
+
+[function k_int]
+signature = int k_int(int x)
+ignore = $long
+EOF
+	)
+	check_fails "$cfg" "$(lineno "$cfg" "ignore =")" 'longer than 63'
+	[[ $stderr != *"no parameter named"* ]] || kinds_fail "a false 'no parameter named' came first"
+	command -v valgrind >/dev/null || return 0
+	run --separate-stderr valgrind -q --error-exitcode=99 "$TXCACHE" check -c "$cfg"
+	[[ $status -eq 65 ]] || kinds_fail "valgrind: status $status (99: a memory error)"
+}
+
 @test "check: an unknown key is only a warning" {
 	cfg=$(txc_config unknownkey <<EOF
 [cache]

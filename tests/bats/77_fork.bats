@@ -66,3 +66,34 @@ EOF
 	run_shim --separate-stderr "$cfg" timeout 60 "$FIXTURES/slowreader"
 	[[ $status -eq 0 && $output == "B done" ]] || { echo "status $status: $output $stderr"; return 1; }
 }
+
+@test "fork while threads hammer every lock (patch, closures, interning, near cache, log file): no child hangs" {
+	local cfg
+	cfg=$(txc_config locks <<EOF
+[cache]
+servers = $MC_SOCK
+namespace = forklocks
+timeout_ms = 2000
+log = debug
+log_file = $BATS_TEST_TMPDIR/txcache.log
+
+[function ldf]
+signature = int ldf(int x)
+local_ttl = 60
+
+[function ldword]
+signature = static string ldword(int x)
+local_ttl = 60
+EOF
+)
+	LDLEAF=$FIXTURES/libldleaf.so run_shim --separate-stderr "$cfg" \
+		timeout 600 "$FIXTURES/forklocks" 200
+	[[ $status -eq 0 && $output == "ok 200 hung=0 bad_children=0 bad=0" ]] || {
+		echo "status $status (124 = hung): $output $stderr"
+		return 1
+	}
+	grep -q 'call sites redirected' "$BATS_TEST_TMPDIR/txcache.log" || {
+		echo "the log file was not written"
+		return 1
+	}
+}

@@ -136,9 +136,35 @@ static void test_bound(void)
 	retstr_release(&r);
 }
 
+/* More string functions than glibc has thread keys (1024): one key for all. */
+static void test_many_string_fns(void)
+{
+	enum { N = 1100 };
+	static struct retstr_fn fns[N];
+	int ok = 0, served = 0;
+	for (int i = 0; i < N; i++)
+		ok += retstr_init(&fns[i], TXC_R_STRING) == 0;
+	CHECK(ok == N, "1100 string functions set up");
+	for (int i = 0; i < N; i++) {
+		char *p = make(&fns[i], i % 2 ? "odd" : "even");
+		served += p && strcmp(p, i % 2 ? "odd" : "even") == 0;
+	}
+	CHECK(served == N, "each serves its own buffers");
+	pthread_key_t keys[900];
+	int made = 0;
+	while (made < 900 && pthread_key_create(&keys[made], NULL) == 0)
+		made++;
+	CHECK(made == 900, "900 thread keys left for the program");
+	for (int i = 0; i < made; i++)
+		pthread_key_delete(keys[i]);
+	for (int i = 0; i < N; i++)
+		retstr_release(&fns[i]);
+}
+
 int main(void)
 {
 	test_string();
+	test_many_string_fns();
 	test_string_threads();
 	test_owned();
 	test_static();
