@@ -9,6 +9,11 @@
  *	machine noise hits them alike.
  *   bench threads T SECONDS CASE
  *	T threads run CASE for SECONDS; prints "threads T OPS_PER_S".
+ *   bench worst SECONDS CASE
+ *	Times every call of CASE for SECONDS, with a miss of two other
+ *	functions every 1000 calls (so counters of several functions wait for
+ *	publication); prints "worst MAX_NS CALLS": the slowest call, where a
+ *	publication inside a host call shows.
  *
  * Cases: fast (pf_fast(42): under the shim a hit or a near hit), bare
  * (pf_bare(42): the same function, never intercepted), miss (pf_fast with a
@@ -271,6 +276,30 @@ static int run_threads(int n, double seconds, const char *name)
 	return 0;
 }
 
+static int run_worst(double seconds, const char *name)
+{
+	void (*fn)(void) = cases[find_case(name)].fn;
+	double worst = 0, end;
+	long n = 0;
+
+	block_ns(fn, 1000);
+	end = now_ns() + seconds * 1e9;
+	while (now_ns() < end) {
+		double t0 = now_ns(), d;
+
+		fn();
+		d = now_ns() - t0;
+		if (d > worst)
+			worst = d;
+		if (++n % 1000 == 0) {
+			op_miss();
+			op_small();
+		}
+	}
+	printf("worst %.0f %ld\n", worst, n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	counter = (int)(getpid() & 0xffff) << 14; /* runs of one config use new keys */
@@ -283,6 +312,9 @@ int main(int argc, char **argv)
 		return run_cases(atoi(argv[2]), atol(argv[3]), argc - 4, argv + 4);
 	if (argc == 5 && strcmp(argv[1], "threads") == 0)
 		return run_threads(atoi(argv[2]), atof(argv[3]), argv[4]);
-	fprintf(stderr, "usage: bench cases ROUNDS BLOCK CASE... | bench threads T SECONDS CASE\n");
+	if (argc == 4 && strcmp(argv[1], "worst") == 0)
+		return run_worst(atof(argv[2]), argv[3]);
+	fprintf(stderr, "usage: bench cases ROUNDS BLOCK CASE... | bench threads T SECONDS CASE | "
+			"bench worst SECONDS CASE\n");
 	return 2;
 }

@@ -88,6 +88,13 @@ verdict() { # value op limit
 
 printf '%-58s %-26s %-14s %s\n' case measured goal verdict
 
+# 0. the slowest hit, with publication every second and without: what a
+# publication costs the one host call it happens in (at most one round trip)
+PUB=$(NS=pub cfg pub 'stats_interval = 1' <<<"$FNS")
+NOPUB=$(NS=nopub cfg nopub 'stats_interval = 0' <<<"$FNS")
+wp=$(shim "$PUB" "$B" worst 4 fast | awk '$1 == "worst" {print $2}')
+wn=$(shim "$NOPUB" "$B" worst 4 fast | awk '$1 == "worst" {print $2}')
+
 # 1. hit vs raw get; the three-key mget against one get
 out=$(shim "$HIT" "$B" cases "$ROUNDS" 2000 rawget fast rawmget3)
 r=$(field fast 3 <<<"$out")
@@ -97,6 +104,10 @@ row "Hit: int f(int) through the shim / raw libmemcached get" \
 r3=$(field rawmget3 3 <<<"$out")
 row "  of which: raw mget of 3 keys / raw get of 1" "$(printf '%.3f×' "$r3")" "(design)" "-"
 RAW_US=$(field rawget 2 <<<"$out" | awk '{print $1/1000}')
+row "Worst hit in 4 s, publication every 1 s / none" \
+	"$(awk -v p="$wp" -v n="$wn" 'BEGIN { printf "%.0f / %.0f µs", p / 1000, n / 1000 }')" \
+	"≤ 1 round trip more" \
+	"$(verdict "$(awk -v p="$wp" -v n="$wn" -v r="$RAW_US" 'BEGIN { print (p - n) / 1000 / r }')" '<=' 1.5)"
 
 # 2. miss overhead, in get round trips
 out=$(shim "$HIT" "$B" cases "$ROUNDS" 1000 rawget miss bare rawset)
