@@ -388,28 +388,41 @@ static int lock_or_wait(struct call *c, const struct txc_key *key, struct txc_lo
  * saves and restores errno restores this, and leaves the caller's. */
 #define ERRNO_UNSET (-0x54584300) /* "TXC" */
 
-/* The miss: the real call, entered with ERRNO_UNSET (errno = keep: the
- * caller's errno, as before) so that an errno it sets is seen and stored,
- * then the store. */
-static void run_miss(struct closure_ud *ud, struct call *c, const struct txc_key *key,
-		     const struct txc_lookup *lk, uint64_t epoch, int caller_errno)
+/* The real call as a miss makes it: entered with ERRNO_UNSET (errno =
+ * keep: the caller's errno, as before) so that an errno it sets is seen,
+ * with what it writes captured into CC (capture_end done; the caller frees
+ * CC). Returns the errno it left; *SET tells whether it set one, *COST how
+ * long it took. */
+static int call_as_miss(struct closure_ud *ud, struct call *c, struct capture_call *cc,
+			int caller_errno, bool *set, int64_t *cost)
 {
 	struct fn_rt *f = ud->fn;
 	int entry_errno = f->fc->errno_keep ? caller_errno : ERRNO_UNSET;
 	struct timespec t0, t1;
-	struct capture_call cc;
-	stats_add(&f->stats, TXC_ST_MISSES, 1);
-	capture_begin(&cc, &f->fc->sig, c->args, g_cfg->max_value);
+	capture_begin(cc, &f->fc->sig, c->args, g_cfg->max_value);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	call_real(ud, c->ret, c->args, entry_errno);
 	int real_errno = errno;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	capture_end(&cc);
-	struct miss m = {elapsed_ns(&t0, &t1), epoch, real_errno != entry_errno, real_errno};
+	capture_end(cc);
+	*set = real_errno != entry_errno;
+	*cost = elapsed_ns(&t0, &t1);
+	return real_errno;
+}
+
+/* The miss: the real call, then the store. */
+static void run_miss(struct closure_ud *ud, struct call *c, const struct txc_key *key,
+		     const struct txc_lookup *lk, uint64_t epoch, int caller_errno)
+{
+	struct fn_rt *f = ud->fn;
+	struct capture_call cc;
+	struct miss m = {0, epoch, false, 0};
+	stats_add(&f->stats, TXC_ST_MISSES, 1);
+	m.err = call_as_miss(ud, c, &cc, caller_errno, &m.err_set, &m.cost);
 	store_result(f, c->ret, c->args, key, lk, &m, &cc);
 	capture_free(&cc);
 	retstr_adopt(&f->rs, c->ret);
-	c->errno_after = m.err_set ? real_errno : caller_errno;
+	c->errno_after = m.err_set ? m.err : caller_errno;
 }
 
 /* The key of this call of UD's definition. Returns 0, or TXC_ENOTFOUND (counted,
@@ -441,16 +454,13 @@ static bool run_verified(struct closure_ud *ud, struct call *c, const struct txc
 	struct fn_rt *f = ud->fn;
 	struct verify_call vc = {g_cache, f->index, &f->fc->sig,      &f->stats,
 				 key,	  a,	    f->fc->errno_keep};
-	int entry_errno = f->fc->errno_keep ? caller_errno : ERRNO_UNSET;
 	struct capture_call cc;
+	bool set;
+	int64_t cost;
 	stats_add(&f->stats, TXC_ST_HITS, 1);
 	verify_inputs(c->vk, vc.sig, c->args, caller_errno);
-	capture_begin(&cc, vc.sig, c->args, g_cfg->max_value);
-	call_real(ud, c->ret, c->args, entry_errno);
-	int real_errno = errno;
-	capture_end(&cc);
-	/* what the caller sees after a real call (run_miss) */
-	int seen = real_errno != entry_errno ? real_errno : caller_errno;
+	int real_errno = call_as_miss(ud, c, &cc, caller_errno, &set, &cost);
+	int seen = set ? real_errno : caller_errno; /* what a miss would leave */
 	verify_finish(c->vk, &vc, c->ret, c->args, &cc, seen);
 	capture_free(&cc);
 	retstr_adopt(&f->rs, c->ret);
