@@ -31,10 +31,15 @@ bool sigguard_check(void)
 	return true;
 }
 
-static void enter(uintptr_t frame)
+/* The host's handler for SIG, with the thread marked as in a handler from
+ * FRAME (the trampoline's frame) on; NULL (nothing marked) when none. Only
+ * thread-local stores: errno is untouched. */
+static void *enter(int sig, uintptr_t frame)
 {
-	if (sigguard_depth++ == 0)
+	void *h = sig > 0 && sig < _NSIG ? __atomic_load_n(&g_orig[sig], __ATOMIC_ACQUIRE) : NULL;
+	if (h && sigguard_depth++ == 0)
 		g_frame = frame;
+	return h;
 }
 
 static void leave(void)
@@ -45,30 +50,20 @@ static void leave(void)
 
 static void tramp_plain(int sig)
 {
-	void *h = sig > 0 && sig < _NSIG ? __atomic_load_n(&g_orig[sig], __ATOMIC_ACQUIRE) : NULL;
-	if (!h)
-		return;
-	int saved = errno;
-	enter((uintptr_t)__builtin_frame_address(0));
-	errno = saved;
-	((void (*)(int))h)(sig);
-	saved = errno;
-	leave();
-	errno = saved;
+	void *h = enter(sig, (uintptr_t)__builtin_frame_address(0));
+	if (h) {
+		((void (*)(int))h)(sig);
+		leave();
+	}
 }
 
 static void tramp_info(int sig, siginfo_t *si, void *uc)
 {
-	void *h = sig > 0 && sig < _NSIG ? __atomic_load_n(&g_orig[sig], __ATOMIC_ACQUIRE) : NULL;
-	if (!h)
-		return;
-	int saved = errno;
-	enter((uintptr_t)__builtin_frame_address(0));
-	errno = saved;
-	((void (*)(int, siginfo_t *, void *))h)(sig, si, uc);
-	saved = errno;
-	leave();
-	errno = saved;
+	void *h = enter(sig, (uintptr_t)__builtin_frame_address(0));
+	if (h) {
+		((void (*)(int, siginfo_t *, void *))h)(sig, si, uc);
+		leave();
+	}
 }
 
 static bool is_handler(void *h)
