@@ -15,7 +15,6 @@
 
 #include "capture_priv.h"
 #include "err.h"
-#include "interpose.h"
 #include "log.h"
 #include "sigguard.h"
 
@@ -415,17 +414,6 @@ int capture_replay(const struct txc_sig *sig, void *const *avalue, const struct 
 
 /* ---- arming ---- */
 
-static const struct capture_wrapper *g_tab;
-static void *g_next[64]; /* dlsym(RTLD_NEXT) of each: another view of "real" */
-
-static void *arm_hook(void *ctx, int fn, void *real)
-{
-	(void)ctx;
-	if (real == g_tab[fn].wrapper || (real != g_tab[fn].real && real != g_next[fn]))
-		return NULL; /* already ours, or bound to another definition */
-	return g_tab[fn].wrapper;
-}
-
 static bool config_needs(const struct txc_config *cfg)
 {
 	for (int i = 0; i < cfg->nfns; i++) {
@@ -442,17 +430,9 @@ int capture_arm(const struct txc_config *cfg)
 	if (!config_needs(cfg))
 		return 0;
 	size_t n;
-	g_tab = capture_wrappers(&n);
-	struct interpose_target t[64];
-	if (n > 64)
-		return TXC_EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		t[i] = (struct interpose_target){.name = g_tab[i].name};
-		if (interpose_resolve(&t[i], &g_next[i]) != 0)
-			g_next[i] = NULL;
-	}
+	const struct wrap_fn *tab = capture_wrappers(&n);
 	int npatched = 0;
-	int rc = interpose_patch_all(t, n, arm_hook, NULL, &npatched);
+	int rc = wrap_arm(tab, n, &npatched);
 	if (rc == 0)
 		__atomic_store_n(&armed, true, __ATOMIC_RELEASE);
 	log_msg(TXC_LOG_INFO, "capture: %d write call sites redirected", npatched);

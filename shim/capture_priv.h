@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include "capture.h"
+#include "wrap.h"
 
 /* The calling thread's innermost frame; NULL when nothing is captured, which
  * is the wrappers' whole fast path. */
@@ -42,15 +43,7 @@ void capture_forget_stream(FILE *f);
 ssize_t capture_write(int fd, const void *buf, size_t n);
 size_t capture_fwrite(const void *p, size_t size, size_t n, FILE *f);
 
-/* One wrapped function: its name and address as the shim sees them, and the
- * wrapper's address. */
-struct capture_wrapper {
-	const char *name;
-	void *real;
-	void *wrapper;
-};
-
 /* The table of wrappers, for capture_arm. */
-const struct capture_wrapper *capture_wrappers(size_t *n);
+const struct wrap_fn *capture_wrappers(size_t *n);
 
 #endif

@@ -369,7 +369,7 @@ static int w_fclose(FILE *f)
 #name, (void *)name, (void *)w_##name                                              \
 	}
 
-static const struct capture_wrapper table[] = {
+static const struct wrap_fn table[] = {
     W(write),
     W(pwrite),
     W(pwrite64),
@@ -403,7 +403,7 @@ static const struct capture_wrapper table[] = {
     W(fclose),
 };
 
-const struct capture_wrapper *capture_wrappers(size_t *n)
+const struct wrap_fn *capture_wrappers(size_t *n)
 {
 	*n = sizeof(table) / sizeof(table[0]);
 	return table;

@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "err.h"
-#include "interpose.h"
 #include "log.h"
 #include "sigguard.h"
+#include "wrap.h"
 
 __thread int sigguard_depth __attribute__((tls_model("initial-exec")));
 /* Frame address of the outermost active trampoline in this thread. */
@@ -151,11 +151,7 @@ static __sighandler_t w_sigset(int sig, __sighandler_t h)
 	return wrap_simple(sigset, sig, h);
 }
 
-static const struct {
-	const char *name;
-	void *real;
-	void *wrapper;
-} g_tab[] = {
+static const struct wrap_fn g_tab[] = {
     {"sigaction", (void *)sigaction, (void *)w_sigaction},
     {"signal", (void *)signal, (void *)w_signal},
     {"sysv_signal", (void *)sysv_signal, (void *)w_sysv_signal},
@@ -165,26 +161,10 @@ static const struct {
 #pragma GCC diagnostic pop
 #define NTAB (sizeof(g_tab) / sizeof(g_tab[0]))
 
-static void *g_next[NTAB];
-
-static void *arm_hook(void *ctx, int fn, void *real)
-{
-	(void)ctx;
-	if (real == g_tab[fn].wrapper || (real != g_tab[fn].real && real != g_next[fn]))
-		return NULL; /* already ours, or another definition (a wrapper library) */
-	return g_tab[fn].wrapper;
-}
-
 int sigguard_arm(void)
 {
-	struct interpose_target t[NTAB];
-	for (size_t i = 0; i < NTAB; i++) {
-		t[i] = (struct interpose_target){.name = g_tab[i].name};
-		if (interpose_resolve(&t[i], &g_next[i]) != 0)
-			g_next[i] = NULL;
-	}
 	int npatched = 0;
-	int rc = interpose_patch_all(t, NTAB, arm_hook, NULL, &npatched);
+	int rc = wrap_arm(g_tab, NTAB, &npatched);
 	log_msg(TXC_LOG_DEBUG, "sigguard: %d signal call sites redirected", npatched);
 	return rc;
 }
