@@ -24,6 +24,7 @@
 #include "dl.h"
 #include "err.h"
 #include "log.h"
+#include "scope.h"
 
 /* A tail call is what keeps the caller's return address for glibc; ask for
  * it even in -O0/-O1 builds (make asan). Clang does it from -O1 on. */
@@ -96,7 +97,8 @@ static int patch_pass(int *npatched)
 	g_dl_slots = 0;
 	int rc = interpose_patch_all(g_targets, g_n + DL_N, dl_hook, NULL, npatched);
 	if (rc == 0) {
-		g_adds = adds;
+		/* a module left for later (scope.h) makes the next pass full */
+		g_adds = scope_deferred() ? 0 : adds;
 		*npatched -= g_dl_slots < *npatched ? g_dl_slots : *npatched;
 	}
 	/* lookups that failed on the way are not the caller's dlerror() */
@@ -259,8 +261,13 @@ static void *w_dlopen(const char *file, int mode)
 	if (before && !t_in_dlopen)
 		before();
 	t_in_dlopen++;
+	scope_open_begin();
 	void *h = open_as_caller(file, mode, __builtin_return_address(0));
 	t_in_dlopen--;
+	/* before the pass that covers it: lazy slots bind within its scope */
+	if (h)
+		scope_note_open(h, mode);
+	scope_open_end();
 	if (!h)
 		return NULL;
 	int saved = errno, np = 0;

@@ -24,6 +24,7 @@
 #include "interpose.h"
 #include "log.h"
 #include "needed.h"
+#include "scope.h"
 
 #define MAX_MODS 1024
 
@@ -334,7 +335,9 @@ static bool in_range(uintptr_t lo, uintptr_t hi, uintptr_t v)
 	return v >= lo && v < hi;
 }
 
-/* A lazy slot still leads to the PLT: find what the loader would bind.
+/* A lazy slot still leads to the PLT: find what the loader would bind
+ * it to, searching M's own scope (scope.h). Where that scope is not known
+ * (a module loaded by a dlopen the shim did not see), the older answer:
  * RTLD_NEXT sees the global scope after the shim; a module dlopen()ed
  * RTLD_LOCAL binds within its own scope, reached through a handle on it;
  * a symbol only the main program exports is found by RTLD_DEFAULT, unless
@@ -343,6 +346,9 @@ static int resolve_for(const struct patcher *p, const struct mod *m, const char 
 		       const char *ver, void **real)
 {
 	struct interpose_target t = {name, ver, NULL};
+	int rc = scope_lookup((size_t)(m - mods), name, ver, real);
+	if (rc == 0 || rc == TXC_EUNAVAIL)
+		return rc; /* found, or left for a later pass */
 	if (interpose_resolve(&t, real) == 0)
 		return 0;
 	void *r = NULL;
@@ -621,6 +627,19 @@ static void pin_all(size_t n)
 	}
 }
 
+/* Hands the pass's module list to scope.c for lazy slots' lookups. */
+static void begin_scope(size_t n)
+{
+	static struct scope_mod smods[MAX_MODS];
+	uintptr_t vdso = getauxval(AT_SYSINFO_EHDR);
+	for (size_t i = 0; i < n; i++) {
+		const struct mod *m = &mods[i];
+		smods[i] = (struct scope_mod){m->base, m->lo,  m->hi,
+					      m->name, m->dyn, vdso && in_mod(m, vdso)};
+	}
+	scope_begin(smods, n);
+}
+
 static void unpin_all(size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -644,6 +663,7 @@ int interpose_patch_all(const struct interpose_target *targets, size_t n, interp
 		log_msg(TXC_LOG_WARN, "interpose: %zu modules beyond %d not patched", w.dropped,
 			MAX_MODS);
 	mark_skipped(w.n, w.interp);
+	begin_scope(w.n);
 
 	struct patcher p = {.targets = targets, .n = n, .hook = hook, .ctx = ctx};
 	p.pagesz = (uintptr_t)sysconf(_SC_PAGESIZE);

@@ -2,7 +2,11 @@
 # The binding-mode matrix: the same program and plugin (tests/fixtures/bind.mk)
 # built lazy and BIND_NOW, PIE and non-PIE, with -fno-plt, and with partial,
 # full and no RELRO. Every mode runs the same checks (bind_mode_suite); bats
-# 1.8 cannot generate @test blocks, so each mode is one line below.
+# 1.8 cannot generate @test blocks, so each mode is one line below. Lazily
+# bound modes must reach the definition the loader would bind (scope.h):
+# a wrapper preloaded before the shim, a program exporting its own bind_slow
+# (-rdynamic), a plugin opened RTLD_DEEPBIND; BIND_NOW modes, where the
+# loader binds everything itself, must give the same answers.
 
 load helpers
 load kinds_helpers
@@ -27,6 +31,7 @@ bind_mode_suite() {
 	[[ -x $prog ]] || { kinds_fail "missing $prog"; return 1; }
 	cfg=$(bind_config </dev/null)
 	bind_roundtrip "$cfg" "$prog" plt 1 ptr 2 dlsym 3 dlhandle 4 plugin 5 threads 6 || return 1
+	bind_scope_suite "$1" || return 1
 
 	cfg=$(kinds_config strlen <<'EOF2'
 [function strlen]
@@ -57,6 +62,27 @@ EOF2
 	assert_same_as_plain || return 1
 	assert_calls 3 "library = libother: nothing intercepted" || return 1
 	expect_log_count miss bind_slow 0 || return 1
+}
+
+# bind_scope_suite MODE: each case in a namespace of its own, as each binds
+# bind_slow to another definition (so other keys).
+bind_scope_suite() {
+	local prog=$FIXTURES/bind_$1 rdyn=$FIXTURES/bind_rdyn_$1 wrap=$FIXTURES/libbindwrap.so
+	local ns=$KINDS_NS cfg
+	KINDS_NS=${ns}r
+	cfg=$(bind_config </dev/null)
+	# main's bind_slow (x*x+507) for the plugins; libbindt's for DEEPBIND
+	preload_roundtrip "$cfg" SHIM "$rdyn" dlsym 3 plugin 5 deep 6 threads 7 || return 1
+	if [[ ${TXCACHE_ASAN:-} != 1 ]]; then # the ASan runtime must come first
+		KINDS_NS=${ns}w1
+		cfg=$(bind_config </dev/null)
+		# the wrapper (+1000) everywhere but in the DEEPBIND plugin
+		preload_roundtrip "$cfg" "$wrap SHIM" "$prog" plt 1 dlsym 3 plugin 5 deep 6 || return 1
+		KINDS_NS=${ns}w2
+		cfg=$(bind_config </dev/null)
+		preload_roundtrip "$cfg" "SHIM $wrap" "$prog" plt 1 dlsym 3 plugin 5 deep 6 || return 1
+	fi
+	KINDS_NS=$ns
 }
 
 @test "lazy, PIE, partial RELRO" { bind_mode_suite lazy_pie_partial; }

@@ -46,23 +46,34 @@ expect_log_count() {
 # first shimmed run makes the same N calls as misses and prints the same
 # bytes; the second makes no call at all and answers N times from cache.
 bind_roundtrip() {
-	local cfg=$1 n
+	local cfg=$1
 	shift
-	kinds_exec "$@"
+	preload_roundtrip "$cfg" SHIM "$@"
+}
+
+# preload_roundtrip CFG PRELOAD PROG ARG...: bind_roundtrip with LD_PRELOAD
+# set to PRELOAD, in which the word SHIM stands for the shim (the plain run
+# has it left out): "$WRAP SHIM" preloads a wrapper before the shim.
+preload_roundtrip() {
+	local cfg=$1 pre=$2 n plain with
+	shift 2
+	plain=${pre//SHIM/}
+	with=${pre//SHIM/$KINDS_PRELOAD}
+	kinds_exec env LD_PRELOAD="$plain" "$@"
 	[[ $status -eq 0 ]] || { kinds_fail "plain run failed"; return 1; }
 	kinds_keep_ref
 	n=$(calls_count)
 	((n > 0)) || { kinds_fail "the plain run made no real call"; return 1; }
 	: >"$KINDS_CALLS"
 
-	kinds_exec_shim "$cfg" "$@"
+	kinds_exec env LD_PRELOAD="$with" TXCACHE_CONFIG="$cfg" "$@"
 	assert_same_as_plain || return 1
-	assert_calls "$n" "first run: every call is a miss" || return 1
+	assert_calls "$n" "first run ($pre): every call is a miss" || return 1
 	expect_log_count miss bind_slow "$n" || return 1
 	: >"$KINDS_CALLS"
 
-	kinds_exec_shim "$cfg" "$@"
+	kinds_exec env LD_PRELOAD="$with" TXCACHE_CONFIG="$cfg" "$@"
 	assert_same_as_plain || return 1
-	assert_calls 0 "second run: served from the cache" || return 1
+	assert_calls 0 "second run ($pre): served from the cache" || return 1
 	expect_log_count hit bind_slow "$n" || return 1
 }
