@@ -1,0 +1,70 @@
+#!/usr/bin/env bats
+# Which definition a lazily bound slot reaches (shim/scope.h). The loader
+# binds a lazy PLT slot on its first call by searching the calling module's
+# own scope; the shim patches the slot before that call, so it must find the
+# same definition itself (before, it asked dlsym(RTLD_NEXT) from its own
+# place and got libscopedef's scope_f everywhere). Fixtures:
+# tests/fixtures/scope.mk. Each case: the uncached answer, then misses that
+# make the same real calls of the same definitions, then hits; and the same
+# under LD_BIND_NOW=1, where the loader binds everything itself.
+
+load helpers
+load kinds_helpers
+load interpose_helpers
+
+setup_file() {
+	kinds_setup_file
+}
+
+teardown_file() {
+	kinds_teardown_file
+}
+
+setup() {
+	bind_setup
+	export BIND_FN=scope_f
+	PROG=$FIXTURES/scope_main
+}
+
+scope_config() {
+	kinds_config scope <<'EOF2'
+[function scope_f]
+signature = long scope_f(long x)
+EOF2
+}
+
+# scope_case OP EXPECTED-LINE: lazy, then BIND_NOW, each in its namespace.
+scope_case() {
+	local op=$1 want=$2 ns=$KINDS_NS
+	kinds_exec "$PROG" "$op" 1
+	expect_out "$want" || return 1
+	: >"$KINDS_CALLS"
+	KINDS_NS=${ns}l
+	preload_roundtrip "$(scope_config)" SHIM "$PROG" "$op" 1 || return 1
+	KINDS_NS=${ns}n
+	preload_roundtrip "$(scope_config)" SHIM env LD_BIND_NOW=1 "$PROG" "$op" 1 || return 1
+	KINDS_NS=$ns
+}
+
+@test "-rdynamic: a start-up library's lazy slot binds to the program's own scope_f" {
+	scope_case g "g 1 = 2"
+}
+
+@test "RTLD_DEEPBIND plugin: its lazy slot binds within its own scope (libscopedef2) first" {
+	scope_case deep "deep 1 = 2001"
+}
+
+@test "RTLD_LOCAL plugin: the global scope (the program's scope_f) comes first" {
+	scope_case local "local 1 = 2"
+}
+
+@test "RTLD_GLOBAL plugin: the same, and it joins the global scope" {
+	scope_case global "global 1 = 2"
+}
+
+@test "all four in one process: three definitions, each cached under its own key" {
+	kinds_exec "$PROG" g 1 deep 2 local 3 global 4 deep 5
+	expect_status 0 || return 1
+	: >"$KINDS_CALLS"
+	preload_roundtrip "$(scope_config)" SHIM "$PROG" g 1 deep 2 local 3 global 4 deep 5
+}
