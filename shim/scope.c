@@ -25,7 +25,8 @@
 struct open_rec {
 	uintptr_t base;
 	char name[NAME_CAP];
-	int mode; /* RTLD_GLOBAL | RTLD_DEEPBIND bits */
+	int mode;  /* RTLD_GLOBAL | RTLD_DEEPBIND bits */
+	bool seen; /* present when an earlier pass began */
 };
 
 /* Written by scope_note_open in any thread, read by passes: under g_lock. */
@@ -92,6 +93,7 @@ void scope_note_open(void *handle, int mode)
 		struct open_rec *r = &g_opens[g_nopens++];
 		r->base = lm->l_addr;
 		r->mode = mode;
+		r->seen = false;
 		memcpy(r->name, lm->l_name, strlen(lm->l_name) + 1);
 	}
 	pthread_mutex_unlock(&g_lock);
@@ -106,7 +108,10 @@ static int find_mod(uintptr_t base, const char *name)
 	return -1;
 }
 
-/* Copies the live records for this pass and drops the others. */
+/* Copies the live records for this pass and drops the closed ones. A
+ * record noted after the caller listed MODS names a module MODS may not
+ * hold yet: it is dropped only once a later pass misses it too (dropping
+ * it at once left that module to the fallback, or deferred for good). */
 static void take_records(void)
 {
 	pthread_mutex_lock(&g_lock);
@@ -114,9 +119,12 @@ static void take_records(void)
 	pass_nopens = 0;
 	for (size_t i = 0; i < g_nopens; i++) {
 		int root = find_mod(g_opens[i].base, g_opens[i].name);
-		if (root < 0)
+		if (root < 0 && g_opens[i].seen)
 			continue; /* closed since: its scope is gone too */
+		g_opens[i].seen = true;
 		g_opens[keep++] = g_opens[i];
+		if (root < 0)
+			continue;
 		pass_opens[pass_nopens] = g_opens[i];
 		pass_root[pass_nopens++] = root;
 	}

@@ -68,3 +68,45 @@ scope_case() {
 	: >"$KINDS_CALLS"
 	preload_roundtrip "$(scope_config)" SHIM "$PROG" g 1 deep 2 local 3 global 4 deep 5
 }
+
+@test "dlmopen: another namespace is never patched; its calls run uncached, same answers" {
+	local cfg
+	cfg=$(scope_config)
+	kinds_exec "$PROG" ns 1 nsdlsym 2
+	expect_status 0 || return 1
+	kinds_keep_ref
+	: >"$KINDS_CALLS"
+	kinds_exec_shim "$cfg" "$PROG" ns 1 nsdlsym 2
+	assert_same_as_plain || return 1
+	assert_calls 2 "first run" || return 1
+	kinds_exec_shim "$cfg" "$PROG" ns 1 nsdlsym 2
+	assert_same_as_plain || return 1
+	assert_calls 4 "second run: nothing was cached, every call real" || return 1
+	expect_log_count hit scope_f 0 || return 1
+}
+
+# Issue 12, point 6: a pass must never patch a plugin that another thread's
+# dlopen has mapped but not relocated yet (relocation would overwrite the
+# patch), nor leave a plugin for a pass that ends before the plugin's own
+# dlopen returns. scope_race: four threads open sixteen plugins (lazy and
+# BIND_NOW) while a fifth loads and unloads another in a loop. Every plugin's
+# call must be a miss in one run and a hit in the next, ten times over.
+@test "passes racing dlopen in other threads: every plugin's call is cached (10 rounds)" {
+	local race=$FIXTURES/scope_race ns=$KINDS_NS cfg round
+	export BIND_FN=bind_slow
+	kinds_exec "$race"
+	expect_status 0 || return 1
+	kinds_keep_ref
+	for round in 1 2 3 4 5 6 7 8 9 10; do
+		KINDS_NS=${ns}r$round
+		cfg=$(bind_config </dev/null)
+		: >"$KINDS_CALLS"
+		kinds_exec_shim "$cfg" "$race"
+		assert_same_as_plain || return 1
+		assert_calls 16 "round $round, first run: sixteen misses" || return 1
+		kinds_exec_shim "$cfg" "$race"
+		assert_same_as_plain || return 1
+		assert_calls 16 "round $round, second run: every plugin's call a hit" || return 1
+		expect_log_count hit bind_slow 16 || return 1
+	done
+}
