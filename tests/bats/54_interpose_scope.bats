@@ -89,8 +89,10 @@ scope_case() {
 # dlopen has mapped but not relocated yet (relocation would overwrite the
 # patch), nor leave a plugin for a pass that ends before the plugin's own
 # dlopen returns. scope_race: four threads open sixteen plugins (lazy and
-# BIND_NOW) while a fifth loads and unloads another in a loop. Every plugin's
-# call must be a miss in one run and a hit in the next, ten times over.
+# BIND_NOW, each with 2000 symbolic relocations: a long relocation) while a
+# fifth loads and unloads another in a loop. Every plugin's call must be a
+# miss in one run and a hit in the next, ten times over. Passes that do not
+# pin their modules (interpose.c pin_all) fail it: a crash or uncached calls.
 @test "passes racing dlopen in other threads: every plugin's call is cached (10 rounds)" {
 	local race=$FIXTURES/scope_race ns=$KINDS_NS cfg round
 	export BIND_FN=bind_slow
