@@ -208,6 +208,24 @@ static int judge(const struct modlist *l, const struct txc_fn_config *fn)
 	return 0;
 }
 
+/* The shim sees only the namespace it was preloaded into: a module that
+ * calls dlmopen may load others it never patches. Says so once. */
+static void note_dlmopen(const struct modlist *l)
+{
+	struct elfscan_use use;
+	for (size_t i = 0; i < l->n; i++) {
+		if (!l->m[i].elf || l->m[i].never_patched)
+			continue;
+		elfscan_lookup(l->m[i].elf, "dlmopen", "", &use);
+		if (use.via_got) {
+			printf("note: %s calls dlmopen: modules in other namespaces are never "
+			       "patched, their calls are not cached\n",
+			       l->m[i].path);
+			return;
+		}
+	}
+}
+
 /* Finds PROG along PATH when it has no slash, as execvp would. */
 static int program_path(const char *prog, char *out, size_t cap)
 {
@@ -263,6 +281,7 @@ static int check_program(const struct txc_config *cfg, const char *prog)
 	int ok = 0;
 	for (int i = 0; i < cfg->nfns; i++)
 		ok += judge(&l, &cfg->fns[i]);
+	note_dlmopen(&l);
 	printf("%d of %d configured functions can be intercepted in %s\n", ok, cfg->nfns, path);
 	for (size_t i = 0; i < l.n; i++)
 		elfscan_close(l.m[i].elf);

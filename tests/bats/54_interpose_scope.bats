@@ -83,6 +83,10 @@ scope_case() {
 	assert_same_as_plain || return 1
 	assert_calls 4 "second run: nothing was cached, every call real" || return 1
 	expect_log_count hit scope_f 0 || return 1
+	kinds_exec "$TXCACHE" check -c "$cfg" "$PROG"
+	expect_status 0 || return 1
+	expect_out --partial "scope_main calls dlmopen: modules in other namespaces are never patched" ||
+		return 1
 }
 
 # Issue 12, point 6: a pass must never patch a plugin that another thread's
