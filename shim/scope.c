@@ -51,13 +51,34 @@ static size_t nglobal;
 static bool global_ok, global_done;
 static bool pass_pending, pass_deferred;
 
+static __thread int t_pending __attribute__((tls_model("initial-exec")));
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+/* A child has only the forking thread: other threads' dlopens under way
+ * will never end there, and g_lock may have been held by one of them
+ * (nothing under it forks, so taking it around fork is not needed). */
+static void fork_child(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+	g_lock = fresh;
+	__atomic_store_n(&g_pending, t_pending, __ATOMIC_SEQ_CST);
+}
+
+static void init_once(void)
+{
+	pthread_atfork(NULL, NULL, fork_child);
+}
+
 void scope_open_begin(void)
 {
+	pthread_once(&g_once, init_once);
+	t_pending++;
 	__atomic_add_fetch(&g_pending, 1, __ATOMIC_SEQ_CST);
 }
 
 void scope_open_end(void)
 {
+	t_pending--;
 	__atomic_sub_fetch(&g_pending, 1, __ATOMIC_SEQ_CST);
 }
 
