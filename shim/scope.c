@@ -308,14 +308,24 @@ static int def_addr(size_t i, const ElfW(Sym) * sym, const char *name, const cha
 	return 0;
 }
 
+/* A filter library (DT_FILTER, DT_AUXILIARY) has its symbols looked up in
+ * other objects first: not redone here. */
+static bool is_filter(const struct scope_mod *m)
+{
+	for (const ElfW(Dyn) *d = m->dyn; d->d_tag != DT_NULL; d++)
+		if (d->d_tag == DT_FILTER || d->d_tag == DT_AUXILIARY)
+			return true;
+	return false;
+}
+
 /* Searches LIST in order. Returns 0 (found), 1 (not in this list), or
- * TXC_ENOTFOUND when a member cannot be read (undecided). */
+ * TXC_ENOTFOUND when a member cannot be read or is a filter (undecided). */
 static int search(const unsigned short *list, size_t n, const char *name, const char *ver,
 		  void **real)
 {
 	for (size_t k = 0; k < n; k++) {
 		const struct scope_mod *m = &P[list[k]];
-		if (!m->dyn)
+		if (!m->dyn || is_filter(m))
 			return TXC_ENOTFOUND;
 		struct elfsym_mod em = {m->base, m->lo, m->hi, m->dyn};
 		const ElfW(Sym) *sym = elfsym_find(&em, name, ver);

@@ -15,8 +15,12 @@
  * What it cannot see it does not guess: a module loaded by a dlopen the
  * shim did not wrap (libc's NSS, a constructor's dlopen, a never-patched
  * module's), a DT_NEEDED name it cannot match to exactly one module, a
- * record table that overflowed: scope_lookup then returns TXC_ENOTFOUND and
- * the caller keeps its older answer.
+ * record table that overflowed, a filter library (DT_FILTER, DT_AUXILIARY)
+ * on the way: scope_lookup then returns TXC_ENOTFOUND and the caller keeps
+ * its older answer. Known gap: records are dropped by the first pass that
+ * no longer finds their module; a module closed and opened again with
+ * another mode at the same address between two passes keeps its first
+ * record, and with it that open's RTLD_DEEPBIND or not.
  */
 #ifndef TXC_SCOPE_H
 #define TXC_SCOPE_H
