@@ -23,7 +23,9 @@ struct interpose_target {
 
 /* Asked once per matching GOT slot. FN is the index into the targets array.
  * REAL is what the slot leads to, already resolved: the GOT value when it
- * points outside the importing module, otherwise dlvsym/dlsym(RTLD_NEXT).
+ * points outside the importing module, otherwise (a lazy slot) the
+ * definition the loader would bind for that module (scope.h; a slot of a
+ * module whose dlopen is still on its way is left to a later pass).
  * Returns the address to write, or NULL to leave the slot unchanged (for
  * example when REAL is already one of the caller's closures). */
 typedef void *(*interpose_hook_fn)(void *ctx, int fn, void *real);
