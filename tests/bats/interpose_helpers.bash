@@ -9,6 +9,8 @@
 #                      the sections given on stdin
 #   bind_roundtrip CFG PROG ARG...  uncached reference, then a run of misses
 #                      (every real call made), then a run of hits (none)
+#   preload_roundtrip CFG PRELOAD PROG ARG...  the same with other preloads
+#                      around the shim ("$WRAP SHIM"), counting $BIND_FN
 #   count_log hit|miss FN      lines "txcache: hit FN ..." in the last stderr
 #
 # Each check returns 1 explicitly at its first failure (see kinds_helpers).
