@@ -283,9 +283,12 @@ static bool build_global(void)
 	return global_ok;
 }
 
-/* The address of SYM, defined in P[I]; an IFUNC's resolver is run by the
- * loader itself, through dlvsym/dlsym on a handle of its module (which
- * searches that module first), and must land inside it. */
+/* The address of SYM, defined in P[I]. An IFUNC's resolver is run by the
+ * loader itself, through dlvsym/dlsym on a handle of its module, whose
+ * search starts with that module; its answer may lie anywhere (time and
+ * gettimeofday answer with the vDSO's). For an unversioned import that
+ * is dlsym's default version, which may differ from the oldest one an
+ * unversioned import binds to when the module has several: none known. */
 static int def_addr(size_t i, const ElfW(Sym) * sym, const char *name, const char *ver, void **real)
 {
 	const struct scope_mod *m = &P[i];
@@ -302,7 +305,7 @@ static int def_addr(size_t i, const ElfW(Sym) * sym, const char *name, const cha
 		dlclose(h);
 	}
 	(void)dlerror();
-	if (!r || (uintptr_t)r < m->lo || (uintptr_t)r >= m->hi)
+	if (!r)
 		return TXC_ENOTFOUND;
 	*real = r;
 	return 0;

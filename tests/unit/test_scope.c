@@ -1,11 +1,16 @@
 /* test_scope.c - elfsym's one-module lookup and scope's search, checked
  * against the loader's own answers (dlvsym on a handle, dlsym) in this very
  * process: libm (two versions of exp) is opened RTLD_GLOBAL before the
- * first pass, and libc has IFUNCs.
+ * first pass, and libc has IFUNCs. Then the whole check: the test runs
+ * itself again under LD_BIND_NOW=1, where the loader has bound every PLT
+ * slot of every module, and scope_lookup must give each slot's value.
  */
 #include <dlfcn.h>
 #include <link.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "elfsym.h"
@@ -94,12 +99,115 @@ static void search(void)
 	CHECK(scope_lookup(nmods + 5, "exp", NULL, &r) == TXC_ENOTFOUND, "no such module");
 }
 
-int main(void)
+/* The version module M imports symbol IDX at (DT_VERSYM, DT_VERNEED). */
+static const char *import_version(const struct scope_mod *m, size_t idx)
 {
+	struct elfsym_mod em = {m->base, m->lo, m->hi, m->dyn};
+	const ElfW(Half) *versym = NULL;
+	const ElfW(Verneed) *vn = NULL;
+	const char *strtab = NULL;
+	for (const ElfW(Dyn) *d = m->dyn; d->d_tag != DT_NULL; d++) {
+		uintptr_t a = elfsym_dyn_addr(&em, d->d_un.d_ptr);
+		if (d->d_tag == DT_VERSYM)
+			versym = (const void *)a;
+		else if (d->d_tag == DT_VERNEED)
+			vn = (const void *)a;
+		else if (d->d_tag == DT_STRTAB)
+			strtab = (const void *)a;
+	}
+	ElfW(Half) v = versym ? versym[idx] & 0x7fff : 0;
+	for (; vn && v >= 2;
+	     vn = vn->vn_next ? (const void *)((const char *)vn + vn->vn_next) : NULL) {
+		const ElfW(Vernaux) *a = (const void *)((const char *)vn + vn->vn_aux);
+		for (size_t j = 0; j < vn->vn_cnt; j++) {
+			if (a->vna_other == v)
+				return strtab + a->vna_name;
+			a = (const void *)((const char *)a + a->vna_next);
+		}
+	}
+	return NULL;
+}
+
+/* Every JUMP_SLOT of module I: the loader's value against scope_lookup's. */
+static void compare_module(size_t i, int *same, int *differ)
+{
+	const struct scope_mod *m = &mods[i];
+	struct elfsym_mod em = {m->base, m->lo, m->hi, m->dyn};
+	uintptr_t jmprel = 0, symtab = 0, strtab = 0;
+	size_t sz = 0;
+	for (const ElfW(Dyn) *d = m->dyn; d->d_tag != DT_NULL; d++) {
+		if (d->d_tag == DT_JMPREL)
+			jmprel = elfsym_dyn_addr(&em, d->d_un.d_ptr);
+		else if (d->d_tag == DT_PLTRELSZ)
+			sz = d->d_un.d_val;
+		else if (d->d_tag == DT_SYMTAB)
+			symtab = elfsym_dyn_addr(&em, d->d_un.d_ptr);
+		else if (d->d_tag == DT_STRTAB)
+			strtab = elfsym_dyn_addr(&em, d->d_un.d_ptr);
+	}
+	for (size_t off = 0; jmprel && symtab && off + sizeof(ElfW(Rela)) <= sz;
+	     off += sizeof(ElfW(Rela))) {
+		const ElfW(Rela) *r = (const void *)(jmprel + off);
+		size_t idx = ELF64_R_SYM(r->r_info);
+		const ElfW(Sym) *sym = (const ElfW(Sym) *)symtab + idx;
+		if (ELF64_R_TYPE(r->r_info) != R_X86_64_JUMP_SLOT || !idx ||
+		    sym->st_shndx != SHN_UNDEF)
+			continue;
+		const char *name = (const char *)strtab + sym->st_name;
+		void *got = *(void **)(m->base + r->r_offset), *mine = NULL;
+		int rc = scope_lookup(i, name, import_version(m, idx), &mine);
+		/* a weak undefined import the loader left NULL: none found */
+		if ((rc == 0 && mine == got) || (rc == TXC_ENOTFOUND && !got)) {
+			(*same)++;
+		} else {
+			(*differ)++;
+			printf("# %s in %s: loader %p, scope %p\n", name,
+			       *m->name ? m->name : "(main)", got, mine);
+		}
+	}
+}
+
+/* Under LD_BIND_NOW=1: every bound PLT slot of every module. */
+static void whole_process(void)
+{
+	int same = 0, differ = 0;
+	scope_begin(mods, nmods);
+	for (size_t i = 0; i < nmods; i++)
+		if (mods[i].dyn && !mods[i].vdso)
+			compare_module(i, &same, &differ);
+	CHECK(same > 300 && differ == 0, "%d PLT slots bound as the loader bound them, %d not",
+	      same, differ);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	if (!getenv("LD_BIND_NOW")) {
+		/* run the whole-process comparison in a child bound at start */
+		setenv("LD_BIND_NOW", "1", 1);
+		pid_t pid = fork();
+		if (pid == 0) {
+			dup2(2, 1); /* its TAP lines are not this run's */
+			execv("/proc/self/exe", argv);
+			_exit(127);
+		}
+		int st = 0;
+		CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+			  WEXITSTATUS(st) == 0,
+		      "the LD_BIND_NOW=1 run passed");
+		unsetenv("LD_BIND_NOW");
+	}
 	void *libm = dlopen("libm.so.6", RTLD_NOW | RTLD_GLOBAL);
 	CHECK(libm != NULL, "libm opened");
+	/* large libraries with many imports, when installed (libmemcached's) */
+	const char *more[] = {"libstdc++.so.6", "libcrypto.so.3", "libmemcached.so.11"};
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+		if (!dlopen(more[i], RTLD_NOW | RTLD_GLOBAL))
+			printf("# %s: not loaded\n", more[i]);
 	dl_iterate_phdr(collect, NULL);
 	one_module();
 	search();
+	if (getenv("LD_BIND_NOW"))
+		whole_process();
 	return check_done();
 }
