@@ -167,10 +167,23 @@ static void compare_module(size_t i, int *same, int *differ)
 	}
 }
 
-/* Under LD_BIND_NOW=1: every bound PLT slot of every module. */
+/* Under LD_BIND_NOW=1: every bound PLT slot of every module, with two
+ * libraries opened after the first pass (so through their records), one
+ * RTLD_DEEPBIND. */
 static void whole_process(void)
 {
 	int same = 0, differ = 0;
+	const char *later[] = {"libsodium.so.23", "libffi.so.8"};
+	const int mode[] = {RTLD_LAZY | RTLD_DEEPBIND, RTLD_LAZY | RTLD_LOCAL};
+	for (int k = 0; k < 2; k++) {
+		void *h = dlopen(later[k], mode[k]);
+		if (h)
+			scope_note_open(h, mode[k]);
+		else
+			printf("# %s: not loaded\n", later[k]);
+	}
+	nmods = 0;
+	dl_iterate_phdr(collect, NULL);
 	scope_begin(mods, nmods);
 	for (size_t i = 0; i < nmods; i++)
 		if (mods[i].dyn && !mods[i].vdso)
