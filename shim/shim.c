@@ -128,6 +128,7 @@ static void start(void)
 	if (rc == 0) {
 		dl_after_load(rearm, g_config);
 		dl_before_load(load_mc);
+		dl_after_unload(dispatch_forget_unloaded);
 	}
 	/* TXC_EDISABLED: the reason is already logged */
 	if (rc != 0 && rc != TXC_EDISABLED)
