@@ -1,10 +1,19 @@
-/* interpose.h - rewriting GOT entries (JUMP_SLOT and GLOB_DAT) of loaded modules.
+/* interpose.h - rewriting GOT entries (JUMP_SLOT and GLOB_DAT) and data
+ * words (static tables of function pointers) of loaded modules.
  *
  * The module walks every loaded module with dl_iterate_phdr, reads its
  * dynamic section, and for each relocation that imports a configured symbol
  * (name, and version when one is pinned) asks the caller's hook what to store
  * in the slot. Pages are made writable on top of their current protection
  * (full RELRO) and restored afterwards.
+ *
+ * Pointer identity: a data word (R_X86_64_64 and its kin) is rewritten only
+ * while it still holds a definition of its symbol (the program may have
+ * stored another function there since); a GLOB_DAT or data slot holding a
+ * non-PIE program's canonical PLT entry is never rewritten, since that
+ * entry is what &f gives in every module and it already leads through the
+ * program's patched JUMP_SLOT. So every pointer to f compares as without
+ * the shim, given a hook that returns one address per definition.
  *
  * Never patched: the shim itself, the dynamic loader, the vDSO, and every
  * module in the shim's own DT_NEEDED closure (libc, libffi, libmemcached and
@@ -23,7 +32,8 @@ struct interpose_target {
 
 /* Asked once per matching GOT slot. FN is the index into the targets array.
  * REAL is what the slot leads to, already resolved: the GOT value when it
- * points outside the importing module, otherwise dlvsym/dlsym(RTLD_NEXT).
+ * points outside the importing module, otherwise dlvsym/dlsym(RTLD_NEXT);
+ * for a data word, the definition it holds.
  * Returns the address to write, or NULL to leave the slot unchanged (for
  * example when REAL is already one of the caller's closures). */
 typedef void *(*interpose_hook_fn)(void *ctx, int fn, void *real);
