@@ -14,7 +14,9 @@
  * symptr arguments name (symptr.h); a call where either is unknown runs real.
  *
  * Over 500 lines: the hit, miss, lock and mutator paths share the closure
- * state kept here; the identity and symptr work lives in defid.c and symptr.c.
+ * state kept here (closures, and their targets that move on once a module
+ * is unloaded); the identity and symptr work lives in defid.c and symptr.c,
+ * module liveness in modref.c.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -672,12 +674,21 @@ static void *reuse_retired(struct fn_rt *f, void *real, const struct modref *ref
 }
 
 /* Under g_lock. */
-static void *make_closure(struct fn_rt *f, void *real, const struct modref *ref)
+/* Under g_lock: the closure of REAL while its module is loaded, or NULL. */
+static void *find_live(const struct fn_rt *f, void *real)
 {
 	for (int k = 0; k < f->nclosures; k++)
 		if (!f->cl[k].retired && f->cl[k].ud->real == real)
 			return f->cl[k].code;
-	void *code = reuse_retired(f, real, ref);
+	return NULL;
+}
+
+static void *make_closure(struct fn_rt *f, void *real, const struct modref *ref)
+{
+	void *code = find_live(f, real);
+	if (code)
+		return code;
+	code = reuse_retired(f, real, ref);
 	if (code)
 		return code;
 	if (f->nclosures < MAX_CLOSURES)
@@ -692,15 +703,19 @@ void *dispatch_closure_for(int fn, void *real)
 {
 	if (!g_fns || fn < 0 || fn >= g_cfg->nfns || !real)
 		return NULL;
-	void *code = NULL;
 	int saved = errno;
 	struct modref ref;
 	retire_unloaded();
-	(void)modref_of(real, &ref); /* outside g_lock: see retire_fn */
 	pthread_mutex_lock(&g_lock);
-	if (!is_our_closure(real))
-		code = make_closure(&g_fns[fn], real, &ref);
+	bool ours = is_our_closure(real);
+	void *code = ours ? NULL : find_live(&g_fns[fn], real);
 	pthread_mutex_unlock(&g_lock);
+	if (!ours && !code) {
+		(void)modref_of(real, &ref); /* outside g_lock: see retire_fn */
+		pthread_mutex_lock(&g_lock);
+		code = make_closure(&g_fns[fn], real, &ref);
+		pthread_mutex_unlock(&g_lock);
+	}
 	errno = saved;
 	return code;
 }

@@ -499,8 +499,11 @@ static int page_prot(struct patcher *p, const struct mod *m, uintptr_t page, int
 }
 
 /* Adds write permission on top of the page's protection (a GOT may share a
- * page with code: keep PROT_EXEC), stores, and restores it. */
-static int write_slot(struct patcher *p, const struct mod *m, uintptr_t slot, void *val)
+ * page with code: keep PROT_EXEC), stores, and restores it. With EXPECT, the
+ * store happens only while the slot still holds it (a data word the program
+ * may write at the same time): TXC_EEXIST when it did not. */
+static int write_slot(struct patcher *p, const struct mod *m, uintptr_t slot, void *val,
+		      void *expect)
 {
 	uintptr_t page = slot & ~(p->pagesz - 1);
 	int prot;
@@ -515,13 +518,18 @@ static int write_slot(struct patcher *p, const struct mod *m, uintptr_t slot, vo
 			*m->name ? m->name : "(main)", strerror(errno));
 		return TXC_ESYS;
 	}
-	__atomic_store_n((void **)slot, val, __ATOMIC_RELEASE);
+	int rc = 0;
+	if (!expect)
+		__atomic_store_n((void **)slot, val, __ATOMIC_RELEASE);
+	else if (!__atomic_compare_exchange_n((void **)slot, &expect, val, false, __ATOMIC_ACQ_REL,
+					      __ATOMIC_ACQUIRE))
+		rc = TXC_EEXIST;
 	if (ro && mprotect((void *)page, p->pagesz, prot) != 0) {
 		log_msg(TXC_LOG_WARN, "interpose: restoring protection of %#lx in %s: %s",
 			(unsigned long)page, *m->name ? m->name : "(main)", strerror(errno));
 		p->cache_prot = prot | PROT_WRITE;
 	}
-	return 0;
+	return rc;
 }
 
 /* What a relocation fills: a call's PLT slot, a GOT slot read by -fno-plt
@@ -606,7 +614,8 @@ static void patch_slot(struct patcher *p, const struct mod *m, const struct dyni
 		if (!interpose_library_ok(t, real))
 			continue;
 		void *val = p->hook(p->ctx, (int)fn, real);
-		if (val && val != cur && write_slot(p, m, slot, val) == 0) {
+		void *expect = kind == SLOT_DATA ? cur : NULL;
+		if (val && val != cur && write_slot(p, m, slot, val, expect) == 0) {
 			p->npatched++;
 			log_msg(TXC_LOG_DEBUG, "interpose: patched %s in %s%s", name,
 				*m->name ? m->name : "(main)", kind == SLOT_DATA ? " (data)" : "");
