@@ -119,6 +119,25 @@ idn_identity() {
 	[[ -z $stderr ]] || { echo "unexpected stderr: $stderr"; return 1; }
 }
 
+@test "4 threads each load, call and unload 15 copies of a plugin at once: every load cached, right results (2 runs)" {
+	local cfg dir=$BATS_TEST_TMPDIR/plugs i line bad= run
+	mkdir -p "$dir"
+	for ((i = 0; i < 60; i++)); do
+		cp "$FIXTURES/libidnrel.so" "$dir/libidnrel_$i.so"
+	done
+	for run in 1 2; do
+		cfg=$(idn_cfg "threads$run")
+		run_shim --separate-stderr "$cfg" timeout 120 "$FIXTURES/idn_reload" threads "$dir" 4 15
+		[[ $status -eq 0 ]] || { echo "run $run: status $status (124: hang): $output $stderr"; return 1; }
+		for ((i = 0; i < 60; i++)); do
+			line="load $i ret $((3 * (2000 + i) + 1)) $((3 * (2000 + i) + 1)) real 1"
+			grep -qxF "$line" <<<"$output" || bad+="want '$line'; "
+		done
+		[[ -z $bad ]] || { echo "run $run: $bad"; echo "$output"; return 1; }
+		[[ -z $stderr ]] || { echo "run $run: unexpected stderr: $stderr"; return 1; }
+	done
+}
+
 @test "a rebuilt plugin loaded where the old build was: its own results, cached" {
 	local cfg
 	cfg=$(idn_cfg swap)
