@@ -18,10 +18,8 @@
  * is unloaded); the identity and symptr work lives in defid.c and symptr.c,
  * module liveness in modref.c.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <ffi.h>
-#include <link.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,9 +48,8 @@ struct fn_rt;
 struct closure_ud {
 	struct fn_rt *fn;
 	void *real;
-	struct defid def;	   /* which library, build and version REAL is */
-	const struct link_map *lm; /* the module REAL lies in when bound; NULL: unknown */
-	uintptr_t base;		   /* its l_addr then */
+	struct defid def;  /* which library, build and version REAL is */
+	struct modref mod; /* the module REAL lay in when bound (lm NULL: none) */
 };
 
 /* One libffi closure. Its target can move to another definition once the
@@ -591,24 +588,27 @@ static unsigned long long g_unloads_seen; /* atomic */
 static void retire_fn(struct fn_rt *f)
 {
 	struct closure_ud *uds[MAX_CLOSURES];
+	struct modref mods[MAX_CLOSURES]; /* real and mod change only under g_lock */
+	void *reals[MAX_CLOSURES];
 	bool gone[MAX_CLOSURES];
 	int n;
 	pthread_mutex_lock(&g_lock);
 	n = f->nclosures;
-	for (int k = 0; k < n; k++)
-		uds[k] = f->cl[k].retired ? NULL : f->cl[k].ud;
-	pthread_mutex_unlock(&g_lock);
 	for (int k = 0; k < n; k++) {
-		struct modref ref = {uds[k] ? uds[k]->lm : NULL, uds[k] ? uds[k]->base : 0};
-		gone[k] = uds[k] && !modref_alive(&ref, uds[k]->real);
+		uds[k] = f->cl[k].retired ? NULL : f->cl[k].ud;
+		mods[k] = uds[k] ? uds[k]->mod : (struct modref){0};
+		reals[k] = uds[k] ? uds[k]->real : NULL;
 	}
+	pthread_mutex_unlock(&g_lock);
+	for (int k = 0; k < n; k++)
+		gone[k] = uds[k] && !modref_alive(&mods[k], reals[k]);
 	pthread_mutex_lock(&g_lock);
 	for (int k = 0; k < n; k++) {
 		if (!gone[k] || f->cl[k].ud != uds[k] || f->cl[k].retired)
 			continue;
 		f->cl[k].retired = true;
 		log_msg(TXC_LOG_DEBUG, "%s: definition at %p unloaded; its closure is free",
-			f->fc->sig.name, uds[k]->real);
+			f->fc->sig.name, reals[k]);
 	}
 	pthread_mutex_unlock(&g_lock);
 }
@@ -632,8 +632,7 @@ static void retarget(struct fn_rt *f, struct closure_slot *s, void *real, const 
 	memset(ud, 0, sizeof(*ud));
 	ud->fn = f;
 	ud->real = real;
-	ud->lm = ref->lm; /* NULL (in no module): never retired */
-	ud->base = ref->base;
+	ud->mod = *ref; /* lm NULL (in no module): never retired */
 	__atomic_store_n(&s->ud, ud, __ATOMIC_RELEASE);
 	s->retired = false;
 }
