@@ -85,6 +85,23 @@ idn_identity() {
 	idn_identity idn_pie_now
 }
 
+@test "a table holding an IFUNC (strlen): equal to &strlen and dlsym, cached" {
+	local cfg
+	cfg=$(txc_config ifunc <<EOF
+[cache]
+servers = $MC_SOCK
+namespace = idnifunc
+
+[function strlen]
+signature = size_t strlen(string s)
+EOF
+	)
+	TXCACHE_LOG=info run_shim --separate-stderr "$cfg" "$FIXTURES/idn_ifunc" abcdef
+	[[ $status -eq 0 ]] || { echo "status $status: $output $stderr"; return 1; }
+	[[ $output == $'tab==&f yes\ntab==dlsym yes\nlen 6 6' ]] || { echo "got: $output"; return 1; }
+	[[ $stderr == *"hit strlen"* ]] || { echo "the second call was not a hit: $stderr"; return 1; }
+}
+
 # README ("Interception everywhere"): a library's constructor runs before the
 # shim's, a plugin's inside dlopen before the shim patches it, so a pointer
 # either stores is the real function. Calls through it run uncached (their
