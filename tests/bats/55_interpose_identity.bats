@@ -5,11 +5,13 @@
 # a library's table and GOT slot, the defining library's own table, a
 # plugin's, dlsym on three handles) must compare under the shim exactly as
 # without it, and a call through each must be cached. Built PIE, non-PIE
-# (a canonical PLT entry), -fno-plt both ways, and BIND_NOW + full RELRO.
+# (a canonical PLT entry), -fno-plt both ways, and BIND_NOW + full RELRO;
+# also a table holding an IFUNC (strlen).
 #
 # Reloads: a plugin loaded, called and unloaded 30 times at 30 addresses
-# (more than a function's 8 closures), and a rebuilt plugin loaded at the
-# address the old build left: each load is cached, with its own result.
+# (more than a function's 8 closures), the same from 4 threads at once, and
+# a rebuilt plugin loaded at the address the old build left: each load is
+# cached, with its own result.
 
 load helpers
 
