@@ -534,7 +534,16 @@ static int write_slot(struct patcher *p, const struct mod *m, uintptr_t slot, vo
 
 /* What a relocation fills: a call's PLT slot, a GOT slot read by -fno-plt
  * calls and by code taking &f, or a word of data (a static table). */
-enum slot_kind { SLOT_CALL, SLOT_ADDR, SLOT_DATA };
+enum slot_kind { SLOT_NONE, SLOT_CALL, SLOT_ADDR, SLOT_DATA };
+
+static enum slot_kind slot_kind_of(unsigned long type)
+{
+	if (type == TXC_R_JUMP_SLOT)
+		return SLOT_CALL;
+	if (type == TXC_R_GLOB_DAT) /* first: RISC-V's GOT slots are its data words */
+		return SLOT_ADDR;
+	return type == TXC_R_ABS ? SLOT_DATA : SLOT_NONE;
+}
 
 /* A non-PIE program's canonical PLT entry: the address every module's &f
  * gives there (the program's own symbol, undefined, with a value). It jumps
@@ -635,11 +644,8 @@ static void patch_table(struct patcher *p, const struct mod *m, const struct dyn
 		const ElfW(Rel) *r = (const ElfW(Rel) *)(table + off);
 		unsigned long type = TXC_R_TYPE(r->r_info);
 		size_t idx = TXC_R_SYM(r->r_info);
-		enum slot_kind kind = type == TXC_R_JUMP_SLOT  ? SLOT_CALL
-				      : type == TXC_R_GLOB_DAT ? SLOT_ADDR
-				      : type == TXC_R_ABS      ? SLOT_DATA
-							       : (enum slot_kind) - 1;
-		if ((int)kind >= 0 && idx && r->r_offset % sizeof(void *) == 0)
+		enum slot_kind kind = slot_kind_of(type);
+		if (kind != SLOT_NONE && idx && r->r_offset % sizeof(void *) == 0)
 			patch_slot(p, m, di, r->r_offset, idx, kind);
 	}
 }
