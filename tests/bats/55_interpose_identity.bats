@@ -120,6 +120,28 @@ EOF
 	done
 }
 
+# README ("Interception everywhere"): a library that binds its functions to
+# itself (-Bsymbolic, hidden, protected) takes their addresses with no
+# symbol a relocation could name, so under the shim its own &f and table
+# stay the real function while the program's &f is the closure. If this
+# starts to fail, the limit is gone: update the README row.
+@test "a -Bsymbolic library's own &f and table: not intercepted, unequal to the program's &f (documented)" {
+	local cfg
+	cfg=$(txc_config bsym <<EOF
+[cache]
+servers = $MC_SOCK
+namespace = idnbsym
+
+[function idn_bs]
+signature = int idn_bs(int x)
+EOF
+	)
+	run "$FIXTURES/idn_bsym_main"
+	[[ $output == "addr yes tab yes" ]] || { echo "uncached: $output"; return 1; }
+	run_shim --separate-stderr "$cfg" "$FIXTURES/idn_bsym_main"
+	[[ $status -eq 0 && $output == "addr no tab no" ]] || { echo "status $status: $output $stderr"; return 1; }
+}
+
 @test "a plugin loaded, called and unloaded 30 times at 30 addresses: every load is cached, right results" {
 	local cfg dir=$BATS_TEST_TMPDIR/plugs i line bad=
 	cfg=$(idn_cfg spread)
