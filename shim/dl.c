@@ -1,4 +1,4 @@
-/* dl.c - dlopen, dlsym and dlvsym wrappers reached through patched GOT
+/* dl.c - dlopen, dlsym, dlvsym and dlclose wrappers reached through patched GOT
  * slots; see dl.h.
  *
  * Why GOT slots and not exported wrappers: glibc resolves RTLD_NEXT and

@@ -1,7 +1,7 @@
 /* dl.h - keeping modules loaded later, and pointers fetched by name, cached.
  *
  * dl_arm patches every loaded module like interpose_patch_all, and also
- * points each module's dlopen, dlsym and dlvsym GOT slots at wrappers of
+ * points each module's dlopen, dlsym, dlvsym and dlclose slots at wrappers of
  * this module (nothing is exported: the shim's own symbol table and other
  * modules' lookups are unchanged):
  *

@@ -70,7 +70,7 @@ static int patch_everything(const struct txc_config *cfg)
 		t[i].library = cfg->fns[i].library;
 	}
 	int npatched = 0;
-	/* also arms dlopen/dlsym/dlvsym: modules opened later are patched too */
+	/* also arms dlopen/dlsym/dlvsym/dlclose: modules opened later are patched too */
 	int rc = dl_arm(t, (size_t)cfg->nfns, hook, NULL, &npatched);
 	free(t);
 	log_msg(TXC_LOG_INFO, "%d functions configured, %d call sites redirected", cfg->nfns,
