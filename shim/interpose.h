@@ -13,7 +13,8 @@
  * non-PIE program's canonical PLT entry is never rewritten, since that
  * entry is what &f gives in every module and it already leads through the
  * program's patched JUMP_SLOT. So every pointer to f compares as without
- * the shim, given a hook that returns one address per definition.
+ * the shim, given a hook that returns one address per definition. For a
+ * data word, the hook's REAL is the definition the word holds.
  *
  * Never patched: the shim itself, the dynamic loader, the vDSO, and every
  * module in the shim's own DT_NEEDED closure (libc, libffi, libmemcached and
@@ -32,8 +33,7 @@ struct interpose_target {
 
 /* Asked once per matching GOT slot. FN is the index into the targets array.
  * REAL is what the slot leads to, already resolved: the GOT value when it
- * points outside the importing module, otherwise dlvsym/dlsym(RTLD_NEXT);
- * for a data word, the definition it holds.
+ * points outside the importing module, otherwise dlvsym/dlsym(RTLD_NEXT).
  * Returns the address to write, or NULL to leave the slot unchanged (for
  * example when REAL is already one of the caller's closures). */
 typedef void *(*interpose_hook_fn)(void *ctx, int fn, void *real);
