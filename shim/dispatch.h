@@ -6,6 +6,19 @@
  *
  * Lifetime: dispatch state and closures are never freed; a closure may be
  * called by any thread until the process ends.
+ *
+ * Unloaded definitions: a function has at most 8 closures whose definitions
+ * are loaded at once. Once the module of a closure's definition is unloaded
+ * (dispatch_forget_unloaded after each dlclose, and a check on every
+ * dispatch_closure_for), the closure is free: the next new definition (a
+ * plugin reloaded at another address, or a rebuilt one at the same address)
+ * gets it, with its own identity and registration. The switch is one atomic
+ * store; each call reads its target once, so a call sees the old definition
+ * or the new one, never a mix. Only a call still running in an unloaded
+ * module's code (a broken program) can meet a target reused twice since.
+ * Not seen: a module unloaded by one thread and another mapped at the very
+ * same base by a third thread before the check ran; the closure then keeps
+ * the first module's identity (its keys) for the second.
  */
 #ifndef TXC_DISPATCH_H
 #define TXC_DISPATCH_H
@@ -21,10 +34,16 @@
 int dispatch_init(const struct txc_config *cfg, struct txc_cache *cache);
 
 /* Returns the code address of the closure for function FN calling REAL on
- * a miss, creating it on first use; the same (FN, REAL) always gives the
- * same closure. Returns NULL when REAL is itself one of our closures (so a
- * slot is never wrapped twice) or when the closure cannot be made (logged). */
+ * a miss, creating it on first use; the same (FN, REAL) gives the same
+ * closure as long as REAL's module stays loaded. Returns NULL when REAL is itself one of our
+ * closures (so a slot is never wrapped twice) or when the closure cannot be made (logged). */
 void *dispatch_closure_for(int fn, void *real);
+
+/* Frees the closures whose definition's module is no longer loaded (see
+ * "Unloaded definitions"). Cheap when nothing was unloaded since the last
+ * call (one dl_iterate_phdr); takes the loader's lock otherwise, so never
+ * call it from a dl_iterate_phdr callback. Keeps errno. */
+void dispatch_forget_unloaded(void);
 
 /* The counters of function FN (never NULL after dispatch_init). */
 struct txc_stats *dispatch_stats(int fn);

@@ -1,4 +1,4 @@
-/* dl.c - dlopen, dlsym and dlvsym wrappers reached through patched GOT
+/* dl.c - dlopen, dlsym, dlvsym and dlclose wrappers reached through patched GOT
  * slots; see dl.h.
  *
  * Why GOT slots and not exported wrappers: glibc resolves RTLD_NEXT and
@@ -34,8 +34,8 @@
 #define TXC_TAILCALL __attribute__((noinline))
 #endif
 
-enum { DL_OPEN, DL_SYM, DL_VSYM, DL_N };
-static const char *const dl_names[DL_N] = {"dlopen", "dlsym", "dlvsym"};
+enum { DL_OPEN, DL_SYM, DL_VSYM, DL_CLOSE, DL_N };
+static const char *const dl_names[DL_N] = {"dlopen", "dlsym", "dlvsym", "dlclose"};
 
 /* Written once by dl_arm before any slot leads to a wrapper. */
 static struct interpose_target *g_targets; /* g_n configured, then DL_N */
@@ -64,13 +64,16 @@ static __thread int t_in_dlopen __attribute__((tls_model("initial-exec")));
 static void *w_dlopen(const char *file, int mode);
 static void *w_dlsym(void *h, const char *name);
 static void *w_dlvsym(void *h, const char *name, const char *ver);
+static int w_dlclose(void *h);
+static void (*g_unloaded)(void); /* atomic: dl_after_unload's callback */
 
 static void *dl_hook(void *ctx, int fn, void *real)
 {
 	(void)ctx;
 	if ((size_t)fn < g_n)
 		return g_hook(g_ctx, fn, real);
-	void *const wrappers[DL_N] = {(void *)w_dlopen, (void *)w_dlsym, (void *)w_dlvsym};
+	void *const wrappers[DL_N] = {(void *)w_dlopen, (void *)w_dlsym, (void *)w_dlvsym,
+				      (void *)w_dlclose};
 	size_t k = (size_t)fn - g_n;
 	if (k >= DL_N || real == wrappers[k])
 		return NULL;
@@ -96,6 +99,10 @@ static int patch_pass(int *npatched)
 		return 0;
 	g_dl_slots = 0;
 	int rc = interpose_patch_all(g_targets, g_n + DL_N, dl_hook, NULL, npatched);
+	/* the pass's own pins may have been the last references of a module */
+	void (*unloaded)(void) = __atomic_load_n(&g_unloaded, __ATOMIC_ACQUIRE);
+	if (unloaded)
+		unloaded();
 	if (rc == 0) {
 		/* a module left for later (scope.h) makes the next pass full */
 		g_adds = scope_deferred() ? 0 : adds;
@@ -356,4 +363,24 @@ TXC_TAILCALL static void *w_dlvsym(void *h, const char *name, const char *ver)
 	if (h != RTLD_NEXT && ver && configured(name))
 		return sym_for(h, name, ver, __builtin_return_address(0));
 	return dlvsym(h, name, ver); /* tail call: glibc sees our caller */
+}
+
+/* ---- dlclose ---- */
+
+void dl_after_unload(void (*fn)(void))
+{
+	__atomic_store_n(&g_unloaded, fn, __ATOMIC_RELEASE);
+}
+
+/* Before this thread can load another module at the same place. */
+static int w_dlclose(void *h)
+{
+	int rc = dlclose(h);
+	void (*unloaded)(void) = __atomic_load_n(&g_unloaded, __ATOMIC_ACQUIRE);
+	if (unloaded) {
+		int saved = errno;
+		unloaded();
+		errno = saved;
+	}
+	return rc;
 }

@@ -1,13 +1,14 @@
 /* dl.h - keeping modules loaded later, and pointers fetched by name, cached.
  *
  * dl_arm patches every loaded module like interpose_patch_all, and also
- * points each module's dlopen, dlsym and dlvsym GOT slots at wrappers of
+ * points each module's dlopen, dlsym, dlvsym and dlclose slots at wrappers of
  * this module (nothing is exported: the shim's own symbol table and other
  * modules' lookups are unchanged):
  *
  *   dlopen  calls the real dlopen, then patches every module that appeared
  *           (the one opened and what it pulled in) before returning. A
  *           bare file name is searched along the caller's DT_RPATH/RUNPATH.
+ *   dlclose calls the real dlclose, then dl_after_unload's callback.
  *   dlsym, dlvsym  return the closure when the name is a configured
  *           function (its version and library pins respected); any other
  *           lookup, and every RTLD_NEXT lookup, is a tail call of the real
@@ -47,6 +48,13 @@ int dl_arm(const struct interpose_target *targets, size_t n, interpose_hook_fn h
  * are patched and under the same lock (for other GOT users such as the
  * capture wrappers). One callback; a later call replaces it. */
 void dl_after_load(void (*fn)(void *ctx), void *ctx);
+
+/* Registers FN() to run after each dlclose of a patched module returns, and
+ * after each patch pass (whose module pins may be the last references): so
+ * that what kept state about unloaded modules (dispatch's closures) learns
+ * it before this thread can load another module at the same addresses. FN
+ * must be cheap when nothing was unloaded and must keep errno and dlerror. */
+void dl_after_unload(void (*fn)(void));
 
 /* Registers FN() to run at the start of each outermost dlopen of the host,
  * before the real one: the shim loads what it loads lazily (libmemcached)

@@ -505,8 +505,11 @@ static int page_prot(struct patcher *p, const struct mod *m, uintptr_t page, int
 }
 
 /* Adds write permission on top of the page's protection (a GOT may share a
- * page with code: keep PROT_EXEC), stores, and restores it. */
-static int write_slot(struct patcher *p, const struct mod *m, uintptr_t slot, void *val)
+ * page with code: keep PROT_EXEC), stores, and restores it. With EXPECT, the
+ * store happens only while the slot still holds it (a data word the program
+ * may write at the same time): TXC_EEXIST when it did not. */
+static int write_slot(struct patcher *p, const struct mod *m, uintptr_t slot, void *val,
+		      void *expect)
 {
 	uintptr_t page = slot & ~(p->pagesz - 1);
 	int prot;
@@ -521,17 +524,84 @@ static int write_slot(struct patcher *p, const struct mod *m, uintptr_t slot, vo
 			*m->name ? m->name : "(main)", strerror(errno));
 		return TXC_ESYS;
 	}
-	__atomic_store_n((void **)slot, val, __ATOMIC_RELEASE);
+	int rc = 0;
+	if (!expect)
+		__atomic_store_n((void **)slot, val, __ATOMIC_RELEASE);
+	else if (!__atomic_compare_exchange_n((void **)slot, &expect, val, false, __ATOMIC_ACQ_REL,
+					      __ATOMIC_ACQUIRE))
+		rc = TXC_EEXIST;
 	if (ro && mprotect((void *)page, p->pagesz, prot) != 0) {
 		log_msg(TXC_LOG_WARN, "interpose: restoring protection of %#lx in %s: %s",
 			(unsigned long)page, *m->name ? m->name : "(main)", strerror(errno));
 		p->cache_prot = prot | PROT_WRITE;
 	}
+	return rc;
+}
+
+/* What a relocation fills: a call's PLT slot, a GOT slot read by -fno-plt
+ * calls and by code taking &f, or a word of data (a static table). */
+enum slot_kind { SLOT_NONE, SLOT_CALL, SLOT_ADDR, SLOT_DATA };
+
+static enum slot_kind slot_kind_of(unsigned long type)
+{
+	if (type == TXC_R_JUMP_SLOT)
+		return SLOT_CALL;
+	if (type == TXC_R_GLOB_DAT) /* first: RISC-V's GOT slots are its data words */
+		return SLOT_ADDR;
+	return type == TXC_R_ABS ? SLOT_DATA : SLOT_NONE;
+}
+
+/* A non-PIE program's canonical PLT entry: the address every module's &f
+ * gives there (the program's own symbol, undefined, with a value). It jumps
+ * through the program's JUMP_SLOT, which is patched: a slot holding it is
+ * cached already, and must keep it so that pointers compare as before. */
+static bool is_canonical_plt(const struct patcher *p, void *cur)
+{
+	Dl_info info;
+	const ElfW(Sym) *sym = NULL;
+	if (!in_range(p->exe_lo, p->exe_hi, (uintptr_t)cur))
+		return false;
+	if (!dladdr1(cur, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym)
+		return false;
+	return sym->st_shndx == SHN_UNDEF && info.dli_saddr == cur;
+}
+
+/* A data word is the program's own: it may have been rewritten since the
+ * loader filled it. Only one that still holds a definition of NAME (or what
+ * NAME resolves to: an IFUNC's implementation) is taken for one. */
+static bool data_holds_def(const struct interpose_target *t, const char *name, void *cur)
+{
+	Dl_info info;
+	const ElfW(Sym) *sym = NULL;
+	void *r = NULL;
+	if (dladdr1(cur, &info, (void **)&sym, RTLD_DL_SYMENT) && sym && info.dli_saddr == cur &&
+	    sym->st_shndx != SHN_UNDEF && info.dli_sname && strcmp(info.dli_sname, name) == 0)
+		return true;
+	return interpose_resolve(t, &r) == 0 && r == cur;
+}
+
+/* The definition SLOT leads to, in *REAL. Returns 0, or 1 to leave it. */
+static int slot_target(struct patcher *p, const struct mod *m, const struct dyninfo *di, size_t idx,
+		       const struct interpose_target *t, const char *ver, enum slot_kind kind,
+		       void *cur, void **real)
+{
+	const ElfW(Sym) *sym = &di->symtab[idx];
+	const char *name = di->strtab + sym->st_name;
+	if (kind == SLOT_DATA) {
+		*real = cur;
+		return cur && data_holds_def(t, name, cur) ? 0 : 1;
+	}
+	const char *want = t->version && *t->version ? t->version : ver;
+	if (slot_real(p, m, sym, name, want, cur, real) != 0) {
+		log_msg(TXC_LOG_DEBUG, "interpose: %s in %s: no definition found", name,
+			*m->name ? m->name : "(main)");
+		return 1;
+	}
 	return 0;
 }
 
 static void patch_slot(struct patcher *p, const struct mod *m, const struct dyninfo *di,
-		       uintptr_t offset, size_t idx)
+		       uintptr_t offset, size_t idx, enum slot_kind kind)
 {
 	const ElfW(Sym) *sym = &di->symtab[idx];
 	const char *name = di->strtab + sym->st_name;
@@ -551,22 +621,19 @@ static void patch_slot(struct patcher *p, const struct mod *m, const struct dyni
 		}
 		if (!target_matches(t, name, ver))
 			continue;
-		if (!have_real) {
-			const char *want = t->version && *t->version ? t->version : ver;
-			if (slot_real(p, m, sym, name, want, cur, &real) != 0) {
-				log_msg(TXC_LOG_DEBUG, "interpose: %s in %s: no definition found",
-					name, *m->name ? m->name : "(main)");
-				return;
-			}
-			have_real = true;
-		}
+		if (kind != SLOT_CALL && is_canonical_plt(p, cur))
+			return;
+		if (!have_real && slot_target(p, m, di, idx, t, ver, kind, cur, &real) != 0)
+			return;
+		have_real = true;
 		if (!interpose_library_ok(t, real))
 			continue;
 		void *val = p->hook(p->ctx, (int)fn, real);
-		if (val && val != cur && write_slot(p, m, slot, val) == 0) {
+		void *expect = kind == SLOT_DATA ? cur : NULL;
+		if (val && val != cur && write_slot(p, m, slot, val, expect) == 0) {
 			p->npatched++;
-			log_msg(TXC_LOG_DEBUG, "interpose: patched %s in %s", name,
-				*m->name ? m->name : "(main)");
+			log_msg(TXC_LOG_DEBUG, "interpose: patched %s in %s%s", name,
+				*m->name ? m->name : "(main)", kind == SLOT_DATA ? " (data)" : "");
 		}
 		return;
 	}
@@ -583,9 +650,9 @@ static void patch_table(struct patcher *p, const struct mod *m, const struct dyn
 		const ElfW(Rel) *r = (const ElfW(Rel) *)(table + off);
 		unsigned long type = TXC_R_TYPE(r->r_info);
 		size_t idx = TXC_R_SYM(r->r_info);
-		if ((type == TXC_R_JUMP_SLOT || type == TXC_R_GLOB_DAT) && idx &&
-		    r->r_offset % sizeof(void *) == 0)
-			patch_slot(p, m, di, r->r_offset, idx);
+		enum slot_kind kind = slot_kind_of(type);
+		if (kind != SLOT_NONE && idx && r->r_offset % sizeof(void *) == 0)
+			patch_slot(p, m, di, r->r_offset, idx, kind);
 	}
 }
 

@@ -1,10 +1,20 @@
-/* interpose.h - rewriting GOT entries (JUMP_SLOT and GLOB_DAT) of loaded modules.
+/* interpose.h - rewriting GOT entries (JUMP_SLOT and GLOB_DAT) and data
+ * words (static tables of function pointers) of loaded modules.
  *
  * The module walks every loaded module with dl_iterate_phdr, reads its
  * dynamic section, and for each relocation that imports a configured symbol
  * (name, and version when one is pinned) asks the caller's hook what to store
  * in the slot. Pages are made writable on top of their current protection
  * (full RELRO) and restored afterwards.
+ *
+ * Pointer identity: a data word (R_X86_64_64 and its kin) is rewritten only
+ * while it still holds a definition of its symbol (the program may have
+ * stored another function there since); a GLOB_DAT or data slot holding a
+ * non-PIE program's canonical PLT entry is never rewritten, since that
+ * entry is what &f gives in every module and it already leads through the
+ * program's patched JUMP_SLOT. So every pointer to f compares as without
+ * the shim, given a hook that returns one address per definition. For a
+ * data word, the hook's REAL is the definition the word holds.
  *
  * Never patched: the shim itself, the dynamic loader, the vDSO, and every
  * module in the shim's own DT_NEEDED closure (libc, libffi, libmemcached and

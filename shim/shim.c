@@ -70,7 +70,7 @@ static int patch_everything(const struct txc_config *cfg)
 		t[i].library = cfg->fns[i].library;
 	}
 	int npatched = 0;
-	/* also arms dlopen/dlsym/dlvsym: modules opened later are patched too */
+	/* also arms dlopen/dlsym/dlvsym/dlclose: modules opened later are patched too */
 	int rc = dl_arm(t, (size_t)cfg->nfns, hook, NULL, &npatched);
 	free(t);
 	log_msg(TXC_LOG_INFO, "%d functions configured, %d call sites redirected", cfg->nfns,
@@ -128,6 +128,7 @@ static void start(void)
 	if (rc == 0) {
 		dl_after_load(rearm, g_config);
 		dl_before_load(load_mc);
+		dl_after_unload(dispatch_forget_unloaded);
 	}
 	/* TXC_EDISABLED: the reason is already logged */
 	if (rc != 0 && rc != TXC_EDISABLED)
