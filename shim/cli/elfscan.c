@@ -213,8 +213,11 @@ static void scan_relocs(const struct elfscan *e, const char *name, const char *v
 			const ElfW(Rel) *r = (const void *)(tab + off);
 			size_t idx = TXC_R_SYM(r->r_info);
 			unsigned long type = TXC_R_TYPE(r->r_info);
-			if ((type != TXC_R_JUMP_SLOT && type != TXC_R_GLOB_DAT) || !idx ||
-			    idx >= e->nsym || strcmp(str_at(e, e->sym[idx].st_name), name) != 0)
+			/* TXC_R_ABS: a static table entry, rewritten like a GOT slot */
+			if ((type != TXC_R_JUMP_SLOT && type != TXC_R_GLOB_DAT &&
+			     type != TXC_R_ABS) ||
+			    !idx || idx >= e->nsym ||
+			    strcmp(str_at(e, e->sym[idx].st_name), name) != 0)
 				continue;
 			bool hidden;
 			const char *v = sym_version(e, idx, &hidden);
