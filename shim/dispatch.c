@@ -336,7 +336,7 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 		log_msg(TXC_LOG_INFO, "%s: out string without NUL; not stored", sig->name);
 	} else if (rc == TXC_ESYS) {
 		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
-		log_msg(TXC_LOG_INFO, "%s: a write failed or was short; not stored", sig->name);
+		log_msg(TXC_LOG_INFO, "%s: %s; not stored", sig->name, capture_fail_reason(cc));
 	} else {
 		stats_add(&f->stats, TXC_ST_ERRORS, 1);
 		warn_store(sig->name, "store", rc);

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#define WRAP_MAX 64
+#define WRAP_MAX 96
 
 /* One wrapped function: its name and address as the shim sees them, and the
  * wrapper's address. */

@@ -51,7 +51,8 @@ static void test_key_and_codec(void)
 	key_build(&kf, &id, &s, a2, &k2);
 	CHECK(strcmp(k1.text, k2.text) == 0, "the descriptor is not keyed");
 
-	static const char bytes[] = "a\0b\nc";
+	/* one raw segment of 5 bytes (capture_fmt.h) */
+	static const char bytes[] = "\1\0\0\0\0\5\0\0\0a\0b\nc";
 	struct txc_result r = {.ret = 5};
 	r.out[0].present = true;
 	r.out[0].data = bytes;
@@ -61,11 +62,23 @@ static void test_key_and_codec(void)
 	size_t len = 0;
 	struct txc_result d;
 	CHECK(codec_encode(&s, &m, &r, buf, sizeof(buf), &len) == 0 &&
-		  len == TXC_VALUE_HEADER + 8 + 1 + 4 + 5,
+		  len == TXC_VALUE_HEADER + 8 + 1 + 4 + 14,
 	      "encodes the capture as a blob (%zu bytes)", len);
 	CHECK(codec_decode(&s, &kf.sig_digest, &k1.digest, buf, len, &m2, &d) == 0 &&
-		  d.out[0].present && d.out[0].len == 5 && memcmp(d.out[0].data, bytes, 5) == 0,
+		  d.out[0].present && d.out[0].len == 14 && memcmp(d.out[0].data, bytes, 14) == 0,
 	      "decodes the captured bytes, NUL included");
+	static const char *const bad[] = {
+	    "\1\0\0\0\0\4\0\0\0a\0b\nc", /* lengths do not add up */
+	    "\1\0\0\0\3\5\0\0\0a\0b\nc", /* unknown tag */
+	    "\2\0\0\0\0\5\0\0\0a\0b\nc", /* more segments than room */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r.out[0].data = bad[i];
+		CHECK(codec_encode(&s, &m, &r, buf, sizeof(buf), &len) == 0 &&
+			  codec_decode(&s, &kf.sig_digest, &k1.digest, buf, len, &m2, &d) ==
+			      TXC_ECORRUPT,
+		      "a malformed segment table is corrupt (%zu)", i);
+	}
 }
 
 /* Arms capture with a config naming one writer (the test binary is the
@@ -87,12 +100,12 @@ static __attribute__((noinline)) void inner_call(const struct txc_sig *s, void *
 	struct capture_call inner;
 	struct txc_result r;
 	memset(&r, 0, sizeof(r));
-	capture_begin(&inner, s, av, 8);
+	capture_begin(&inner, s, av, 16); /* 2 bytes + the segment table */
 	capture_write(fd, "de", 2);
 	capture_end(&inner);
-	CHECK(capture_fill(&inner, &r) == 0 && r.out[0].len == 2 &&
-		  memcmp(r.out[0].data, "de", 2) == 0,
-	      "inner frame holds its bytes only");
+	CHECK(capture_fill(&inner, &r) == 0 && r.out[0].len == 4 + 5 + 2 &&
+		  memcmp(r.out[0].data, "\1\0\0\0\0\2\0\0\0de", 11) == 0,
+	      "inner frame holds its bytes only, as one raw segment");
 	capture_free(&inner);
 }
 

@@ -1,0 +1,146 @@
+/* capture_track.c - which descriptors an out fd's output goes through,
+ * and the checks that every byte of it was seen; see capture_priv.h.
+ *
+ * A frame keeps the fd numbers that refer to the open file description
+ * its descriptor referred to at the start ("aliases"). The dup and close
+ * wrappers keep the set current: dup2(devnull, fd) takes fd out (what it
+ * writes then goes elsewhere and is not the call's output), dup2(saved,
+ * fd) puts it back, and a dup() of it is one more way to write the same
+ * output. Descriptors made by other means never join.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio_ext.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "capture_priv.h"
+#include "capture_seg.h"
+#include "err.h"
+
+#define FOR_FRAMES(fr) for (struct capture_frame *fr = capture_top; fr; fr = capture_outer(fr))
+
+bool capture_frame_has_fd(const struct capture_frame *fr, int fd)
+{
+	if (!fr->is_fd || fd < 0)
+		return false;
+	for (int i = 0; i < fr->nalias; i++)
+		if (fr->alias[i] == fd)
+			return true;
+	return false;
+}
+
+static uint64_t pending_over(FILE *f, int fd)
+{
+	return f && fileno_unlocked(f) == fd ? (uint64_t)__fpending(f) : 0;
+}
+
+void capture_fd_start(struct capture_frame *fr)
+{
+	int type = 0;
+	socklen_t tl = sizeof(type);
+	struct stat st;
+	fr->nalias = 1;
+	fr->alias[0] = fr->fd;
+	fr->msg = getsockopt(fr->fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 &&
+		  (type == SOCK_DGRAM || type == SOCK_SEQPACKET);
+	if (fstat(fr->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		fr->off0 = lseek(fr->fd, 0, SEEK_CUR);
+		fr->seekable = fr->off0 >= 0;
+	}
+	fr->pending0 = pending_over(stdout, fr->fd) + pending_over(stderr, fr->fd);
+}
+
+static void set_why(struct capture_frame *fr, const char *why)
+{
+	if (!fr->failed || !fr->why)
+		fr->why = why;
+	fr->failed = true;
+}
+
+void capture_fd_finish(struct capture_frame *fr)
+{
+	if (!capture_frame_has_fd(fr, fr->fd))
+		set_why(fr, "the descriptor was closed or redirected and not restored");
+	if (!fr->failed && fr->seekable) {
+		off_t off = lseek(fr->fd, 0, SEEK_CUR);
+		uint64_t delta = off >= fr->off0 ? (uint64_t)(off - fr->off0) : UINT64_MAX;
+		/* stdio bytes reach the file when flushed: at most all of them */
+		if (off < 0 || delta < fr->moved || delta > fr->moved + fr->streamed + fr->pending0)
+			set_why(fr, "the file's offset moved by other than the captured bytes");
+	}
+	if (!fr->failed && !fr->oversize) {
+		int rc = capseg_pack(fr);
+		if (rc == TXC_ETOOBIG)
+			fr->oversize = true;
+		else if (rc != 0)
+			fr->failed = true;
+	}
+	free(fr->segs); /* not packed: the frame is not stored */
+	fr->segs = NULL;
+	fr->nsegs = fr->segcap = 0;
+}
+
+void capture_fd_unmoved(int fd, ssize_t r)
+{
+	if (r <= 0)
+		return;
+	FOR_FRAMES(fr)
+	if (capture_frame_has_fd(fr, fd) && fr->moved >= (uint64_t)r)
+		fr->moved -= (uint64_t)r;
+}
+
+static void alias_drop(struct capture_frame *fr, int fd)
+{
+	for (int i = 0; i < fr->nalias; i++)
+		if (fr->alias[i] == fd)
+			fr->alias[i--] = fr->alias[--fr->nalias];
+}
+
+void capture_fd_dup(int oldfd, int newfd)
+{
+	int saved = errno;
+	capture_prune();
+	FOR_FRAMES(fr)
+	{
+		if (!fr->is_fd || oldfd == newfd)
+			continue;
+		bool joins = capture_frame_has_fd(fr, oldfd);
+		alias_drop(fr, newfd);
+		if (joins && fr->nalias < CAPTURE_ALIAS_MAX)
+			fr->alias[fr->nalias++] = newfd;
+		else if (joins) /* cannot follow it: its writes would be missed */
+			set_why(fr, "too many copies of the descriptor");
+	}
+	errno = saved;
+}
+
+void capture_fd_closed(int fd)
+{
+	capture_fd_closed_range((unsigned)fd, (unsigned)fd);
+}
+
+void capture_fd_closed_range(unsigned lo, unsigned hi)
+{
+	capture_prune();
+	FOR_FRAMES(fr)
+	for (int i = 0; fr->is_fd && i < fr->nalias; i++)
+		if ((unsigned)fr->alias[i] >= lo && (unsigned)fr->alias[i] <= hi)
+			fr->alias[i--] = fr->alias[--fr->nalias];
+}
+
+void capture_bypass_fd(int fd, const char *why)
+{
+	capture_prune();
+	FOR_FRAMES(fr)
+	if (capture_frame_has_fd(fr, fd))
+		set_why(fr, why);
+}
+
+void capture_bypass_all(const char *why)
+{
+	capture_prune();
+	FOR_FRAMES(fr)
+	set_why(fr, why);
+}
