@@ -77,6 +77,7 @@ struct capture_frame {
 	int64_t off0;		      /* its offset at the start */
 	uint64_t moved;		      /* bytes written that move the offset (not pwrite) */
 	uint64_t streamed;	      /* bytes handed to stdio (reach fd when flushed) */
+	uint64_t pwritten;	      /* bytes written at an offset (a hit writes them) */
 	uint64_t pending0;	      /* stdout/stderr bytes buffered at the start */
 };
 

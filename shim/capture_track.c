@@ -66,8 +66,11 @@ void capture_fd_finish(struct capture_frame *fr)
 	if (!fr->failed && fr->seekable) {
 		off_t off = lseek(fr->fd, 0, SEEK_CUR);
 		uint64_t delta = off >= fr->off0 ? (uint64_t)(off - fr->off0) : UINT64_MAX;
-		/* stdio bytes reach the file when flushed: at most all of them */
-		if (off < 0 || delta < fr->moved || delta > fr->moved + fr->streamed + fr->pending0)
+		/* stdio bytes reach the file when flushed: at most all of them;
+		 * a function may move the offset past what it pwrite()s, as
+		 * the hit's write of those bytes does */
+		uint64_t most = fr->moved + fr->pwritten + fr->streamed + fr->pending0;
+		if (off < 0 || delta < fr->moved || delta > most)
 			set_why(fr, "the file's offset moved by other than the captured bytes");
 	}
 	if (!fr->failed && !fr->oversize) {
@@ -87,8 +90,10 @@ void capture_fd_unmoved(int fd, ssize_t r)
 	if (r <= 0)
 		return;
 	FOR_FRAMES(fr)
-	if (capture_frame_has_fd(fr, fd) && fr->moved >= (uint64_t)r)
+	if (capture_frame_has_fd(fr, fd) && fr->moved >= (uint64_t)r) {
 		fr->moved -= (uint64_t)r;
+		fr->pwritten += (uint64_t)r;
+	}
 }
 
 static void alias_drop(struct capture_frame *fr, int fd)
