@@ -1,0 +1,180 @@
+#!/usr/bin/env bats
+# out fd: every byte the call put on its descriptor, by whatever path, and
+# in the order the program would have put it (issue 12, points 7 to 10).
+# Each case runs the same cpath_driver command sequence
+# (tests/fixtures/cpath_driver.c, cpath_lib.c) without the shim, then twice
+# with it, and compares stdout byte for byte. A path the shim cannot see
+# must leave the call unstored: the second run is a miss again.
+
+load helpers
+load kinds_helpers
+
+setup_file() {
+	kinds_setup_file
+	[[ -x $FIXTURES/cpath_driver ]] || {
+		echo "missing $FIXTURES/cpath_driver: run make -C tests/fixtures" >&2
+		return 1
+	}
+}
+
+teardown_file() {
+	kinds_teardown_file
+}
+
+setup() {
+	kinds_setup
+	DRV=$FIXTURES/cpath_driver
+	T=$BATS_TEST_TMPDIR
+	# a body of 20 bytes for the sendfile-like paths
+	BODY=$T/body.txt
+	printf '<p>hello world!</p>\n' >"$BODY"
+	cfg=$(kinds_config cpath <<'EOF2'
+[function cp_write]
+signature = int cp_write(out fd fd, string mode, string arg)
+cache_if  = ret == 0
+EOF2
+)
+}
+
+# run_to DEST NAME SHIM ARG...: the driver with ARGs; stdout (a file or a
+# pipe) saved in $T/NAME.out, stderr in $T/NAME.err; with the shim when
+# SHIM is 1. Sets status.
+run_to() {
+	local dest=$1 out=$T/$2.out err=$T/$2.err shim=$3 pre=()
+	shift 3
+	((shim)) && pre=(env LD_PRELOAD="$KINDS_PRELOAD" TXCACHE_CONFIG="$cfg")
+	status=0
+	local before
+	before=$(calls_count)
+	case $dest in
+	file) "${pre[@]}" "$DRV" "$@" >"$out" 2>"$err" || status=$? ;;
+	pipe) { "${pre[@]}" "$DRV" "$@" 2>"$err" || status=$?; } | cat >"$out" ;;
+	esac
+	kinds_unlog_verified "$err" "$before"
+}
+
+cp_fail() {
+	{
+		printf '%s\n' "$1"
+		local f
+		for f in "$T"/*.out "$T"/*.err; do
+			[[ -f $f ]] || continue
+			printf -- '-- %s:\n' "${f##*/}"
+			if [[ $f == *.out ]]; then od -c "$f" | head -n 30; else cat -A "$f"; fi
+		done
+		printf -- '-- real calls:\n'
+		cat "$KINDS_CALLS"
+	} >&2
+	return 1
+}
+
+same_bytes() {
+	cmp -s "$T/$1.out" "$T/$2.out" || cp_fail "$2: output differs from the uncached run"
+}
+
+# cp_roundtrip DEST ARG...: uncached, miss (stored), hit (no real call),
+# all three byte-identical.
+cp_roundtrip() {
+	local dest=$1
+	shift
+	run_to "$dest" plain 0 "$@"
+	((status == 0)) || cp_fail "uncached run failed ($status)" || return
+	: >"$KINDS_CALLS"
+	run_to "$dest" miss 1 "$@"
+	((status == 0)) || cp_fail "miss run failed ($status)" || return
+	same_bytes plain miss || return
+	grep -q '^txcache: miss cp_write' "$T/miss.err" || cp_fail "no miss logged" || return
+	! grep -q 'not stored' "$T/miss.err" || cp_fail "the miss was not stored" || return
+	: >"$KINDS_CALLS"
+	run_to "$dest" hit 1 "$@"
+	((status == 0)) || cp_fail "hit run failed ($status)" || return
+	same_bytes plain hit || return
+	grep -q '^txcache: hit cp_write' "$T/hit.err" || cp_fail "no hit logged" || return
+	! grep -q '^txcache: miss ' "$T/hit.err" || cp_fail "the hit run had a miss" || return
+	[[ $(calls_count) -eq 0 ]] || cp_fail "the hit run made real calls"
+}
+
+# cp_unstored DEST WHY ARG...: the shim cannot see every byte: the miss
+# writes what the uncached run wrote and logs "WHY; not stored"; the next
+# run is a miss again, with the same bytes.
+cp_unstored() {
+	local dest=$1 why=$2
+	shift 2
+	run_to "$dest" plain 0 "$@"
+	((status == 0)) || cp_fail "uncached run failed ($status)" || return
+	: >"$KINDS_CALLS"
+	local run
+	for run in miss again; do
+		run_to "$dest" "$run" 1 "$@"
+		((status == 0)) || cp_fail "$run run failed ($status)" || return
+		same_bytes plain "$run" || return
+		grep -q "^txcache: cp_write: $why; not stored" "$T/$run.err" ||
+			cp_fail "$run: not logged as '$why; not stored'" || return
+		! grep -q '^txcache: hit ' "$T/$run.err" || cp_fail "$run: a hit" || return
+	done
+	[[ $(calls_count) -eq 2 ]] || cp_fail "expected two real calls"
+}
+
+@test "a hit keeps the program's earlier buffered stdout output first (stdio writer)" {
+	cp_roundtrip pipe say before -- call 1 printf bob -- say after
+	[[ $(tr '\n' ' ' <"$T/hit.out") == "before hello bob after " ]] || cp_fail "order"
+	cp_roundtrip file say one -- call 1 printf ann -- say two -- call 1 printf ann -- say three
+}
+
+@test "a raw writer after buffered stdout: the same order as uncached, hit and miss" {
+	# uncached, the raw bytes overtake the buffered line: so must a hit
+	cp_roundtrip pipe say before -- call 1 raw bob -- say after
+	[[ $(tr '\n' ' ' <"$T/hit.out") == "hello bob before after " ]] || cp_fail "order"
+}
+
+@test "a stdio writer whose stdout is elsewhere on the hit gets the real function" {
+	# stored while stdout is fd 1; replayed for fd 2 it would go to stdout
+	run_to pipe miss 1 call 1 printf eve
+	run_to pipe other 1 call 2 printf eve
+	grep -q '^hello eve$' "$T/other.out" || cp_fail "the real function did not write to stdout"
+	! grep -q '^txcache: hit cp_write' "$T/other.err" || cp_fail "replayed to another stream"
+}
+
+@test "sendfile after write: not stored (today 19 of 39 bytes were replayed)" {
+	cp_unstored pipe "sendfile wrote to the descriptor" call 1 sendfile "$BODY"
+	[[ $(wc -c <"$T/again.out") -eq 39 ]] || cp_fail "expected 39 bytes"
+	cp_unstored file "sendfile wrote to the descriptor" call 1 sendfile "$BODY"
+}
+
+@test "splice, copy_file_range and vmsplice: not stored" {
+	cp_unstored pipe "splice wrote to the descriptor" call 1 splice "$BODY"
+	cp_unstored file "copy_file_range wrote to the descriptor" call 1 copy_file_range "$BODY"
+	cp_unstored pipe "vmsplice wrote to the descriptor" call 1 vmsplice x
+}
+
+@test "pwritev and sendmmsg are captured and replayed exactly" {
+	cp_roundtrip file say head -- flush -- call 1 pwritev a -- say tail
+	cp_roundtrip pipe sock stream sendmmsg b
+	cp_roundtrip pipe sock dgram sendmmsg c
+	[[ $(grep -c '^\[15:sendmmsg' "$T/hit.out") -eq 2 ]] || cp_fail "two datagrams expected"
+}
+
+@test "a child process writing to the descriptor: not stored (fork, system, posix_spawn)" {
+	local m
+	for m in fork system spawn; do
+		cp_unstored pipe "a child process was started during the call" call 1 "$m" x || return
+	done
+}
+
+@test "datagram boundaries are kept: three sends and a sendmsg are four datagrams" {
+	cp_roundtrip pipe sock dgram dgram d
+	[[ $(grep -c '^\[' "$T/hit.out") -eq 4 ]] || cp_fail "expected four datagrams"
+	cp_roundtrip pipe sock seqpacket dgram e
+	[[ $(grep -c '^\[' "$T/hit.out") -eq 4 ]] || cp_fail "expected four packets"
+}
+
+@test "a descriptor redirected to /dev/null during the call: the noise is not replayed" {
+	cp_roundtrip pipe call 1 redirect f
+	[[ $(cat "$T/hit.out") == report ]] || cp_fail "only the report expected"
+}
+
+@test "writes through a dup() of the descriptor are part of the output" {
+	cp_roundtrip pipe call 1 viadup g
+	[[ $(tr '\n' ' ' <"$T/hit.out") == "direct one through a dup g direct two " ]] ||
+		cp_fail "order"
+}
