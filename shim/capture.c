@@ -189,7 +189,7 @@ void capture_note_fd(int fd, const void *buf, size_t n, ssize_t r)
 	busy = 1;
 	FOR_FRAMES(fr)
 	{
-		if (!capture_frame_has_fd(fr, fd))
+		if (!capture_frame_claims(fr, fd))
 			continue;
 		if (r < 0 || (size_t)r < n)
 			fr->failed = true;
@@ -218,15 +218,14 @@ void capture_note_fdv(int fd, const struct iovec *iov, int cnt, ssize_t r)
 		capture_note_fd(fd, NULL, 1, r < 0 ? -1 : 0); /* marks the frames failed */
 }
 
-static bool frame_matches(const struct capture_frame *fr, FILE *f, int *fileno_cache)
+static bool frame_matches(struct capture_frame *fr, FILE *f, int *fileno_cache)
 {
 	if (!fr->is_fd)
 		return fr->stream == f;
 	if (*fileno_cache == -2)
 		*fileno_cache = fileno_unlocked(f);
-	return capture_frame_has_fd(fr, *fileno_cache);
+	return capture_frame_claims(fr, *fileno_cache);
 }
-
 
 bool capture_watches(FILE *f)
 {

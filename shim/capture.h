@@ -73,12 +73,16 @@ struct capture_frame {
 	size_t nsegs, segcap;	      /* (capture_seg.c) */
 	int nalias;		      /* fd numbers that refer to the call's description */
 	int alias[CAPTURE_ALIAS_MAX]; /* alias[0..nalias); fd is one unless redirected */
-	bool seekable;		      /* a regular file: its offset is checked at the end */
-	int64_t off0;		      /* its offset at the start */
-	uint64_t moved;		      /* bytes written that move the offset (not pwrite) */
-	uint64_t streamed;	      /* bytes handed to stdio (reach fd when flushed) */
-	uint64_t pwritten;	      /* bytes written at an offset (a hit writes them) */
-	uint64_t pending0;	      /* stdout/stderr bytes buffered at the start */
+	int nother;		      /* fd numbers seen written to that do not */
+	int other[CAPTURE_ALIAS_MAX];
+	uint64_t dev, ino; /* fd's file at the start (fstat), for copies of */
+	bool isreg, known; /* it made before the call (known: fstat worked) */
+	bool seekable;	   /* a regular file: its offset is checked at the end */
+	int64_t off0;	   /* its offset at the start */
+	uint64_t moved;	   /* bytes written that move the offset (not pwrite) */
+	uint64_t streamed; /* bytes handed to stdio (reach fd when flushed) */
+	uint64_t pwritten; /* bytes written at an offset (a hit writes them) */
+	uint64_t pending0; /* stdout/stderr bytes buffered at the start */
 };
 
 /* What one capture parameter of a call captured, once the call ended. */

@@ -27,6 +27,13 @@ struct capture_frame *capture_outer(struct capture_frame *fr);
  * description FR's descriptor referred to when the call began. */
 bool capture_frame_has_fd(const struct capture_frame *fr, int fd);
 
+/* capture_frame_has_fd, or FD is a copy of the descriptor made before the
+ * call (then it joins FR; see capture_track.c). May mark FR failed. */
+bool capture_frame_claims(struct capture_frame *fr, int fd);
+
+/* FR forgets the fd numbers LO..HI (closed or reused). */
+void capture_fd_closed_in(struct capture_frame *fr, unsigned lo, unsigned hi);
+
 /* At capture_begin of an out fd frame: its aliases, whether it is a
  * message-oriented socket, its file offset. */
 void capture_fd_start(struct capture_frame *fr);

@@ -6,10 +6,17 @@
  * wrappers keep the set current: dup2(devnull, fd) takes fd out (what it
  * writes then goes elsewhere and is not the call's output), dup2(saved,
  * fd) puts it back, and a dup() of it is one more way to write the same
- * output. Descriptors made by other means never join.
+ * output. A descriptor written to during the call that was a copy made
+ * before it (2>&1, a saved dup) is recognised by its file: the same pipe,
+ * socket or terminal (fstat device and inode) joins, since a hit's write
+ * to fd reaches the same reader; a regular file joins only when kcmp(2)
+ * says it is the same open file description (a separate open has its own
+ * offset), and otherwise the frame is never stored.
  */
 #include <errno.h>
+#include <linux/kcmp.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <stdio_ext.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -36,6 +43,51 @@ static uint64_t pending_over(FILE *f, int fd)
 	return f && fileno_unlocked(f) == fd ? (uint64_t)__fpending(f) : 0;
 }
 
+/* 1: FD and FR's descriptor share their open file description; 0: they
+ * do not; -1: kcmp is not available (seccomp, kernel config). */
+static int same_description(const struct capture_frame *fr, int fd)
+{
+	pid_t me = getpid();
+	long r = syscall(SYS_kcmp, me, me, KCMP_FILE, fr->fd, fd);
+	return r == 0 ? 1 : r > 0 ? 0 : -1;
+}
+
+static void set_why(struct capture_frame *fr, const char *why);
+
+/* FD is not (yet) an alias of FR: is it a copy made before the call? */
+static bool copy_from_before(struct capture_frame *fr, int fd)
+{
+	struct stat st;
+	for (int i = 0; i < fr->nother; i++)
+		if (fr->other[i] == fd)
+			return false;
+	bool same = fr->known && fstat(fd, &st) == 0 && (uint64_t)st.st_dev == fr->dev &&
+		    (uint64_t)st.st_ino == fr->ino;
+	if (same && fr->isreg && same_description(fr, fd) != 1) {
+		set_why(fr, "written through another open of the same file");
+		same = false;
+	}
+	if (same && fr->nalias < CAPTURE_ALIAS_MAX)
+		fr->alias[fr->nalias++] = fd;
+	else if (same)
+		set_why(fr, "too many copies of the descriptor");
+	else if (fr->nother < CAPTURE_ALIAS_MAX)
+		fr->other[fr->nother++] = fd;
+	return same;
+}
+
+bool capture_frame_claims(struct capture_frame *fr, int fd)
+{
+	if (capture_frame_has_fd(fr, fd))
+		return true;
+	if (!fr->is_fd || fd < 0 || !capture_frame_has_fd(fr, fr->fd))
+		return false;
+	int saved = errno;
+	bool r = copy_from_before(fr, fd);
+	errno = saved;
+	return r;
+}
+
 void capture_fd_start(struct capture_frame *fr)
 {
 	int type = 0;
@@ -43,9 +95,14 @@ void capture_fd_start(struct capture_frame *fr)
 	struct stat st;
 	fr->nalias = 1;
 	fr->alias[0] = fr->fd;
+	fr->nother = 0;
 	fr->msg = getsockopt(fr->fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 &&
 		  (type == SOCK_DGRAM || type == SOCK_SEQPACKET);
-	if (fstat(fr->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+	fr->known = fstat(fr->fd, &st) == 0;
+	fr->dev = fr->known ? (uint64_t)st.st_dev : 0;
+	fr->ino = fr->known ? (uint64_t)st.st_ino : 0;
+	fr->isreg = fr->known && S_ISREG(st.st_mode);
+	if (fr->isreg) {
 		fr->off0 = lseek(fr->fd, 0, SEEK_CUR);
 		fr->seekable = fr->off0 >= 0;
 	}
@@ -98,9 +155,7 @@ void capture_fd_unmoved(int fd, ssize_t r)
 
 static void alias_drop(struct capture_frame *fr, int fd)
 {
-	for (int i = 0; i < fr->nalias; i++)
-		if (fr->alias[i] == fd)
-			fr->alias[i--] = fr->alias[--fr->nalias];
+	capture_fd_closed_in(fr, (unsigned)fd, (unsigned)fd);
 }
 
 void capture_fd_dup(int oldfd, int newfd)
@@ -126,13 +181,26 @@ void capture_fd_closed(int fd)
 	capture_fd_closed_range((unsigned)fd, (unsigned)fd);
 }
 
+/* Drops LO..HI from the N numbers at SET. */
+static void drop_range(int *set, int *n, unsigned lo, unsigned hi)
+{
+	for (int i = 0; i < *n; i++)
+		if ((unsigned)set[i] >= lo && (unsigned)set[i] <= hi)
+			set[i--] = set[--*n];
+}
+
+void capture_fd_closed_in(struct capture_frame *fr, unsigned lo, unsigned hi)
+{
+	drop_range(fr->alias, &fr->nalias, lo, hi);
+	drop_range(fr->other, &fr->nother, lo, hi);
+}
+
 void capture_fd_closed_range(unsigned lo, unsigned hi)
 {
 	capture_prune();
 	FOR_FRAMES(fr)
-	for (int i = 0; fr->is_fd && i < fr->nalias; i++)
-		if ((unsigned)fr->alias[i] >= lo && (unsigned)fr->alias[i] <= hi)
-			fr->alias[i--] = fr->alias[--fr->nalias];
+	if (fr->is_fd)
+		capture_fd_closed_in(fr, lo, hi);
 }
 
 void capture_bypass_fd(int fd, const char *why)
