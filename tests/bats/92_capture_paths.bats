@@ -128,6 +128,15 @@ cp_unstored() {
 	cp_roundtrip file say one -- call 1 printf ann -- say two -- call 1 printf ann -- say three
 }
 
+@test "another stream over the descriptor holding earlier output: not stored" {
+	# the miss's flush writes the program's "before" too; a hit could not
+	cp_unstored pipe "another stream over the descriptor held earlier output" \
+		own 1 before -- call 1 own bob -- own 1 after
+	[[ $(tr '\n' ' ' <"$T/again.out") == "before hello bob after " ]] || cp_fail "order"
+	# without earlier output it is stored, and replayed in order
+	cp_roundtrip pipe own 1 -- call 1 own ann -- own 1 after
+}
+
 @test "a raw writer after buffered stdout: the same order as uncached, hit and miss" {
 	# uncached, the raw bytes overtake the buffered line: so must a hit
 	cp_roundtrip pipe say before -- call 1 raw bob -- say after
