@@ -381,6 +381,18 @@ void capture_end(struct capture_call *cc)
 	errno = saved;
 }
 
+void capture_bypass_stream(FILE *f, const char *why)
+{
+	int saved = errno, fno = -2;
+	prune_dead(0);
+	FOR_FRAMES(fr)
+	if (frame_matches(fr, f, &fno)) {
+		fr->failed = true;
+		fr->why = why;
+	}
+	errno = saved;
+}
+
 const char *capture_fail_reason(const struct capture_call *cc)
 {
 	if (cc->untracked)
@@ -417,47 +429,6 @@ void capture_free(struct capture_call *cc)
 		cc->out[i].buf = NULL;
 	}
 	cc->n = 0;
-}
-
-static int replay_stream(FILE *f, const uint8_t *p, size_t len, bool *wrote)
-{
-	size_t w = capture_top ? capture_fwrite(p, 1, len, f) : fwrite(p, 1, len, f);
-	if (w > 0)
-		*wrote = true;
-	return w == len ? 0 : TXC_ESYS;
-}
-
-int capture_replay(const struct txc_sig *sig, void *const *avalue, const struct txc_result *res)
-{
-	for (int i = 0; i < sig->nparams; i++) {
-		const struct txc_out *o = &res->out[i];
-		if (sig->params[i].kind == TXC_K_OUT_STREAM && !*(FILE *const *)avalue[i])
-			return TXC_EINVAL;
-		if (sig->params[i].kind == TXC_K_OUT_FD && o->present &&
-		    capseg_check(*(const int *)avalue[i], o->data, (size_t)o->len) != 0)
-			return TXC_EINVAL;
-	}
-	bool wrote = false;
-	for (int i = 0; i < sig->nparams; i++) {
-		const struct txc_param *p = &sig->params[i];
-		const struct txc_out *o = &res->out[i];
-		if (!sig_param_is_capture(p) || !o->present || o->len == 0)
-			continue;
-		int rc =
-		    p->kind == TXC_K_OUT_FD
-			? capseg_replay(*(const int *)avalue[i], o->data, (size_t)o->len, &wrote)
-			: replay_stream(*(FILE *const *)avalue[i], o->data, (size_t)o->len, &wrote);
-		if (rc != 0 && !wrote)
-			return TXC_ESYS;
-		if (rc != 0) {
-			log_msg(TXC_LOG_WARN,
-				"%s: replaying the cached output of '%s' failed "
-				"part way (%s)",
-				sig->name, p->name, strerror(errno));
-			return 0;
-		}
-	}
-	return 0;
 }
 
 /* ---- arming ---- */

@@ -84,6 +84,10 @@ bool capture_watches(FILE *f);
  * frames and marks F dirty in the fd frames. */
 void capture_note_stream(FILE *f, const void *buf, size_t len, bool failed);
 
+/* Output to F went by a path the capture does not take apart (wide
+ * characters): every frame F matches is never stored; WHY is logged. */
+void capture_bypass_stream(FILE *f, const char *why);
+
 /* Before fclose(F): F leaves every dirty list (fclose flushes it). */
 void capture_forget_stream(FILE *f);
 
@@ -93,9 +97,10 @@ ssize_t capture_write(int fd, const void *buf, size_t n);
 size_t capture_fwrite(const void *p, size_t size, size_t n, FILE *f);
 
 /* The table of wrappers, for capture_arm: capture_wrap.c's (writes and
- * stdio) and capture_wrap_fd.c's (descriptor copies, unseen write paths,
- * child processes). */
+ * stdio), capture_wrap_fd.c's (descriptor copies, unseen write paths,
+ * child processes) and capture_wrap_wide.c's (wide-character stdio). */
 const struct wrap_fn *capture_wrappers(size_t *n);
 const struct wrap_fn *capture_fd_wrappers(size_t *n);
+const struct wrap_fn *capture_wide_wrappers(size_t *n);
 
 #endif

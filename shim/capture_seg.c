@@ -1,5 +1,5 @@
 /* capture_seg.c - out fd segments: recording, packing, replay; see
- * capture_seg.h. */
+ * capture_seg.h. Also capture_replay (capture.h), the hit's side. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 #include "capture_priv.h"
 #include "capture_seg.h"
 #include "err.h"
+#include "log.h"
 
 #define SEG_BYTES CAPFMT_SEG_BYTES
 
@@ -140,6 +141,39 @@ int capseg_replay(int fd, const uint8_t *blob, size_t len, bool *wrote)
 		if (rc != 0)
 			return rc;
 		data += sl;
+	}
+	return 0;
+}
+
+int capture_replay(const struct txc_sig *sig, void *const *avalue, const struct txc_result *res)
+{
+	for (int i = 0; i < sig->nparams; i++) {
+		const struct txc_out *o = &res->out[i];
+		if (sig->params[i].kind == TXC_K_OUT_STREAM && !*(FILE *const *)avalue[i])
+			return TXC_EINVAL;
+		if (sig->params[i].kind == TXC_K_OUT_FD && o->present &&
+		    capseg_check(*(const int *)avalue[i], o->data, (size_t)o->len) != 0)
+			return TXC_EINVAL;
+	}
+	bool wrote = false;
+	for (int i = 0; i < sig->nparams; i++) {
+		const struct txc_param *p = &sig->params[i];
+		const struct txc_out *o = &res->out[i];
+		if (!sig_param_is_capture(p) || !o->present || o->len == 0)
+			continue;
+		int rc =
+		    p->kind == TXC_K_OUT_FD
+			? capseg_replay(*(const int *)avalue[i], o->data, (size_t)o->len, &wrote)
+			: replay_stream(*(FILE *const *)avalue[i], o->data, (size_t)o->len, &wrote);
+		if (rc != 0 && !wrote)
+			return TXC_ESYS;
+		if (rc != 0) {
+			log_msg(TXC_LOG_WARN,
+				"%s: replaying the cached output of '%s' failed "
+				"part way (%s)",
+				sig->name, p->name, strerror(errno));
+			return 0;
+		}
 	}
 	return 0;
 }

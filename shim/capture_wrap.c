@@ -413,20 +413,22 @@ static const struct wrap_fn table[] = {
     W(fclose),
 };
 
-/* This table and capture_wrap_fd.c's. Built once, at the first arming
+/* This table, capture_wrap_fd.c's and capture_wrap_wide.c's. Built once, at the first arming
  * (start-up: no other thread arms). */
 const struct wrap_fn *capture_wrappers(size_t *n)
 {
 	static struct wrap_fn all[WRAP_MAX];
 	static size_t nall;
 	if (nall == 0) {
-		size_t nfd, nt = sizeof(table) / sizeof(table[0]);
+		size_t nfd, nwide, nt = sizeof(table) / sizeof(table[0]);
 		const struct wrap_fn *fd = capture_fd_wrappers(&nfd);
-		if (nt + nfd > WRAP_MAX)
-			nfd = 0; /* not with WRAP_MAX as it is: then no dup tracking */
+		const struct wrap_fn *wide = capture_wide_wrappers(&nwide);
+		if (nt + nfd + nwide > WRAP_MAX)
+			nfd = nwide = 0; /* not with WRAP_MAX as it is */
 		memcpy(all, table, sizeof(table));
 		memcpy(all + nt, fd, nfd * sizeof(*fd));
-		nall = nt + nfd;
+		memcpy(all + nt + nfd, wide, nwide * sizeof(*wide));
+		nall = nt + nfd + nwide;
 	}
 	*n = nall;
 	return all;

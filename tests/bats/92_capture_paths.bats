@@ -218,3 +218,7 @@ cp_unstored() {
 @test "a write through a separate open of the same file: not stored" {
 	cp_unstored file "written through another open of the same file" call 1 reopen x
 }
+
+@test "wide-character output (fwprintf) to the descriptor's stream: not stored" {
+	cp_unstored pipe "wide-character output to the stream" call 1 wide i
+}
