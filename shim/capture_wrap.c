@@ -374,10 +374,7 @@ static int w_fclose(FILE *f)
 	return r;
 }
 
-#define W(name)                                                                                    \
-	{                                                                                          \
-#name, (void *)name, (void *)w_##name                                              \
-	}
+#define W(name) WRAP_FN(name)
 
 static const struct wrap_fn table[] = {
     W(write),

@@ -318,10 +318,7 @@ __asm__(".text\n"
 #define VFORK_WRAPPER 1
 #endif
 
-#define W(name)                                                                                    \
-	{                                                                                          \
-#name, (void *)name, (void *)w_##name                                              \
-	}
+#define W(name) WRAP_FN(name)
 
 static const struct wrap_fn table[] = {
     W(sendfile),

@@ -120,10 +120,7 @@ static int w_wprintf_chk(int flag, const wchar_t *fmt, ...)
 	return r;
 }
 
-#define W(name)                                                                                    \
-	{                                                                                          \
-#name, (void *)name, (void *)w_##name                                              \
-	}
+#define W(name) WRAP_FN(name)
 
 static const struct wrap_fn table[] = {
     W(fputwc),

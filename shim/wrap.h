@@ -23,6 +23,12 @@ struct wrap_fn {
 	void *wrapper;
 };
 
+/* The table entry of libc's NAME and its wrapper w_NAME. */
+#define WRAP_FN(name)                                                                              \
+	{                                                                                          \
+#name, (void *)name, (void *)w_##name                                              \
+	}
+
 /* Points the slots of FNS[0..N) in every loaded module at their wrappers.
  * Returns 0 and *NPATCHED, TXC_EINVAL when N exceeds WRAP_MAX, or the
  * failure of interpose_patch_all(). Not thread-safe against itself: call
