@@ -191,6 +191,23 @@ cp_unstored() {
 	cp_unstored pipe "a child process was started during the call" call 1 spawn x
 }
 
+@test "vfork()ed child writing to the descriptor: not stored" {
+	cp_unstored pipe "a child process was started during the call" call 1 vfork x
+}
+
+@test "popen()ed child writing to the inherited descriptor: not stored" {
+	cp_unstored pipe "a child process was started during the call" call 1 popen x
+}
+
+@test "a write no wrapper sees (syscall) to a regular file: caught by the offset, not stored" {
+	cp_unstored file "the file's offset moved by other than the captured bytes" call 1 syscall x
+}
+
+@test "a call that leaves its descriptor closed: not stored" {
+	cp_unstored pipe "the descriptor was closed or redirected and not restored" \
+		call 1 close x -- say after
+}
+
 @test "datagram boundaries are kept: three sends and a sendmsg are four datagrams" {
 	cp_roundtrip pipe sock dgram dgram d
 	[[ $(grep -c '^\[' "$T/hit.out") -eq 4 ]] || cp_fail "expected four datagrams"
