@@ -27,8 +27,9 @@ struct capture_frame *capture_outer(struct capture_frame *fr);
  * description FR's descriptor referred to when the call began. */
 bool capture_frame_has_fd(const struct capture_frame *fr, int fd);
 
-/* capture_frame_has_fd, or FD is a copy of the descriptor made before the
- * call (then it joins FR; see capture_track.c). May mark FR failed. */
+/* capture_frame_has_fd; when false and FD is the same file as FR's
+ * descriptor by other means (a copy made before the call, a separate
+ * open), marks FR never stored (see capture_track.c). */
 bool capture_frame_claims(struct capture_frame *fr, int fd);
 
 /* FR forgets the fd numbers LO..HI (closed or reused). */

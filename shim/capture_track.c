@@ -6,17 +6,15 @@
  * wrappers keep the set current: dup2(devnull, fd) takes fd out (what it
  * writes then goes elsewhere and is not the call's output), dup2(saved,
  * fd) puts it back, and a dup() of it is one more way to write the same
- * output. A descriptor written to during the call that was a copy made
- * before it (2>&1, a saved dup) is recognised by its file: the same pipe,
- * socket or terminal (fstat device and inode) joins, since a hit's write
- * to fd reaches the same reader; a regular file joins only when kcmp(2)
- * says it is the same open file description (a separate open has its own
- * offset), and otherwise the frame is never stored.
+ * output. A descriptor written to during the call that refers to the same
+ * file as fd but did not come from it during the call (a copy made before
+ * the call, 2>&1, or a separate open; fstat device and inode) makes the
+ * frame never stored: its bytes reach fd's reader in this run, but whether
+ * they do in another run depends on how that run's descriptors are set up,
+ * which the key does not see.
  */
 #include <errno.h>
-#include <linux/kcmp.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <stdio_ext.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,49 +41,34 @@ static uint64_t pending_over(FILE *f, int fd)
 	return f && fileno_unlocked(f) == fd ? (uint64_t)__fpending(f) : 0;
 }
 
-/* 1: FD and FR's descriptor share their open file description; 0: they
- * do not; -1: kcmp is not available (seccomp, kernel config). */
-static int same_description(const struct capture_frame *fr, int fd)
-{
-	pid_t me = getpid();
-	long r = syscall(SYS_kcmp, me, me, KCMP_FILE, fr->fd, fd);
-	return r == 0 ? 1 : r > 0 ? 0 : -1;
-}
-
 static void set_why(struct capture_frame *fr, const char *why);
 
-/* FD is not (yet) an alias of FR: is it a copy made before the call? */
-static bool copy_from_before(struct capture_frame *fr, int fd)
+/* FD is not an alias of FR: marks FR when FD is the same file by other
+ * means. Each such FD is looked at once (FR->other). */
+static void check_other(struct capture_frame *fr, int fd)
 {
 	struct stat st;
 	for (int i = 0; i < fr->nother; i++)
 		if (fr->other[i] == fd)
-			return false;
-	bool same = fr->known && fstat(fd, &st) == 0 && (uint64_t)st.st_dev == fr->dev &&
-		    (uint64_t)st.st_ino == fr->ino;
-	if (same && fr->isreg && same_description(fr, fd) != 1) {
-		set_why(fr, "written through another open of the same file");
-		same = false;
-	}
-	if (same && fr->nalias < CAPTURE_ALIAS_MAX)
-		fr->alias[fr->nalias++] = fd;
-	else if (same)
-		set_why(fr, "too many copies of the descriptor");
+			return;
+	if (fr->known && fstat(fd, &st) == 0 && (uint64_t)st.st_dev == fr->dev &&
+	    (uint64_t)st.st_ino == fr->ino)
+		set_why(fr, "written through another descriptor of the same file");
 	else if (fr->nother < CAPTURE_ALIAS_MAX)
 		fr->other[fr->nother++] = fd;
-	return same;
 }
 
 bool capture_frame_claims(struct capture_frame *fr, int fd)
 {
 	if (capture_frame_has_fd(fr, fd))
 		return true;
-	if (!fr->is_fd || fd < 0 || !capture_frame_has_fd(fr, fr->fd))
-		return false;
-	int saved = errno;
-	bool r = copy_from_before(fr, fd);
-	errno = saved;
-	return r;
+	/* while fd itself points elsewhere, it is the call's own doing */
+	if (fr->is_fd && fd >= 0 && !fr->failed && capture_frame_has_fd(fr, fr->fd)) {
+		int saved = errno;
+		check_other(fr, fd);
+		errno = saved;
+	}
+	return false;
 }
 
 void capture_fd_start(struct capture_frame *fr)
