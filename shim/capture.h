@@ -136,13 +136,19 @@ const char *capture_fail_reason(const struct capture_call *cc);
 /* Frees the captured bytes. */
 void capture_free(struct capture_call *cc);
 
+/* Whether capture_replay could serve RES to this call: 0, or TXC_EINVAL
+ * for a NULL stream or an out fd whose stdout/stderr runs have no such
+ * stream over the caller's descriptor. Writes nothing. */
+int capture_replayable(const struct txc_sig *sig, void *const *avalue,
+		       const struct txc_result *res);
+
 /* Replays the captured bytes in RES to the descriptors and streams of a
  * hit, in parameter order: write(2) looping over short writes, EINTR and
  * EAGAIN (waiting with poll), or one fwrite through the stream. Enclosing
  * frames capture the replay. Returns 0 when all was written or when a
  * failure came after some bytes went out (logged at warn: the hit stands),
  * TXC_ESYS when nothing could be written (run the real function instead),
- * TXC_EINVAL for a NULL stream (nothing written). */
+ * TXC_EINVAL when capture_replayable refuses (nothing written). */
 int capture_replay(const struct txc_sig *sig, void *const *avalue, const struct txc_result *res);
 
 #endif

@@ -145,7 +145,7 @@ int capseg_replay(int fd, const uint8_t *blob, size_t len, bool *wrote)
 	return 0;
 }
 
-int capture_replay(const struct txc_sig *sig, void *const *avalue, const struct txc_result *res)
+int capture_replayable(const struct txc_sig *sig, void *const *avalue, const struct txc_result *res)
 {
 	for (int i = 0; i < sig->nparams; i++) {
 		const struct txc_out *o = &res->out[i];
@@ -155,6 +155,13 @@ int capture_replay(const struct txc_sig *sig, void *const *avalue, const struct 
 		    capseg_check(*(const int *)avalue[i], o->data, (size_t)o->len) != 0)
 			return TXC_EINVAL;
 	}
+	return 0;
+}
+
+int capture_replay(const struct txc_sig *sig, void *const *avalue, const struct txc_result *res)
+{
+	if (capture_replayable(sig, avalue, res) != 0)
+		return TXC_EINVAL;
 	bool wrote = false;
 	for (int i = 0; i < sig->nparams; i++) {
 		const struct txc_param *p = &sig->params[i];

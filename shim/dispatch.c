@@ -252,11 +252,13 @@ static void run_mutator(struct closure_ud *ud, void *ret, void **args, int calle
 
 /* A sampled hit is not applied: C->vk keeps the cached result, to compare
  * with the real call (run_verified). A value that does not fit the
- * caller's buffers would not be served: nothing to verify. */
+ * caller's buffers, or whose output cannot be replayed to this caller,
+ * would not be served: nothing to verify. */
 static bool keep_for_verify(struct call *c, const struct txc_result *res)
 {
 	const struct txc_fn_config *fc = c->f->fc;
 	return c->vk && verify_sample(fc) && result_outs_fit(&fc->sig, c->args, res) == 0 &&
+	       capture_replayable(&fc->sig, c->args, res) == 0 &&
 	       verify_keep(c->vk, &fc->sig, res) == 0;
 }
 
