@@ -72,6 +72,13 @@ cp_fail() {
 	return 1
 }
 
+# stats_are NAME REGEX: the shim's exit statistics line in $T/NAME.err
+# matches "stats cp_write: REGEX".
+stats_are() {
+	grep -Eq "^txcache: stats cp_write: $2" "$T/$1.err" ||
+		cp_fail "$1: statistics are not '$2'"
+}
+
 same_bytes() {
 	cmp -s "$T/$1.out" "$T/$2.out" || cp_fail "$2: output differs from the uncached run"
 }
@@ -89,12 +96,14 @@ cp_roundtrip() {
 	same_bytes plain miss || return
 	grep -q '^txcache: miss cp_write' "$T/miss.err" || cp_fail "no miss logged" || return
 	! grep -q 'not stored' "$T/miss.err" || cp_fail "the miss was not stored" || return
+	stats_are miss 'hits=[0-9]+ misses=[1-9][0-9]* stores=[1-9]' || return
 	: >"$KINDS_CALLS"
 	run_to "$dest" hit 1 "$@"
 	((status == 0)) || cp_fail "hit run failed ($status)" || return
 	same_bytes plain hit || return
 	grep -q '^txcache: hit cp_write' "$T/hit.err" || cp_fail "no hit logged" || return
 	! grep -q '^txcache: miss ' "$T/hit.err" || cp_fail "the hit run had a miss" || return
+	stats_are hit 'hits=[1-9][0-9]* misses=0 ' || return
 	[[ $(calls_count) -eq 0 ]] || cp_fail "the hit run made real calls"
 }
 
@@ -118,6 +127,7 @@ cp_unstored() {
 		grep -q "^txcache: cp_write: $why; not stored" "$T/$run.err" ||
 			cp_fail "$run: not logged as '$why; not stored'" || return
 		! grep -q '^txcache: hit ' "$T/$run.err" || cp_fail "$run: a hit" || return
+		stats_are "$run" 'hits=0 misses=1 stores=0 ' || return
 	done
 	[[ $(calls_count) -eq 2 ]] || cp_fail "expected two real calls"
 }
