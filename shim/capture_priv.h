@@ -62,6 +62,16 @@ void capture_fd_unmoved(int fd, ssize_t r);
  * every frame FD belongs to is never stored; WHY is logged. */
 void capture_bypass_fd(int fd, const char *why);
 
+/* Before a kernel copy (sendfile, splice, copy_file_range) from IN: where
+ * its bytes start (*OFF when given, else IN's offset), or -1 when IN is not
+ * a regular file (they could not be read again). errno is preserved. */
+int64_t capture_copy_start(int in, const int64_t *off);
+
+/* After such a copy moved R bytes from IN at AT to OUT: reads them again
+ * from IN (pread) and captures them as written to OUT; when that is not
+ * possible (AT -1, a read fails) OUT's frames are bypassed with WHY. */
+void capture_note_copy(int out, int in, int64_t at, ssize_t r, const char *why);
+
 /* A child process may write to any inherited descriptor: every frame of
  * the thread is never stored. */
 void capture_bypass_all(const char *why);

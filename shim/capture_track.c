@@ -200,3 +200,43 @@ void capture_bypass_all(const char *why)
 	FOR_FRAMES(fr)
 	set_why(fr, why);
 }
+
+int64_t capture_copy_start(int in, const int64_t *off)
+{
+	struct stat st;
+	int saved = errno;
+	int64_t at = -1;
+	if (fstat(in, &st) == 0 && S_ISREG(st.st_mode))
+		at = off ? *off : (int64_t)lseek(in, 0, SEEK_CUR);
+	errno = saved;
+	return at;
+}
+
+/* Datagrams are at most 64 KiB: one chunk is one message. */
+#define COPY_CHUNK (1u << 20)
+
+void capture_note_copy(int out, int in, int64_t at, ssize_t r, const char *why)
+{
+	bool watched = false;
+	if (r <= 0)
+		return;
+	FOR_FRAMES(fr)
+	watched |= capture_frame_claims(fr, out);
+	if (!watched)
+		return;
+	int saved = errno;
+	size_t done = 0, chunk = (size_t)r < COPY_CHUNK ? (size_t)r : COPY_CHUNK;
+	uint8_t *buf = at >= 0 ? malloc(chunk) : NULL;
+	while (buf && done < (size_t)r) {
+		size_t want = (size_t)r - done < chunk ? (size_t)r - done : chunk;
+		ssize_t got = pread(in, buf, want, (off_t)(at + (int64_t)done));
+		if (got <= 0)
+			break;
+		capture_note_fd(out, buf, (size_t)got, got);
+		done += (size_t)got;
+	}
+	free(buf);
+	if (done < (size_t)r) /* not all of it could be read again */
+		capture_bypass_fd(out, why);
+	errno = saved;
+}

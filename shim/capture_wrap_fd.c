@@ -3,12 +3,14 @@
  * write paths whose bytes the shim cannot see (the frame is then never
  * stored), and child processes (which inherit the descriptors).
  *
- * sendfile, copy_file_range, splice and tee move bytes from another
- * descriptor inside the kernel, and vmsplice maps the caller's pages into
- * a pipe (the reader sees them as they are when it reads): none can be
- * replayed from what the call passed, so they mark the frames of their
- * output descriptor. pwritev and sendmmsg carry their bytes and are
- * captured like writev and sendmsg.
+ * sendfile, copy_file_range and splice move bytes from another descriptor
+ * inside the kernel: from a regular file they are read again (pread at the
+ * offset the copy started from) and captured; from a pipe or socket they
+ * are gone, and so are tee's (pipe to pipe), so those mark the frames of
+ * their output descriptor. vmsplice maps the caller's pages into a pipe
+ * (the reader sees them as they are when it reads): it marks them too.
+ * pwritev and sendmmsg carry their bytes and are captured like writev and
+ * sendmsg.
  */
 #include <fcntl.h>
 #include <spawn.h>
@@ -28,14 +30,16 @@ static const char child_why[] = "a child process was started during the call";
 
 /* ---- unseen write paths ---- */
 
+static const char sendfile_why[] = "sendfile from a non-regular file wrote to the descriptor";
+
 static ssize_t w_sendfile(int out, int in, off_t *off, size_t n)
 {
 	if (IDLE)
 		return sendfile(out, in, off, n);
 	capture_before_fd(out);
+	int64_t o = off ? (int64_t)*off : 0, at = capture_copy_start(in, off ? &o : NULL);
 	ssize_t r = sendfile(out, in, off, n);
-	if (r > 0)
-		capture_bypass_fd(out, "sendfile wrote to the descriptor");
+	capture_note_copy(out, in, at, r, sendfile_why);
 	return r;
 }
 
@@ -44,21 +48,24 @@ static ssize_t w_sendfile64(int out, int in, off64_t *off, size_t n)
 	if (IDLE)
 		return sendfile64(out, in, off, n);
 	capture_before_fd(out);
+	int64_t o = off ? (int64_t)*off : 0, at = capture_copy_start(in, off ? &o : NULL);
 	ssize_t r = sendfile64(out, in, off, n);
-	if (r > 0)
-		capture_bypass_fd(out, "sendfile wrote to the descriptor");
+	capture_note_copy(out, in, at, r, sendfile_why);
 	return r;
 }
 
+/* OOUT given: OUT's own offset does not move */
 static ssize_t w_copy_file_range(int in, off64_t *oin, int out, off64_t *oout, size_t n,
 				 unsigned flags)
 {
 	if (IDLE)
 		return copy_file_range(in, oin, out, oout, n, flags);
 	capture_before_fd(out);
+	int64_t o = oin ? (int64_t)*oin : 0, at = capture_copy_start(in, oin ? &o : NULL);
 	ssize_t r = copy_file_range(in, oin, out, oout, n, flags);
-	if (r > 0)
-		capture_bypass_fd(out, "copy_file_range wrote to the descriptor");
+	capture_note_copy(out, in, at, r, "copy_file_range wrote to the descriptor");
+	if (oout)
+		capture_fd_unmoved(out, r);
 	return r;
 }
 
@@ -67,9 +74,11 @@ static ssize_t w_splice(int in, off64_t *oin, int out, off64_t *oout, size_t n, 
 	if (IDLE)
 		return splice(in, oin, out, oout, n, flags);
 	capture_before_fd(out);
+	int64_t o = oin ? (int64_t)*oin : 0, at = capture_copy_start(in, oin ? &o : NULL);
 	ssize_t r = splice(in, oin, out, oout, n, flags);
-	if (r > 0)
-		capture_bypass_fd(out, "splice wrote to the descriptor");
+	capture_note_copy(out, in, at, r, "splice from a pipe wrote to the descriptor");
+	if (oout)
+		capture_fd_unmoved(out, r);
 	return r;
 }
 

@@ -161,18 +161,27 @@ cp_unstored() {
 	! grep -q '^txcache: hit cp_write' "$T/other.err" || cp_fail "replayed to another stream"
 }
 
-@test "sendfile after write: not stored (today 19 of 39 bytes were replayed)" {
-	cp_unstored pipe "sendfile wrote to the descriptor" call 1 sendfile "$BODY"
-	[[ $(wc -c <"$T/again.out") -eq 39 ]] || cp_fail "expected 39 bytes"
-	cp_unstored file "sendfile wrote to the descriptor" call 1 sendfile "$BODY"
+@test "sendfile from a file after write: all 39 bytes stored and replayed (today 19)" {
+	cp_roundtrip pipe call 1 sendfile "$BODY"
+	[[ $(wc -c <"$T/hit.out") -eq 39 ]] || cp_fail "expected 39 bytes"
+	cp "$BODY" "$T/body2.txt" # another key
+	cp_roundtrip file say head -- flush -- call 1 sendfile "$T/body2.txt" -- say tail
 }
 
-@test "splice into a pipe after write: not stored" {
-	cp_unstored pipe "splice wrote to the descriptor" call 1 splice "$BODY"
+@test "splice from a file into a pipe: stored and replayed exactly" {
+	cp_roundtrip pipe call 1 splice "$BODY"
 }
 
-@test "copy_file_range into a file after write: not stored" {
-	cp_unstored file "copy_file_range wrote to the descriptor" call 1 copy_file_range "$BODY"
+@test "copy_file_range into a file: stored and replayed exactly" {
+	cp_roundtrip file say head -- flush -- call 1 copy_file_range "$BODY" -- say tail
+}
+
+@test "splice from a pipe into the descriptor: not stored (the bytes are gone)" {
+	cp_unstored pipe "splice from a pipe wrote to the descriptor" call 1 splicepipe body
+}
+
+@test "tee into the descriptor: not stored" {
+	cp_unstored pipe "tee wrote to the descriptor" call 1 tee body
 }
 
 @test "vmsplice into a pipe after write: not stored" {
