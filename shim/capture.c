@@ -6,14 +6,15 @@
  * Everything here preserves errno: the host sees what libc reported.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio_ext.h>
 #include <sys/random.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "capture_priv.h"
+#include "capture_seg.h"
 #include "err.h"
 #include "log.h"
 #include "sigguard.h"
@@ -25,6 +26,10 @@ __thread struct capture_frame *capture_top __attribute__((tls_model("initial-exe
 static __thread int busy __attribute__((tls_model("initial-exec")));
 
 static bool armed;
+
+/* Set while the parts of one vector write are appended: on a message
+ * socket they are one message, so one segment. */
+static __thread bool g_joining __attribute__((tls_model("initial-exec")));
 
 /* The thread's frames, innermost last. They live here, not in the dispatch
  * call's stack frame, so that a frame a longjmp left behind is only ever
@@ -70,6 +75,7 @@ static void prune_dead(uintptr_t floor)
 	       (g_frames[g_depth - 1].owner <= floor || !frame_alive(&g_frames[g_depth - 1]))) {
 		struct capture_frame *fr = &g_frames[--g_depth];
 		free(fr->buf);
+		free(fr->segs);
 		memset(fr, 0, sizeof(*fr));
 		dropped = true;
 	}
@@ -77,6 +83,16 @@ static void prune_dead(uintptr_t floor)
 	if (dropped)
 		log_msg(TXC_LOG_INFO, "capture: dropped the frames of a call left by longjmp or an "
 				      "exception");
+}
+
+void capture_prune(void)
+{
+	prune_dead(0);
+}
+
+struct capture_frame *capture_outer(struct capture_frame *fr)
+{
+	return fr > g_frames ? fr - 1 : NULL;
 }
 
 bool capture_armed(void)
@@ -90,10 +106,14 @@ static void fail_all(void)
 	fr->failed = true;
 }
 
-static void frame_append(struct capture_frame *fr, const void *data, size_t n)
+static void frame_append(struct capture_frame *fr, const void *data, size_t n, uint8_t tag)
 {
 	if (fr->failed || fr->oversize || n == 0)
 		return;
+	if (fr->is_fd && capseg_note(fr, tag, n, g_joining) != 0) {
+		fr->failed = true;
+		return;
+	}
 	if (n > fr->limit - fr->len) {
 		free(fr->buf);
 		fr->buf = NULL;
@@ -119,12 +139,30 @@ static void frame_append(struct capture_frame *fr, const void *data, size_t n)
 	fr->len += n;
 }
 
-static void flush_dirty(struct capture_frame *fr)
+/* How a hit can write what F took for FR: through the same standard stream
+ * when F is stdout or stderr over FR's own descriptor, else raw (then F is
+ * flushed before raw writes and at the end: see capture.h). */
+static uint8_t stream_tag(const struct capture_frame *fr, FILE *f)
 {
-	for (int i = 0; i < fr->ndirty; i++)
-		if (fflush(fr->dirty[i]) != 0)
+	if ((f == stdout || f == stderr) && fileno_unlocked(f) == fr->fd)
+		return f == stdout ? CAPSEG_STDOUT : CAPSEG_STDERR;
+	return CAPSEG_RAW;
+}
+
+/* Flushes the streams FR holds dirty; at the end of the call (ALL false)
+ * only those a hit replays raw: stdout and stderr over the descriptor keep
+ * their buffer, as they would without txcache (a hit fwrites to them). */
+static void flush_dirty(struct capture_frame *fr, bool all)
+{
+	int keep = 0;
+	for (int i = 0; i < fr->ndirty; i++) {
+		FILE *f = fr->dirty[i];
+		if (!all && stream_tag(fr, f) != CAPSEG_RAW)
+			fr->dirty[keep++] = f;
+		else if (fflush(f) != 0)
 			fr->failed = true;
-	fr->ndirty = 0;
+	}
+	fr->ndirty = keep;
 }
 
 void capture_before_fd(int fd)
@@ -132,8 +170,8 @@ void capture_before_fd(int fd)
 	int saved = errno;
 	prune_dead(0);
 	FOR_FRAMES(fr)
-	if (fr->is_fd && fr->fd == fd && fr->ndirty)
-		flush_dirty(fr);
+	if (capture_frame_has_fd(fr, fd) && fr->ndirty)
+		flush_dirty(fr, true);
 	errno = saved;
 }
 
@@ -148,12 +186,14 @@ void capture_note_fd(int fd, const void *buf, size_t n, ssize_t r)
 	busy = 1;
 	FOR_FRAMES(fr)
 	{
-		if (!fr->is_fd || fr->fd != fd)
+		if (!capture_frame_claims(fr, fd))
 			continue;
 		if (r < 0 || (size_t)r < n)
 			fr->failed = true;
-		if (r > 0)
-			frame_append(fr, buf, (size_t)r);
+		if (r > 0) {
+			frame_append(fr, buf, (size_t)r, CAPSEG_RAW);
+			fr->moved += (uint64_t)r;
+		}
 	}
 	busy = 0;
 	errno = saved;
@@ -167,19 +207,21 @@ void capture_note_fdv(int fd, const struct iovec *iov, int cnt, ssize_t r)
 		total += iov[i].iov_len;
 		if (take)
 			capture_note_fd(fd, iov[i].iov_base, take, (ssize_t)take);
+		g_joining = total > 0;
 		left -= take;
 	}
+	g_joining = false;
 	if (r < 0 || (size_t)r < total)
 		capture_note_fd(fd, NULL, 1, r < 0 ? -1 : 0); /* marks the frames failed */
 }
 
-static bool frame_matches(const struct capture_frame *fr, FILE *f, int *fileno_cache)
+static bool frame_matches(struct capture_frame *fr, FILE *f, int *fileno_cache)
 {
 	if (!fr->is_fd)
 		return fr->stream == f;
 	if (*fileno_cache == -2)
 		*fileno_cache = fileno_unlocked(f);
-	return *fileno_cache == fr->fd;
+	return capture_frame_claims(fr, *fileno_cache);
 }
 
 bool capture_watches(FILE *f)
@@ -194,11 +236,17 @@ bool capture_watches(FILE *f)
 	return false;
 }
 
-static void mark_dirty(struct capture_frame *fr, FILE *f)
+static void mark_dirty(struct capture_frame *fr, FILE *f, size_t len)
 {
 	for (int i = 0; i < fr->ndirty; i++)
 		if (fr->dirty[i] == f)
 			return;
+	/* a stream a hit cannot name, holding output from before the call:
+	 * the miss's flush writes that too, a hit's raw replay cannot */
+	if (stream_tag(fr, f) == CAPSEG_RAW && __fpending(f) > len) {
+		fr->failed = true;
+		fr->why = "another stream over the descriptor held earlier output";
+	}
 	if (fr->ndirty < CAPTURE_DIRTY_MAX)
 		fr->dirty[fr->ndirty++] = f;
 	else if (fflush(f) != 0) /* no room to remember it: keep the order now */
@@ -220,9 +268,10 @@ void capture_note_stream(FILE *f, const void *buf, size_t len, bool failed)
 			continue;
 		if (failed)
 			fr->failed = true;
-		frame_append(fr, buf, len);
 		if (fr->is_fd)
-			mark_dirty(fr, f);
+			mark_dirty(fr, f, len);
+		frame_append(fr, buf, len, fr->is_fd ? stream_tag(fr, f) : CAPSEG_RAW);
+		fr->streamed += len;
 	}
 	busy = 0;
 	errno = saved;
@@ -278,10 +327,12 @@ void capture_begin(struct capture_call *cc, const struct txc_sig *sig, void *con
 		fr->param = i;
 		fr->limit = limit;
 		fr->is_fd = p->kind == TXC_K_OUT_FD;
-		if (fr->is_fd)
+		if (fr->is_fd) {
 			fr->fd = *(const int *)avalue[i];
-		else
+			capture_fd_start(fr);
+		} else {
 			fr->stream = *(FILE *const *)avalue[i];
+		}
 		/* a NULL stream may mean "a default" to the function: unknowable */
 		fr->failed = !capture_armed() || (!fr->is_fd && !fr->stream);
 		cc->n++;
@@ -300,19 +351,24 @@ void capture_end(struct capture_call *cc)
 	/* deeper frames are what an inner longjmp left behind */
 	for (int d = g_depth - 1; d >= own_end; d--) {
 		free(g_frames[d].buf);
+		free(g_frames[d].segs);
 		memset(&g_frames[d], 0, sizeof(g_frames[d]));
 	}
 	for (int k = 0; k < cc->n; k++) {
 		struct capture_frame *fr = &g_frames[cc->base + k];
 		struct capture_out *o = &cc->out[k];
 		bool mine = cc->base + k < g_depth && fr->owner == (uintptr_t)cc;
-		if (mine)
-			flush_dirty(fr);
+		if (mine) {
+			flush_dirty(fr, false);
+			if (fr->is_fd)
+				capture_fd_finish(fr);
+		}
 		*o = (struct capture_out){.param = fr->param,
 					  .buf = mine ? fr->buf : NULL,
 					  .len = mine ? fr->len : 0,
 					  .failed = !mine || fr->failed,
-					  .oversize = mine && fr->oversize};
+					  .oversize = mine && fr->oversize,
+					  .why = mine ? fr->why : NULL};
 		if (mine)
 			memset(fr, 0, sizeof(*fr)); /* the buffer is CC's now */
 	}
@@ -320,6 +376,28 @@ void capture_end(struct capture_call *cc)
 		g_depth = cc->base;
 	capture_top = g_depth ? &g_frames[g_depth - 1] : NULL;
 	errno = saved;
+}
+
+void capture_bypass_stream(FILE *f, const char *why)
+{
+	int saved = errno, fno = -2;
+	prune_dead(0);
+	FOR_FRAMES(fr)
+	if (frame_matches(fr, f, &fno)) {
+		fr->failed = true;
+		fr->why = why;
+	}
+	errno = saved;
+}
+
+const char *capture_fail_reason(const struct capture_call *cc)
+{
+	if (cc->untracked)
+		return "capturing calls nested too deep";
+	for (int i = 0; i < cc->n; i++)
+		if (cc->out[i].failed && cc->out[i].why)
+			return cc->out[i].why;
+	return "a write failed or was short";
 }
 
 int capture_fill(const struct capture_call *cc, struct txc_result *res)
@@ -348,68 +426,6 @@ void capture_free(struct capture_call *cc)
 		cc->out[i].buf = NULL;
 	}
 	cc->n = 0;
-}
-
-/* Writes all of P, as a careful caller of write(2) would. Returns 0, or
- * TXC_ESYS with errno set; *WROTE tells whether any byte went out. */
-static int replay_fd(int fd, const uint8_t *p, size_t len, bool *wrote)
-{
-	while (len > 0) {
-		ssize_t r = capture_top ? capture_write(fd, p, len) : write(fd, p, len);
-		if (r > 0) {
-			p += r;
-			len -= (size_t)r;
-			*wrote = true;
-			continue;
-		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-			if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
-				continue;
-		}
-		if (r == 0)
-			errno = EIO;
-		return TXC_ESYS;
-	}
-	return 0;
-}
-
-static int replay_stream(FILE *f, const uint8_t *p, size_t len, bool *wrote)
-{
-	size_t w = capture_top ? capture_fwrite(p, 1, len, f) : fwrite(p, 1, len, f);
-	if (w > 0)
-		*wrote = true;
-	return w == len ? 0 : TXC_ESYS;
-}
-
-int capture_replay(const struct txc_sig *sig, void *const *avalue, const struct txc_result *res)
-{
-	for (int i = 0; i < sig->nparams; i++)
-		if (sig->params[i].kind == TXC_K_OUT_STREAM && !*(FILE *const *)avalue[i])
-			return TXC_EINVAL;
-	bool wrote = false;
-	for (int i = 0; i < sig->nparams; i++) {
-		const struct txc_param *p = &sig->params[i];
-		const struct txc_out *o = &res->out[i];
-		if (!sig_param_is_capture(p) || !o->present || o->len == 0)
-			continue;
-		int rc =
-		    p->kind == TXC_K_OUT_FD
-			? replay_fd(*(const int *)avalue[i], o->data, (size_t)o->len, &wrote)
-			: replay_stream(*(FILE *const *)avalue[i], o->data, (size_t)o->len, &wrote);
-		if (rc != 0 && !wrote)
-			return TXC_ESYS;
-		if (rc != 0) {
-			log_msg(TXC_LOG_WARN,
-				"%s: replaying the cached output of '%s' failed "
-				"part way (%s)",
-				sig->name, p->name, strerror(errno));
-			return 0;
-		}
-	}
-	return 0;
 }
 
 /* ---- arming ---- */

@@ -45,6 +45,13 @@
 #include "sig.h"
 
 #define CAPTURE_DIRTY_MAX 4
+#define CAPTURE_ALIAS_MAX 8
+
+/* One run of an out fd's bytes, by how the call wrote them (capture_seg.h). */
+struct capture_seg {
+	uint8_t tag; /* CAPSEG_RAW, CAPSEG_STDOUT, CAPSEG_STDERR */
+	uint32_t len;
+};
 
 struct capture_frame {
 	uintptr_t owner; /* the capture_call that pushed it (its address) */
@@ -59,6 +66,23 @@ struct capture_frame {
 	bool oversize; /* more than LIMIT bytes: dropped */
 	int ndirty;    /* OUT_FD: streams over fd with bytes captured, maybe unflushed */
 	FILE *dirty[CAPTURE_DIRTY_MAX];
+	const char *why; /* set with failed when the output bypassed the capture */
+	/* OUT_FD only: */
+	bool msg;		      /* message-oriented socket: one segment per write */
+	struct capture_seg *segs;     /* malloc'ed; how the bytes were written */
+	size_t nsegs, segcap;	      /* (capture_seg.c) */
+	int nalias;		      /* fd numbers that refer to the call's description */
+	int alias[CAPTURE_ALIAS_MAX]; /* alias[0..nalias); fd is one unless redirected */
+	int nother;		      /* fd numbers seen written to that do not */
+	int other[CAPTURE_ALIAS_MAX];
+	uint64_t dev, ino; /* fd's file at the start (fstat), for copies of */
+	bool isreg, known; /* it made before the call (known: fstat worked) */
+	bool seekable;	   /* a regular file: its offset is checked at the end */
+	int64_t off0;	   /* its offset at the start */
+	uint64_t moved;	   /* bytes written that move the offset (not pwrite) */
+	uint64_t streamed; /* bytes handed to stdio (reach fd when flushed) */
+	uint64_t pwritten; /* bytes written at an offset (a hit writes them) */
+	uint64_t pending0; /* stdout/stderr bytes buffered at the start */
 };
 
 /* What one capture parameter of a call captured, once the call ended. */
@@ -67,6 +91,7 @@ struct capture_out {
 	uint8_t *buf; /* malloc'ed, owned by the capture_call; NULL when none */
 	size_t len;
 	bool failed, oversize;
+	const char *why; /* with failed: the reason, NULL for a failed write */
 };
 
 /* One call's captures; lives on the caller's stack. Its frames live in a
@@ -104,8 +129,18 @@ void capture_end(struct capture_call *cc);
  * store), or TXC_ETOOBIG when a capture exceeded its limit. */
 int capture_fill(const struct capture_call *cc, struct txc_result *res);
 
+/* Why CC cannot be stored, for the log: "a write failed or was short" or
+ * how the output bypassed the capture. */
+const char *capture_fail_reason(const struct capture_call *cc);
+
 /* Frees the captured bytes. */
 void capture_free(struct capture_call *cc);
+
+/* Whether capture_replay could serve RES to this call: 0, or TXC_EINVAL
+ * for a NULL stream or an out fd whose stdout/stderr runs have no such
+ * stream over the caller's descriptor. Writes nothing. */
+int capture_replayable(const struct txc_sig *sig, void *const *avalue,
+		       const struct txc_result *res);
 
 /* Replays the captured bytes in RES to the descriptors and streams of a
  * hit, in parameter order: write(2) looping over short writes, EINTR and
@@ -113,7 +148,7 @@ void capture_free(struct capture_call *cc);
  * frames capture the replay. Returns 0 when all was written or when a
  * failure came after some bytes went out (logged at warn: the hit stands),
  * TXC_ESYS when nothing could be written (run the real function instead),
- * TXC_EINVAL for a NULL stream (nothing written). */
+ * TXC_EINVAL when capture_replayable refuses (nothing written). */
 int capture_replay(const struct txc_sig *sig, void *const *avalue, const struct txc_result *res);
 
 #endif

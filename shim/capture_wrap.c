@@ -44,6 +44,7 @@ static ssize_t w_pwrite(int fd, const void *buf, size_t n, off_t off)
 	capture_before_fd(fd);
 	ssize_t r = pwrite(fd, buf, n, off);
 	capture_note_fd(fd, buf, n, r);
+	capture_fd_unmoved(fd, r);
 	return r;
 }
 
@@ -54,6 +55,7 @@ static ssize_t w_pwrite64(int fd, const void *buf, size_t n, off64_t off)
 	capture_before_fd(fd);
 	ssize_t r = pwrite64(fd, buf, n, off);
 	capture_note_fd(fd, buf, n, r);
+	capture_fd_unmoved(fd, r);
 	return r;
 }
 
@@ -85,6 +87,8 @@ static ssize_t w_sendto(int fd, const void *buf, size_t n, int flags, const stru
 	capture_before_fd(fd);
 	ssize_t r = sendto(fd, buf, n, flags, to, tolen);
 	capture_note_fd(fd, buf, n, r);
+	if (to && r >= 0) /* a hit could not send it there */
+		capture_bypass_fd(fd, "sendto with an address");
 	return r;
 }
 
@@ -95,6 +99,8 @@ static ssize_t w_sendmsg(int fd, const struct msghdr *msg, int flags)
 	capture_before_fd(fd);
 	ssize_t r = sendmsg(fd, msg, flags);
 	capture_note_fdv(fd, msg ? msg->msg_iov : NULL, msg ? (int)msg->msg_iovlen : 0, r);
+	if (msg && (msg->msg_name || msg->msg_controllen) && r >= 0)
+		capture_bypass_fd(fd, "sendmsg with an address or control data");
 	return r;
 }
 
@@ -359,15 +365,16 @@ static int w_putchar_unlocked(int c)
 
 static int w_fclose(FILE *f)
 {
-	if (!IDLE)
-		capture_forget_stream(f);
-	return fclose(f);
+	if (IDLE)
+		return fclose(f);
+	int fd = fileno_unlocked(f);
+	capture_forget_stream(f);
+	int r = fclose(f);
+	capture_fd_closed(fd); /* closed inside libc, by no wrapper */
+	return r;
 }
 
-#define W(name)                                                                                    \
-	{                                                                                          \
-#name, (void *)name, (void *)w_##name                                              \
-	}
+#define W(name) WRAP_FN(name)
 
 static const struct wrap_fn table[] = {
     W(write),
@@ -403,8 +410,23 @@ static const struct wrap_fn table[] = {
     W(fclose),
 };
 
+/* This table, capture_wrap_fd.c's and capture_wrap_wide.c's. Built once, at the first arming
+ * (start-up: no other thread arms). */
 const struct wrap_fn *capture_wrappers(size_t *n)
 {
-	*n = sizeof(table) / sizeof(table[0]);
-	return table;
+	static struct wrap_fn all[WRAP_MAX];
+	static size_t nall;
+	if (nall == 0) {
+		size_t nfd, nwide, nt = sizeof(table) / sizeof(table[0]);
+		const struct wrap_fn *fd = capture_fd_wrappers(&nfd);
+		const struct wrap_fn *wide = capture_wide_wrappers(&nwide);
+		if (nt + nfd + nwide > WRAP_MAX)
+			nfd = nwide = 0; /* not with WRAP_MAX as it is */
+		memcpy(all, table, sizeof(table));
+		memcpy(all + nt, fd, nfd * sizeof(*fd));
+		memcpy(all + nt + nfd, wide, nwide * sizeof(*wide));
+		nall = nt + nfd + nwide;
+	}
+	*n = nall;
+	return all;
 }

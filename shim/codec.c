@@ -15,6 +15,7 @@
 #include <xxhash.h>
 
 #include "codec.h"
+#include "capture_fmt.h"
 #include "err.h"
 
 #define OFF_MAGIC   0
@@ -379,6 +380,8 @@ static int decode_payload(const struct txc_sig *sig, struct reader *r, struct tx
 		if (has_cap(p) && !rd_u64(r, &o->cap))
 			return 0;
 		if (!rd_blob(r, p->kind == TXC_K_OUT_STRING, &o->data, &o->len))
+			return 0;
+		if (p->kind == TXC_K_OUT_FD && !capfmt_valid(o->data, (size_t)o->len))
 			return 0;
 	}
 	return r->left == 0 && lengths_ok(sig, res);

@@ -1,8 +1,8 @@
 /* codec.h - the bytes stored in memcached for one cached call.
  *
- * Layout, version 2 (all integers little endian):
+ * Layout, version 3 (all integers little endian):
  *   0  magic      "TXC\x01"         4
- *   4  version    2                  1
+ *   4  version    3                  1
  *   5  flags      bit 0: errno stored; other bits 0      1
  *   6  reserved   0                  2
  *   8  sig digest                    16
@@ -21,7 +21,8 @@
  * OUT_STRING, OUT_BYTES: 8 bytes capacity, the CAP the real call was given,
  * then 4 bytes length and the bytes). OUT_FD and OUT_STREAM have an entry
  * too, always present: 4 bytes length and the bytes the call wrote (any
- * bytes, NULs included). Nothing may follow.
+ * bytes, NULs included); for OUT_FD those bytes are the segmented layout of
+ * capture_fmt.h, checked on decode. Nothing may follow.
  *
  * Checked against the signature on decode: an out string's length + 1 and
  * an out bytes' length are at most its stored capacity; a literal CAP equals
@@ -31,8 +32,8 @@
  * stores them. out bytes[CAP:param] is checked at
  * hit time (result.h), where the parameter's value is known.
  *
- * Version 1 (no errno, no capacities) decodes as TXC_ENOTFOUND: a miss whose
- * real call overwrites it.
+ * Versions 1 (no errno, no capacities) and 2 (OUT_FD stored as plain bytes)
+ * decode as TXC_ENOTFOUND: a miss whose real call overwrites it.
  */
 #ifndef TXC_CODEC_H
 #define TXC_CODEC_H
@@ -45,7 +46,7 @@
 #include "sig.h"
 
 #define TXC_VALUE_HEADER  80
-#define TXC_VALUE_VERSION 2
+#define TXC_VALUE_VERSION 3
 
 struct txc_value_meta {
 	struct txc_digest sig; /* must equal the reader's signature digest */

@@ -269,11 +269,13 @@ static void run_mutator(struct closure_ud *ud, void *ret, void **args, int calle
 
 /* A sampled hit is not applied: C->vk keeps the cached result, to compare
  * with the real call (run_verified). A value that does not fit the
- * caller's buffers would not be served: nothing to verify. */
+ * caller's buffers, or whose output cannot be replayed to this caller,
+ * would not be served: nothing to verify. */
 static bool keep_for_verify(struct call *c, const struct txc_result *res)
 {
 	const struct txc_fn_config *fc = c->f->fc;
 	return c->vk && verify_sample(fc) && result_outs_fit(&fc->sig, c->args, res) == 0 &&
+	       capture_replayable(&fc->sig, c->args, res) == 0 &&
 	       verify_keep(c->vk, &fc->sig, res) == 0;
 }
 
@@ -353,7 +355,7 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 		log_msg(TXC_LOG_INFO, "%s: out string without NUL; not stored", sig->name);
 	} else if (rc == TXC_ESYS) {
 		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
-		log_msg(TXC_LOG_INFO, "%s: a write failed or was short; not stored", sig->name);
+		log_msg(TXC_LOG_INFO, "%s: %s; not stored", sig->name, capture_fail_reason(cc));
 	} else {
 		stats_add(&f->stats, TXC_ST_ERRORS, 1);
 		warn_store(sig->name, "store", rc);

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#define WRAP_MAX 64
+#define WRAP_MAX 96
 
 /* One wrapped function: its name and address as the shim sees them, and the
  * wrapper's address. */
@@ -22,6 +22,12 @@ struct wrap_fn {
 	void *real;
 	void *wrapper;
 };
+
+/* The table entry of libc's NAME and its wrapper w_NAME. */
+#define WRAP_FN(name)                                                                              \
+	{                                                                                          \
+#name, (void *)name, (void *)w_##name                                              \
+	}
 
 /* Points the slots of FNS[0..N) in every loaded module at their wrappers.
  * Returns 0 and *NPATCHED, TXC_EINVAL when N exceeds WRAP_MAX, or the

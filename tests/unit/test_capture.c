@@ -1,9 +1,11 @@
 /* test_capture.c - out fd / out stream in the signature language, keys and
  * the value format, and the capture frames driven directly (no GOT: the
  * frames are fed through capture_write/capture_fwrite as the wrappers do). */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "capture_priv.h"
@@ -51,7 +53,8 @@ static void test_key_and_codec(void)
 	key_build(&kf, &id, &s, a2, &k2);
 	CHECK(strcmp(k1.text, k2.text) == 0, "the descriptor is not keyed");
 
-	static const char bytes[] = "a\0b\nc";
+	/* one raw segment of 5 bytes (capture_fmt.h) */
+	static const char bytes[] = "\1\0\0\0\0\5\0\0\0a\0b\nc";
 	struct txc_result r = {.ret = 5};
 	r.out[0].present = true;
 	r.out[0].data = bytes;
@@ -61,11 +64,23 @@ static void test_key_and_codec(void)
 	size_t len = 0;
 	struct txc_result d;
 	CHECK(codec_encode(&s, &m, &r, buf, sizeof(buf), &len) == 0 &&
-		  len == TXC_VALUE_HEADER + 8 + 1 + 4 + 5,
+		  len == TXC_VALUE_HEADER + 8 + 1 + 4 + 14,
 	      "encodes the capture as a blob (%zu bytes)", len);
 	CHECK(codec_decode(&s, &kf.sig_digest, &k1.digest, buf, len, &m2, &d) == 0 &&
-		  d.out[0].present && d.out[0].len == 5 && memcmp(d.out[0].data, bytes, 5) == 0,
+		  d.out[0].present && d.out[0].len == 14 && memcmp(d.out[0].data, bytes, 14) == 0,
 	      "decodes the captured bytes, NUL included");
+	static const char *const bad[] = {
+	    "\1\0\0\0\0\4\0\0\0a\0b\nc", /* lengths do not add up */
+	    "\1\0\0\0\3\5\0\0\0a\0b\nc", /* unknown tag */
+	    "\2\0\0\0\0\5\0\0\0a\0b\nc", /* more segments than room */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r.out[0].data = bad[i];
+		CHECK(codec_encode(&s, &m, &r, buf, sizeof(buf), &len) == 0 &&
+			  codec_decode(&s, &kf.sig_digest, &k1.digest, buf, len, &m2, &d) ==
+			      TXC_ECORRUPT,
+		      "a malformed segment table is corrupt (%zu)", i);
+	}
 }
 
 /* Arms capture with a config naming one writer (the test binary is the
@@ -87,12 +102,12 @@ static __attribute__((noinline)) void inner_call(const struct txc_sig *s, void *
 	struct capture_call inner;
 	struct txc_result r;
 	memset(&r, 0, sizeof(r));
-	capture_begin(&inner, s, av, 8);
+	capture_begin(&inner, s, av, 16); /* 2 bytes + the segment table */
 	capture_write(fd, "de", 2);
 	capture_end(&inner);
-	CHECK(capture_fill(&inner, &r) == 0 && r.out[0].len == 2 &&
-		  memcmp(r.out[0].data, "de", 2) == 0,
-	      "inner frame holds its bytes only");
+	CHECK(capture_fill(&inner, &r) == 0 && r.out[0].len == 4 + 5 + 2 &&
+		  memcmp(r.out[0].data, "\1\0\0\0\0\2\0\0\0de", 11) == 0,
+	      "inner frame holds its bytes only, as one raw segment");
 	capture_free(&inner);
 }
 
@@ -129,6 +144,87 @@ static void test_frames(void)
 	close(p[1]);
 }
 
+/* One capturing call of g(out fd) on FD, running BODY; returns what
+ * capture_fill returned, the bytes in *OUT (freed by the caller). */
+static int capture_one(int fd, void (*body)(int), uint8_t **out, size_t *len)
+{
+	struct txc_sig s;
+	char err[200];
+	struct capture_call cc;
+	struct txc_result r;
+	void *av[] = {&fd};
+	sig_parse("void g(out fd fd)", &s, err, sizeof(err));
+	memset(&r, 0, sizeof(r));
+	capture_begin(&cc, &s, av, 4096);
+	body(fd);
+	capture_end(&cc);
+	int rc = capture_fill(&cc, &r);
+	*len = r.out[0].len;
+	*out = malloc(*len + 1);
+	if (*out && *len)
+		memcpy(*out, r.out[0].data, *len);
+	capture_free(&cc);
+	return rc;
+}
+
+/* what the dup/close wrappers do, called directly (nothing is patched) */
+static void redirected(int fd)
+{
+	int saved = dup(fd), null = open("/dev/null", O_WRONLY);
+	capture_fd_dup(fd, saved);
+	capture_write(fd, "a", 1);
+	dup2(null, fd);
+	capture_fd_dup(null, fd);
+	capture_write(fd, "noise", 5);
+	capture_write(saved, "b", 1); /* the saved copy is the same output */
+	dup2(saved, fd);
+	capture_fd_dup(saved, fd);
+	close(saved);
+	capture_fd_closed(saved);
+	close(null);
+	capture_fd_closed(null);
+	capture_write(fd, "c", 1);
+}
+
+static void left_redirected(int fd)
+{
+	int null = open("/dev/null", O_WRONLY);
+	capture_write(fd, "a", 1);
+	capture_fd_dup(null, fd); /* as if dup2(null, fd) had run */
+	close(null);
+}
+
+static void three_sends(int fd)
+{
+	capture_write(fd, "x", 1);
+	capture_write(fd, "yy", 2);
+	struct iovec iov[2] = {{"z", 1}, {"zz", 2}};
+	capture_note_fdv(fd, iov, 2, 3); /* one sendmsg of two parts */
+}
+
+static void test_tracking(void)
+{
+	int p[2], sv[2];
+	uint8_t *b;
+	size_t len;
+	CHECK(pipe(p) == 0 && socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0, "pipe, socketpair");
+	CHECK(capture_one(p[1], redirected, &b, &len) == 0 && len == 4 + 5 + 3 &&
+		  memcmp(b + 9, "abc", 3) == 0,
+	      "dup2 over the fd: what went to /dev/null is not captured, the saved copy is");
+	free(b);
+	CHECK(capture_one(p[1], left_redirected, &b, &len) == TXC_ESYS,
+	      "a call that leaves its fd pointing elsewhere is not stored");
+	free(b);
+	CHECK(capture_one(sv[0], three_sends, &b, &len) == 0 && len == 4 + 3 * 5 + 6 && b[0] == 3 &&
+		  b[5] == 1 && b[10] == 2 && b[15] == 3,
+	      "a datagram socket: one run per write, a vector is one");
+	free(b);
+	close(p[0]);
+	close(p[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -136,5 +232,6 @@ int main(void)
 	test_key_and_codec();
 	arm();
 	test_frames();
+	test_tracking();
 	return check_done();
 }

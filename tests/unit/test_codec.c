@@ -97,7 +97,7 @@ static void test_scalar_void(void)
 	r.ret = 0xfffffffffffffffeull;
 	CHECK(codec_size(&s, &r) == 88, "scalar return: 80 + 8 bytes");
 	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && len == 88, "scalar encodes");
-	CHECK(memcmp(buf, "TXC\x01\x02", 5) == 0, "magic and version 2");
+	CHECK(memcmp(buf, "TXC\x01\x03", 5) == 0, "magic and version 3");
 	CHECK(codec_decode(&s, &SIGD, &KEYD, buf, len, &m, &d) == 0 && d.ret == r.ret,
 	      "scalar round trip");
 	CHECK(m.ns_gen == 7 && m.fn_gen == 0x1122334455667788ull && m.cost_ns == 123456 &&
@@ -418,9 +418,12 @@ static void test_errno(void)
 	m[4] = 1;
 	resign(m, len);
 	CHECK(decode(&s, m, len, &d) == TXC_ENOTFOUND, "a version 1 value is a miss");
-	m[4] = 3;
+	m[4] = 2;
 	resign(m, len);
-	CHECK(decode(&s, m, len, &d) == TXC_ENOTFOUND, "a version 3 value is a miss");
+	CHECK(decode(&s, m, len, &d) == TXC_ENOTFOUND, "a version 2 value is a miss");
+	m[4] = 4;
+	resign(m, len);
+	CHECK(decode(&s, m, len, &d) == TXC_ENOTFOUND, "a version 4 value is a miss");
 	m[0] = 'X';
 	CHECK(decode(&s, m, len, &d) == TXC_ECORRUPT, "bad magic stays corrupt");
 }
