@@ -129,6 +129,8 @@ static void flush_dirty(struct capture_frame *fr)
 
 void capture_before_fd(int fd)
 {
+	if (sigguard_in_handler()) /* a handler's writes are not the call's */
+		return;
 	int saved = errno;
 	prune_dead(0);
 	FOR_FRAMES(fr)
@@ -139,6 +141,10 @@ void capture_before_fd(int fd)
 
 void capture_note_fd(int fd, const void *buf, size_t n, ssize_t r)
 {
+	/* written by a signal handler that interrupted the call: not the
+	 * function's output (a hit, when no signal fires, must not have it) */
+	if (sigguard_in_handler())
+		return;
 	int saved = errno;
 	prune_dead(0);
 	if (busy) {
@@ -207,6 +213,8 @@ static void mark_dirty(struct capture_frame *fr, FILE *f)
 
 void capture_note_stream(FILE *f, const void *buf, size_t len, bool failed)
 {
+	if (sigguard_in_handler()) /* as in capture_note_fd */
+		return;
 	int saved = errno, fno = -2;
 	prune_dead(0);
 	if (busy) {

@@ -27,6 +27,7 @@
 #include "defid.h"
 #include "dispatch.h"
 #include "err.h"
+#include "guard.h"
 #include "lock.h"
 #include "log.h"
 #include "near.h"
@@ -64,11 +65,6 @@ static const struct txc_config *g_cfg;
 static struct txc_cache *g_cache;
 static struct fn_rt *g_fns;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Set while the shim does its own work in this thread: any configured
- * function reached meanwhile (from libmemcached, malloc, a signal handler)
- * goes straight to the real function. */
-static __thread int in_shim __attribute__((tls_model("initial-exec")));
 
 static ffi_type *ffi_scalar(enum txc_type t)
 {
@@ -215,10 +211,11 @@ static void warn_store(const char *fn, const char *what, int rc)
 
 static void call_real(struct closure_ud *ud, void *ret, void **args, int caller_errno)
 {
-	in_shim = 0; /* the real function's own configured calls may be cached */
+	/* the real function's own configured calls may be cached */
+	uintptr_t owner = guard_pause();
 	errno = caller_errno;
 	ffi_call(&ud->fn->cif, FFI_FN(ud->real), ret, args);
-	in_shim = 1;
+	guard_resume(owner);
 }
 
 static void run_mutator(struct closure_ud *ud, void *ret, void **args, int caller_errno)
@@ -535,18 +532,21 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 static void on_call(ffi_cif *cif, void *ret, void **args, void *user)
 {
 	struct closure_ud *ud = user;
-	if (in_shim || !g_cache || sigguard_in_handler()) {
+	struct guard_owner own;
+	/* the guard: see guard.h (re-entry from the shim's own work, signals) */
+	if (!g_cache || sigguard_in_handler() || !guard_enter(&own)) {
 		ffi_call(cif, FFI_FN(ud->real), ret, args);
 		return;
 	}
-	in_shim = 1;
 	int caller_errno = errno;
 	if (ud->fn->fc->ninval > 0)
 		run_mutator(ud, ret, args, caller_errno);
 	else
 		run_cached(ud, ret, args, caller_errno);
 	publish_tick(g_cfg, g_cache);
-	in_shim = 0;
+	int errno_out = errno;
+	guard_leave(); /* deferred handlers run here */
+	errno = errno_out;
 }
 
 /* ---- closures ---- */

@@ -5,16 +5,22 @@
 #include <string.h>
 
 #include "err.h"
+#include "guard.h"
 #include "log.h"
 #include "sigguard.h"
 #include "wrap.h"
 
 __thread int sigguard_depth __attribute__((tls_model("initial-exec")));
-/* Frame address of the outermost active trampoline in this thread. */
+/* Frame address of the outermost active trampoline in this thread, and
+ * whether it runs on the alternate signal stack. */
 static __thread uintptr_t g_frame __attribute__((tls_model("initial-exec")));
+static __thread bool g_alt __attribute__((tls_model("initial-exec")));
 
 /* The host's handler for each signal; 0 = none wrapped. */
 static void *g_orig[_NSIG];
+/* Installed with SA_RESETHAND (or System V signal()): delivery resets the
+ * action, so a deferred one would meet SIG_DFL. Never deferred. */
+static bool g_oneshot[_NSIG];
 
 extern __sighandler_t sysv_signal(int sig, __sighandler_t h);
 extern __sighandler_t bsd_signal(int sig, __sighandler_t h);
@@ -22,8 +28,11 @@ extern __sighandler_t bsd_signal(int sig, __sighandler_t h);
 bool sigguard_check(void)
 {
 	/* The stack grows down: a frame above the trampoline's means the
-	 * handler was left by a longjmp and the thread is back in its code. */
-	if ((uintptr_t)__builtin_frame_address(0) > g_frame) {
+	 * handler was left by a longjmp and the thread is back in its code.
+	 * On the alternate stack addresses say nothing about the thread's
+	 * stack: the handler is left once the thread is off that stack. */
+	bool left = g_alt ? !guard_on_altstack() : (uintptr_t)__builtin_frame_address(0) > g_frame;
+	if (left) {
 		sigguard_depth = 0;
 		g_frame = 0;
 		return false;
@@ -37,8 +46,16 @@ bool sigguard_check(void)
 static void *enter(int sig, uintptr_t frame)
 {
 	void *h = sig > 0 && sig < _NSIG ? __atomic_load_n(&g_orig[sig], __ATOMIC_ACQUIRE) : NULL;
-	if (h && sigguard_depth++ == 0)
+	/* a trampoline frame above the recorded one: that handler was left
+	 * by longjmp and no call has cleared its mark since */
+	if (h && sigguard_depth && !g_alt && frame > g_frame)
+		sigguard_depth = 0;
+	if (h && sigguard_depth == 0) {
 		g_frame = frame;
+		g_alt = guard_on_altstack();
+	}
+	if (h)
+		sigguard_depth++;
 	return h;
 }
 
@@ -50,6 +67,9 @@ static void leave(void)
 
 static void tramp_plain(int sig)
 {
+	/* the shim is at work: the handler runs when it pauses or ends */
+	if (!g_oneshot[sig] && guard_defer(sig, NULL))
+		return;
 	void *h = enter(sig, (uintptr_t)__builtin_frame_address(0));
 	if (h) {
 		((void (*)(int))h)(sig);
@@ -59,6 +79,8 @@ static void tramp_plain(int sig)
 
 static void tramp_info(int sig, siginfo_t *si, void *uc)
 {
+	if (!g_oneshot[sig] && guard_defer(sig, si))
+		return;
 	void *h = enter(sig, (uintptr_t)__builtin_frame_address(0));
 	if (h) {
 		((void (*)(int, siginfo_t *, void *))h)(sig, si, uc);
@@ -94,6 +116,7 @@ static int w_sigaction(int sig, const struct sigaction *act, struct sigaction *o
 		else
 			mine.sa_handler = tramp_plain;
 		__atomic_store_n(&g_orig[sig], h, __ATOMIC_RELEASE);
+		g_oneshot[sig] = act->sa_flags & SA_RESETHAND;
 		act = &mine;
 	}
 	int rc = sigaction(sig, act, old);
@@ -118,6 +141,7 @@ static __sighandler_t wrap_simple(__sighandler_t (*real)(int, __sighandler_t), i
 		return (__sighandler_t)host_view(sig, (void *)real(sig, h));
 	void *prev = __atomic_load_n(&g_orig[sig], __ATOMIC_ACQUIRE);
 	__atomic_store_n(&g_orig[sig], (void *)h, __ATOMIC_RELEASE);
+	g_oneshot[sig] = real == sysv_signal; /* System V semantics: SA_RESETHAND */
 	__sighandler_t r = real(sig, tramp_plain);
 	if (r == SIG_ERR) {
 		__atomic_store_n(&g_orig[sig], prev, __ATOMIC_RELEASE);
