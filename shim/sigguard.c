@@ -11,9 +11,11 @@
 #include "wrap.h"
 
 __thread int sigguard_depth __attribute__((tls_model("initial-exec")));
-/* Frame address of the outermost active trampoline in this thread, and
- * whether it runs on the alternate signal stack. */
+/* The outermost active trampoline in this thread: the address of a token
+ * in its frame, the token's value, and whether it runs on the alternate
+ * signal stack. */
 static __thread uintptr_t g_frame __attribute__((tls_model("initial-exec")));
+static __thread uint64_t g_token __attribute__((tls_model("initial-exec")));
 static __thread bool g_alt __attribute__((tls_model("initial-exec")));
 
 /* The host's handler for each signal; 0 = none wrapped. */
@@ -25,14 +27,22 @@ static bool g_oneshot[_NSIG];
 extern __sighandler_t sysv_signal(int sig, __sighandler_t h);
 extern __sighandler_t bsd_signal(int sig, __sighandler_t h);
 
+/* The stack grows down: a frame above the trampoline's means the handler
+ * was left by a longjmp and the thread is back in its code. On the
+ * alternate stack addresses say nothing about the thread's stack: the
+ * handler is left once the thread is off that stack. Either way, a frame
+ * that no longer holds its token is gone (later calls wrote over it); the
+ * read hits this thread's stack or the alternate stack, both mapped. */
+static __attribute__((noinline, no_sanitize_address)) bool handler_left(void)
+{
+	if (g_alt ? !guard_on_altstack() : (uintptr_t)__builtin_frame_address(0) > g_frame)
+		return true;
+	return *(const volatile uint64_t *)g_frame != g_token;
+}
+
 bool sigguard_check(void)
 {
-	/* The stack grows down: a frame above the trampoline's means the
-	 * handler was left by a longjmp and the thread is back in its code.
-	 * On the alternate stack addresses say nothing about the thread's
-	 * stack: the handler is left once the thread is off that stack. */
-	bool left = g_alt ? !guard_on_altstack() : (uintptr_t)__builtin_frame_address(0) > g_frame;
-	if (left) {
+	if (handler_left()) {
 		sigguard_depth = 0;
 		g_frame = 0;
 		return false;
@@ -41,16 +51,20 @@ bool sigguard_check(void)
 }
 
 /* The host's handler for SIG, with the thread marked as in a handler from
- * FRAME (the trampoline's frame) on; NULL (nothing marked) when none. Only
- * thread-local stores: errno is untouched. */
-static void *enter(int sig, uintptr_t frame)
+ * TOK (in the trampoline's frame) on; NULL (nothing marked) when none.
+ * errno is untouched. */
+static void *enter(int sig, volatile uint64_t *tok)
 {
+	static __thread uint64_t seq __attribute__((tls_model("initial-exec")));
+	uintptr_t frame = (uintptr_t)tok;
 	void *h = sig > 0 && sig < _NSIG ? __atomic_load_n(&g_orig[sig], __ATOMIC_ACQUIRE) : NULL;
 	/* a trampoline frame above the recorded one: that handler was left
 	 * by longjmp and no call has cleared its mark since */
 	if (h && sigguard_depth && !g_alt && frame > g_frame)
 		sigguard_depth = 0;
 	if (h && sigguard_depth == 0) {
+		*tok = ++seq ^ ((uint64_t)frame << 16);
+		g_token = *tok;
 		g_frame = frame;
 		g_alt = guard_on_altstack();
 	}
@@ -70,7 +84,8 @@ static void tramp_plain(int sig)
 	/* the shim is at work: the handler runs when it pauses or ends */
 	if (!g_oneshot[sig] && guard_defer(sig, NULL))
 		return;
-	void *h = enter(sig, (uintptr_t)__builtin_frame_address(0));
+	volatile uint64_t tok = 0;
+	void *h = enter(sig, &tok);
 	if (h) {
 		((void (*)(int))h)(sig);
 		leave();
@@ -81,7 +96,8 @@ static void tramp_info(int sig, siginfo_t *si, void *uc)
 {
 	if (!g_oneshot[sig] && guard_defer(sig, si))
 		return;
-	void *h = enter(sig, (uintptr_t)__builtin_frame_address(0));
+	volatile uint64_t tok = 0;
+	void *h = enter(sig, &tok);
 	if (h) {
 		((void (*)(int, siginfo_t *, void *))h)(sig, si, uc);
 		leave();
