@@ -533,12 +533,15 @@ static void on_call(ffi_cif *cif, void *ret, void **args, void *user)
 {
 	struct closure_ud *ud = user;
 	struct guard_owner own;
+	bool took_over;
 	/* the guard: see guard.h (re-entry from the shim's own work, signals) */
-	if (!g_cache || sigguard_in_handler() || !guard_enter(&own)) {
+	if (!g_cache || sigguard_in_handler() || !guard_enter(&own, &took_over)) {
 		ffi_call(cif, FFI_FN(ud->real), ret, args);
 		return;
 	}
 	int caller_errno = errno;
+	if (took_over) /* the jump left the thread's handle mid-request */
+		store_thread_drop(g_cache->store);
 	if (ud->fn->fc->ninval > 0)
 		run_mutator(ud, ret, args, caller_errno);
 	else

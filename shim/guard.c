@@ -61,8 +61,9 @@ static void take(struct guard_owner *own)
 	g_held = 1;
 }
 
-bool guard_enter(struct guard_owner *own)
+bool guard_enter(struct guard_owner *own, bool *took_over)
 {
+	*took_over = false;
 	if (!g_held) {
 		take(own);
 		return true;
@@ -75,6 +76,7 @@ bool guard_enter(struct guard_owner *own)
 	errno = saved;
 	if (alive)
 		return false;
+	*took_over = true;
 	take(own);
 	return true;
 }

@@ -36,8 +36,10 @@ struct guard_owner {
 
 /* Takes the guard for OWN. Returns true when taken (the caller must call
  * guard_leave), false when a live owner holds it (call the real function
- * and nothing else). errno is preserved. */
-bool guard_enter(struct guard_owner *own);
+ * and nothing else). *TOOK_OVER tells that a dead owner held it: whatever
+ * per-thread state its work was changing (a memcached handle in the middle
+ * of a request) must be dropped. errno is preserved. */
+bool guard_enter(struct guard_owner *own, bool *took_over);
 
 /* Releases the guard and delivers the signals deferred meanwhile (their
  * handlers run before it returns). errno is preserved. */

@@ -16,7 +16,8 @@ static int g_nested_taken = -1;
 static __attribute__((noinline)) void nested(void)
 {
 	struct guard_owner own;
-	g_nested_taken = guard_enter(&own);
+	bool over;
+	g_nested_taken = guard_enter(&own, &over);
 	if (g_nested_taken)
 		guard_leave();
 }
@@ -26,16 +27,19 @@ static __attribute__((noinline)) void nested(void)
 static __attribute__((noinline)) void owner_then_jump(void)
 {
 	struct guard_owner own;
-	if (!guard_enter(&own))
+	bool over;
+	if (!guard_enter(&own, &over))
 		return;
 	nested();
 	longjmp(g_env, 1);
 }
 
+static bool g_over;
+
 static __attribute__((noinline)) int entry(void)
 {
 	struct guard_owner own;
-	int taken = guard_enter(&own);
+	int taken = guard_enter(&own, &g_over);
 	if (taken)
 		guard_leave();
 	return taken;
@@ -60,13 +64,14 @@ static void test_defer(void)
 	sa.sa_flags = SA_SIGINFO;
 	sigaction(SIGUSR1, &sa, NULL);
 	struct guard_owner own;
-	CHECK(guard_enter(&own), "guard taken");
+	bool over;
+	CHECK(guard_enter(&own, &over), "guard taken");
 	sigqueue(getpid(), SIGUSR1, (union sigval){.sival_int = 42});
 	CHECK(g_ran == 0, "a signal under the guard is deferred");
 	guard_leave();
 	CHECK(g_ran == 1, "it is delivered when the guard is released");
 	CHECK(g_value == 42, "with its siginfo (value %d)", (int)g_value);
-	CHECK(guard_enter(&own), "guard taken again");
+	CHECK(guard_enter(&own, &over), "guard taken again");
 	uintptr_t o = guard_pause();
 	sigqueue(getpid(), SIGUSR1, (union sigval){.sival_int = 7});
 	CHECK(g_ran == 2 && g_value == 7, "a paused guard defers nothing");
@@ -79,12 +84,13 @@ static void test_defer(void)
 
 int main(void)
 {
-	CHECK(entry() == 1, "a first entry takes the guard");
+	CHECK(entry() == 1 && !g_over, "a first entry takes the guard");
 	if (setjmp(g_env) == 0)
 		owner_then_jump();
 	CHECK(g_nested_taken == 0, "an entry below a live owner is turned away");
-	CHECK(entry() == 1, "after the owner left by longjmp, the next entry takes it");
-	CHECK(entry() == 1, "and the guard was released after it");
+	CHECK(entry() == 1 && g_over,
+	      "after the owner left by longjmp, the next entry takes it over");
+	CHECK(entry() == 1 && !g_over, "and the guard was released after it");
 	test_defer();
 	return check_done();
 }
