@@ -181,8 +181,12 @@ static int apply_hit(struct call *c, const struct txc_result *res)
 	if (rc != 0)
 		return rc;
 	result_outs_write(sig, c->args, res);
-	/* last: once bytes are out, the hit must stand */
+	/* last: once bytes are out, the hit must stand. The replay may block
+	 * (a full pipe) and holds nothing: the host's handlers (a timeout's
+	 * siglongjmp) run meanwhile, as during the real function's writes */
+	uintptr_t owner = guard_pause();
 	rc = capture_replay(sig, c->args, res);
+	guard_resume(owner);
 	if (rc != 0 && s)
 		retstr_undo(&f->rs, s);
 	if (rc == 0 && res->err_set && !f->fc->errno_keep)
@@ -401,7 +405,9 @@ static int call_as_miss(struct closure_ud *ud, struct call *c, struct capture_ca
 	call_real(ud, c->ret, c->args, entry_errno);
 	int real_errno = errno;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	uintptr_t owner = guard_pause(); /* its flush may block, as the function's writes */
 	capture_end(cc);
+	guard_resume(owner);
 	*set = real_errno != entry_errno;
 	*cost = elapsed_ns(&t0, &t1);
 	return real_errno;

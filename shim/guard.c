@@ -143,6 +143,8 @@ void guard_leave(void)
 
 uintptr_t guard_pause(void)
 {
+	if (!g_held)
+		return 0;
 	uintptr_t owner = g_owner;
 	guard_leave();
 	return owner;
@@ -150,6 +152,8 @@ uintptr_t guard_pause(void)
 
 void guard_resume(uintptr_t owner)
 {
+	if (!owner)
+		return;
 	g_owner = owner;
 	g_token = ((const struct guard_owner *)owner)->token;
 	g_held = 1;

@@ -45,10 +45,13 @@ bool guard_enter(struct guard_owner *own, bool *took_over);
  * handlers run before it returns). errno is preserved. */
 void guard_leave(void);
 
-/* Around the real call of a miss: the real function's own configured calls
- * may be cached, and deferred signals are delivered first. guard_pause
+/* Around the real call of a miss, and wherever the shim's work may wait
+ * while holding nothing (a replay's blocking write, the stampede lock's
+ * sleeps): the real function's own configured calls may be cached, and
+ * deferred signals are delivered first, then as they come. guard_pause
  * returns what guard_resume needs to take the guard back for the same
- * owner. errno is preserved. */
+ * owner (0 when the guard was not held: guard_resume(0) does nothing).
+ * errno is preserved. */
 uintptr_t guard_pause(void);
 void guard_resume(uintptr_t owner);
 

@@ -27,6 +27,9 @@ timeout_ms = 2000
 
 [function tmr_sq]
 signature = int tmr_sq(int x)
+
+[function big_emit]
+signature = int big_emit(out fd fd, int kb)
 EOF
 )
 }
@@ -90,4 +93,17 @@ mostly_hits() {
 	local hits
 	hits=$(sed -n 's/^txcache: stats tmr_sq: hits=\([0-9]*\) .*/\1/p' <<<"$stderr")
 	[[ ${hits:-0} -ge 40 ]] || { echo "only ${hits:-0} hits after the jump:"; grep -v ' hit ' <<<"$stderr" | tail -8; return 1; }
+}
+
+@test "a hit's replay blocked on a full pipe: the program's alarm still times it out" {
+	# 256 KiB into a pipe nobody reads blocks; the handler (signal(): SA_RESTART)
+	# must run during the replay, not be deferred until it ends (never)
+	run "$FIXTURES/blockdrv" block
+	[[ $output == "timed out" ]] || { echo "plain: $output"; return 1; }
+	TXCACHE_LOG=info run_shim --separate-stderr "$CFG" timeout 60 "$FIXTURES/blockdrv" warm
+	[[ $status -eq 0 && $output == returned ]] || { echo "warm: $status $output"; return 1; }
+	[[ $stderr == *"txcache: miss big_emit "*"bytes stored"* ]] || { echo "not stored:"; echo "$stderr" | tail -3; return 1; }
+	TXCACHE_LOG=info run_shim --separate-stderr "$CFG" timeout 60 "$FIXTURES/blockdrv" block
+	[[ $status -eq 0 ]] || { echo "status $status (124 = hang)"; return 1; }
+	[[ $output == "timed out" ]] || { echo "output: $output"; return 1; }
 }
