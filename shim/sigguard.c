@@ -28,14 +28,17 @@ extern __sighandler_t sysv_signal(int sig, __sighandler_t h);
 extern __sighandler_t bsd_signal(int sig, __sighandler_t h);
 
 /* The stack grows down: a frame above the trampoline's means the handler
- * was left by a longjmp and the thread is back in its code. On the
- * alternate stack addresses say nothing about the thread's stack: the
- * handler is left once the thread is off that stack. Either way, a frame
- * that no longer holds its token is gone (later calls wrote over it); the
- * read hits this thread's stack or the alternate stack, both mapped. */
+ * was left by a longjmp and the thread is back in its code; so does a
+ * frame that no longer holds its token (later calls wrote over it: the
+ * read hits this thread's stack, which stays mapped). On the alternate
+ * stack addresses say nothing about the thread's stack: the handler is
+ * left once the thread is off that stack (whose memory the host may since
+ * have freed: not read). */
 static __attribute__((noinline, no_sanitize_address)) bool handler_left(void)
 {
-	if (g_alt ? !guard_on_altstack() : (uintptr_t)__builtin_frame_address(0) > g_frame)
+	if (g_alt)
+		return !guard_on_altstack();
+	if ((uintptr_t)__builtin_frame_address(0) > g_frame)
 		return true;
 	return *(const volatile uint64_t *)g_frame != g_token;
 }
