@@ -167,6 +167,8 @@ static void flush_dirty(struct capture_frame *fr, bool all)
 
 void capture_before_fd(int fd)
 {
+	if (sigguard_in_handler()) /* a handler's writes are not the call's */
+		return;
 	int saved = errno;
 	prune_dead(0);
 	FOR_FRAMES(fr)
@@ -177,6 +179,12 @@ void capture_before_fd(int fd)
 
 void capture_note_fd(int fd, const void *buf, size_t n, ssize_t r)
 {
+	/* written by a signal handler that interrupted the call: not the
+	 * function's output (a hit, when no signal fires, must not have it) */
+#ifndef TXC_MUTANT_HANDLER_WRITES /* make mutants: a handler's writes captured */
+	if (sigguard_in_handler())
+		return;
+#endif
 	int saved = errno;
 	prune_dead(0);
 	if (busy) {
@@ -255,6 +263,8 @@ static void mark_dirty(struct capture_frame *fr, FILE *f, size_t len)
 
 void capture_note_stream(FILE *f, const void *buf, size_t len, bool failed)
 {
+	if (sigguard_in_handler()) /* as in capture_note_fd */
+		return;
 	int saved = errno, fno = -2;
 	prune_dead(0);
 	if (busy) {

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "capture_names.h"
 #include "config_priv.h"
 #include "err.h"
 
@@ -366,6 +367,29 @@ static void check_names(struct loader *ld, const struct raw *r, const char *key,
 		memcpy(dst, r->val, n + 1);
 }
 
+/* A cached function the capture layer wraps, with an out fd or out
+ * stream: its closure would call libc directly, whose own writes the
+ * capture never sees, so a hit would write nothing (capture_names.h). A
+ * mutator captures nothing and may be any function. */
+static void check_writer(struct loader *ld, int i)
+{
+	const struct txc_sig *sig = &ld->cfg->fns[i].sig;
+	int line = ld->raw[i].k[FK_SIGNATURE].line;
+	if (!ld->raw[i].sig_ok || ld->cfg->fns[i].ninval > 0 || !capture_wraps_name(sig->name))
+		return;
+	for (int k = 0; k < sig->nparams; k++) {
+		const struct txc_param *p = &sig->params[k];
+		if (sig_param_is_capture(p)) {
+			cfg_note(ld, line, false,
+				 "signature: %s is one of the writers the capture layer wraps: "
+				 "its output to out %s '%s' cannot be captured, so it cannot be "
+				 "cached",
+				 sig->name, p->kind == TXC_K_OUT_FD ? "fd" : "stream", p->name);
+			return;
+		}
+	}
+}
+
 static void check_fn(struct loader *ld, int i)
 {
 	struct txc_fn_config *fc = &ld->cfg->fns[i];
@@ -602,4 +626,6 @@ void config_check_all(struct loader *ld)
 		check_fn(ld, i);
 	for (int i = 0; i < ld->cfg->nfns; i++)
 		check_invalidates(ld, i);
+	for (int i = 0; i < ld->cfg->nfns; i++)
+		check_writer(ld, i);
 }

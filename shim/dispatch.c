@@ -29,6 +29,7 @@
 #include "defid.h"
 #include "dispatch.h"
 #include "err.h"
+#include "guard.h"
 #include "lock.h"
 #include "log.h"
 #include "modref.h"
@@ -81,11 +82,6 @@ static const struct txc_config *g_cfg;
 static struct txc_cache *g_cache;
 static struct fn_rt *g_fns;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Set while the shim does its own work in this thread: any configured
- * function reached meanwhile (from libmemcached, malloc, a signal handler)
- * goes straight to the real function. */
-static __thread int in_shim __attribute__((tls_model("initial-exec")));
 
 static ffi_type *ffi_scalar(enum txc_type t)
 {
@@ -202,8 +198,12 @@ static int apply_hit(struct call *c, const struct txc_result *res)
 	if (rc != 0)
 		return rc;
 	result_outs_write(sig, c->args, res);
-	/* last: once bytes are out, the hit must stand */
+	/* last: once bytes are out, the hit must stand. The replay may block
+	 * (a full pipe) and holds nothing: the host's handlers (a timeout's
+	 * siglongjmp) run meanwhile, as during the real function's writes */
+	uintptr_t owner = guard_pause();
 	rc = capture_replay(sig, c->args, res);
+	guard_resume(owner);
 	if (rc != 0 && s)
 		retstr_undo(&f->rs, s);
 	if (rc == 0 && res->err_set && !f->fc->errno_keep)
@@ -232,10 +232,11 @@ static void warn_store(const char *fn, const char *what, int rc)
 
 static void call_real(struct closure_ud *ud, void *ret, void **args, int caller_errno)
 {
-	in_shim = 0; /* the real function's own configured calls may be cached */
+	/* the real function's own configured calls may be cached */
+	uintptr_t owner = guard_pause();
 	errno = caller_errno;
 	ffi_call(&ud->fn->cif, FFI_FN(ud->real), ret, args);
-	in_shim = 1;
+	guard_resume(owner);
 }
 
 static void run_mutator(struct closure_ud *ud, void *ret, void **args, int caller_errno)
@@ -423,7 +424,9 @@ static int call_as_miss(struct closure_ud *ud, struct call *c, struct capture_ca
 	call_real(ud, c->ret, c->args, entry_errno);
 	int real_errno = errno;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	uintptr_t owner = guard_pause(); /* its flush may block, as the function's writes */
 	capture_end(cc);
+	guard_resume(owner);
 	*set = real_errno != entry_errno;
 	*cost = elapsed_ns(&t0, &t1);
 	return real_errno;
@@ -555,18 +558,24 @@ static void on_call(ffi_cif *cif, void *ret, void **args, void *user)
 {
 	struct closure_slot *slot = user;
 	struct closure_ud *ud = __atomic_load_n(&slot->ud, __ATOMIC_ACQUIRE);
-	if (in_shim || !g_cache || sigguard_in_handler()) {
+	struct guard_owner own;
+	bool took_over;
+	/* the guard: see guard.h (re-entry from the shim's own work, signals) */
+	if (!g_cache || sigguard_in_handler() || !guard_enter(&own, &took_over)) {
 		ffi_call(cif, FFI_FN(ud->real), ret, args);
 		return;
 	}
-	in_shim = 1;
 	int caller_errno = errno;
+	if (took_over) /* the jump left the thread's handle mid-request */
+		store_thread_drop(g_cache->store);
 	if (ud->fn->fc->ninval > 0)
 		run_mutator(ud, ret, args, caller_errno);
 	else
 		run_cached(ud, ret, args, caller_errno);
 	publish_tick(g_cfg, g_cache);
-	in_shim = 0;
+	int errno_out = errno;
+	guard_leave(); /* deferred handlers run here */
+	errno = errno_out;
 }
 
 /* ---- closures ---- */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "guard.h"
 #include "lock.h"
 
 #define POLL_MIN_MS 1
@@ -106,12 +107,16 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Holds nothing while it sleeps: the host's handlers deferred by the guard
+ * (a timeout's siglongjmp) run now rather than after lock_timeout_ms. */
 static void sleep_ms(int64_t ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+	uintptr_t owner = guard_pause();
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+	guard_resume(owner);
 }
 
 /* One poll: 0 with a verified value in *LK, TXC_EEXIST while the lock is

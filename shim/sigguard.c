@@ -5,25 +5,47 @@
 #include <string.h>
 
 #include "err.h"
+#include "guard.h"
 #include "log.h"
 #include "sigguard.h"
 #include "wrap.h"
 
 __thread int sigguard_depth __attribute__((tls_model("initial-exec")));
-/* Frame address of the outermost active trampoline in this thread. */
+/* The outermost active trampoline in this thread: the address of a token
+ * in its frame, the token's value, and whether it runs on the alternate
+ * signal stack. */
 static __thread uintptr_t g_frame __attribute__((tls_model("initial-exec")));
+static __thread uint64_t g_token __attribute__((tls_model("initial-exec")));
+static __thread bool g_alt __attribute__((tls_model("initial-exec")));
 
 /* The host's handler for each signal; 0 = none wrapped. */
 static void *g_orig[_NSIG];
+/* Installed with SA_RESETHAND (or System V signal()): delivery resets the
+ * action, so a deferred one would meet SIG_DFL. Never deferred. */
+static bool g_oneshot[_NSIG];
 
 extern __sighandler_t sysv_signal(int sig, __sighandler_t h);
 extern __sighandler_t bsd_signal(int sig, __sighandler_t h);
 
+/* The stack grows down: a frame above the trampoline's means the handler
+ * was left by a longjmp and the thread is back in its code; so does a
+ * frame that no longer holds its token (later calls wrote over it: the
+ * read hits this thread's stack, which stays mapped). On the alternate
+ * stack addresses say nothing about the thread's stack: the handler is
+ * left once the thread is off that stack (whose memory the host may since
+ * have freed: not read). */
+static __attribute__((noinline, no_sanitize_address)) bool handler_left(void)
+{
+	if (g_alt)
+		return !guard_on_altstack();
+	if ((uintptr_t)__builtin_frame_address(0) > g_frame)
+		return true;
+	return *(const volatile uint64_t *)g_frame != g_token;
+}
+
 bool sigguard_check(void)
 {
-	/* The stack grows down: a frame above the trampoline's means the
-	 * handler was left by a longjmp and the thread is back in its code. */
-	if ((uintptr_t)__builtin_frame_address(0) > g_frame) {
+	if (handler_left()) {
 		sigguard_depth = 0;
 		g_frame = 0;
 		return false;
@@ -32,13 +54,25 @@ bool sigguard_check(void)
 }
 
 /* The host's handler for SIG, with the thread marked as in a handler from
- * FRAME (the trampoline's frame) on; NULL (nothing marked) when none. Only
- * thread-local stores: errno is untouched. */
-static void *enter(int sig, uintptr_t frame)
+ * TOK (in the trampoline's frame) on; NULL (nothing marked) when none.
+ * errno is untouched. */
+static void *enter(int sig, volatile uint64_t *tok)
 {
+	static __thread uint64_t seq __attribute__((tls_model("initial-exec")));
+	uintptr_t frame = (uintptr_t)tok;
 	void *h = sig > 0 && sig < _NSIG ? __atomic_load_n(&g_orig[sig], __ATOMIC_ACQUIRE) : NULL;
-	if (h && sigguard_depth++ == 0)
+	/* a trampoline frame above the recorded one: that handler was left
+	 * by longjmp and no call has cleared its mark since */
+	if (h && sigguard_depth && !g_alt && frame > g_frame)
+		sigguard_depth = 0;
+	if (h && sigguard_depth == 0) {
+		*tok = ++seq ^ ((uint64_t)frame << 16);
+		g_token = *tok;
 		g_frame = frame;
+		g_alt = guard_on_altstack();
+	}
+	if (h)
+		sigguard_depth++;
 	return h;
 }
 
@@ -50,7 +84,11 @@ static void leave(void)
 
 static void tramp_plain(int sig)
 {
-	void *h = enter(sig, (uintptr_t)__builtin_frame_address(0));
+	/* the shim is at work: the handler runs when it pauses or ends */
+	if (!g_oneshot[sig] && guard_defer(sig, NULL))
+		return;
+	volatile uint64_t tok = 0;
+	void *h = enter(sig, &tok);
 	if (h) {
 		((void (*)(int))h)(sig);
 		leave();
@@ -59,7 +97,10 @@ static void tramp_plain(int sig)
 
 static void tramp_info(int sig, siginfo_t *si, void *uc)
 {
-	void *h = enter(sig, (uintptr_t)__builtin_frame_address(0));
+	if (!g_oneshot[sig] && guard_defer(sig, si))
+		return;
+	volatile uint64_t tok = 0;
+	void *h = enter(sig, &tok);
 	if (h) {
 		((void (*)(int, siginfo_t *, void *))h)(sig, si, uc);
 		leave();
@@ -94,6 +135,7 @@ static int w_sigaction(int sig, const struct sigaction *act, struct sigaction *o
 		else
 			mine.sa_handler = tramp_plain;
 		__atomic_store_n(&g_orig[sig], h, __ATOMIC_RELEASE);
+		g_oneshot[sig] = act->sa_flags & SA_RESETHAND;
 		act = &mine;
 	}
 	int rc = sigaction(sig, act, old);
@@ -118,6 +160,7 @@ static __sighandler_t wrap_simple(__sighandler_t (*real)(int, __sighandler_t), i
 		return (__sighandler_t)host_view(sig, (void *)real(sig, h));
 	void *prev = __atomic_load_n(&g_orig[sig], __ATOMIC_ACQUIRE);
 	__atomic_store_n(&g_orig[sig], (void *)h, __ATOMIC_RELEASE);
+	g_oneshot[sig] = real == sysv_signal; /* System V semantics: SA_RESETHAND */
 	__sighandler_t r = real(sig, tramp_plain);
 	if (r == SIG_ERR) {
 		__atomic_store_n(&g_orig[sig], prev, __ATOMIC_RELEASE);

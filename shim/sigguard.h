@@ -13,8 +13,18 @@
  *
  * A handler left by longjmp/siglongjmp (a common way out of SIGSEGV or
  * SIGALRM handlers) never runs the trampoline's epilogue: the mark is
- * therefore also tied to the trampoline's stack frame, and a call from a
- * frame outside it (the thread is back below the handler) clears it.
+ * therefore also tied to the trampoline's stack frame (and a token in it),
+ * and a check from a frame outside it (the thread is back below the
+ * handler), off the alternate stack the handler ran on, or after the token
+ * was written over clears it.
+ *
+ * While the thread does the shim's own work (guard.h), the trampoline does
+ * not run the host's handler at all: it defers the signal, which is sent
+ * again when that work pauses or ends. Faults and one-shot handlers
+ * (SA_RESETHAND, sysv_signal) are never deferred.
+ *
+ * Writes made while the thread is in a handler are not captured
+ * (capture.h): they are not the interrupted function's output.
  *
  * Not covered: handlers installed before the shim's constructor ran, by
  * direct syscalls, or from a module that is never patched (libc itself,

@@ -241,6 +241,15 @@ static int handle_get(struct txc_store *st, struct store_handle **out)
 	return handle_new(st, gen, out);
 }
 
+void store_thread_drop(struct txc_store *st)
+{
+	struct store_handle *h = pthread_getspecific(st->key);
+	if (!h)
+		return;
+	pthread_setspecific(st->key, NULL);
+	handle_destroy(h); /* a parent's handle (fork) is left alone, as at thread exit */
+}
+
 /* How long a probe may take before another thread may probe again. It only
  * matters when the prober vanished (a fork in the middle of a probe). */
 static int64_t probe_lease_ns(const struct txc_store *st)

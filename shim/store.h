@@ -98,6 +98,12 @@ int store_incr_by(struct txc_store *st, const struct txc_key *key, uint64_t delt
  * is logged once, by the store, and the caller can pass through quietly. */
 int store_breaker_open(struct txc_store *st);
 
+/* Drops the calling thread's handle, which an operation left in the middle
+ * (a signal handler jumped out of it: guard.h): its connection may hold
+ * half a request or an unread reply. The next operation connects anew.
+ * Nothing when the thread has none. */
+void store_thread_drop(struct txc_store *st);
+
 /* Frees the VALS[0..n) data and sets them to NULL. */
 void store_bufs_free(struct txc_buf *vals, size_t n);
 

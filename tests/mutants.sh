@@ -34,6 +34,8 @@ MUTANTS=(
 	"MAC|the MAC of an authenticated value not verified|72_integrity"
 	"ERRNO|errno left as the shim's own I/O set it on a hit|10_kinds"
 	"INVAL|the invalidation of a mutator skipped|30_policy"
+	"HANDLER_WRITES|a signal handler's writes captured into the value|93_capture_signals"
+	"DEFER|signal handlers run in the middle of the shim's work|94_guard_unwind"
 )
 
 die() {

@@ -1,0 +1,18 @@
+/* capture_names.h - which functions the capture layer itself wraps.
+ *
+ * A configured function that is one of them (fputs, write, printf, ...)
+ * and has an out fd or out stream parameter cannot be cached: its closure
+ * calls libc directly, libc's own writes never pass through a GOT, so a
+ * miss captures nothing and a hit would print nothing. The config check
+ * refuses such a function (config_check.c).
+ */
+#ifndef TXC_CAPTURE_NAMES_H
+#define TXC_CAPTURE_NAMES_H
+
+#include <stdbool.h>
+
+/* True when NAME is one of the functions capture_arm wraps (the table in
+ * capture_wrap.c, so wrappers added there are covered). */
+bool capture_wraps_name(const char *name);
+
+#endif
