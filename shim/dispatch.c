@@ -13,10 +13,10 @@
  * Keys cover which definition a closure calls (ident.h) and the places that
  * symptr arguments name (symptr.h); a call where either is unknown runs real.
  *
- * Over 500 lines: the hit, miss, lock and mutator paths share the closure
- * state kept here (closures, and their targets that move on once a module
- * is unloaded); the identity and symptr work lives in defid.c and symptr.c,
- * module liveness in modref.c.
+ * Over 500 lines: the hit, miss, lock, verify and mutator paths share one
+ * call's state (struct call) and the per-function state kept here; the
+ * closures themselves live in closures.c, the identity and symptr work in
+ * defid.c and symptr.c, module liveness in modref.c.
  */
 #include <errno.h>
 #include <ffi.h>
@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "capture.h"
+#include "closures.h"
 #include "defid.h"
 #include "dispatch.h"
 #include "err.h"
@@ -41,32 +42,6 @@
 #include "symptr.h"
 #include "verify.h"
 
-#define MAX_CLOSURES 8 /* live real targets of one function (versions, libraries) */
-
-struct fn_rt;
-
-/* What one call of a closure works with: read once per call (on_call). */
-struct closure_ud {
-	struct fn_rt *fn;
-	void *real;
-	struct defid def;  /* which library, build and version REAL is */
-	struct modref mod; /* the module REAL lay in when bound (lm NULL: none) */
-};
-
-/* One libffi closure. Its target can move to another definition once the
- * module of the current one is unloaded (a plugin reloaded elsewhere): the
- * closure is never freed, the new target is published with one store. Two
- * targets alternate, so the one a thread read stays whole while the other
- * is rewritten (only a call still running two unloads later would see it
- * change: a call into an unloaded module is the program's own fault). */
-struct closure_slot {
-	struct closure_ud *ud; /* atomic: the current target */
-	struct closure_ud tgt[2];
-	void *code;
-	ffi_closure *closure;
-	bool retired; /* under g_lock: the module of ud->real is gone */
-};
-
 struct fn_rt {
 	int index;
 	const struct txc_fn_config *fc;
@@ -74,14 +49,12 @@ struct fn_rt {
 	ffi_type *atypes[TXC_MAX_PARAMS];
 	struct txc_stats stats;
 	struct retstr_fn rs; /* the char * of string returns on a hit */
-	int nclosures;
-	struct closure_slot cl[MAX_CLOSURES];
+	struct closure_set closures;
 };
 
 static const struct txc_config *g_cfg;
 static struct txc_cache *g_cache;
 static struct fn_rt *g_fns;
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static ffi_type *ffi_scalar(enum txc_type t)
 {
@@ -125,28 +98,29 @@ static int prep_fn(struct fn_rt *f, int index, const struct txc_fn_config *fc)
 	return 0;
 }
 
-/* A child of fork() has only the forking thread: a lock another thread held
- * would never be released there. Closures are published whole (nclosures
- * last), so a fresh lock sees consistent state. */
-static void fork_child(void)
-{
-	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
-	g_lock = fresh;
-}
+static void on_call(ffi_cif *cif, void *ret, void **args, void *user);
 
 int dispatch_init(const struct txc_config *cfg, struct txc_cache *cache)
 {
-	struct fn_rt *fns = calloc(cfg->nfns ? (size_t)cfg->nfns : 1, sizeof(*fns));
-	if (!fns)
+	size_t n = cfg->nfns ? (size_t)cfg->nfns : 1;
+	struct fn_rt *fns = calloc(n, sizeof(*fns));
+	struct closure_set **sets = calloc(n, sizeof(*sets));
+	if (!fns || !sets) {
+		free(fns);
+		free(sets);
 		return TXC_ENOMEM;
+	}
 	for (int i = 0; i < cfg->nfns; i++) {
 		int rc = prep_fn(&fns[i], i, &cfg->fns[i]);
 		if (rc != 0) {
 			log_msg(TXC_LOG_ERROR, "%s: libffi cannot call this signature",
 				cfg->fns[i].sig.name);
 			free(fns);
+			free(sets);
 			return rc;
 		}
+		closure_set_init(&fns[i].closures, cfg->fns[i].sig.name, &fns[i].cif, &fns[i]);
+		sets[i] = &fns[i].closures;
 	}
 	if (cache && near_init(cache) != 0)
 		log_msg(TXC_LOG_WARN, "no memory for the near cache; going without it");
@@ -154,7 +128,7 @@ int dispatch_init(const struct txc_config *cfg, struct txc_cache *cache)
 	g_cfg = cfg;
 	g_cache = cache;
 	g_fns = fns;
-	pthread_atfork(NULL, NULL, fork_child);
+	closures_init(on_call, sets, cfg->nfns);
 	return 0;
 }
 
@@ -556,8 +530,7 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 
 static void on_call(ffi_cif *cif, void *ret, void **args, void *user)
 {
-	struct closure_slot *slot = user;
-	struct closure_ud *ud = __atomic_load_n(&slot->ud, __ATOMIC_ACQUIRE);
+	struct closure_ud *ud = closure_target(user);
 	struct guard_owner own;
 	bool took_over;
 	/* the guard: see guard.h (re-entry from the shim's own work, signals) */
@@ -578,165 +551,16 @@ static void on_call(ffi_cif *cif, void *ret, void **args, void *user)
 	errno = errno_out;
 }
 
-/* ---- closures ---- */
-
-static bool is_our_closure(void *code)
-{
-	for (int i = 0; g_cfg && i < g_cfg->nfns; i++)
-		for (int k = 0; k < g_fns[i].nclosures; k++)
-			if (g_fns[i].cl[k].code == code)
-				return true;
-	return false;
-}
-
-/* Marks the closures whose definition's module was unloaded since the last
- * look (modref.h), so they can take another definition. dladdr takes the
- * loader's lock, which a thread in a constructor holds while it may wait for
- * g_lock (dlsym): so the modules are looked at without g_lock, and a closure
- * is marked only if its target did not change meanwhile. */
-static unsigned long long g_unloads_seen; /* atomic */
-
-static void retire_fn(struct fn_rt *f)
-{
-	struct closure_ud *uds[MAX_CLOSURES];
-	struct modref mods[MAX_CLOSURES]; /* real and mod change only under g_lock */
-	void *reals[MAX_CLOSURES];
-	bool gone[MAX_CLOSURES];
-	int n;
-	pthread_mutex_lock(&g_lock);
-	n = f->nclosures;
-	for (int k = 0; k < n; k++) {
-		uds[k] = f->cl[k].retired ? NULL : f->cl[k].ud;
-		mods[k] = uds[k] ? uds[k]->mod : (struct modref){0};
-		reals[k] = uds[k] ? uds[k]->real : NULL;
-	}
-	pthread_mutex_unlock(&g_lock);
-	for (int k = 0; k < n; k++)
-		gone[k] = uds[k] && !modref_alive(&mods[k], reals[k]);
-	pthread_mutex_lock(&g_lock);
-	for (int k = 0; k < n; k++) {
-		if (!gone[k] || f->cl[k].ud != uds[k] || f->cl[k].retired)
-			continue;
-		f->cl[k].retired = true;
-		log_msg(TXC_LOG_DEBUG, "%s: definition at %p unloaded; its closure is free",
-			f->fc->sig.name, reals[k]);
-	}
-	pthread_mutex_unlock(&g_lock);
-}
-
-static void retire_unloaded(void)
-{
-	unsigned long long n = modref_unloads();
-	if (n == __atomic_load_n(&g_unloads_seen, __ATOMIC_ACQUIRE))
-		return;
-	for (int i = 0; i < g_cfg->nfns; i++)
-		retire_fn(&g_fns[i]);
-	__atomic_store_n(&g_unloads_seen, n, __ATOMIC_RELEASE);
-}
-
-/* Points SLOT's closure at REAL: fills the target no call is reading (the
- * one before last, see closure_slot) and publishes it. */
-static void retarget(struct fn_rt *f, struct closure_slot *s, void *real, const struct modref *ref)
-{
-	struct closure_ud *ud = s->ud == &s->tgt[0] ? &s->tgt[1] : &s->tgt[0];
-	free(ud->def.id); /* an identity of a module unloaded two loads ago */
-	memset(ud, 0, sizeof(*ud));
-	ud->fn = f;
-	ud->real = real;
-	ud->mod = *ref; /* lm NULL (in no module): never retired */
-	__atomic_store_n(&s->ud, ud, __ATOMIC_RELEASE);
-	s->retired = false;
-}
-
-static void *new_closure(struct fn_rt *f, void *real, const struct modref *ref)
-{
-	struct closure_slot *s = &f->cl[f->nclosures];
-	void *code = NULL;
-	ffi_closure *cl = ffi_closure_alloc(sizeof(ffi_closure), &code);
-	if (!cl) {
-		log_msg(TXC_LOG_WARN, "%s: cannot allocate a closure", f->fc->sig.name);
-		return NULL;
-	}
-	retarget(f, s, real, ref);
-	if (ffi_prep_closure_loc(cl, &f->cif, on_call, s, code) != FFI_OK) {
-		ffi_closure_free(cl);
-		log_msg(TXC_LOG_WARN, "%s: libffi refused the closure", f->fc->sig.name);
-		return NULL;
-	}
-	s->closure = cl;
-	s->code = code;
-	/* publish after the closure is complete: readers scan without the lock */
-	__atomic_store_n(&f->nclosures, f->nclosures + 1, __ATOMIC_RELEASE);
-	return code;
-}
-
-static void *reuse_retired(struct fn_rt *f, void *real, const struct modref *ref)
-{
-	for (int k = 0; k < f->nclosures; k++) {
-		if (f->cl[k].retired) {
-			retarget(f, &f->cl[k], real, ref);
-			log_msg(TXC_LOG_DEBUG, "%s: closure %d now calls %p", f->fc->sig.name, k,
-				real);
-			return f->cl[k].code;
-		}
-	}
-	return NULL;
-}
-
-/* Under g_lock. */
-/* Under g_lock: the closure of REAL while its module is loaded, or NULL. */
-static void *find_live(const struct fn_rt *f, void *real)
-{
-	for (int k = 0; k < f->nclosures; k++)
-		if (!f->cl[k].retired && f->cl[k].ud->real == real)
-			return f->cl[k].code;
-	return NULL;
-}
-
-static void *make_closure(struct fn_rt *f, void *real, const struct modref *ref)
-{
-	void *code = find_live(f, real);
-	if (code)
-		return code;
-	code = reuse_retired(f, real, ref);
-	if (code)
-		return code;
-	if (f->nclosures < MAX_CLOSURES)
-		return new_closure(f, real, ref);
-	log_msg(TXC_LOG_WARN,
-		"%s: more than %d definitions loaded at once; not intercepting another",
-		f->fc->sig.name, MAX_CLOSURES);
-	return NULL;
-}
-
 void *dispatch_closure_for(int fn, void *real)
 {
-	if (!g_fns || fn < 0 || fn >= g_cfg->nfns || !real)
+	if (!g_fns || fn < 0 || fn >= g_cfg->nfns)
 		return NULL;
-	int saved = errno;
-	struct modref ref;
-	retire_unloaded();
-	pthread_mutex_lock(&g_lock);
-	bool ours = is_our_closure(real);
-	void *code = ours ? NULL : find_live(&g_fns[fn], real);
-	pthread_mutex_unlock(&g_lock);
-	if (!ours && !code) {
-		(void)modref_of(real, &ref); /* outside g_lock: see retire_fn */
-		pthread_mutex_lock(&g_lock);
-		code = make_closure(&g_fns[fn], real, &ref);
-		pthread_mutex_unlock(&g_lock);
-	}
-	errno = saved;
-	return code;
+	return closures_for(&g_fns[fn].closures, real);
 }
 
 void dispatch_forget_unloaded(void)
 {
-	if (!g_fns)
-		return;
-	int saved = errno;
-	retire_unloaded();
-	errno = saved;
+	closures_forget_unloaded();
 }
 
 void dispatch_log_stats(void)

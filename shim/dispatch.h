@@ -7,18 +7,9 @@
  * Lifetime: dispatch state and closures are never freed; a closure may be
  * called by any thread until the process ends.
  *
- * Unloaded definitions: a function has at most 8 closures whose definitions
- * are loaded at once. Once the module of a closure's definition is unloaded
- * (dispatch_forget_unloaded after each dlclose, and a check on every
- * dispatch_closure_for), the closure is free: the next new definition (a
- * plugin reloaded at another address, or a rebuilt one at the same address)
- * gets it, with its own identity and registration. The switch is one atomic
- * store; each call reads its target once, so a call sees the old definition
- * or the new one, never a mix. Only a call still running in an unloaded
- * module's code (a broken program) can meet a target reused twice since.
- * Not seen: a module unloaded by one thread and another mapped at the very
- * same base by a third thread before the check ran; the closure then keeps
- * the first module's identity (its keys) for the second.
+ * Unloaded definitions: a function has at most 8 closures whose
+ * definitions are loaded at once; the closure of an unloaded definition
+ * moves on to the next new one (closures.h says how, and what is not seen).
  */
 #ifndef TXC_DISPATCH_H
 #define TXC_DISPATCH_H
