@@ -71,8 +71,12 @@ bind_scope_suite() {
 	local ns=$KINDS_NS cfg
 	KINDS_NS=${ns}r
 	cfg=$(bind_config </dev/null)
-	# main's bind_slow (x*x+507) for the plugins; libbindt's for DEEPBIND
-	preload_roundtrip "$cfg" SHIM "$rdyn" dlsym 3 plugin 5 deep 6 threads 7 || return 1
+	# main's bind_slow (x*x+507) for the plugins; libbindt's for DEEPBIND.
+	# The ASan runtime refuses RTLD_DEEPBIND (google/sanitizers#611):
+	# under make asan the DEEPBIND step is left out.
+	local deep=(deep 6)
+	[[ ${TXCACHE_ASAN:-} != 1 ]] || deep=()
+	preload_roundtrip "$cfg" SHIM "$rdyn" dlsym 3 plugin 5 "${deep[@]}" threads 7 || return 1
 	if [[ ${TXCACHE_ASAN:-} != 1 ]]; then # the ASan runtime must come first
 		KINDS_NS=${ns}w1
 		cfg=$(bind_config </dev/null)
