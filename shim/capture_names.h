@@ -10,9 +10,15 @@
 #define TXC_CAPTURE_NAMES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
-/* True when NAME is one of the functions capture_arm wraps (the table in
- * capture_wrap.c, so wrappers added there are covered). */
+/* True when NAME is one of the functions capture_arm wraps. The list is
+ * kept here, apart from the wrapper tables (capture_wrap*.c), so that the
+ * config check links without the capture layer; a unit test keeps the two
+ * equal. */
 bool capture_wraps_name(const char *name);
+
+/* The list itself: returns its length and sets *LIST. */
+size_t capture_wrapped_names(const char *const **list);
 
 #endif

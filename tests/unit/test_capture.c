@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "capture_names.h"
 #include "capture_priv.h"
 #include "check.h"
 #include "codec.h"
@@ -225,6 +226,33 @@ static void test_tracking(void)
 	close(sv[1]);
 }
 
+/* The config check refuses the writers capture wraps from a plain list
+ * (capture_names.c): it must name exactly the wrapper tables' functions. */
+static void test_names_match_wrappers(void)
+{
+	const char *const *names;
+	size_t nn = capture_wrapped_names(&names), nw, missing = 0, extra = 0;
+	const struct wrap_fn *w = capture_wrappers(&nw);
+	for (size_t i = 0; i < nw; i++)
+		if (!capture_wraps_name(w[i].name)) {
+			printf("# wrapped but not listed: %s\n", w[i].name);
+			missing++;
+		}
+	for (size_t i = 0; i < nn; i++) {
+		bool found = false;
+		for (size_t k = 0; k < nw && !found; k++)
+			found = strcmp(w[k].name, names[i]) == 0;
+		if (!found) {
+			printf("# listed but not wrapped: %s\n", names[i]);
+			extra++;
+		}
+	}
+	CHECK(missing == 0 && extra == 0 && nn == nw,
+	      "capture_names lists exactly the wrapped functions");
+	CHECK(capture_wraps_name("fputs") && !capture_wraps_name("render"),
+	      "fputs is a wrapped writer, render is not");
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -233,5 +261,6 @@ int main(void)
 	arm();
 	test_frames();
 	test_tracking();
+	test_names_match_wrappers();
 	return check_done();
 }
