@@ -33,14 +33,18 @@ static __thread bool g_joining __attribute__((tls_model("initial-exec")));
 
 /* The thread's frames, innermost last. They live here, not in the dispatch
  * call's stack frame, so that a frame a longjmp left behind is only ever
- * stale, never garbage (see capture.h). */
+ * stale, never garbage (see capture.h). On the heap while the thread has
+ * any (9 KiB): the shim's static TLS comes out of every thread's stack,
+ * and a thread created with PTHREAD_STACK_MIN could not be started. */
 #define FRAMES_MAX 32
-static __thread struct capture_frame g_frames[FRAMES_MAX];
-static __thread int g_depth;
+static __thread struct capture_frame *g_frames __attribute__((tls_model("initial-exec")));
+static __thread int g_depth __attribute__((tls_model("initial-exec")));
 static __thread uint64_t g_next_token;
 
 #define FOR_FRAMES(fr)                                                                             \
 	for (struct capture_frame *fr = capture_top; fr; fr = fr > g_frames ? fr - 1 : NULL)
+
+static void set_top(void);
 
 static uint64_t new_token(void)
 {
@@ -79,10 +83,20 @@ static void prune_dead(uintptr_t floor)
 		memset(fr, 0, sizeof(*fr));
 		dropped = true;
 	}
-	capture_top = g_depth ? &g_frames[g_depth - 1] : NULL;
+	set_top();
 	if (dropped)
 		log_msg(TXC_LOG_INFO, "capture: dropped the frames of a call left by longjmp or an "
 				      "exception");
+}
+
+/* The innermost frame, or none: then the array goes back to the heap. */
+static void set_top(void)
+{
+	capture_top = g_depth ? &g_frames[g_depth - 1] : NULL;
+	if (!g_depth && g_frames) {
+		free(g_frames);
+		g_frames = NULL;
+	}
 }
 
 void capture_prune(void)
@@ -325,8 +339,10 @@ void capture_begin(struct capture_call *cc, const struct txc_sig *sig, void *con
 		const struct txc_param *p = &sig->params[i];
 		if (!sig_param_is_capture(p))
 			continue;
-		if (g_depth == FRAMES_MAX) {
-			/* nested too deep to track: this call is not stored */
+		if (!g_frames)
+			g_frames = calloc(FRAMES_MAX, sizeof(*g_frames));
+		if (g_depth == FRAMES_MAX || !g_frames) {
+			/* nested too deep to track (or no memory): not stored */
 			cc->untracked = true;
 			continue;
 		}
@@ -365,15 +381,16 @@ void capture_end(struct capture_call *cc)
 		memset(&g_frames[d], 0, sizeof(g_frames[d]));
 	}
 	for (int k = 0; k < cc->n; k++) {
-		struct capture_frame *fr = &g_frames[cc->base + k];
+		struct capture_frame *fr = cc->base + k < g_depth ? &g_frames[cc->base + k] : NULL;
 		struct capture_out *o = &cc->out[k];
-		bool mine = cc->base + k < g_depth && fr->owner == (uintptr_t)cc;
+		bool mine = fr && fr->owner == (uintptr_t)cc;
 		if (mine) {
 			flush_dirty(fr, false);
 			if (fr->is_fd)
 				capture_fd_finish(fr);
 		}
-		*o = (struct capture_out){.param = fr->param,
+		/* not mine: the frame is gone (param 0 is never used: failed) */
+		*o = (struct capture_out){.param = mine ? fr->param : 0,
 					  .buf = mine ? fr->buf : NULL,
 					  .len = mine ? fr->len : 0,
 					  .failed = !mine || fr->failed,
@@ -384,7 +401,7 @@ void capture_end(struct capture_call *cc)
 	}
 	if (g_depth > cc->base)
 		g_depth = cc->base;
-	capture_top = g_depth ? &g_frames[g_depth - 1] : NULL;
+	set_top();
 	errno = saved;
 }
 
@@ -417,9 +434,9 @@ int capture_fill(const struct capture_call *cc, struct txc_result *res)
 		return TXC_ESYS;
 	for (int i = 0; i < cc->n; i++) {
 		const struct capture_out *co = &cc->out[i];
-		struct txc_out *o = &res->out[co->param];
 		if (co->failed)
 			return TXC_ESYS;
+		struct txc_out *o = &res->out[co->param];
 		if (co->oversize)
 			rc = TXC_ETOOBIG;
 		o->present = true;

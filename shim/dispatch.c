@@ -39,6 +39,7 @@
 #include "result.h"
 #include "retstr.h"
 #include "sigguard.h"
+#include "stackroom.h"
 #include "symptr.h"
 #include "verify.h"
 
@@ -534,7 +535,8 @@ static void on_call(ffi_cif *cif, void *ret, void **args, void *user)
 	struct guard_owner own;
 	bool took_over;
 	/* the guard: see guard.h (re-entry from the shim's own work, signals) */
-	if (!g_cache || sigguard_in_handler() || !guard_enter(&own, &took_over)) {
+	if (!g_cache || sigguard_in_handler() || !stackroom_enough() ||
+	    !guard_enter(&own, &took_over)) {
 		ffi_call(cif, FFI_FN(ud->real), ret, args);
 		return;
 	}

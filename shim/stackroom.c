@@ -1,0 +1,59 @@
+/* stackroom.c - the calling thread's stack bounds, and the room left
+ * (stackroom.h). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "stackroom.h"
+
+#define TLS __thread __attribute__((tls_model("initial-exec")))
+
+static TLS uintptr_t t_lo, t_hi; /* 0: not asked yet; t_hi 1: unknown */
+static int g_logged_small, g_logged_foreign;
+
+static void learn_bounds(void)
+{
+	pthread_attr_t a;
+	void *addr;
+	size_t size;
+	t_hi = 1;
+	if (pthread_getattr_np(pthread_self(), &a) != 0)
+		return;
+	if (pthread_attr_getstack(&a, &addr, &size) == 0 && addr && size) {
+		t_lo = (uintptr_t)addr;
+		t_hi = t_lo + size;
+	}
+	pthread_attr_destroy(&a);
+}
+
+static void log_once(int *flag, const char *what)
+{
+	if (!__atomic_exchange_n(flag, 1, __ATOMIC_RELAXED))
+		log_msg(TXC_LOG_INFO, "%s: calls there run uncached", what);
+}
+
+bool stackroom_enough(void)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	if (__builtin_expect(t_hi == 0, 0)) {
+		int saved = errno;
+		learn_bounds();
+		errno = saved;
+	}
+	if (t_hi == 1) /* being learnt (a call from inside), or unknown */
+		return false;
+	if (sp > t_lo && sp <= t_hi) {
+		if (sp - t_lo >= STACKROOM_NEED)
+			return true;
+		int saved = errno;
+		log_once(&g_logged_small, "a thread's stack has less than 48 KiB left");
+		errno = saved;
+		return false;
+	}
+	int saved = errno;
+	log_once(&g_logged_foreign,
+		 "a call runs on a stack the shim does not know (a coroutine or a signal stack)");
+	errno = saved;
+	return false;
+}
