@@ -1,0 +1,92 @@
+#!/usr/bin/env bats
+# Attempts to break the claims of README "Interception everywhere"
+# (fixtures: tests/fixtures/break.mk). Each test runs a program uncached,
+# then twice under the shim: the shim runs must print the uncached lines
+# (results, pointer comparisons), and the second shim run must make no real
+# call of the configured function (every call the README says is
+# intercepted is a hit). A failure prints both outputs.
+
+load helpers
+
+setup_file() {
+	txc_mc_start
+}
+
+teardown_file() {
+	txc_mc_stop
+}
+
+setup() {
+	BRK_CALLS=$BATS_TEST_TMPDIR/calls
+	export BRK_CALLS
+}
+
+brk_cfg() {
+	txc_config "brk_$BATS_TEST_NUMBER" <<EOF
+[cache]
+servers = $MC_SOCK
+namespace = brk$BATS_TEST_NUMBER
+timeout_ms = 2000
+
+[function brk_slow]
+signature = int brk_slow(int x)
+EOF
+}
+
+# brk_run PROG PATTERN ARG [PROG-ARGS...]: the lines of PROG's output
+# matching PATTERN must be the same uncached and in two shim runs, and the
+# second shim run must make no real call brk_slow(ARG) (the first stored it).
+brk_run() {
+	local prog=$FIXTURES/$1 pat=$2 arg=$3 cfg plain out1 out2 n
+	shift 3
+	cfg=$(brk_cfg)
+	run "$prog" "$@"
+	[[ $status -eq 0 ]] || { echo "uncached run: status $status: $output"; return 1; }
+	plain=$(grep -E "$pat" <<<"$output")
+	[[ -n $plain ]] || { echo "uncached run printed no '$pat' line: $output"; return 1; }
+	grep -q "brk_slow $arg\$" "$BRK_CALLS" || { echo "uncached run made no call brk_slow($arg)"; return 1; }
+	run_shim --separate-stderr "$cfg" "$prog" "$@"
+	[[ $status -eq 0 ]] || { echo "shim run 1: status $status: $output $stderr"; return 1; }
+	out1=$(grep -E "$pat" <<<"$output")
+	: >"$BRK_CALLS"
+	run_shim --separate-stderr "$cfg" "$prog" "$@"
+	[[ $status -eq 0 ]] || { echo "shim run 2: status $status: $output $stderr"; return 1; }
+	out2=$(grep -E "$pat" <<<"$output")
+	local bad=0
+	if [[ $out1 != "$plain" || $out2 != "$plain" ]]; then
+		printf 'output differs from the uncached run\n--- uncached\n%s\n--- shim run 1\n%s\n--- shim run 2\n%s\n' \
+			"$plain" "$out1" "$out2"
+		bad=1
+	fi
+	n=$(grep -c "brk_slow $arg\$" "$BRK_CALLS" || true)
+	if [[ $n -ne 0 ]]; then
+		echo "brk_slow($arg) not cached: the second shim run made $n real calls"
+		bad=1
+	fi
+	[[ $bad -eq 0 ]] || { echo "--- shim run 2 output: $output $stderr"; return 1; }
+}
+
+# BREAK. A PIE reading a library's const table directly gets a copy of it
+# (R_X86_64_COPY), made by the loader before the shim patched the
+# library's entry: the copy keeps the real function, unequal to &brk_slow
+# (the closure) and uncached.
+@test "copy-relocated const table in a PIE: entry == &f and calls cached" {
+	brk_run brk_cr_pie '^table:' 5
+}
+
+# BREAK. The same for a writable pointer variable (int (*brk_fp)(int) =
+# brk_slow) defined in the library.
+@test "copy-relocated pointer variable in a PIE: == &f and calls cached" {
+	brk_run brk_cr_pie '^variable:' 6
+}
+
+# Guard: in a non-PIE every one of them is the canonical PLT entry, which
+# jumps through the patched slot.
+@test "copy-relocated table and variable in a non-PIE (guard)" {
+	brk_run brk_cr_nopie '^(table|variable|direct):' 5
+}
+
+# BREAK. In a PIE &brk_slow is the closure: dladdr no longer names it.
+@test "dladdr(&f) in a PIE names f as without the shim" {
+	brk_run brk_cr_pie '^(direct|dladdr):' 7
+}
