@@ -90,3 +90,21 @@ brk_run() {
 @test "dladdr(&f) in a PIE names f as without the shim" {
 	brk_run brk_cr_pie '^(direct|dladdr):' 7
 }
+
+# BREAK (an unusual table): a data word naming brk_slow with an addend,
+# (char *)brk_slow + 4 (R_X86_64_64 brk_slow + 4), is left holding the real
+# function + 4: it no longer equals (char *)&brk_slow + 4 (the closure + 4),
+# and a call through it minus 4 is not cached.
+@test "data word with an addend (&f + 4) in a library, PIE" {
+	brk_run brk_add_main '^addend:' 8
+}
+
+# BREAK (wrong result). A start-up library's constructor, which runs before
+# the shim's, dlopen()s a lazy plugin with RTLD_DEEPBIND; the plugin's own
+# libbrkalt.so defines brk_slow (+1000) and the loader binds the plugin's
+# slot to it. The shim never saw that dlopen, patches the slot with the
+# global brk_slow (+1): the program prints another number.
+@test "RTLD_DEEPBIND plugin opened by a start-up constructor: same result" {
+	export BRK_PLUG=$FIXTURES/libbrkdeep.so
+	brk_run brk_ctor_main '^ctor plugin:' 9
+}
