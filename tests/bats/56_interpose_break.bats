@@ -108,3 +108,15 @@ brk_run() {
 	export BRK_PLUG=$FIXTURES/libbrkdeep.so
 	brk_run brk_ctor_main '^ctor plugin:' 9
 }
+
+# Guard: a library's static table holding the old version brk_slow@BRK_1
+# (R_X86_64_64 against a versioned symbol) while the program uses the
+# default brk_slow@@BRK_2: the entry equals dlvsym(BRK_1), and calls through
+# it, through dlvsym's pointer, the PLT (old) and &f (new) are cached.
+# (55_interpose_identity has no versioned table.)
+@test "static table holding a non-default symbol version f@V1 (guard)" {
+	brk_run brk_ver_main '^(old table|new):' 11
+	brk_run brk_ver_main '^old dlvsym:' 12
+	brk_run brk_ver_main '^old plt:' 13
+	brk_run brk_ver_main '^new:' 14
+}
