@@ -120,3 +120,11 @@ brk_run() {
 	brk_run brk_ver_main '^old plt:' 13
 	brk_run brk_ver_main '^new:' 14
 }
+
+# BREAK (the host's dlopen fails). libbrkrpl.so has no DT_RPATH/RUNPATH and
+# dlopen()s "libbrkrpplug.so", which glibc finds along the DT_RPATH of the
+# library that loaded libbrkrpl.so (libbrkrpl0.so). Under the shim the
+# dlopen fails: "cannot open shared object file".
+@test "bare-name dlopen found along the caller's loader's DT_RPATH" {
+	brk_run brk_rp_main '^rpath plugin:' 15
+}
