@@ -128,3 +128,13 @@ brk_run() {
 @test "bare-name dlopen found along the caller's loader's DT_RPATH" {
 	brk_run brk_rp_main '^rpath plugin:' 15
 }
+
+# Guard: a closure is not handed to another definition while its module is
+# still loaded: a plugin opened twice and closed once, and a NODELETE
+# plugin closed, keep answering with their own brk_slow (cached) while 12
+# other builds come and go (55_interpose_identity reloads plugins whose
+# every dlclose unloads them).
+@test "plugins still loaded after dlclose (refcount, NODELETE) keep their closures (guard)" {
+	local d=$FIXTURES/brk_rl
+	brk_run brk_rl_main '^reload:' 16 "$d/libbrkrlp.so" "$d/libbrkrlnd.so" "$d/libbrkrl.so"
+}
