@@ -86,6 +86,12 @@ brk_run() {
 	brk_run brk_cr_nopie '^(table|variable|direct):' 5
 }
 
+# BREAK. A non-PIE program that never takes &brk_slow has no canonical PLT
+# entry: its copies hold the real function, dlsym gives the closure.
+@test "copy-relocated table and variable in a non-PIE without &f: == dlsym, cached" {
+	brk_run brk_cr_dlsym '^nopie copies:' 17
+}
+
 # BREAK. In a PIE &brk_slow is the closure: dladdr no longer names it.
 @test "dladdr(&f) in a PIE names f as without the shim" {
 	brk_run brk_cr_pie '^(direct|dladdr):' 7
