@@ -144,3 +144,17 @@ brk_run() {
 	local d=$FIXTURES/brk_rl
 	brk_run brk_rl_main '^reload:' 16 "$d/libbrkrlp.so" "$d/libbrkrlnd.so" "$d/libbrkrl.so"
 }
+
+# Guard: a program's weak brk_slow (-rdynamic) is the first definition in
+# scope: a library's lazy slot binds to it, as the loader does.
+@test "a program's weak definition over a library's strong one, lazy slot (guard)" {
+	brk_run brk_wk_main '^weak:' 18
+}
+
+# BREAK (wrong result). With LD_DYNAMIC_WEAK=1 glibc passes over the
+# program's weak definition for libbrkwk.so's strong one; the shim's own
+# lookup of the lazy slot still takes the weak one.
+@test "LD_DYNAMIC_WEAK=1: a lazy slot binds where the loader binds it" {
+	export LD_DYNAMIC_WEAK=1
+	brk_run brk_wk_main '^weak:' 18
+}
