@@ -115,6 +115,14 @@ brk_run() {
 	brk_run brk_ctor_main '^ctor plugin:' 9
 }
 
+# BREAK (wrong result). The same from a plugin's constructor: a plugin
+# (libbrkctor.so) that opens its own sub-plugin while the program's dlopen
+# of it runs, before the shim's pass.
+@test "RTLD_DEEPBIND plugin opened by a plugin's constructor: same result" {
+	export BRK_PLUG=$FIXTURES/libbrkdeep.so
+	brk_run brk_pc_main '^plugin ctor plugin:' 37 "$FIXTURES/libbrkctor.so"
+}
+
 # Guard: a library's static table holding the old version brk_slow@BRK_1
 # (R_X86_64_64 against a versioned symbol) while the program uses the
 # default brk_slow@@BRK_2: the entry equals dlvsym(BRK_1), and calls through
