@@ -33,6 +33,13 @@ signature = int brk_slow(int x)
 EOF
 }
 
+# brk_status_fail N PLAIN: shim run N ended with $status; the uncached run
+# printed PLAIN and exited 0.
+brk_status_fail() {
+	printf 'shim run %s: status %s (uncached: status 0)\n--- uncached\n%s\n--- shim\n%s %s\n' \
+		"$1" "$status" "$2" "$output" "${stderr:-}"
+}
+
 # brk_run PROG PATTERN ARG [PROG-ARGS...]: the lines of PROG's output
 # matching PATTERN must be the same uncached and in two shim runs, and the
 # second shim run must make no real call brk_slow(ARG) (the first stored it).
@@ -46,11 +53,11 @@ brk_run() {
 	[[ -n $plain ]] || { echo "uncached run printed no '$pat' line: $output"; return 1; }
 	grep -q "brk_slow $arg\$" "$BRK_CALLS" || { echo "uncached run made no call brk_slow($arg)"; return 1; }
 	run_shim --separate-stderr "$cfg" "$prog" "$@"
-	[[ $status -eq 0 ]] || { printf "shim run 1: status %s (uncached: status 0)\n--- uncached\n%s\n--- shim\n%s %s\n" "$status" "$plain" "$output" "$stderr"; return 1; }
+	[[ $status -eq 0 ]] || { brk_status_fail 1 "$plain"; return 1; }
 	out1=$(grep -E "$pat" <<<"$output")
 	: >"$BRK_CALLS"
 	run_shim --separate-stderr "$cfg" "$prog" "$@"
-	[[ $status -eq 0 ]] || { printf "shim run 2: status %s (uncached: status 0)\n--- uncached\n%s\n--- shim\n%s %s\n" "$status" "$plain" "$output" "$stderr"; return 1; }
+	[[ $status -eq 0 ]] || { brk_status_fail 2 "$plain"; return 1; }
 	out2=$(grep -E "$pat" <<<"$output")
 	local bad=0
 	if [[ $out1 != "$plain" || $out2 != "$plain" ]]; then
