@@ -30,6 +30,8 @@ timeout_ms = 2000
 
 [function brk_slow]
 signature = int brk_slow(int x)
+
+${BRK_EXTRA_CFG:-}
 EOF
 }
 
@@ -185,4 +187,33 @@ brk_run() {
 # Guard: the same with a 64 KiB stack.
 @test "a configured call from a thread with a 64 KiB stack (guard)" {
 	brk_run brk_stack_main '^small stack:' 25 65536
+}
+
+# The floating-point environment. pow is cached as well.
+brk_fe_cfg() {
+	BRK_EXTRA_CFG=$'[function pow]\nsignature = double pow(double x, double y)'
+	export BRK_EXTRA_CFG
+}
+
+# BREAK. On a miss of brk_slow (an integer function, which raises no
+# floating-point exception) the shim's own work raises FE_INEXACT: a
+# program testing the flags after the call sees one the call never raised.
+@test "a miss leaves the floating-point exception flags as the real call did" {
+	brk_fe_cfg
+	brk_run brk_fe_main '^fe int:' 51
+}
+
+# BREAK. A hit of pow(2, 0.5) does not raise the FE_INEXACT the real pow
+# raises (errno is restored on a hit; the exception flags are not).
+@test "a hit raises the floating-point exception flags the real call raised" {
+	brk_fe_cfg
+	brk_run brk_fe_main '^fe pow:' 51
+}
+
+# BREAK (wrong result). The key does not cover the rounding mode: pow(6, 0.5)
+# stored under FE_TONEAREST is served under FE_UPWARD and FE_DOWNWARD,
+# whose real results differ in the last digit.
+@test "a hit under another rounding mode returns what the real call would" {
+	brk_fe_cfg
+	brk_run brk_fe_main '^fe round:' 51
 }
