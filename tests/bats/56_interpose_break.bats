@@ -217,3 +217,15 @@ brk_fe_cfg() {
 	brk_fe_cfg
 	brk_run brk_fe_main '^fe round:' 51
 }
+
+# BREAK (host crash). A program that traps FE_INEXACT (feenableexcept) runs
+# brk_slow fine uncached; under the shim the floating-point work of the
+# shim itself raises FE_INEXACT on a miss and on a hit: SIGFPE, status 136.
+@test "a program trapping FE_INEXACT: a configured call raises no SIGFPE" {
+	brk_run brk_fpe_main '^trapping fp' 61 all
+}
+
+# Guard: trapping FE_DIVBYZERO, FE_INVALID and FE_OVERFLOW.
+@test "a program trapping division by zero, invalid and overflow (guard)" {
+	brk_run brk_fpe_main '^trapping fp' 61 common
+}
