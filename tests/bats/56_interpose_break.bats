@@ -45,20 +45,22 @@ brk_status_fail() {
 # brk_run PROG PATTERN ARG [PROG-ARGS...]: the lines of PROG's output
 # matching PATTERN must be the same uncached and in two shim runs, and the
 # second shim run must make no real call brk_slow(ARG) (the first stored it).
+# A run that hangs is killed after BRK_KILL_S (default 120) seconds, status
+# 137; one takes well under a second.
 brk_run() {
 	local prog=$FIXTURES/$1 pat=$2 arg=$3 cfg plain out1 out2 n
 	shift 3
 	cfg=$(brk_cfg)
-	run "$prog" "$@"
+	run timeout -s KILL "${BRK_KILL_S:-120}" "$prog" "$@"
 	[[ $status -eq 0 ]] || { echo "uncached run: status $status: $output"; return 1; }
 	plain=$(grep -E "$pat" <<<"$output")
 	[[ -n $plain ]] || { echo "uncached run printed no '$pat' line: $output"; return 1; }
 	grep -q "brk_slow $arg\$" "$BRK_CALLS" || { echo "uncached run made no call brk_slow($arg)"; return 1; }
-	run_shim --separate-stderr "$cfg" "$prog" "$@"
+	run_shim --separate-stderr "$cfg" timeout -s KILL "${BRK_KILL_S:-120}" "$prog" "$@"
 	[[ $status -eq 0 ]] || { brk_status_fail 1 "$plain"; return 1; }
 	out1=$(grep -E "$pat" <<<"$output")
 	: >"$BRK_CALLS"
-	run_shim --separate-stderr "$cfg" "$prog" "$@"
+	run_shim --separate-stderr "$cfg" timeout -s KILL "${BRK_KILL_S:-120}" "$prog" "$@"
 	[[ $status -eq 0 ]] || { brk_status_fail 2 "$plain"; return 1; }
 	out2=$(grep -E "$pat" <<<"$output")
 	local bad=0
@@ -228,4 +230,25 @@ brk_fe_cfg() {
 # Guard: trapping FE_DIVBYZERO, FE_INVALID and FE_OVERFLOW.
 @test "a program trapping division by zero, invalid and overflow (guard)" {
 	brk_run brk_fpe_main '^trapping fp' 61 common
+}
+
+# The shim's memcached connection takes the lowest free descriptor, 3.
+# BREAK. The program's open() returns another number than without the shim.
+@test "descriptor numbers: the program's open() returns what it returns uncached" {
+	brk_run brk_fd_main '^fixed fds: the data file opened' 74 file "$BATS_TEST_TMPDIR/data"
+}
+
+# Guard: the program dup2()s a data file over descriptors 3..7, the shim's
+# connection among them: its next call fails over to the real function
+# (send on a file: ENOTSOCK) and nothing is written into the file.
+@test "a data file dup2()ed over the shim's connection receives nothing (guard)" {
+	brk_run brk_fd_main '^fixed fds: (calls|the data file holds)' 74 file "$BATS_TEST_TMPDIR/data"
+}
+
+# BREAK (host hang). The same with one end of a socketpair: the shim sends
+# its request to the program's peer and waits in a blocking recv() on the
+# program's socket, past timeout_ms (2 s), for ever (killed after 30 s).
+@test "a socket dup2()ed over the shim's connection: no hang, nothing sent to it" {
+	BRK_KILL_S=30
+	brk_run brk_fd_main '^fixed fds: (calls|the peer received)' 74 socket -
 }
