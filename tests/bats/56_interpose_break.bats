@@ -250,5 +250,14 @@ brk_fe_cfg() {
 # program's socket, past timeout_ms (2 s), for ever (killed after 30 s).
 @test "a socket dup2()ed over the shim's connection: no hang, nothing sent to it" {
 	BRK_KILL_S=30
-	brk_run brk_fd_main '^fixed fds: (calls|the peer received)' 74 socket -
+	brk_run brk_fd_main '^fixed fds: (calls|the sockets received)' 74 socket -
+}
+
+# BREAK (host hang). A daemon that closes every descriptor from 3 up after
+# start, then makes 4 socketpairs (3..10): one gets the shim's old
+# descriptor number, and the shim's next call waits on the program's socket
+# for ever.
+@test "a daemon closing all descriptors, then opening a socket: no hang" {
+	BRK_KILL_S=30
+	brk_run brk_fd_main '^fixed fds: (calls|the sockets received)' 74 closeall -
 }
