@@ -10,6 +10,9 @@ load helpers
 
 setup_file() {
 	txc_mc_start
+	# every test counts the fixture's own real calls (a hit makes none);
+	# verify mode (make check-verify) adds real calls on sampled hits
+	export TXCACHE_VERIFY=0
 }
 
 teardown_file() {
