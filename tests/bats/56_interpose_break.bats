@@ -116,6 +116,20 @@ brk_run() {
 	brk_run brk_add_main '^addend:' 8
 }
 
+# Struct arrays (tests/fixtures/copyrel.mk), one const (RELRO in the
+# library, and in a full-RELRO PIE's copy), one writable, with &brk_slow at
+# two offsets, brk_slow + 4, labs, the library's own function and NULL
+# between them: every brk_slow word of the copies compares and calls as the
+# closure; the other words, the tags and padding are left as they were.
+@test "copy-relocated struct arrays with &f at several offsets in a full-RELRO PIE" {
+	brk_run brk_crx_pie '^crx ' 9 9
+}
+
+# Guard: the same arrays in a non-PIE that takes &brk_slow (canonical PLT).
+@test "copy-relocated struct arrays with &f at several offsets in a non-PIE (guard)" {
+	brk_run brk_crx_nopie '^crx ' 10 10
+}
+
 # BREAK (wrong result). A start-up library's constructor, which runs before
 # the shim's, dlopen()s a lazy plugin with RTLD_DEEPBIND; the plugin's own
 # libbrkalt.so defines brk_slow (+1000) and the loader binds the plugin's
