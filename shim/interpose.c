@@ -692,7 +692,8 @@ static void patch_copied_word(struct patcher *p, const struct mod *lib, const st
 			      const ElfW(Rel) * r, uintptr_t addend, void *ctx)
 {
 	const struct copy_obj *c = ctx;
-	if (slot_kind_of(TXC_R_TYPE(r->r_info)) != SLOT_DATA || r->r_offset < c->lo ||
+	/* TXC_R_ABS, not slot_kind_of: RISC-V's data words share GLOB_DAT's number. */
+	if (TXC_R_TYPE(r->r_info) != TXC_R_ABS || r->r_offset < c->lo ||
 	    r->r_offset + sizeof(void *) > c->hi || (r->r_offset - c->lo) % sizeof(void *) != 0)
 		return;
 	uintptr_t slot = c->dst + (r->r_offset - c->lo);
