@@ -660,8 +660,8 @@ static void patch_slot(struct patcher *p, const struct mod *m, const struct dyni
 	}
 }
 
-/* Calls FN for each relocation of M's table at TABLE (SIZE bytes) with a
- * symbol, its addend (0 in a Rel table: the word holds it) in *ADDEND. */
+/* Calls FN for each relocation with a symbol in M's table at TABLE (SIZE
+ * bytes), with its addend (0 in a Rel table, whose words hold theirs). */
 typedef void reloc_fn(struct patcher *p, const struct mod *m, const struct dyninfo *di,
 		      const ElfW(Rel) * r, uintptr_t addend, void *ctx);
 
