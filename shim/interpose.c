@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "elf_arch.h"
+#include "elfsym.h"
 #include "err.h"
 #include "interpose.h"
 #include "log.h"
@@ -63,6 +64,7 @@ struct patcher {
 	interpose_hook_fn hook;
 	void *ctx;
 	int npatched;
+	size_t nmods;		    /* mods[0..nmods) is this pass's module list */
 	uintptr_t exe_lo, exe_hi;   /* a non-PIE main program: canonical PLT addresses live there */
 	uintptr_t self_lo, self_hi; /* the module holding this code */
 	uintptr_t pagesz;
@@ -580,7 +582,8 @@ static bool data_holds_def(const struct interpose_target *t, const char *name, v
 	return interpose_resolve(t, &r) == 0 && r == cur;
 }
 
-/* The definition SLOT leads to, in *REAL. Returns 0, or 1 to leave it. */
+/* The definition SLOT leads to, in *REAL; CUR is the slot's word less
+ * its addend. Returns 0, or 1 to leave it. */
 static int slot_target(struct patcher *p, const struct mod *m, const struct dyninfo *di, size_t idx,
 		       const struct interpose_target *t, const char *ver, enum slot_kind kind,
 		       void *cur, void **real)
@@ -600,16 +603,28 @@ static int slot_target(struct patcher *p, const struct mod *m, const struct dyni
 	return 0;
 }
 
+/* Where a relocation's word is: usually in the module whose relocation it
+ * is; for a program's copy of a library's object, in the program. A data
+ * word holds definition + ADDEND (an R_*_64 with an addend: `(char *)f + 4`);
+ * it is rewritten to closure + ADDEND, so that it compares as before (such
+ * a pointer was never callable as it is, with the shim or without). */
+struct slot_at {
+	const struct mod *owner;
+	uintptr_t slot;
+	uintptr_t addend;
+};
+
 static void patch_slot(struct patcher *p, const struct mod *m, const struct dyninfo *di,
-		       uintptr_t offset, size_t idx, enum slot_kind kind)
+		       const struct slot_at *at, size_t idx, enum slot_kind kind)
 {
 	const ElfW(Sym) *sym = &di->symtab[idx];
 	const char *name = di->strtab + sym->st_name;
 	const char *ver = NULL;
 	bool ver_known = false, have_real = false;
 	void *real = NULL;
-	uintptr_t slot = m->base + offset;
-	void *cur = __atomic_load_n((void **)slot, __ATOMIC_ACQUIRE);
+	uintptr_t add = kind == SLOT_DATA ? at->addend : 0;
+	void *word = __atomic_load_n((void **)at->slot, __ATOMIC_ACQUIRE);
+	void *cur = (void *)((uintptr_t)word - add);
 
 	for (size_t fn = 0; fn < p->n; fn++) {
 		const struct interpose_target *t = &p->targets[fn];
@@ -629,18 +644,29 @@ static void patch_slot(struct patcher *p, const struct mod *m, const struct dyni
 		if (!interpose_library_ok(t, real))
 			continue;
 		void *val = p->hook(p->ctx, (int)fn, real);
-		void *expect = kind == SLOT_DATA ? cur : NULL;
-		if (val && val != cur && write_slot(p, m, slot, val, expect) == 0) {
+		void *expect = kind == SLOT_DATA ? word : NULL;
+		if (!val || val == cur)
+			return;
+		val = (void *)((uintptr_t)val + add);
+		if (write_slot(p, at->owner, at->slot, val, expect) == 0) {
 			p->npatched++;
 			log_msg(TXC_LOG_DEBUG, "interpose: patched %s in %s%s", name,
-				*m->name ? m->name : "(main)", kind == SLOT_DATA ? " (data)" : "");
+				*at->owner->name ? at->owner->name : "(main)",
+				at->owner != m	    ? " (copy)"
+				: kind == SLOT_DATA ? " (data)"
+						    : "");
 		}
 		return;
 	}
 }
 
-static void patch_table(struct patcher *p, const struct mod *m, const struct dyninfo *di,
-			uintptr_t table, size_t size, bool rela)
+/* Calls FN for each relocation with a symbol in M's table at TABLE (SIZE
+ * bytes), with its addend (0 in a Rel table, whose words hold theirs). */
+typedef void reloc_fn(struct patcher *p, const struct mod *m, const struct dyninfo *di,
+		      const ElfW(Rel) * r, uintptr_t addend, void *ctx);
+
+static void each_reloc(struct patcher *p, const struct mod *m, const struct dyninfo *di,
+		       uintptr_t table, size_t size, bool rela, reloc_fn *fn, void *ctx)
 {
 	size_t ent = rela ? sizeof(ElfW(Rela)) : sizeof(ElfW(Rel));
 	if (!table)
@@ -648,11 +674,79 @@ static void patch_table(struct patcher *p, const struct mod *m, const struct dyn
 	for (size_t off = 0; off + ent <= size; off += ent) {
 		/* Rel and Rela share their first two fields. */
 		const ElfW(Rel) *r = (const ElfW(Rel) *)(table + off);
-		unsigned long type = TXC_R_TYPE(r->r_info);
-		size_t idx = TXC_R_SYM(r->r_info);
-		enum slot_kind kind = slot_kind_of(type);
-		if (kind != SLOT_NONE && idx && r->r_offset % sizeof(void *) == 0)
-			patch_slot(p, m, di, r->r_offset, idx, kind);
+		uintptr_t addend = rela ? (uintptr_t)((const ElfW(Rela) *)r)->r_addend : 0;
+		if (TXC_R_SYM(r->r_info))
+			fn(p, m, di, r, addend, ctx);
+	}
+}
+
+/* A program's copy of a library object: [lo, hi) of the library, at DST. */
+struct copy_obj {
+	const struct mod *prog;
+	uintptr_t lo, hi, dst;
+};
+
+/* A data word of the library inside the copied object: the copy holds what
+ * the loader filled it with, at the same offset. */
+static void patch_copied_word(struct patcher *p, const struct mod *lib, const struct dyninfo *di,
+			      const ElfW(Rel) * r, uintptr_t addend, void *ctx)
+{
+	const struct copy_obj *c = ctx;
+	/* TXC_R_ABS, not slot_kind_of: RISC-V's data words share GLOB_DAT's number. */
+	if (TXC_R_TYPE(r->r_info) != TXC_R_ABS || r->r_offset < c->lo ||
+	    r->r_offset + sizeof(void *) > c->hi || (r->r_offset - c->lo) % sizeof(void *) != 0)
+		return;
+	uintptr_t slot = c->dst + (r->r_offset - c->lo);
+	if (slot % sizeof(void *) != 0)
+		return;
+	struct slot_at at = {c->prog, slot, addend};
+	patch_slot(p, lib, di, &at, TXC_R_SYM(r->r_info), SLOT_DATA);
+}
+
+/* PROG's copy relocation R of an object: the loader copied it from the
+ * first module after the program defining it (the global scope at start);
+ * the words that module's relocations filled name configured functions. */
+static void patch_copy(struct patcher *p, const struct mod *prog, const struct dyninfo *di,
+		       const ElfW(Rel) * r)
+{
+	size_t idx = TXC_R_SYM(r->r_info);
+	const ElfW(Sym) *psym = &di->symtab[idx];
+	const char *name = di->strtab + psym->st_name;
+	const char *ver = import_version(di, idx);
+	for (size_t j = 0; j < p->nmods; j++) {
+		const struct mod *lib = &mods[j];
+		if (lib == prog || !lib->dyn)
+			continue;
+		struct elfsym_mod em = {lib->base, lib->lo, lib->hi, lib->dyn};
+		const ElfW(Sym) *sym = elfsym_find(&em, name, ver);
+		if (!sym)
+			continue;
+		if (lib->skip)
+			return; /* its own words are never patched either */
+		size_t size = sym->st_size < psym->st_size ? sym->st_size : psym->st_size;
+		struct copy_obj c = {prog, sym->st_value, sym->st_value + size,
+				     prog->base + r->r_offset};
+		struct dyninfo ldi;
+		parse_dyn(lib, &ldi);
+		if (!ldi.symtab || !ldi.strtab)
+			return;
+		each_reloc(p, lib, &ldi, ldi.rela, ldi.relasz, true, patch_copied_word, &c);
+		each_reloc(p, lib, &ldi, ldi.rel, ldi.relsz, false, patch_copied_word, &c);
+		return;
+	}
+}
+
+static void patch_reloc(struct patcher *p, const struct mod *m, const struct dyninfo *di,
+			const ElfW(Rel) * r, uintptr_t addend, void *ctx)
+{
+	unsigned long type = TXC_R_TYPE(r->r_info);
+	enum slot_kind kind = slot_kind_of(type);
+	(void)ctx;
+	if (type == TXC_R_COPY) {
+		patch_copy(p, m, di, r);
+	} else if (kind != SLOT_NONE && r->r_offset % sizeof(void *) == 0) {
+		struct slot_at at = {m, m->base + r->r_offset, addend};
+		patch_slot(p, m, di, &at, TXC_R_SYM(r->r_info), kind);
 	}
 }
 
@@ -662,9 +756,9 @@ static void patch_module(struct patcher *p, const struct mod *m)
 	parse_dyn(m, &di);
 	if (!di.symtab || !di.strtab)
 		return;
-	patch_table(p, m, &di, di.jmprel, di.pltrelsz, di.plt_rela);
-	patch_table(p, m, &di, di.rela, di.relasz, true);
-	patch_table(p, m, &di, di.rel, di.relsz, false);
+	each_reloc(p, m, &di, di.jmprel, di.pltrelsz, di.plt_rela, patch_reloc, NULL);
+	each_reloc(p, m, &di, di.rela, di.relasz, true, patch_reloc, NULL);
+	each_reloc(p, m, &di, di.rel, di.relsz, false, patch_reloc, NULL);
 }
 
 /* Another thread may dlclose a module between the walk and its patching,
@@ -732,7 +826,7 @@ int interpose_patch_all(const struct interpose_target *targets, size_t n, interp
 	mark_skipped(w.n, w.interp);
 	begin_scope(w.n);
 
-	struct patcher p = {.targets = targets, .n = n, .hook = hook, .ctx = ctx};
+	struct patcher p = {.targets = targets, .n = n, .hook = hook, .ctx = ctx, .nmods = w.n};
 	p.pagesz = (uintptr_t)sysconf(_SC_PAGESIZE);
 	for (size_t i = 0; i < w.n; i++) {
 		if (!*mods[i].name && mods[i].base == 0) {

@@ -80,15 +80,16 @@ brk_run() {
 	[[ $bad -eq 0 ]] || { echo "--- shim run 2 output: $output $stderr"; return 1; }
 }
 
-# BREAK. A PIE reading a library's const table directly gets a copy of it
-# (R_X86_64_COPY), made by the loader before the shim patched the
-# library's entry: the copy keeps the real function, unequal to &brk_slow
-# (the closure) and uncached.
+# Fixed (was a break). A PIE reading a library's const table directly gets
+# a copy of it (R_X86_64_COPY), made by the loader before the shim's
+# constructor: the shim rewrites the copy's words at the offsets of the
+# library's data words naming brk_slow, so the entry equals &brk_slow (the
+# closure) and calls through it are cached.
 @test "copy-relocated const table in a PIE: entry == &f and calls cached" {
 	brk_run brk_cr_pie '^table:' 5
 }
 
-# BREAK. The same for a writable pointer variable (int (*brk_fp)(int) =
+# Fixed (was a break). The same for a writable pointer variable (int (*brk_fp)(int) =
 # brk_slow) defined in the library.
 @test "copy-relocated pointer variable in a PIE: == &f and calls cached" {
 	brk_run brk_cr_pie '^variable:' 6
@@ -100,8 +101,9 @@ brk_run() {
 	brk_run brk_cr_nopie '^(table|variable|direct):' 5
 }
 
-# BREAK. A non-PIE program that never takes &brk_slow has no canonical PLT
-# entry: its copies hold the real function, dlsym gives the closure.
+# Fixed (was a break). A non-PIE program that never takes &brk_slow has no
+# canonical PLT entry: its copies held the real function while dlsym gives
+# the closure; now the copies are rewritten to the closure too.
 @test "copy-relocated table and variable in a non-PIE without &f: == dlsym, cached" {
 	brk_run brk_cr_dlsym '^nopie copies:' 17
 }
@@ -111,12 +113,27 @@ brk_run() {
 	brk_run brk_cr_pie '^(direct|dladdr):' 7
 }
 
-# BREAK (an unusual table): a data word naming brk_slow with an addend,
-# (char *)brk_slow + 4 (R_X86_64_64 brk_slow + 4), is left holding the real
-# function + 4: it no longer equals (char *)&brk_slow + 4 (the closure + 4),
-# and a call through it minus 4 is not cached.
+# Fixed (was a break): a data word naming brk_slow with an addend,
+# (char *)brk_slow + 4 (R_X86_64_64 brk_slow + 4), is rewritten to the
+# closure + 4 while it holds the real function + 4: it equals
+# (char *)&brk_slow + 4 as without the shim, and a call through it minus 4
+# is cached.
 @test "data word with an addend (&f + 4) in a library, PIE" {
 	brk_run brk_add_main '^addend:' 8
+}
+
+# Struct arrays (tests/fixtures/copyrel.mk), one const (RELRO in the
+# library, and in a full-RELRO PIE's copy), one writable, with &brk_slow at
+# two offsets, brk_slow + 4, labs, the library's own function and NULL
+# between them: every brk_slow word of the copies compares and calls as the
+# closure; the other words, the tags and padding are left as they were.
+@test "copy-relocated struct arrays with &f at several offsets in a full-RELRO PIE" {
+	brk_run brk_crx_pie '^crx ' 9 9
+}
+
+# Guard: the same arrays in a non-PIE that takes &brk_slow (canonical PLT).
+@test "copy-relocated struct arrays with &f at several offsets in a non-PIE (guard)" {
+	brk_run brk_crx_nopie '^crx ' 10 10
 }
 
 # BREAK (wrong result). A start-up library's constructor, which runs before
