@@ -415,11 +415,17 @@ static void run_miss(struct closure_ud *ud, struct call *c, const struct txc_key
 	struct capture_call cc;
 	struct miss m = {0, epoch, false, 0};
 	stats_add(&f->stats, TXC_ST_MISSES, 1);
+	unsigned runs = sigguard_runs;
 	m.err = call_as_miss(ud, c, &cc, caller_errno, &m.err_set, &m.cost);
+	c->errno_after = m.err_set ? m.err : caller_errno;
+	/* a handler ran during the call: the errno it left may be the
+	 * interruption's (EINTR), which a hit, when no signal fires, must not
+	 * repeat: the value says "errno not set" (the hit leaves the caller's) */
+	if (sigguard_runs != runs)
+		m.err_set = false;
 	store_result(f, c->ret, c->args, key, lk, &m, &cc);
 	capture_free(&cc);
 	retstr_adopt(&f->rs, c->ret);
-	c->errno_after = m.err_set ? m.err : caller_errno;
 }
 
 /* The key of this call of UD's definition. Returns 0, or TXC_ENOTFOUND (counted,

@@ -11,6 +11,7 @@
 #include "wrap.h"
 
 __thread int sigguard_depth __attribute__((tls_model("initial-exec")));
+__thread unsigned sigguard_runs __attribute__((tls_model("initial-exec")));
 /* The outermost active trampoline in this thread: the address of a token
  * in its frame, the token's value, and whether it runs on the alternate
  * signal stack. */
@@ -71,8 +72,10 @@ static void *enter(int sig, volatile uint64_t *tok)
 		g_frame = frame;
 		g_alt = guard_on_altstack();
 	}
-	if (h)
+	if (h) {
 		sigguard_depth++;
+		sigguard_runs++;
+	}
 	return h;
 }
 

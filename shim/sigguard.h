@@ -38,6 +38,11 @@
 /* Depth of trampolines active in this thread (nonzero: maybe in a handler). */
 extern __thread int sigguard_depth __attribute__((tls_model("initial-exec")));
 
+/* Handlers the shim wrapped that this thread has entered so far: a call
+ * during which it moved was disturbed by a signal (its errno may be the
+ * interruption's, EINTR, not the function's). */
+extern __thread unsigned sigguard_runs __attribute__((tls_model("initial-exec")));
+
 /* Slow path of sigguard_in_handler(); clears a mark left by a longjmp. */
 bool sigguard_check(void);
 
