@@ -7,7 +7,10 @@
  *
  *   dlopen  calls the real dlopen, then patches every module that appeared
  *           (the one opened and what it pulled in) before returning. A
- *           bare file name is searched along the caller's DT_RPATH/RUNPATH.
+ *           bare file name is searched first along the directories the
+ *           caller's loader would search and the shim's would not: the
+ *           DT_RPATH of the caller and of each module that loaded it up
+ *           to the program, or the caller's DT_RUNPATH (RTLD_DI_SERINFO).
  *   dlclose calls the real dlclose, then dl_after_unload's callback.
  *   dlsym, dlvsym  return the closure when the name is a configured
  *           function (its version and library pins respected); any other
