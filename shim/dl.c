@@ -34,8 +34,9 @@
 #define TXC_TAILCALL __attribute__((noinline))
 #endif
 
-enum { DL_OPEN, DL_SYM, DL_VSYM, DL_CLOSE, DL_N };
-static const char *const dl_names[DL_N] = {"dlopen", "dlsym", "dlvsym", "dlclose"};
+enum { DL_OPEN, DL_SYM, DL_VSYM, DL_CLOSE, DL_ADDR, DL_ADDR1, DL_N };
+static const char *const dl_names[DL_N] = {"dlopen",  "dlsym",	"dlvsym",
+					   "dlclose", "dladdr", "dladdr1"};
 
 /* Written once by dl_arm before any slot leads to a wrapper. */
 static struct interpose_target *g_targets; /* g_n configured, then DL_N */
@@ -65,15 +66,18 @@ static void *w_dlopen(const char *file, int mode);
 static void *w_dlsym(void *h, const char *name);
 static void *w_dlvsym(void *h, const char *name, const char *ver);
 static int w_dlclose(void *h);
-static void (*g_unloaded)(void); /* atomic: dl_after_unload's callback */
+static int w_dladdr(const void *addr, Dl_info *info);
+static int w_dladdr1(const void *addr, Dl_info *info, void **extra, int flags);
+static void *(*g_unwrap)(const void *code); /* dl_set_unwrap's */
+static void (*g_unloaded)(void);	    /* atomic: dl_after_unload's callback */
 
 static void *dl_hook(void *ctx, int fn, void *real)
 {
 	(void)ctx;
 	if ((size_t)fn < g_n)
 		return g_hook(g_ctx, fn, real);
-	void *const wrappers[DL_N] = {(void *)w_dlopen, (void *)w_dlsym, (void *)w_dlvsym,
-				      (void *)w_dlclose};
+	void *const wrappers[DL_N] = {(void *)w_dlopen,	 (void *)w_dlsym,  (void *)w_dlvsym,
+				      (void *)w_dlclose, (void *)w_dladdr, (void *)w_dladdr1};
 	size_t k = (size_t)fn - g_n;
 	if (k >= DL_N || real == wrappers[k])
 		return NULL;
@@ -406,5 +410,36 @@ static int w_dlclose(void *h)
 		unloaded();
 		errno = saved;
 	}
+	return rc;
+}
+
+/* ---- dladdr, dladdr1 ---- */
+
+void dl_set_unwrap(void *(*fn)(const void *code))
+{
+	g_unwrap = fn;
+}
+
+/* The definition ADDR's closure stands for, or NULL. */
+static void *unwrap(const void *addr)
+{
+	return g_unwrap ? g_unwrap(addr) : NULL;
+}
+
+static int w_dladdr(const void *addr, Dl_info *info)
+{
+	void *real = unwrap(addr);
+	int rc = dladdr(real ? real : addr, info);
+	if (rc && real && info->dli_saddr == real)
+		info->dli_saddr = (void *)addr;
+	return rc;
+}
+
+static int w_dladdr1(const void *addr, Dl_info *info, void **extra, int flags)
+{
+	void *real = unwrap(addr);
+	int rc = dladdr1(real ? real : addr, info, extra, flags);
+	if (rc && real && info->dli_saddr == real)
+		info->dli_saddr = (void *)addr;
 	return rc;
 }

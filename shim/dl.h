@@ -47,6 +47,14 @@
 int dl_arm(const struct interpose_target *targets, size_t n, interpose_hook_fn hook, void *ctx,
 	   int *npatched);
 
+/* Registers FN, which maps the start of one of the caller's closures to
+ * the definition it stands for (NULL: not a closure). Then dladdr and
+ * dladdr1 (also patched) answer an address FN maps for that definition
+ * (dli_fname, dli_sname, the extra info), with dli_saddr the address asked
+ * when it was the definition's start: &f is the closure, and uncached
+ * dladdr(&f) gives dli_saddr == &f. Call before dl_arm. */
+void dl_set_unwrap(void *(*fn)(const void *code));
+
 /* Registers FN(CTX) to run after each dlopen that added modules, once they
  * are patched and under the same lock (for other GOT users such as the
  * capture wrappers). One callback; a later call replaces it. */

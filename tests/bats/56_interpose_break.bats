@@ -104,9 +104,17 @@ brk_run() {
 	brk_run brk_cr_dlsym '^nopie copies:' 17
 }
 
-# BREAK. In a PIE &brk_slow is the closure: dladdr no longer names it.
+# In a PIE &brk_slow is the closure: the shim's dladdr wrapper answers for
+# the definition it stands for (it named nothing before).
 @test "dladdr(&f) in a PIE names f as without the shim" {
 	brk_run brk_cr_pie '^(direct|dladdr):' 7
+}
+
+# The same for every field: dli_sname, dli_fname, dli_saddr == &f (the
+# closure), dladdr1's symbol entry and link map, on &f and on dlsym's
+# pointer; both still cached.
+@test "dladdr and dladdr1 on &f and dlsym's pointer answer as without the shim" {
+	brk_run brk_dladdr_main '^dladdr' 19
 }
 
 # BREAK (an unusual table): a data word naming brk_slow with an addend,
