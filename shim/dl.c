@@ -1,5 +1,5 @@
-/* dl.c - dlopen, dlsym, dlvsym and dlclose wrappers reached through patched GOT
- * slots; see dl.h.
+/* dl.c - dlopen, dlsym, dlvsym, dlclose, dladdr and dladdr1 wrappers reached
+ * through patched GOT slots; see dl.h.
  *
  * Why GOT slots and not exported wrappers: glibc resolves RTLD_NEXT and
  * RTLD_DEFAULT, and searches a bare dlopen name, from the caller's return

@@ -1,9 +1,9 @@
 /* dl.h - keeping modules loaded later, and pointers fetched by name, cached.
  *
  * dl_arm patches every loaded module like interpose_patch_all, and also
- * points each module's dlopen, dlsym, dlvsym and dlclose slots at wrappers of
- * this module (nothing is exported: the shim's own symbol table and other
- * modules' lookups are unchanged):
+ * points each module's dlopen, dlsym, dlvsym, dlclose, dladdr and dladdr1
+ * slots at wrappers of this module (nothing is exported: the shim's own
+ * symbol table and other modules' lookups are unchanged):
  *
  *   dlopen  calls the real dlopen, then patches every module that appeared
  *           (the one opened and what it pulled in) before returning. A
