@@ -47,6 +47,19 @@ static bool is_our_closure(void *code)
 	return false;
 }
 
+void *closures_real_of(const void *code)
+{
+	for (int i = 0; code && i < g_nsets; i++)
+		for (int k = 0; k < __atomic_load_n(&g_sets[i]->nclosures, __ATOMIC_ACQUIRE); k++) {
+			const struct closure_slot *s = &g_sets[i]->cl[k];
+			if (s->code != code)
+				continue;
+			const struct closure_ud *ud = __atomic_load_n(&s->ud, __ATOMIC_ACQUIRE);
+			return ud ? ud->real : NULL;
+		}
+	return NULL;
+}
+
 /* Marks the closures whose definition's module was unloaded since the last
  * look (modref.h), so they can take another definition. dladdr takes the
  * loader's lock, which a thread in a constructor holds while it may wait for

@@ -74,6 +74,10 @@ void closures_init(closure_handler_fn handler, struct closure_set *const *sets, 
  * twice) or none can be made (logged at warn). Keeps errno. */
 void *closures_for(struct closure_set *set, void *real);
 
+/* The definition the closure at CODE currently calls, or NULL when CODE
+ * is not the start of one of the closures. Lock-free (dladdr's wrapper). */
+void *closures_real_of(const void *code);
+
 /* Frees the closures whose definition's module is no longer loaded. Cheap
  * when nothing was unloaded since the last look; takes the loader's lock
  * otherwise: never call it from a dl_iterate_phdr callback. Keeps errno. */

@@ -1,5 +1,5 @@
-/* dl.c - dlopen, dlsym, dlvsym and dlclose wrappers reached through patched GOT
- * slots; see dl.h.
+/* dl.c - dlopen, dlsym, dlvsym, dlclose, dladdr and dladdr1 wrappers reached
+ * through patched GOT slots; see dl.h.
  *
  * Why GOT slots and not exported wrappers: glibc resolves RTLD_NEXT and
  * RTLD_DEFAULT, and searches a bare dlopen name, from the caller's return
@@ -34,8 +34,9 @@
 #define TXC_TAILCALL __attribute__((noinline))
 #endif
 
-enum { DL_OPEN, DL_SYM, DL_VSYM, DL_CLOSE, DL_N };
-static const char *const dl_names[DL_N] = {"dlopen", "dlsym", "dlvsym", "dlclose"};
+enum { DL_OPEN, DL_SYM, DL_VSYM, DL_CLOSE, DL_ADDR, DL_ADDR1, DL_N };
+static const char *const dl_names[DL_N] = {"dlopen",  "dlsym",	"dlvsym",
+					   "dlclose", "dladdr", "dladdr1"};
 
 /* Written once by dl_arm before any slot leads to a wrapper. */
 static struct interpose_target *g_targets; /* g_n configured, then DL_N */
@@ -65,15 +66,18 @@ static void *w_dlopen(const char *file, int mode);
 static void *w_dlsym(void *h, const char *name);
 static void *w_dlvsym(void *h, const char *name, const char *ver);
 static int w_dlclose(void *h);
-static void (*g_unloaded)(void); /* atomic: dl_after_unload's callback */
+static int w_dladdr(const void *addr, Dl_info *info);
+static int w_dladdr1(const void *addr, Dl_info *info, void **extra, int flags);
+static void *(*g_unwrap)(const void *code); /* dl_set_unwrap's */
+static void (*g_unloaded)(void);	    /* atomic: dl_after_unload's callback */
 
 static void *dl_hook(void *ctx, int fn, void *real)
 {
 	(void)ctx;
 	if ((size_t)fn < g_n)
 		return g_hook(g_ctx, fn, real);
-	void *const wrappers[DL_N] = {(void *)w_dlopen, (void *)w_dlsym, (void *)w_dlvsym,
-				      (void *)w_dlclose};
+	void *const wrappers[DL_N] = {(void *)w_dlopen,	 (void *)w_dlsym,  (void *)w_dlvsym,
+				      (void *)w_dlclose, (void *)w_dladdr, (void *)w_dladdr1};
 	size_t k = (size_t)fn - g_n;
 	if (k >= DL_N || real == wrappers[k])
 		return NULL;
@@ -159,23 +163,12 @@ void dl_after_load(void (*fn)(void *ctx), void *ctx)
 
 /* ---- dlopen ---- */
 
-static bool has_search_path(const struct link_map *lm)
+/* The loader's search list for a bare name dlopen()ed by module LM
+ * (RTLD_DI_SERINFO: the DT_RPATH of LM, of the module that loaded it and
+ * so on up, the program's, LD_LIBRARY_PATH, LM's DT_RUNPATH, the default
+ * directories). Returns a malloc()ed list, or NULL. */
+static Dl_serinfo *search_list(void *lm)
 {
-	for (const ElfW(Dyn) *d = lm->l_ld; d && d->d_tag != DT_NULL; d++)
-		if (d->d_tag == DT_RPATH || d->d_tag == DT_RUNPATH)
-			return true;
-	return false;
-}
-
-/* dlopen(FILE) as the module holding RA would search it: along that
- * module's DT_RPATH/RUNPATH, LD_LIBRARY_PATH and the default directories
- * (glibc's RTLD_DI_SERINFO, in the loader's order). NULL: not found. */
-static void *open_on_caller_path(const char *file, int mode, void *ra)
-{
-	Dl_info info;
-	struct link_map *lm = NULL;
-	if (!dladdr1(ra, &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm || !has_search_path(lm))
-		return NULL;
 	Dl_serinfo size;
 	if (dlinfo(lm, RTLD_DI_SERINFOSIZE, &size) != 0)
 		return NULL;
@@ -183,17 +176,52 @@ static void *open_on_caller_path(const char *file, int mode, void *ra)
 	if (!si)
 		return NULL;
 	*si = size;
-	void *h = NULL;
-	if (dlinfo(lm, RTLD_DI_SERINFO, si) == 0) {
-		char path[4096];
-		for (unsigned i = 0; i < si->dls_cnt && !h; i++) {
-			const char *dir = si->dls_serpath[i].dls_name;
-			int len =
-			    snprintf(path, sizeof(path), "%s%s%s", dir, *dir ? "/" : "", file);
-			if (len > 0 && (size_t)len < sizeof(path) && access(path, F_OK) == 0)
-				h = dlopen(path, mode);
-		}
+	if (dlinfo(lm, RTLD_DI_SERINFO, si) == 0)
+		return si;
+	free(si);
+	return NULL;
+}
+
+/* How many directories of A come before its tail shared with B. The
+ * shim's own list ends like every module's (the program's DT_RPATH,
+ * LD_LIBRARY_PATH, the default directories); the real dlopen called from
+ * the shim searches that tail, and ld.so.cache before the defaults, in the
+ * loader's order. */
+static unsigned own_dirs(const Dl_serinfo *a, const Dl_serinfo *b)
+{
+	unsigned i = a->dls_cnt, j = b ? b->dls_cnt : 0;
+	while (i > 0 && j > 0 &&
+	       strcmp(a->dls_serpath[i - 1].dls_name, b->dls_serpath[j - 1].dls_name) == 0) {
+		i--;
+		j--;
 	}
+	return i;
+}
+
+/* dlopen(FILE) along the directories the module holding RA searches and
+ * the shim would not (the DT_RPATH chain of its loaders, its DT_RUNPATH).
+ * NULL: not found there. */
+static void *open_on_caller_path(const char *file, int mode, void *ra)
+{
+	Dl_info info;
+	struct link_map *lm = NULL, *self = NULL;
+	if (!dladdr1(ra, &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
+		return NULL;
+	Dl_serinfo *si = search_list(lm), *own = NULL;
+	if (!si)
+		return NULL;
+	if (dladdr1((void *)search_list, &info, (void **)&self, RTLD_DL_LINKMAP) && self)
+		own = search_list(self);
+	unsigned n = own_dirs(si, own);
+	void *h = NULL;
+	char path[4096];
+	for (unsigned i = 0; i < n && !h; i++) {
+		const char *dir = si->dls_serpath[i].dls_name;
+		int len = snprintf(path, sizeof(path), "%s%s%s", dir, *dir ? "/" : "", file);
+		if (len > 0 && (size_t)len < sizeof(path) && access(path, F_OK) == 0)
+			h = dlopen(path, mode);
+	}
+	free(own);
 	free(si);
 	return h;
 }
@@ -382,5 +410,36 @@ static int w_dlclose(void *h)
 		unloaded();
 		errno = saved;
 	}
+	return rc;
+}
+
+/* ---- dladdr, dladdr1 ---- */
+
+void dl_set_unwrap(void *(*fn)(const void *code))
+{
+	g_unwrap = fn;
+}
+
+/* The definition ADDR's closure stands for, or NULL. */
+static void *unwrap(const void *addr)
+{
+	return g_unwrap ? g_unwrap(addr) : NULL;
+}
+
+static int w_dladdr(const void *addr, Dl_info *info)
+{
+	void *real = unwrap(addr);
+	int rc = dladdr(real ? real : addr, info);
+	if (rc && real && info->dli_saddr == real)
+		info->dli_saddr = (void *)addr;
+	return rc;
+}
+
+static int w_dladdr1(const void *addr, Dl_info *info, void **extra, int flags)
+{
+	void *real = unwrap(addr);
+	int rc = dladdr1(real ? real : addr, info, extra, flags);
+	if (rc && real && info->dli_saddr == real)
+		info->dli_saddr = (void *)addr;
 	return rc;
 }

@@ -1,13 +1,16 @@
 /* dl.h - keeping modules loaded later, and pointers fetched by name, cached.
  *
  * dl_arm patches every loaded module like interpose_patch_all, and also
- * points each module's dlopen, dlsym, dlvsym and dlclose slots at wrappers of
- * this module (nothing is exported: the shim's own symbol table and other
- * modules' lookups are unchanged):
+ * points each module's dlopen, dlsym, dlvsym, dlclose, dladdr and dladdr1
+ * slots at wrappers of this module (nothing is exported: the shim's own
+ * symbol table and other modules' lookups are unchanged):
  *
  *   dlopen  calls the real dlopen, then patches every module that appeared
  *           (the one opened and what it pulled in) before returning. A
- *           bare file name is searched along the caller's DT_RPATH/RUNPATH.
+ *           bare file name is searched first along the directories the
+ *           caller's loader would search and the shim's would not: the
+ *           DT_RPATH of the caller and of each module that loaded it up
+ *           to the program, or the caller's DT_RUNPATH (RTLD_DI_SERINFO).
  *   dlclose calls the real dlclose, then dl_after_unload's callback.
  *   dlsym, dlvsym  return the closure when the name is a configured
  *           function (its version and library pins respected); any other
@@ -43,6 +46,14 @@
  * (nothing armed). Call once. */
 int dl_arm(const struct interpose_target *targets, size_t n, interpose_hook_fn hook, void *ctx,
 	   int *npatched);
+
+/* Registers FN, which maps the start of one of the caller's closures to
+ * the definition it stands for (NULL: not a closure). Then dladdr and
+ * dladdr1 (also patched) answer an address FN maps for that definition
+ * (dli_fname, dli_sname, the extra info), with dli_saddr the address asked
+ * when it was the definition's start: &f is the closure, and uncached
+ * dladdr(&f) gives dli_saddr == &f. Call before dl_arm. */
+void dl_set_unwrap(void *(*fn)(const void *code));
 
 /* Registers FN(CTX) to run after each dlopen that added modules, once they
  * are patched and under the same lock (for other GOT users such as the

@@ -337,38 +337,54 @@ static bool in_range(uintptr_t lo, uintptr_t hi, uintptr_t v)
 	return v >= lo && v < hi;
 }
 
-/* A lazy slot still leads to the PLT: find what the loader would bind
- * it to, searching M's own scope (scope.h). Where that scope is not known
- * (a module loaded by a dlopen the shim did not see), the older answer:
- * RTLD_NEXT sees the global scope after the shim; a module dlopen()ed
- * RTLD_LOCAL binds within its own scope, reached through a handle on it;
- * a symbol only the main program exports is found by RTLD_DEFAULT, unless
- * that answer is a non-PIE program's canonical PLT entry or the shim. */
-static int resolve_for(const struct patcher *p, const struct mod *m, const char *name,
-		       const char *ver, void **real)
+/* The definition the global scope after the shim gives NAME: RTLD_NEXT,
+ * else RTLD_DEFAULT unless that is a non-PIE program's canonical PLT entry
+ * or the shim. NULL: none. */
+static void *global_def(const struct patcher *p, const char *name, const char *ver)
 {
 	struct interpose_target t = {name, ver, NULL};
-	int rc = scope_lookup((size_t)(m - mods), name, ver, real);
-	if (rc == 0 || rc == TXC_EUNAVAIL)
-		return rc; /* found, or left for a later pass */
-	if (interpose_resolve(&t, real) == 0)
-		return 0;
+	void *r = NULL;
+	if (interpose_resolve(&t, &r) == 0)
+		return r;
+	r = ver ? dlvsym(RTLD_DEFAULT, name, ver) : dlsym(RTLD_DEFAULT, name);
+	if (in_range(p->exe_lo, p->exe_hi, (uintptr_t)r) ||
+	    in_range(p->self_lo, p->self_hi, (uintptr_t)r))
+		return NULL;
+	return r;
+}
+
+/* The definition M's own dependencies give NAME (a handle on M searches
+ * M and its DT_NEEDED). NULL: none. */
+static void *local_def(const struct mod *m, const char *name, const char *ver)
+{
 	void *r = NULL;
 	void *h = *m->name ? dlopen(m->name, RTLD_LAZY | RTLD_NOLOAD) : NULL;
 	if (h) {
 		r = ver ? dlvsym(h, name, ver) : dlsym(h, name);
 		dlclose(h);
 	}
-	if (!r) {
-		r = ver ? dlvsym(RTLD_DEFAULT, name, ver) : dlsym(RTLD_DEFAULT, name);
-		if (in_range(p->exe_lo, p->exe_hi, (uintptr_t)r) ||
-		    in_range(p->self_lo, p->self_hi, (uintptr_t)r))
-			r = NULL;
-	}
-	if (!r)
-		return TXC_ENOTFOUND;
-	*real = r;
-	return 0;
+	return r;
+}
+
+/* A lazy slot still leads to the PLT: find what the loader would bind
+ * it to, searching M's own scope (scope.h). Where that scope is not known
+ * (a module loaded by a dlopen the shim did not see), the global scope and
+ * M's own dependencies are asked: when only one defines NAME, or both give
+ * the same definition, the order of the two (RTLD_DEEPBIND or not) does not
+ * matter. When they differ the shim cannot know which the loader takes:
+ * TXC_EUNAVAIL, the slot is left to the loader; once a call has bound it,
+ * a later pass finds it resolved and patches it. */
+static int resolve_for(const struct patcher *p, const struct mod *m, const char *name,
+		       const char *ver, void **real)
+{
+	int rc = scope_lookup((size_t)(m - mods), name, ver, real);
+	if (rc == 0 || rc == TXC_EUNAVAIL)
+		return rc; /* found, or left for a later pass */
+	void *g = global_def(p, name, ver), *l = local_def(m, name, ver);
+	if (g && l && g != l)
+		return TXC_EUNAVAIL;
+	*real = g ? g : l;
+	return *real ? 0 : TXC_ENOTFOUND;
 }
 
 /* A slot leading into its own module is an unresolved lazy PLT stub; one

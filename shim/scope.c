@@ -14,6 +14,7 @@
 
 #include "elfsym.h"
 #include "err.h"
+#include "ldenv.h"
 #include "log.h"
 #include "scope.h"
 
@@ -50,6 +51,7 @@ static unsigned short global_list[MAX_LIST];
 static size_t nglobal;
 static bool global_ok, global_done;
 static bool pass_pending, pass_deferred;
+static bool dynamic_weak; /* LD_DYNAMIC_WEAK, read at the first pass */
 
 static __thread int t_pending __attribute__((tls_model("initial-exec")));
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -154,6 +156,42 @@ static void take_records(void)
 	pthread_mutex_unlock(&g_lock);
 }
 
+static bool add_searchlist(size_t root, unsigned short *list, size_t *n);
+static bool in_list(const unsigned short *list, size_t n, size_t i);
+
+/* The modules the loader mapped at start: the program, the preloads (the
+ * modules between it and the first of its DT_NEEDED closure, in link-map
+ * order) and their DT_NEEDED closure. A start-up constructor may have
+ * dlopen()ed more before this first pass: those are not in the global
+ * scope. Where a DT_NEEDED name is ambiguous, every module present counts. */
+static size_t start_list(size_t n, unsigned short *list)
+{
+	size_t k = 0, j = 1;
+	if (n == 0 || *P[0].name || !add_searchlist(0, list, &k))
+		return 0;
+	while (j < n && (P[j].vdso || !in_list(list, k, j)))
+		j++;
+	k = 0;
+	for (size_t i = 0; i < j; i++)
+		if (!P[i].vdso && !add_searchlist(i, list, &k))
+			return 0;
+	return k;
+}
+
+static void fix_start(size_t n)
+{
+	static unsigned short list[MAX_LIST];
+	size_t k = start_list(n, list);
+	for (size_t i = 0; i < n; i++) {
+		if (k && !in_list(list, k, i) && !P[i].vdso)
+			continue; /* dlopen()ed by a constructor */
+		if (nstart == MAX_START)
+			start_lost = true;
+		else
+			start_base[nstart++] = P[i].base;
+	}
+}
+
 void scope_begin(const struct scope_mod *mods, size_t n)
 {
 	P = mods;
@@ -166,12 +204,8 @@ void scope_begin(const struct scope_mod *mods, size_t n)
 	pass_pending = __atomic_load_n(&g_pending, __ATOMIC_SEQ_CST) != 0;
 	if (!started) {
 		started = true;
-		for (size_t i = 0; i < n; i++) {
-			if (nstart == MAX_START)
-				start_lost = true;
-			else
-				start_base[nstart++] = mods[i].base;
-		}
+		dynamic_weak = ldenv_dynamic_weak();
+		fix_start(n);
 	}
 	take_records();
 }
@@ -321,6 +355,12 @@ static bool is_filter(const struct scope_mod *m)
 	return false;
 }
 
+/* With LD_DYNAMIC_WEAK, the first weak definition met by the current
+ * lookup (across its lists, as dl-lookup.c keeps it): taken only when no
+ * strong one follows. */
+static const ElfW(Sym) * weak_sym;
+static size_t weak_mod;
+
 /* Searches LIST in order. Returns 0 (found), 1 (not in this list), or
  * TXC_ENOTFOUND when a member cannot be read or is a filter (undecided). */
 static int search(const unsigned short *list, size_t n, const char *name, const char *ver,
@@ -332,6 +372,13 @@ static int search(const unsigned short *list, size_t n, const char *name, const 
 			return TXC_ENOTFOUND;
 		struct elfsym_mod em = {m->base, m->lo, m->hi, m->dyn};
 		const ElfW(Sym) *sym = elfsym_find(&em, name, ver);
+		if (sym && dynamic_weak && TXC_ST_BIND(sym->st_info) == STB_WEAK) {
+			if (!weak_sym) {
+				weak_sym = sym;
+				weak_mod = list[k];
+			}
+			continue;
+		}
 		if (sym)
 			return def_addr(list[k], sym, name, ver, real);
 	}
@@ -404,7 +451,10 @@ int scope_lookup(size_t importer, const char *name, const char *ver, void **real
 	if (!P || importer >= PN || !name || !real || P[importer].vdso)
 		return TXC_ENOTFOUND;
 	int saved = errno;
+	weak_sym = NULL;
 	int rc = lookup(importer, name, ver, real);
+	if (rc == 1 && weak_sym)
+		rc = def_addr(weak_mod, weak_sym, name, ver, real);
 	errno = saved;
 	if (rc == TXC_EUNAVAIL) {
 		pass_deferred = true;

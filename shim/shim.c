@@ -13,6 +13,7 @@
 #include "capture.h"
 #include "config.h"
 #include "dispatch.h"
+#include "closures.h"
 #include "dl.h"
 #include "err.h"
 #include "interpose.h"
@@ -71,6 +72,7 @@ static int patch_everything(const struct txc_config *cfg)
 	}
 	int npatched = 0;
 	/* also arms dlopen/dlsym/dlvsym/dlclose: modules opened later are patched too */
+	dl_set_unwrap(closures_real_of); /* dladdr(closure) answers for the definition */
 	int rc = dl_arm(t, (size_t)cfg->nfns, hook, NULL, &npatched);
 	free(t);
 	log_msg(TXC_LOG_INFO, "%d functions configured, %d call sites redirected", cfg->nfns,

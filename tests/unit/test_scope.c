@@ -228,13 +228,22 @@ int main(int argc, char **argv)
 	(void)argc;
 	if (!getenv("LD_BIND_NOW"))
 		CHECK(run_bound_child(argv), "the LD_BIND_NOW=1 run passed");
+	/* noted as the dlopen wrapper notes them: modules opened before the
+	 * first pass are not in the start-up set (only what the loader mapped
+	 * at start is) */
 	void *libm = dlopen("libm.so.6", RTLD_NOW | RTLD_GLOBAL);
 	CHECK(libm != NULL, "libm opened");
+	if (libm)
+		scope_note_open(libm, RTLD_NOW | RTLD_GLOBAL);
 	/* large libraries with many imports, when installed (libmemcached's) */
 	const char *more[] = {"libstdc++.so.6", "libcrypto.so.3", "libmemcached.so.11"};
-	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
-		if (!dlopen(more[i], RTLD_NOW | RTLD_GLOBAL))
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+		void *h = dlopen(more[i], RTLD_NOW | RTLD_GLOBAL);
+		if (h)
+			scope_note_open(h, RTLD_NOW | RTLD_GLOBAL);
+		else
 			printf("# %s: not loaded\n", more[i]);
+	}
 	dl_iterate_phdr(collect, NULL);
 	one_module();
 	search();
