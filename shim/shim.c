@@ -15,6 +15,7 @@
 #include "dispatch.h"
 #include "dl.h"
 #include "err.h"
+#include "fpenv.h"
 #include "interpose.h"
 #include "log.h"
 #include "mc.h"
@@ -147,9 +148,12 @@ __attribute__((constructor)) static void txcache_init(void)
 __attribute__((destructor)) static void txcache_fini(void)
 {
 	int saved = errno;
+	fenv_t fe; /* a program trapping FE_INEXACT: the report's divisions */
+	fpenv_hold(&fe);
 	if (g_cache)
 		dispatch_log_stats();
 	publish_exit();
+	fpenv_restore(&fe);
 	/* The cache and config stay allocated: other threads may still be in a
 	 * closure while the process exits. */
 	errno = saved;
