@@ -23,14 +23,19 @@
 #include <stdint.h>
 
 struct fpenv {
+#if defined(__x86_64__) && defined(__SSE__) && !defined(TXC_FPENV_GENERIC)
+	unsigned mx;	   /* the program's MXCSR at entry */
+	unsigned after_mx; /* MXCSR as the real call left it */
+#else
 	fenv_t prog;	 /* the program's environment at entry */
 	fexcept_t flags; /* the program's flags at entry */
-	int had;	 /* which flags those were (FE_*) */
 	fenv_t after;	 /* the environment a real call left (when called) */
-	int raised;	 /* the flags the real call(s) raised (FE_*) */
-	bool called;	 /* a real call ran */
-	int hit_raised;	 /* a hit: the flags its real call raised (FE_*) */
-	bool hit;	 /* the call was answered from the cache */
+#endif
+	int had;	/* the program's flags at entry (FE_*) */
+	int raised;	/* the flags the real call(s) raised (FE_*) */
+	bool called;	/* a real call ran */
+	int hit_raised; /* a hit: the flags its real call raised (FE_*) */
+	bool hit;	/* the call was answered from the cache */
 };
 
 /* At entry of the handler: saves the program's environment, then holds. */
@@ -38,7 +43,7 @@ void fpenv_enter(struct fpenv *fe);
 
 /* Around the real call: the program's traps and rounding, flags clear;
  * then back to held, recording what the call raised and left. */
-void fpenv_real_begin(const struct fpenv *fe);
+void fpenv_real_begin(struct fpenv *fe);
 void fpenv_real_end(struct fpenv *fe);
 
 /* A hit answered the call with a value whose real call raised RAISED_PORT
