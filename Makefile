@@ -8,13 +8,13 @@ WARN    += -Werror
 endif
 # Required flags come after the user's CFLAGS so they are never clobbered.
 REQ     := -std=gnu11 -fPIC -fvisibility=hidden -D_GNU_SOURCE -Ishim -Iinclude $(WARN)
-LIBS    := -lmemcached -lffi -linih -lxxhash -lsodium -ldl -lpthread
+LIBS    := -lmemcached -lffi -linih -lxxhash -lsodium -ldl -lpthread -lm
 # The shim loads libmemcached on first use (shim/mc.h); -z defs catches a direct call.
 # Its other libraries are linked from their PIC archives and kept hidden: every
 # shared library costs each preloaded program's start-up an open, mmaps and
 # relocations (README "Start-up"). SHIM_STATIC= links them shared instead.
 SHIM_STATIC ?= -Wl,--exclude-libs,ALL -Wl,-Bstatic -lffi_pic -linih -lxxhash -lsodium -Wl,-Bdynamic
-SHIM_LIBS := $(if $(SHIM_STATIC),$(SHIM_STATIC) -ldl -lpthread,$(filter-out -lmemcached,$(LIBS)))
+SHIM_LIBS := $(if $(SHIM_STATIC),$(SHIM_STATIC) -ldl -lpthread -lm,$(filter-out -lmemcached,$(LIBS)))
 
 LIB_SRC := $(wildcard shim/*.c)
 LIB_OBJ := $(LIB_SRC:shim/%.c=$(BUILD)/obj/%.o)

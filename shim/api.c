@@ -10,6 +10,7 @@
 
 #include "api.h"
 #include "err.h"
+#include "fpenv.h"
 #include "idreg.h"
 #include "ident.h"
 #include "log.h"
@@ -137,6 +138,8 @@ static int key_of(int fn, va_list ap, struct txc_key *key)
 TXCACHE_API int txcache_invalidate(const char *function, ...)
 {
 	int saved = errno, fn = -1;
+	fenv_t fe; /* the shim's work raises no flag the program sees */
+	fpenv_hold(&fe);
 	int rc = function ? api_begin(function, &fn) : TXC_EINVAL;
 	if (rc == 0) {
 		struct txc_arg args[TXC_MAX_PARAMS];
@@ -152,6 +155,7 @@ TXCACHE_API int txcache_invalidate(const char *function, ...)
 		else if (rc == 0)
 			rc = cache_invalidate_call(g_cache, fn, args, &how);
 	}
+	fpenv_restore(&fe);
 	errno = saved;
 	return rc;
 }
@@ -159,10 +163,13 @@ TXCACHE_API int txcache_invalidate(const char *function, ...)
 TXCACHE_API int txcache_flush(const char *function)
 {
 	int saved = errno, fn = -1;
+	fenv_t fe; /* the shim's work raises no flag the program sees */
+	fpenv_hold(&fe);
 	int rc = api_begin(function, &fn);
 	enum txc_inval_how how;
 	if (rc == 0)
 		rc = cache_invalidate_fn(g_cache, fn, &how);
+	fpenv_restore(&fe);
 	errno = saved;
 	return rc;
 }
@@ -170,6 +177,8 @@ TXCACHE_API int txcache_flush(const char *function)
 TXCACHE_API int txcache_key(char *out, size_t cap, const char *function, ...)
 {
 	int saved = errno, fn = -1;
+	fenv_t fe; /* the shim's work raises no flag the program sees */
+	fpenv_hold(&fe);
 	int rc = function && (out || cap == 0) ? api_begin(function, &fn) : TXC_EINVAL;
 	if (out && cap > 0)
 		out[0] = '\0';
@@ -184,6 +193,7 @@ TXCACHE_API int txcache_key(char *out, size_t cap, const char *function, ...)
 		if (rc == 0)
 			memcpy(out, key.text, key.len + 1);
 	}
+	fpenv_restore(&fe);
 	errno = saved;
 	return rc;
 }

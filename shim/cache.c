@@ -320,16 +320,22 @@ int cache_bump(struct txc_cache *c, int fn)
 
 /* Replaces the call's value (or its absence) under one identity by a
  * tombstone: a miss that looked the key up before this fails its add/cas
- * (cache_store_after). */
+ * (cache_store_after). A float signature's call has a key per rounding
+ * mode (key.h): each is replaced. */
 static int tombstone_one(struct txc_cache *c, int fn, const struct txc_digest *ident,
 			 const struct txc_arg *args)
 {
-	struct txc_key key;
-	int rc = key_build(&c->kf[fn], ident, &c->cfg->fns[fn].sig, args, &key);
-	if (rc != 0)
-		return rc;
-	near_forget(fn, &key.digest);
-	return store_set(c->store, &key, tomb, sizeof(tomb), c->cfg->tombstone_ttl);
+	const struct txc_sig *sig = &c->cfg->fns[fn].sig;
+	int modes = key_sig_has_fp(sig) ? 4 : 1, rc = 0;
+	for (int i = 0; i < modes && rc == 0; i++) {
+		struct txc_key key;
+		rc = key_build_round(&c->kf[fn], ident, sig, args, key_round_modes[i], &key);
+		if (rc != 0)
+			return rc;
+		near_forget(fn, &key.digest);
+		rc = store_set(c->store, &key, tomb, sizeof(tomb), c->cfg->tombstone_ttl);
+	}
+	return rc;
 }
 
 /* After invalidating FN's call (or FN, or the namespace when FN < 0) failed

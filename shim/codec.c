@@ -21,7 +21,8 @@
 #define OFF_MAGIC   0
 #define OFF_VERSION 4
 #define OFF_FLAGS   5
-#define OFF_RES1    6
+#define OFF_FE	    6
+#define OFF_RES1    7
 #define OFF_SIG	    8
 #define OFF_KEY	    24
 #define OFF_NS_GEN  40
@@ -272,6 +273,7 @@ int codec_encode(const struct txc_sig *sig, const struct txc_value_meta *meta,
 		buf[OFF_FLAGS] = FLAG_ERRNO;
 		put_u32(buf + OFF_ERRNO, (uint32_t)res->err);
 	}
+	buf[OFF_FE] = res->fe_raised;
 	memcpy(buf + OFF_SIG, meta->sig.b, 16);
 	memcpy(buf + OFF_KEY, meta->key.b, 16);
 	put_u64(buf + OFF_NS_GEN, meta->ns_gen);
@@ -394,7 +396,7 @@ static int header_ok(const struct txc_digest *sig_digest, const struct txc_diges
 		return 0;
 	if (!(buf[OFF_FLAGS] & FLAG_ERRNO) && get_u32(buf + OFF_ERRNO) != 0)
 		return 0;
-	if (buf[OFF_RES1] || buf[OFF_RES1 + 1])
+	if (buf[OFF_FE] & ~TXC_FE_ALL || buf[OFF_RES1])
 		return 0;
 	if (get_u32(buf + OFF_PLEN) != len - TXC_VALUE_HEADER)
 		return 0;
@@ -422,6 +424,7 @@ int codec_decode(const struct txc_sig *sig, const struct txc_digest *sig_digest,
 		return TXC_ECORRUPT;
 	res->err_set = (buf[OFF_FLAGS] & FLAG_ERRNO) != 0;
 	res->err = (int32_t)get_u32(buf + OFF_ERRNO);
+	res->fe_raised = buf[OFF_FE];
 	memcpy(meta->sig.b, buf + OFF_SIG, 16);
 	memcpy(meta->key.b, buf + OFF_KEY, 16);
 	meta->ns_gen = get_u64(buf + OFF_NS_GEN);

@@ -1,10 +1,13 @@
 /* codec.h - the bytes stored in memcached for one cached call.
  *
- * Layout, version 3 (all integers little endian):
+ * Layout, version 4 (all integers little endian):
  *   0  magic      "TXC\x01"         4
- *   4  version    3                  1
+ *   4  version    4                  1
  *   5  flags      bit 0: errno stored; other bits 0      1
- *   6  reserved   0                  2
+ *   6  fp flags   the floating-point exceptions the real call raised:
+ *                 1 inexact, 2 underflow, 4 overflow, 8 divide by zero,
+ *                 16 invalid (fpenv.h); other bits 0     1
+ *   7  reserved   0                  1
  *   8  sig digest                    16
  *  24  key digest                    16
  *  40  ns_gen                        8
@@ -32,8 +35,9 @@
  * stores them. out bytes[CAP:param] is checked at
  * hit time (result.h), where the parameter's value is known.
  *
- * Versions 1 (no errno, no capacities) and 2 (OUT_FD stored as plain bytes)
- * decode as TXC_ENOTFOUND: a miss whose real call overwrites it.
+ * Versions 1 (no errno, no capacities), 2 (OUT_FD stored as plain bytes)
+ * and 3 (no fp flags: a hit would not raise them) decode as TXC_ENOTFOUND: a miss whose real call
+ * overwrites it.
  */
 #ifndef TXC_CODEC_H
 #define TXC_CODEC_H
@@ -46,7 +50,8 @@
 #include "sig.h"
 
 #define TXC_VALUE_HEADER  80
-#define TXC_VALUE_VERSION 3
+#define TXC_VALUE_VERSION 4
+#define TXC_FE_ALL	  0x1f /* the fp flags bits of byte 6 */
 
 struct txc_value_meta {
 	struct txc_digest sig; /* must equal the reader's signature digest */
@@ -74,6 +79,7 @@ struct txc_result {
 	struct txc_out out[TXC_MAX_PARAMS]; /* indexed like sig->params */
 	bool err_set;			    /* the real call set errno (to err) */
 	int32_t err;			    /* that errno; 0 when !err_set */
+	uint8_t fe_raised;		    /* fp flags the real call raised (byte 6) */
 };
 
 /* Returns the encoded size of RES under SIG, or 0 when a length exceeds

@@ -29,6 +29,7 @@
 #include "closures.h"
 #include "defid.h"
 #include "dispatch.h"
+#include "fpenv.h"
 #include "err.h"
 #include "guard.h"
 #include "lock.h"
@@ -153,6 +154,7 @@ struct call {
 	void *ret;
 	void **args;
 	int errno_after;	/* what the caller sees once a hit answered the call */
+	struct fpenv *fe;	/* the program's floating-point environment */
 	struct verify_kept *vk; /* a sampled hit's value, kept for run_verified */
 };
 
@@ -183,6 +185,8 @@ static int apply_hit(struct call *c, const struct txc_result *res)
 		retstr_undo(&f->rs, s);
 	if (rc == 0 && res->err_set && !f->fc->errno_keep)
 		c->errno_after = res->err;
+	if (rc == 0)
+		fpenv_set_hit(c->fe, res->fe_raised);
 	return rc;
 }
 
@@ -205,19 +209,25 @@ static void warn_store(const char *fn, const char *what, int rc)
 	log_msg(level, "%s: %s failed (%s); calling the real function", fn, what, txc_strerror(rc));
 }
 
-static void call_real(struct closure_ud *ud, void *ret, void **args, int caller_errno)
+static void call_real(struct closure_ud *ud, void *ret, void **args, int caller_errno,
+		      struct fpenv *fe)
 {
 	/* the real function's own configured calls may be cached */
 	uintptr_t owner = guard_pause();
+	fpenv_real_begin(fe);
 	errno = caller_errno;
 	ffi_call(&ud->fn->cif, FFI_FN(ud->real), ret, args);
+	int real_errno = errno;
+	fpenv_real_end(fe);
 	guard_resume(owner);
+	errno = real_errno;
 }
 
-static void run_mutator(struct closure_ud *ud, void *ret, void **args, int caller_errno)
+static void run_mutator(struct closure_ud *ud, void *ret, void **args, int caller_errno,
+			struct fpenv *fe)
 {
 	struct fn_rt *f = ud->fn;
-	call_real(ud, ret, args, caller_errno);
+	call_real(ud, ret, args, caller_errno, fe);
 	int real_errno = errno;
 	struct txc_arg margs[TXC_MAX_PARAMS];
 	struct symptr_texts tx;
@@ -292,6 +302,7 @@ struct miss {
 	uint64_t epoch; /* near cache epoch read before the lookup */
 	bool err_set;	/* the real call changed errno ... */
 	int err;	/* ... to this */
+	int fe_raised;	/* the floating-point flags it raised (FE_*) */
 };
 
 static void store_result(struct fn_rt *f, void *ret, void **args, const struct txc_key *key,
@@ -313,6 +324,7 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 	int rc = result_collect(sig, ret, args, &res);
 	res.err_set = m->err_set;
 	res.err = m->err_set ? m->err : 0;
+	res.fe_raised = fpenv_to_portable(m->fe_raised);
 	if (rc == 0)
 		rc = capture_fill(cc, &res);
 	if (rc == 0)
@@ -396,7 +408,7 @@ static int call_as_miss(struct closure_ud *ud, struct call *c, struct capture_ca
 	struct timespec t0, t1;
 	capture_begin(cc, &f->fc->sig, c->args, g_cfg->max_value);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	call_real(ud, c->ret, c->args, entry_errno);
+	call_real(ud, c->ret, c->args, entry_errno, c->fe);
 	int real_errno = errno;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	uintptr_t owner = guard_pause(); /* its flush may block, as the function's writes */
@@ -413,7 +425,7 @@ static void run_miss(struct closure_ud *ud, struct call *c, const struct txc_key
 {
 	struct fn_rt *f = ud->fn;
 	struct capture_call cc;
-	struct miss m = {0, epoch, false, 0};
+	struct miss m = {0, epoch, false, 0, 0};
 	stats_add(&f->stats, TXC_ST_MISSES, 1);
 	unsigned runs = sigguard_runs;
 	m.err = call_as_miss(ud, c, &cc, caller_errno, &m.err_set, &m.cost);
@@ -423,6 +435,7 @@ static void run_miss(struct closure_ud *ud, struct call *c, const struct txc_key
 	 * repeat: the value says "errno not set" (the hit leaves the caller's) */
 	if (sigguard_runs != runs)
 		m.err_set = false;
+	m.fe_raised = c->fe->raised;
 	store_result(f, c->ret, c->args, key, lk, &m, &cc);
 	capture_free(&cc);
 	retstr_adopt(&f->rs, c->ret);
@@ -471,7 +484,8 @@ static bool run_verified(struct closure_ud *ud, struct call *c, const struct txc
 	return true;
 }
 
-static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller_errno)
+static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller_errno,
+		       struct fpenv *fe)
 {
 	struct fn_rt *f = ud->fn;
 	struct txc_arg a[TXC_MAX_PARAMS];
@@ -484,11 +498,11 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 	if (down || call_key(ud, args, a, &tx, &key) != 0) {
 		if (down)
 			stats_add(&f->stats, TXC_ST_ERRORS, 1);
-		call_real(ud, ret, args, caller_errno);
+		call_real(ud, ret, args, caller_errno, fe);
 		return;
 	}
 	struct verify_kept vk = {.kept = false};
-	struct call c = {f, ret, args, caller_errno, &vk};
+	struct call c = {f, ret, args, caller_errno, fe, &vk};
 	if (epoch && near_get(f->index, &key.digest, near_apply, &c) == 0) {
 		log_msg(TXC_LOG_INFO, "hit %s %s (near)", f->fc->sig.name, key.text);
 		errno = c.errno_after;
@@ -519,7 +533,7 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 	if (rc != 0) {
 		stats_add(&f->stats, TXC_ST_ERRORS, 1);
 		warn_store(f->fc->sig.name, "lookup", rc);
-		call_real(ud, ret, args, caller_errno);
+		call_real(ud, ret, args, caller_errno, fe);
 		return;
 	}
 	struct txc_lock held = {0};
@@ -547,15 +561,19 @@ static void on_call(ffi_cif *cif, void *ret, void **args, void *user)
 		return;
 	}
 	int caller_errno = errno;
+	struct fpenv fe; /* the shim's own work raises no flag and cannot trap */
+	fpenv_enter(&fe);
 	if (took_over) /* the jump left the thread's handle mid-request */
 		store_thread_drop(g_cache->store);
 	if (ud->fn->fc->ninval > 0)
-		run_mutator(ud, ret, args, caller_errno);
+		run_mutator(ud, ret, args, caller_errno, &fe);
 	else
-		run_cached(ud, ret, args, caller_errno);
+		run_cached(ud, ret, args, caller_errno, &fe);
 	publish_tick(g_cfg, g_cache);
 	int errno_out = errno;
 	guard_leave(); /* deferred handlers run here */
+	/* last, outside the guard: a hit's trap fires as the real call's would */
+	fpenv_leave(&fe);
 	errno = errno_out;
 }
 

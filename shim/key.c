@@ -22,6 +22,10 @@
  *     anything else        'X' (ptr, ignored, out fd, out stream): holds
  *                          the position; a descriptor or stream is never
  *                          keyed, whatever its number or NULL-ness
+ *   then, only when the signature has a float or double parameter or
+ *   return and the rounding mode is not FE_TONEAREST (keys in the default
+ *   mode are unchanged): 'R', 1 byte: 1 FE_UPWARD, 2 FE_DOWNWARD,
+ *   3 FE_TOWARDZERO, 4 another mode. libm results depend on it.
  *
  * Every element is self-delimiting (its tag fixes its width or is followed
  * by its length), and the sig digest fixes which kind each position has, so
@@ -33,6 +37,7 @@
  * blobs go straight to XXH3 without a copy. XXH3 gives the same digest for
  * the same bytes however they are split, so both paths agree.
  */
+#include <fenv.h>
 #include <string.h>
 
 #define XXH_STATIC_LINKING_ONLY
@@ -290,8 +295,46 @@ static void key_finish(const char *prefix, size_t prefix_len, const struct txc_d
 	out->digest = *d;
 }
 
+const int key_round_modes[4] = {FE_TONEAREST, FE_UPWARD, FE_DOWNWARD, FE_TOWARDZERO};
+
+bool key_sig_has_fp(const struct txc_sig *sig)
+{
+	const struct txc_type_info *ti;
+	for (int i = 0; i < sig->nparams; i++) {
+		ti = sig_type_info(sig->params[i].type);
+		if (sig->params[i].kind == TXC_K_SCALAR && ti && ti->is_float)
+			return true;
+	}
+	ti = sig->ret == TXC_R_SCALAR ? sig_type_info(sig->ret_type) : NULL;
+	return ti && ti->is_float;
+}
+
+/* The 'R' element's byte for rounding mode MODE; 0: none (FE_TONEAREST). */
+static uint8_t round_tag(int mode)
+{
+	switch (mode) {
+	case FE_TONEAREST:
+		return 0;
+	case FE_UPWARD:
+		return 1;
+	case FE_DOWNWARD:
+		return 2;
+	case FE_TOWARDZERO:
+		return 3;
+	default:
+		return 4;
+	}
+}
+
 int key_build(const struct txc_key_fn *kf, const struct txc_digest *ident,
 	      const struct txc_sig *sig, const struct txc_arg *args, struct txc_key *out)
+{
+	return key_build_round(kf, ident, sig, args, fegetround(), out);
+}
+
+int key_build_round(const struct txc_key_fn *kf, const struct txc_digest *ident,
+		    const struct txc_sig *sig, const struct txc_arg *args, int mode,
+		    struct txc_key *out)
 {
 	struct kenc e;
 	struct txc_digest d;
@@ -310,6 +353,12 @@ int key_build(const struct txc_key_fn *kf, const struct txc_digest *ident,
 		if (i != 1)
 #endif
 			enc_param(&e, &sig->params[i], &args[i]);
+	uint8_t rt = round_tag(mode);
+	if (rt && key_sig_has_fp(sig)) {
+		uint8_t *w = enc_room(&e, 2);
+		w[0] = 'R';
+		w[1] = rt;
+	}
 	enc_done(&e, &d);
 	key_finish(kf->prefix, kf->prefix_len, &d, out);
 	return 0;

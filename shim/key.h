@@ -14,6 +14,7 @@
 #ifndef TXC_KEY_H
 #define TXC_KEY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,9 +63,22 @@ void key_args_from_ffi(const struct txc_sig *sig, void *const *avalue, struct tx
  * sig->params; entries of parameters that are not keyed are ignored, except
  * the NULL-ness of out-parameters) reaching the definition whose identity
  * digest is IDENT (ident.h; never NULL). A SYMPTR argument must already hold
- * its text (symptr.h). Returns 0; *OUT is always filled. */
+ * its text (symptr.h). A signature with a float or double parameter or
+ * return is keyed by the thread's current rounding mode too (fegetround)
+ * when it is not FE_TONEAREST. Returns 0; *OUT is always filled. */
 int key_build(const struct txc_key_fn *kf, const struct txc_digest *ident,
 	      const struct txc_sig *sig, const struct txc_arg *args, struct txc_key *out);
+
+/* key_build under rounding mode MODE (an FE_* rounding constant) instead of
+ * the current one: invalidation names a call's key in every mode. */
+int key_build_round(const struct txc_key_fn *kf, const struct txc_digest *ident,
+		    const struct txc_sig *sig, const struct txc_arg *args, int mode,
+		    struct txc_key *out);
+
+/* The rounding modes key_build_round distinguishes, FE_TONEAREST first, and
+ * whether SIG's keys depend on the mode at all. */
+extern const int key_round_modes[4];
+bool key_sig_has_fp(const struct txc_sig *sig);
 
 /* The generation key of one function: "<ns>:<fn>:gen". Its value is a
  * decimal counter; bumping it invalidates every cached call of the function. */

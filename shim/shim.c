@@ -16,6 +16,7 @@
 #include "closures.h"
 #include "dl.h"
 #include "err.h"
+#include "fpenv.h"
 #include "interpose.h"
 #include "log.h"
 #include "mc.h"
@@ -149,9 +150,12 @@ __attribute__((constructor)) static void txcache_init(void)
 __attribute__((destructor)) static void txcache_fini(void)
 {
 	int saved = errno;
+	fenv_t fe; /* a program trapping FE_INEXACT: the report's divisions */
+	fpenv_hold(&fe);
 	if (g_cache)
 		dispatch_log_stats();
 	publish_exit();
+	fpenv_restore(&fe);
 	/* The cache and config stay allocated: other threads may still be in a
 	 * closure while the process exits. */
 	errno = saved;

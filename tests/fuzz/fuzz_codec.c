@@ -42,8 +42,9 @@ static void repair(uint8_t *v, size_t len)
 
 	memcpy(v, "TXC\x01", 4);
 	v[4] = TXC_VALUE_VERSION;
-	v[5] &= 0x01; /* keeps "errno stored" and its field */
-	memset(v + 6, 0, 2);
+	v[5] &= 0x01;	    /* keeps "errno stored" and its field */
+	v[6] &= TXC_FE_ALL; /* keeps the fp flags */
+	v[7] = 0;
 	for (int i = 0; i < 4; i++)
 		v[64 + i] = (uint8_t)(plen >> (8 * i));
 	if (!(v[5] & 0x01))

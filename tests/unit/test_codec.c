@@ -97,7 +97,7 @@ static void test_scalar_void(void)
 	r.ret = 0xfffffffffffffffeull;
 	CHECK(codec_size(&s, &r) == 88, "scalar return: 80 + 8 bytes");
 	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && len == 88, "scalar encodes");
-	CHECK(memcmp(buf, "TXC\x01\x03", 5) == 0, "magic and version 3");
+	CHECK(memcmp(buf, "TXC\x01\x04", 5) == 0, "magic and version 4");
 	CHECK(codec_decode(&s, &SIGD, &KEYD, buf, len, &m, &d) == 0 && d.ret == r.ret,
 	      "scalar round trip");
 	CHECK(m.ns_gen == 7 && m.fn_gen == 0x1122334455667788ull && m.cost_ns == 123456 &&
@@ -303,7 +303,8 @@ static void test_structure(void)
 		const char *what;
 	} edits[] = {
 	    {5, 2, "unknown flag set"},
-	    {6, 1, "reserved 6 set"},
+	    {6, 0x40, "unknown fp flag bit set"},
+	    {7, 1, "reserved 7 set"},
 	    {70, 1, "errno without its flag"},
 	    {80, 2, "ret null flag 2"},
 	    {85, 0, "NUL in returned string"},
@@ -406,6 +407,16 @@ static void test_errno(void)
 	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && buf[5] == 1 && buf[68] == 34,
 	      "errno 34: flag 1, field 34");
 	CHECK(decode(&s, buf, len, &d) == 0 && d.err_set && d.err == 34, "errno round trips");
+	CHECK(buf[6] == 0 && d.fe_raised == 0, "no fp flags: byte 6 zero");
+	r.fe_raised = 1 | 16; /* inexact, invalid */
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && buf[6] == 17 &&
+		  decode(&s, buf, len, &d) == 0 && d.fe_raised == 17,
+	      "fp flags: byte 6, round trip");
+	memcpy(m, buf, len);
+	m[6] = 0x20; /* no such flag */
+	resign(m, len);
+	CHECK(decode(&s, m, len, &d) == TXC_ECORRUPT, "unknown fp flag bit rejected");
+	r.fe_raised = 0;
 	r.err = 0; /* errno = keep: a call may set errno to 0 */
 	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && decode(&s, buf, len, &d) == 0 &&
 		  d.err_set && d.err == 0,
@@ -421,9 +432,12 @@ static void test_errno(void)
 	m[4] = 2;
 	resign(m, len);
 	CHECK(decode(&s, m, len, &d) == TXC_ENOTFOUND, "a version 2 value is a miss");
-	m[4] = 4;
+	m[4] = 3; /* no fp flags: its hit would not raise them */
 	resign(m, len);
-	CHECK(decode(&s, m, len, &d) == TXC_ENOTFOUND, "a version 4 value is a miss");
+	CHECK(decode(&s, m, len, &d) == TXC_ENOTFOUND, "a version 3 value is a miss");
+	m[4] = 5;
+	resign(m, len);
+	CHECK(decode(&s, m, len, &d) == TXC_ENOTFOUND, "a version 5 value is a miss");
 	m[0] = 'X';
 	CHECK(decode(&s, m, len, &d) == TXC_ECORRUPT, "bad magic stays corrupt");
 }

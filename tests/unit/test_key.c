@@ -5,6 +5,7 @@
  * key in every deployed cache changes: a deliberate change of the encoding
  * must bump the magic in key.c and then update the golden strings here.
  */
+#include <fenv.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -490,9 +491,44 @@ static void test_identity_and_symptr(void)
 	CHECK(strcmp(k1.text, k3.text) != 0, "two symptr places, two keys");
 }
 
+/* A float signature's key carries the rounding mode unless it is
+ * FE_TONEAREST (whose keys are the golden ones); an integer signature's
+ * key never does. */
+static void test_rounding_mode(void)
+{
+	struct txc_key_fn kf;
+	struct txc_sig s, t;
+	struct txc_arg a[1] = {num_arg(7)};
+	struct txc_key near, cur, k[4];
+
+	kf_fixed(&kf);
+	sig_init(&s, "f");
+	add_param(&s, "x", TXC_K_SCALAR, TXC_T_DOUBLE);
+	sig_init(&t, "f");
+	add_param(&t, "x", TXC_K_SCALAR, TXC_T_INT);
+	for (int i = 0; i < 4; i++)
+		key_build_round(&kf, &g_id, &s, a, key_round_modes[i], &k[i]);
+	near = build(&kf, &s, a);
+	CHECK(strcmp(near.text, k[0].text) == 0, "current mode FE_TONEAREST: the nearest key");
+	for (int i = 0; i < 4; i++)
+		for (int j = i + 1; j < 4; j++)
+			CHECK(strcmp(k[i].text, k[j].text) != 0, "modes %d and %d key apart", i, j);
+	fesetround(FE_UPWARD);
+	cur = build(&kf, &s, a);
+	struct txc_key ti = build(&kf, &t, a);
+	fesetround(FE_TONEAREST);
+	CHECK(strcmp(cur.text, k[1].text) == 0, "key_build reads the current mode");
+	CHECK(strcmp(ti.text, build(&kf, &t, a).text) == 0, "an int signature ignores the mode");
+	CHECK(key_sig_has_fp(&s) && !key_sig_has_fp(&t), "key_sig_has_fp");
+	t.ret = TXC_R_SCALAR;
+	t.ret_type = TXC_T_FLOAT;
+	CHECK(key_sig_has_fp(&t), "a float return counts");
+}
+
 int main(void)
 {
 	test_golden_and_strings();
+	test_rounding_mode();
 	test_identity_and_symptr();
 	test_scalars();
 	test_ignored_and_out();
