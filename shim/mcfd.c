@@ -1,15 +1,14 @@
 /* mcfd.c - the shim's memcached sockets: high numbers, ownership checks,
  * never blocking; see mcfd.h. */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "highfd.h"
 #include "mcfd.h"
 
 #define NENT	  256  /* sockets alive at once, all threads together */
@@ -48,16 +47,7 @@ static __thread int nchecked = -1;
 
 int mcfd_base(void)
 {
-	struct rlimit rl;
-	rlim_t lim = HIGH_MAX;
-	int base;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < lim)
-		lim = rl.rlim_cur;
-	base = (int)lim - HIGH_ROOM;
-	if (base < (int)lim / 2) /* a tiny limit: still the upper half */
-		base = (int)lim / 2;
-	return base > 3 ? base : 3;
+	return highfd_base();
 }
 
 static struct ent *find(int fd)
@@ -100,18 +90,11 @@ static int remember(int fd, const struct stat *st)
 
 static int wrap_socket(int domain, int type, int protocol)
 {
-	int low = real_socket(domain, type, protocol), fd, saved;
+	int fd = highfd_move(real_socket(domain, type, protocol), real_close);
 	struct stat st;
 
-	if (low < 0)
-		return low;
-	fd = fcntl(low, F_DUPFD_CLOEXEC, mcfd_base());
-	saved = errno;
-	real_close(low);
-	if (fd < 0) {
-		errno = saved == EINVAL ? EMFILE : saved;
-		return -1;
-	}
+	if (fd < 0)
+		return fd;
 	if (fstat(fd, &st) != 0 || remember(fd, &st) != 0) {
 		real_close(fd);
 		errno = EMFILE;

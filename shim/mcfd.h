@@ -3,7 +3,7 @@
  * Numbers: a socket libmemcached creates would take the lowest free
  * descriptor, which the program expects its next open() to return (and
  * daemons and shells keep their own descriptors at fixed low numbers). The
- * socket() wrapper moves each new socket to a high number (F_DUPFD_CLOEXEC
+ * socket() wrapper moves each new socket to a high number (highfd.h:
  * from min(RLIMIT_NOFILE soft, 4096) - 64, always below the limit) and
  * closes the low one. When no high number is free, socket() fails with
  * EMFILE: libmemcached reports a failed connection and the shim calls the

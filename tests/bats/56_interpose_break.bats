@@ -27,6 +27,7 @@ brk_cfg() {
 servers = $MC_SOCK
 namespace = brk$BATS_TEST_NUMBER
 timeout_ms = 2000
+${BRK_CACHE_CFG:-}
 
 [function brk_slow]
 signature = int brk_slow(int x)
@@ -237,6 +238,14 @@ brk_fe_cfg() {
 # one (before: 3, and the program's open() returned 4).
 @test "descriptor numbers: the program's open() returns what it returns uncached" {
 	brk_run brk_fd_main '^fixed fds: the data file opened' 74 file "$BATS_TEST_TMPDIR/data"
+}
+
+# The same with a log_file: the shim opens it at start, before main (before:
+# it took descriptor 3, and the program's open() returned 4).
+@test "descriptor numbers with a log_file: the program's open() returns what it returns uncached" {
+	BRK_CACHE_CFG="log_file = $BATS_TEST_TMPDIR/shim.log"
+	brk_run brk_fd_main '^fixed fds: the data file opened' 74 file "$BATS_TEST_TMPDIR/data"
+	[[ -f $BATS_TEST_TMPDIR/shim.log ]] || { echo "no log file was opened"; return 1; }
 }
 
 # Guard: the program dup2()s a data file over descriptors 3..7 (where the
