@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "highfd.h"
 #include "log.h"
 
 /* A descriptor and the file it was when the shim took it. */
@@ -66,7 +67,9 @@ void log_init(void)
 
 static int open_log_file(void)
 {
-	int fd = open(g_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	/* A high number: the program's next open() returns what it would. */
+	int fd = highfd_move(
+	    open(g_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600), NULL);
 	if (fd < 0)
 		return TXC_ESYS;
 	if (sink_take(&g_file, fd) != 0) {

@@ -12,6 +12,7 @@
 #include "elf_arch.h"
 #include "err.h"
 #include "config.h"
+#include "mcfd.h"
 #include "mcio.h"
 
 #define TAIL_MAX 8
@@ -92,7 +93,7 @@ static void tail_note(int fd, const char *buf, size_t n)
 
 static ssize_t tail_recv(int fd, void *buf, size_t len, int flags)
 {
-	ssize_t n = real_recv(fd, buf, len, flags);
+	ssize_t n = mcfd_recv(real_recv, fd, buf, len, flags);
 
 	if (n > 0 && deadline_ns != 0 && !(flags & MSG_PEEK))
 		tail_note(fd, buf, (size_t)n);
@@ -103,6 +104,7 @@ void mcio_begin(uint32_t ms)
 {
 	deadline_ns = now_ns() + (int64_t)ms * 1000000;
 	ntails = 0;
+	mcfd_begin();
 }
 
 bool mcio_end(void)
@@ -110,6 +112,7 @@ bool mcio_end(void)
 	bool passed = deadline_ns != 0 && now_ns() >= deadline_ns;
 
 	deadline_ns = 0;
+	mcfd_end();
 	return passed;
 }
 
@@ -227,12 +230,25 @@ static int patch_relocs(const struct mod *m, const ElfW(Sym) * symtab, const cha
 	return 0;
 }
 
+/* poll, recv, then mcfd's slots. */
+#define NREDIRECT 8
+
+static size_t redirects(struct redirect *rs)
+{
+	struct mcfd_slot fs[NREDIRECT - 2];
+	size_t n = mcfd_slots(fs, NREDIRECT - 2);
+
+	rs[0] = (struct redirect){"poll", (void *)deadline_poll, (void **)&real_poll, false};
+	rs[1] = (struct redirect){"recv", (void *)tail_recv, (void **)&real_recv, false};
+	for (size_t i = 0; i < n; i++)
+		rs[2 + i] = (struct redirect){fs[i].name, fs[i].wrap, fs[i].real, false};
+	return 2 + n;
+}
+
 int mcio_install(void *handle)
 {
-	struct redirect rs[] = {
-	    {"poll", (void *)deadline_poll, (void **)&real_poll, false},
-	    {"recv", (void *)tail_recv, (void **)&real_recv, false},
-	};
+	struct redirect rs[NREDIRECT];
+	size_t nrs = redirects(rs);
 	ElfW(Addr) v[DT_NUM] = {0};
 	struct link_map *lm = NULL;
 	struct mod m = {0};
@@ -251,14 +267,16 @@ int mcio_install(void *handle)
 	if (!symtab || !strtab)
 		return TXC_EUNAVAIL;
 	err = patch_relocs(&m, symtab, strtab, dyn_addr(&m, v[DT_JMPREL]), v[DT_PLTRELSZ],
-			   v[DT_PLTREL] == DT_RELA, rs, 2);
+			   v[DT_PLTREL] == DT_RELA, rs, nrs);
 	if (!err && v[DT_RELA])
 		err = patch_relocs(&m, symtab, strtab, dyn_addr(&m, v[DT_RELA]), v[DT_RELASZ], true,
-				   rs, 2);
+				   rs, nrs);
 	else if (!err)
 		err = patch_relocs(&m, symtab, strtab, dyn_addr(&m, v[DT_REL]), v[DT_RELSZ], false,
-				   rs, 2);
-	if (err || !rs[0].done || !rs[1].done)
+				   rs, nrs);
+	/* poll and recv are needed; an import the library does not have
+	 * (sendmsg, shutdown) needs no wrapper. socket must be there. */
+	if (err || !rs[0].done || !rs[1].done || !rs[2].done)
 		return TXC_EUNAVAIL;
 	installed = true;
 	return 0;

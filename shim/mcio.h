@@ -16,6 +16,11 @@
  * the last bytes each socket delivered during the operation, so that the
  * store can check that every reply to a get ended with "END\r\n".
  *
+ * Descriptors: the slots of socket, send, sendmsg, shutdown and close go
+ * to mcfd.c (high numbers, ownership checks, MSG_DONTWAIT), and recv()
+ * passes through mcfd_recv(); mcio_begin/mcio_end bracket mcfd's
+ * operation too.
+ *
  * Only libmemcached's calls go through the wrappers: the host's poll() and
  * recv() are untouched. All state is per thread (each thread has its own
  * memcached_st).
@@ -27,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Redirects the poll() and recv() slots of the library loaded as HANDLE (a
+/* Redirects the poll(), recv() and mcfd_slots() slots of the library loaded as HANDLE (a
  * dlopen handle). Call once, before any thread uses the library. Returns
  * 0, or TXC_EUNAVAIL when a slot was not found or could not be written:
  * then the library keeps its own functions, each wait is bounded by

@@ -23,6 +23,7 @@
 #include "mcio.h"
 #include "resolve.h"
 #include "store.h"
+#include "tslot.h"
 
 #define BACKOFF_MIN_MS	 100
 #define BACKOFF_MAX_MS	 5000
@@ -50,7 +51,7 @@ struct txc_store {
 	bool resolved[TXC_MAX_SERVERS]; /* cfg->servers[i].host is numeric now */
 	atomic_bool ready;		/* tmpl is made: store_breaker_open's fast path */
 	struct txc_config *cfg;		/* copy for tmpl_ensure: names resolved, no fns */
-	pthread_key_t key;
+	unsigned slot;			/* the per-thread handle (tslot.h: no pthread key) */
 	uint32_t timeout_ms;
 	int nservers;
 	struct breaker br[TXC_MAX_SERVERS];
@@ -209,7 +210,7 @@ static int handle_new(struct txc_store *st, unsigned gen, struct store_handle **
 	}
 	h->pid = atomic_load_explicit(&cur_pid, memory_order_relaxed);
 	h->gen = gen;
-	if (pthread_setspecific(st->key, h) != 0) {
+	if (tslot_set(st->slot, h, handle_destroy) != 0) {
 		MC(free)(h->mc);
 		free(h);
 		return TXC_ENOMEM;
@@ -220,7 +221,7 @@ static int handle_new(struct txc_store *st, unsigned gen, struct store_handle **
 
 static int handle_get(struct txc_store *st, struct store_handle **out)
 {
-	struct store_handle *h = pthread_getspecific(st->key);
+	struct store_handle *h = tslot_get(st->slot);
 	unsigned gen = atomic_load_explicit(&fork_gen, memory_order_relaxed);
 
 	if (h && h->gen == gen) {
@@ -235,7 +236,7 @@ static int handle_get(struct txc_store *st, struct store_handle **out)
 		}
 		/* Inherited from the parent: its socket is the parent's.
 		 * Leak the memcached_st on purpose. */
-		pthread_setspecific(st->key, NULL);
+		tslot_set(st->slot, NULL, NULL);
 		free(h);
 	}
 	return handle_new(st, gen, out);
@@ -243,10 +244,10 @@ static int handle_get(struct txc_store *st, struct store_handle **out)
 
 void store_thread_drop(struct txc_store *st)
 {
-	struct store_handle *h = pthread_getspecific(st->key);
+	struct store_handle *h = tslot_get(st->slot);
 	if (!h)
 		return;
-	pthread_setspecific(st->key, NULL);
+	tslot_set(st->slot, NULL, NULL);
 	handle_destroy(h); /* a parent's handle (fork) is left alone, as at thread exit */
 }
 
@@ -718,8 +719,7 @@ int store_open(const struct txc_config *cfg, struct txc_store **out)
 		atomic_init(&st->br[i].backoff_ms, BACKOFF_MIN_MS);
 	}
 	err = cfg_copy(cfg, &st->cfg);
-	if (!err && pthread_key_create(&st->key, handle_destroy) != 0)
-		err = TXC_ENOMEM;
+	st->slot = tslot_new();
 	if (err) {
 		free(st->cfg);
 		free(st);
@@ -729,17 +729,17 @@ int store_open(const struct txc_config *cfg, struct txc_store **out)
 	return 0;
 }
 
-/* The key is not deleted: other threads' destructors still free their
- * handles when they exit (a handle never points back at the store). */
+/* Other threads' handles stay in their slots, freed when they exit (a
+ * handle never points back at the store). */
 void store_close(struct txc_store *st)
 {
 	struct store_handle *h;
 
 	if (!st)
 		return;
-	h = pthread_getspecific(st->key);
+	h = tslot_get(st->slot);
 	if (h) {
-		pthread_setspecific(st->key, NULL);
+		tslot_set(st->slot, NULL, NULL);
 		handle_destroy(h);
 	}
 	if (st->tmpl)

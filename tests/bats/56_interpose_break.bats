@@ -30,6 +30,7 @@ brk_cfg() {
 servers = $MC_SOCK
 namespace = brk$BATS_TEST_NUMBER
 timeout_ms = 2000
+${BRK_CACHE_CFG:-}
 
 [function brk_slow]
 signature = int brk_slow(int x)
@@ -355,38 +356,54 @@ fe_run_log() {
 		{ echo "after delete: pow not a miss: $stderr"; return 1; }
 }
 
-# The shim's memcached connection takes the lowest free descriptor, 3.
-# BREAK. The program's open() returns another number than without the shim.
+# The shim's memcached connections live at high descriptor numbers
+# (shim/mcfd.c: from min(RLIMIT_NOFILE, 4096) - 64), never the lowest free
+# one (before: 3, and the program's open() returned 4).
 @test "descriptor numbers: the program's open() returns what it returns uncached" {
 	brk_run brk_fd_main '^fixed fds: the data file opened' 74 file "$BATS_TEST_TMPDIR/data"
 }
 
-# Guard: the program dup2()s a data file over descriptors 3..7, the shim's
-# connection among them: its next call fails over to the real function
-# (send on a file: ENOTSOCK) and nothing is written into the file.
+# The same with a log_file: the shim opens it at start, before main (before:
+# it took descriptor 3, and the program's open() returned 4).
+@test "descriptor numbers with a log_file: the program's open() returns what it returns uncached" {
+	BRK_CACHE_CFG="log_file = $BATS_TEST_TMPDIR/shim.log"
+	brk_run brk_fd_main '^fixed fds: the data file opened' 74 file "$BATS_TEST_TMPDIR/data"
+	[[ -f $BATS_TEST_TMPDIR/shim.log ]] || { echo "no log file was opened"; return 1; }
+}
+
+# Guard: the program dup2()s a data file over descriptors 3..7 (where the
+# shim's connection used to be): nothing is written into the file.
 @test "a data file dup2()ed over the shim's connection receives nothing (guard)" {
 	brk_run brk_fd_main '^fixed fds: (calls|the data file holds)' 74 file "$BATS_TEST_TMPDIR/data"
 }
 
-# BREAK (host hang). The same with one end of a socketpair: the shim sends
-# its request to the program's peer and waits in a blocking recv() on the
-# program's socket, past timeout_ms (2 s), for ever (killed after 30 s).
+# The same with one end of a socketpair (before: the shim sent its request
+# to the program's peer and waited in a blocking recv() for ever).
 @test "a socket dup2()ed over the shim's connection: no hang, nothing sent to it" {
 	BRK_KILL_S=30
 	brk_run brk_fd_main '^fixed fds: (calls|the sockets received)' 74 socket -
 }
 
-# BREAK (host hang). A daemon that closes every descriptor from 3 up after
-# start, then makes 4 socketpairs (3..10): one gets the shim's old
-# descriptor number, and the shim's next call waits on the program's socket
-# for ever.
+# A daemon that closes every descriptor from 3 up after start, then makes 4
+# socketpairs (3..10) (before: one got the shim's old number, and the
+# shim's next call waited on the program's socket for ever).
 @test "a daemon closing all descriptors, then opening a socket: no hang" {
 	BRK_KILL_S=30
 	brk_run brk_fd_main '^fixed fds: (calls|the sockets received)' 74 closeall -
 }
 
-# BREAK (minor). The shim holds a thread-specific data key of its own: a
-# program that creates keys until none is left gets 1023, not 1024.
+# The program finds the shim's connection wherever it is (/proc/self/fd)
+# and dup2()s its own socket over it: the shim sees that the descriptor is
+# no longer its socket (device and inode), sends and reads nothing on it,
+# does not close it, and calls the real function.
+@test "a socket dup2()ed over the shim's high descriptor: no hang, nothing sent, not closed" {
+	BRK_KILL_S=30
+	brk_run brk_fd_main '^fixed fds: (calls|the sockets received|stolen)' 74 steal -
+}
+
+# The shim's per-thread memcached handles hold no thread-specific data key
+# (shim/tslot.c): a program that creates keys until none is left gets 1024,
+# as uncached (before: 1023).
 @test "a program creating every thread key gets as many as uncached" {
 	brk_run brk_keys_main '^thread keys:' 81
 }
