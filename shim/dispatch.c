@@ -175,12 +175,18 @@ static int apply_hit(struct call *c, const struct txc_result *res)
 	if (rc != 0)
 		return rc;
 	result_outs_write(sig, c->args, res);
-	/* last: once bytes are out, the hit must stand. The replay may block
-	 * (a full pipe) and holds nothing: the host's handlers (a timeout's
-	 * siglongjmp) run meanwhile, as during the real function's writes */
-	uintptr_t owner = guard_pause();
+	/* last: once bytes are out, the hit must stand. A replay may block (a
+	 * full pipe): the host's handlers (a timeout's siglongjmp) run
+	 * meanwhile, as during the real function's writes; a jump then loses
+	 * the lookup's buffer (memory only). Without output, nothing blocks and
+	 * handlers stay deferred (a jump there leaked a buffer per signal). */
+	bool writes = false;
+	for (int i = 0; i < sig->nparams && !writes; i++)
+		writes = sig_param_is_capture(&sig->params[i]);
+	uintptr_t owner = writes ? guard_pause() : 0;
 	rc = capture_replay(sig, c->args, res);
-	guard_resume(owner);
+	if (writes)
+		guard_resume(owner);
 	if (rc != 0 && s)
 		retstr_undo(&f->rs, s);
 	if (rc == 0 && res->err_set && !f->fc->errno_keep)

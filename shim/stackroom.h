@@ -10,9 +10,12 @@
  * (the main thread's from the stack rlimit, as glibc reports it). A stack
  * pointer outside them (a coroutine's stack from makecontext, an alternate
  * signal stack) is a stack whose size the shim cannot know: not enough.
- * Each case is logged once per process, at info. A thread whose bounds
- * glibc cannot report (or a call made while they are being read, from
- * inside pthread_getattr_np) runs uncached, silently.
+ * Each case is logged once per process, at info. A call made while the
+ * bounds are being read (from inside pthread_getattr_np) runs uncached; a
+ * failed read is retried at the thread's next calls, 64 times at most,
+ * then that thread runs uncached (logged once). Signals are blocked while
+ * the bounds are read: a handler that siglongjmps out of it (a timeout
+ * timer) left the thread uncached for good before.
  */
 #ifndef TXC_STACKROOM_H
 #define TXC_STACKROOM_H
