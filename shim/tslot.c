@@ -1,9 +1,8 @@
-/* tslot.c - per-thread values without a pthread key; see tslot.h. */
+/* tslot.c - per-thread values behind one pthread key; see tslot.h. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "err.h"
 #include "tslot.h"
@@ -15,12 +14,12 @@ struct tval {
 	struct tval *next;
 };
 
-int __cxa_thread_atexit_impl(void (*fn)(void *), void *obj, void *dso);
-extern void *__dso_handle;
-
 static atomic_uint next_slot = 1;
 static __thread struct tval *t_vals;
 static __thread bool t_registered;
+static pthread_key_t g_key;
+static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
+static bool g_key_ok;
 
 unsigned tslot_new(void)
 {
@@ -35,14 +34,13 @@ void *tslot_get(unsigned slot)
 	return NULL;
 }
 
-/* At thread exit; also in a thread calling exit() (see tslot.h). */
+/* The key's destructor: at thread exit (pthread_exit or a return from the
+ * thread's function; never at exit()). */
 static void thread_end(void *unused)
 {
 	struct tval *t = t_vals;
 
 	(void)unused;
-	if (syscall(SYS_gettid) == getpid())
-		return;
 	t_vals = NULL;
 	while (t) {
 		struct tval *next = t->next;
@@ -54,6 +52,11 @@ static void thread_end(void *unused)
 	}
 }
 
+static void key_create(void)
+{
+	g_key_ok = pthread_key_create(&g_key, thread_end) == 0;
+}
+
 int tslot_set(unsigned slot, void *v, void (*dtor)(void *))
 {
 	struct tval *t = t_vals;
@@ -63,7 +66,9 @@ int tslot_set(unsigned slot, void *v, void (*dtor)(void *))
 	if (!t && !v)
 		return 0;
 	if (!t_registered) {
-		if (__cxa_thread_atexit_impl(thread_end, NULL, &__dso_handle) != 0)
+		pthread_once(&g_key_once, key_create);
+		/* any non-NULL value makes the destructor run */
+		if (!g_key_ok || pthread_setspecific(g_key, &t_vals) != 0)
 			return TXC_ENOMEM;
 		t_registered = true;
 	}

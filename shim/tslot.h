@@ -1,17 +1,16 @@
-/* tslot.h - per-thread values without a pthread key.
+/* tslot.h - per-thread values, many behind one pthread key.
  *
- * glibc gives a process 1024 thread-specific data keys in all, and they are
- * the program's: a program that creates keys until none is left must get
- * as many under the shim. A slot is a number; each thread keeps a short
- * list of (slot, value, destructor) in its own TLS, and one thread-exit
- * callback per thread (__cxa_thread_atexit_impl, what C++ thread_local
- * uses) calls the destructors when the thread ends.
+ * A slot is a number; each thread keeps a short list of (slot, value,
+ * destructor) in its own TLS, and one pthread key (created on the first
+ * tslot_set of the process) calls the destructors when the thread ends.
+ * So the shim holds one of the program's 1024 thread keys once a thread
+ * has made a cached call. A keyless version (__cxa_thread_atexit_impl, what
+ * C++ thread_local uses) deadlocked: it takes the loader's lock, which a
+ * constructor holds while it joins a thread making its first cached call
+ * (tests/bats/79_loader.bats).
  *
- * Unlike key destructors, thread-exit callbacks also run in the thread that
- * calls exit(), before atexit handlers. In the process's main thread the
- * destructors are therefore not called (the process is ending, and atexit
- * handlers may still use the values); a main thread that ends with
- * pthread_exit() leaves its values allocated.
+ * As with every key destructor, nothing runs in a thread that calls exit()
+ * (the process is ending, and atexit handlers may still use the values).
  */
 #ifndef TXC_TSLOT_H
 #define TXC_TSLOT_H
