@@ -38,6 +38,7 @@ static const struct keydef cache_keys[CK_COUNT] = {
     [CK_TOMBSTONE_TTL] = {"tombstone_ttl", false},
     [CK_IDENTITY] = {"identity", false},
     [CK_VERIFY] = {"verify", false},
+    [CK_MIN_COST] = {"min_cost_us", false},
 };
 
 static const struct keydef fn_keys[FK_COUNT] = {
@@ -55,6 +56,7 @@ static const struct keydef fn_keys[FK_COUNT] = {
     [FK_ERRNO] = {"errno", false},
     [FK_IDENTITY] = {"identity", false},
     [FK_VERIFY] = {"verify", false},
+    [FK_MIN_COST] = {"min_cost_us", false},
 };
 
 int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)

@@ -73,6 +73,7 @@ struct txc_fn_config {
 	bool errno_keep; /* errno = keep: a hit leaves the caller's errno; inherits [cache] */
 	enum txc_identity identity; /* inherits [cache] identity */
 	uint32_t verify_ppm;	    /* share of hits re-run and compared, per million; inherits */
+	uint32_t min_cost_us;	    /* a real call faster than this is not stored; inherits */
 };
 
 struct txc_config {
@@ -93,6 +94,7 @@ struct txc_config {
 	/* seconds an invalidated call's tombstone lives; a miss slower than this
 	 * stores nothing (cache.h); default 60, 2..86400 */
 	uint32_t tombstone_ttl;
+	uint32_t min_cost_us;	    /* default 0: every result is worth storing */
 	enum txc_identity identity; /* default TXC_ID_BUILD_ID */
 	uint32_t verify_ppm;	    /* "verify = RATE" as parts per million; default 0 */
 	int nfns;

@@ -213,6 +213,7 @@ static void check_cache(struct loader *ld)
 	get_uint(ld, &k[CK_MAXVAL], "max_value", 1024, 134217728, "", &cfg->max_value);
 	get_uint(ld, &k[CK_STATS_INTERVAL], "stats_interval", 0, 3600, "", &cfg->stats_interval);
 	get_uint(ld, &k[CK_TOMBSTONE_TTL], "tombstone_ttl", 2, 86400, "", &cfg->tombstone_ttl);
+	get_uint(ld, &k[CK_MIN_COST], "min_cost_us", 0, 600000000, "", &cfg->min_cost_us);
 	get_identity(ld, &k[CK_IDENTITY], &cfg->identity);
 	get_rate(ld, &k[CK_VERIFY], &cfg->verify_ppm);
 	if (k[CK_SECRET].val) {
@@ -421,6 +422,8 @@ static void check_fn(struct loader *ld, int i)
 		cfg_note(ld, k[FK_CACHE_IF].line, false, "cache_if: %s", why);
 		memset(&fc->cache_if, 0, sizeof(fc->cache_if));
 	}
+	fc->min_cost_us = ld->cfg->min_cost_us;
+	get_uint(ld, &k[FK_MIN_COST], "min_cost_us", 0, 600000000, "", &fc->min_cost_us);
 	fc->verify_ppm = ld->cfg->verify_ppm;
 	get_rate(ld, &k[FK_VERIFY], &fc->verify_ppm);
 	fc->local_entries = 1024;

@@ -26,6 +26,7 @@ enum {
 	CK_TOMBSTONE_TTL,
 	CK_IDENTITY,
 	CK_VERIFY,
+	CK_MIN_COST,
 	CK_COUNT
 };
 enum {
@@ -43,6 +44,7 @@ enum {
 	FK_ERRNO,
 	FK_IDENTITY,
 	FK_VERIFY,
+	FK_MIN_COST,
 	FK_COUNT
 };
 

@@ -323,6 +323,13 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 			key->text, (double)cost / 1e6);
 		return;
 	}
+	/* cheaper than the round trips a hit costs: not worth storing */
+	if (cost < (int64_t)f->fc->min_cost_us * 1000) {
+		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
+		log_msg(TXC_LOG_INFO, "miss %s %s (%.3f ms, not stored: under min_cost_us = %u)",
+			sig->name, key->text, (double)cost / 1e6, f->fc->min_cost_us);
+		return;
+	}
 	struct txc_result res;
 	struct txc_value_meta meta = {
 	    .ns_gen = lk->ns_gen, .fn_gen = lk->fn_gen, .cost_ns = cost > 0 ? (uint64_t)cost : 0};

@@ -243,3 +243,44 @@ EOF
 	assert_calls 2
 	assert_log hit k_greet
 }
+
+# min_cost_us (issue 13, point 5): a result whose real call took less than
+# N microseconds is not worth a memcached round trip on every later run.
+@test "min_cost_us: a call cheaper than the bound is never stored; [cache] sets it for all, a function's own wins" {
+	# a 60 s bound in [cache]: k_greet (microseconds) is never stored
+	cfg=$(kinds_config mincost 'min_cost_us = 60000000' <<'EOF'
+[function k_greet]
+signature = int k_greet(string name, out string[cap] buf, size_t cap)
+EOF
+	)
+	kd greet bob 64
+	kinds_keep_ref
+	for i in 1 2; do
+		kd_shim "$cfg" greet bob 64
+		assert_same_as_plain
+		assert_calls $((1 + i)) "under min_cost_us: every run is a real call"
+		assert_log hit k_greet absent
+	done
+	[[ $stderr == *"not stored: under min_cost_us = 60000000"* ]] ||
+		{ echo "no log line: $stderr"; return 1; }
+	# the function's own min_cost_us = 0 wins over [cache]: stored, then a hit
+	cfg=$(kinds_config mincost0 'min_cost_us = 60000000' <<'EOF'
+[function k_greet]
+signature = int k_greet(string name, out string[cap] buf, size_t cap)
+min_cost_us = 0
+EOF
+	)
+	kinds_roundtrip "$cfg" k_greet greet bob 64
+}
+
+@test "min_cost_us: a bad value is an error with its line in txcache check" {
+	cfg=$(kinds_config mincostbad <<'EOF'
+[function k_greet]
+signature = int k_greet(string name, out string[cap] buf, size_t cap)
+min_cost_us = -5
+EOF
+	)
+	run_txcache --separate-stderr check -c "$cfg"
+	[[ $status -ne 0 ]] || { echo "check accepted min_cost_us = -5"; return 1; }
+	[[ "$output $stderr" == *":8: min_cost_us"* ]] || { echo "no FILE:LINE: $output $stderr"; return 1; }
+}
