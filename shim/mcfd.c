@@ -38,6 +38,22 @@ static shutdown_fn real_shutdown = shutdown;
 static close_fn real_close = close;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* writers of ents */
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+/* A child of fork() has only the forking thread: mu held by another thread
+ * at the fork would never be released there, and the child's first new
+ * socket would wait for ever (the torture's fork children hung). An entry
+ * half written at the fork has fd1 == 0: free. */
+static void fork_child(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+	mu = fresh;
+}
+
+static void fork_init(void)
+{
+	pthread_atfork(NULL, NULL, fork_child);
+}
 static struct ent ents[NENT];
 
 /* Sockets checked in the current operation of this thread; -1: outside
@@ -204,6 +220,7 @@ void mcfd_end(void)
 
 size_t mcfd_slots(struct mcfd_slot *out, size_t max)
 {
+	pthread_once(&fork_once, fork_init);
 	const struct mcfd_slot all[] = {
 	    {"socket", (void *)wrap_socket, (void **)&real_socket},
 	    {"send", (void *)wrap_send, (void **)&real_send},
