@@ -51,6 +51,7 @@ struct fn_rt {
 	ffi_type *atypes[TXC_MAX_PARAMS];
 	struct txc_stats stats;
 	struct retstr_fn rs; /* the char * of string returns on a hit */
+	bool writes;	     /* has an out fd / out stream: a hit replays output */
 	struct closure_set closures;
 };
 
@@ -86,6 +87,7 @@ static int prep_fn(struct fn_rt *f, int index, const struct txc_fn_config *fc)
 		const struct txc_param *p = &sig->params[i];
 		bool by_value = p->kind == TXC_K_SCALAR || p->kind == TXC_K_OUT_FD;
 		f->atypes[i] = by_value ? ffi_scalar(p->type) : &ffi_type_pointer;
+		f->writes = f->writes || sig_param_is_capture(p);
 	}
 	ffi_type *rtype = &ffi_type_pointer;
 	if (sig->ret == TXC_R_VOID)
@@ -180,12 +182,9 @@ static int apply_hit(struct call *c, const struct txc_result *res)
 	 * meanwhile, as during the real function's writes; a jump then loses
 	 * the lookup's buffer (memory only). Without output, nothing blocks and
 	 * handlers stay deferred (a jump there leaked a buffer per signal). */
-	bool writes = false;
-	for (int i = 0; i < sig->nparams && !writes; i++)
-		writes = sig_param_is_capture(&sig->params[i]);
-	uintptr_t owner = writes ? guard_pause() : 0;
+	uintptr_t owner = f->writes ? guard_pause() : 0;
 	rc = capture_replay(sig, c->args, res);
-	if (writes)
+	if (f->writes)
 		guard_resume(owner);
 	if (rc != 0 && s)
 		retstr_undo(&f->rs, s);

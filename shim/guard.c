@@ -68,12 +68,11 @@ bool guard_enter(struct guard_owner *own, bool *took_over)
 		take(own);
 		return true;
 	}
-	int saved = errno;
 	bool alive = owner_alive(own);
-	if (!alive && !__atomic_exchange_n(&g_logged, 1, __ATOMIC_RELAXED))
-		log_msg(TXC_LOG_WARN, "a signal handler left the shim's work by longjmp; "
-				      "caching goes on in this thread");
-	errno = saved;
+	if (!alive)
+		log_once(&g_logged, TXC_LOG_WARN,
+			 "a signal handler left the shim's work by longjmp; caching goes on in "
+			 "this thread");
 	if (alive)
 		return false;
 	*took_over = true;

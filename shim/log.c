@@ -153,23 +153,38 @@ static void emit(int level, const char *line, size_t len)
 	}
 }
 
-void log_msg(int level, const char *fmt, ...)
+static void log_va(int level, const char *fmt, va_list ap)
 {
-	if (!log_enabled(level))
-		return;
 	int saved = errno;
 	char line[1024];
 	static const char prefix[] = "txcache: ";
 	memcpy(line, prefix, sizeof(prefix) - 1);
 	size_t room = sizeof(line) - sizeof(prefix); /* leaves one byte for '\n' */
-	va_list ap;
-	va_start(ap, fmt);
 	int n = vsnprintf(line + sizeof(prefix) - 1, room, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		n = 0;
 	size_t len = sizeof(prefix) - 1 + ((size_t)n < room ? (size_t)n : room - 1);
 	line[len++] = '\n';
 	emit(level, line, len);
 	errno = saved;
+}
+
+void log_msg(int level, const char *fmt, ...)
+{
+	if (!log_enabled(level))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	log_va(level, fmt, ap);
+	va_end(ap);
+}
+
+void log_once(int *once, int level, const char *fmt, ...)
+{
+	if (!log_enabled(level) || __atomic_exchange_n(once, 1, __ATOMIC_RELAXED))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	log_va(level, fmt, ap);
+	va_end(ap);
 }

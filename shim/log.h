@@ -34,4 +34,8 @@ int log_enabled(int level);
 /* Writes "txcache: " FMT "\n" when LEVEL <= the current level. */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* log_msg, the first time only for *ONCE (a zero-initialised int, set
+ * atomically: one line per process however many threads get here). */
+void log_once(int *once, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -223,11 +223,11 @@ static int intern_string(struct retstr_fn *r, const char *s, size_t len, char **
 	else
 		rc = r->tab ? intern_add(r->tab, h, s, len, out) : TXC_ENOMEM;
 	pthread_mutex_unlock(&r->mu);
-	if (rc == TXC_ETOOBIG && !__atomic_exchange_n(&g_static_warned, 1, __ATOMIC_RELAXED))
-		log_msg(TXC_LOG_WARN,
-			"static string results passed %u bytes in this process; further new "
-			"ones call the real function",
-			RETSTR_STATIC_MAX);
+	if (rc == TXC_ETOOBIG)
+		log_once(&g_static_warned, TXC_LOG_WARN,
+			 "static string results passed %u bytes in this process; further new "
+			 "ones call the real function",
+			 RETSTR_STATIC_MAX);
 	return rc;
 }
 

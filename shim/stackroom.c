@@ -40,15 +40,9 @@ static void learn_bounds(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (t_hi == 1 && ++t_tries < LEARN_TRIES)
 		t_hi = 0; /* ask again at the next call */
-	else if (t_hi == 1 && !__atomic_exchange_n(&g_logged_unknown, 1, __ATOMIC_RELAXED))
-		log_msg(TXC_LOG_INFO,
-			"a thread's stack bounds are unknown: calls there run uncached");
-}
-
-static void log_once(int *flag, const char *what)
-{
-	if (!__atomic_exchange_n(flag, 1, __ATOMIC_RELAXED))
-		log_msg(TXC_LOG_INFO, "%s: calls there run uncached", what);
+	else if (t_hi == 1)
+		log_once(&g_logged_unknown, TXC_LOG_INFO,
+			 "a thread's stack bounds are unknown: calls there run uncached");
 }
 
 bool stackroom_enough(void)
@@ -64,14 +58,12 @@ bool stackroom_enough(void)
 	if (sp > t_lo && sp <= t_hi) {
 		if (sp - t_lo >= STACKROOM_NEED)
 			return true;
-		int saved = errno;
-		log_once(&g_logged_small, "a thread's stack has less than 48 KiB left");
-		errno = saved;
+		log_once(&g_logged_small, TXC_LOG_INFO,
+			 "a thread's stack has less than 48 KiB left: calls there run uncached");
 		return false;
 	}
-	int saved = errno;
-	log_once(&g_logged_foreign,
-		 "a call runs on a stack the shim does not know (a coroutine or a signal stack)");
-	errno = saved;
+	log_once(&g_logged_foreign, TXC_LOG_INFO,
+		 "a call runs on a stack the shim does not know (a coroutine or a signal stack): "
+		 "calls there run uncached");
 	return false;
 }
