@@ -235,11 +235,17 @@ size_t cache_codec_len(const struct txc_cache *c, const struct txc_lookup *lk)
 	return lk->value.len >= mac ? lk->value.len - mac : 0;
 }
 
+/* The ttl of RES: a result that failed outs_if (stored without its outs)
+ * lives negative_ttl, as nscd's negative entries. */
+static uint32_t value_ttl(const struct txc_cache *c, int fn, const struct txc_result *res)
+{
+	return res->outs_dropped ? c->cfg->fns[fn].negative_ttl : c->cfg->fns[fn].ttl;
+}
+
 /* Writes an encoded value: "set" without LK, else against what LK saw. */
 static int put_value(struct txc_cache *c, int fn, const struct txc_key *key,
-		     const struct txc_lookup *lk, const void *buf, size_t len)
+		     const struct txc_lookup *lk, const void *buf, size_t len, uint32_t ttl)
 {
-	uint32_t ttl = c->cfg->fns[fn].ttl;
 	if (!lk)
 		return store_set(c->store, key, buf, len, ttl);
 	/* A tombstone written after LK lives tombstone_ttl seconds of the
@@ -278,7 +284,7 @@ static int store_value(struct txc_cache *c, int fn, const struct txc_key *key,
 		*len += TXC_AUTH_MAC;
 	}
 	if (rc == 0)
-		rc = put_value(c, fn, key, lk, buf, *len);
+		rc = put_value(c, fn, key, lk, buf, *len, value_ttl(c, fn, res));
 	if (rc != 0)
 		*len = 0;
 	if (buf != small)

@@ -86,7 +86,8 @@ static int has_entry(const struct txc_param *p)
 	return sig_param_is_out(p) || sig_param_is_capture(p);
 }
 
-#define FLAG_ERRNO 0x01
+#define FLAG_ERRNO  0x01
+#define FLAG_NOOUTS 0x02 /* outs_if failed: no buffer out is stored */
 
 static int is_str_ret(enum txc_ret r)
 {
@@ -251,6 +252,8 @@ static int lengths_ok(const struct txc_sig *sig, const struct txc_result *res)
 	for (int i = 0; i < nparams_of(sig); i++) {
 		const struct txc_param *p = &sig->params[i];
 
+		if (res->outs_dropped && sig_param_is_out(p) && res->out[i].present)
+			return 0; /* bit 1 says none is stored */
 		if (has_cap(p) && res->out[i].present && !out_len_ok(sig, p, res, &res->out[i]))
 			return 0;
 	}
@@ -273,6 +276,8 @@ int codec_encode(const struct txc_sig *sig, const struct txc_value_meta *meta,
 		buf[OFF_FLAGS] = FLAG_ERRNO;
 		put_u32(buf + OFF_ERRNO, (uint32_t)res->err);
 	}
+	if (res->outs_dropped)
+		buf[OFF_FLAGS] |= FLAG_NOOUTS;
 	buf[OFF_FE] = res->fe_raised;
 	memcpy(buf + OFF_SIG, meta->sig.b, 16);
 	memcpy(buf + OFF_KEY, meta->key.b, 16);
@@ -357,9 +362,11 @@ static int decode_ret(const struct txc_sig *sig, struct reader *r, struct txc_re
 	return 1;
 }
 
-static int decode_payload(const struct txc_sig *sig, struct reader *r, struct txc_result *res)
+static int decode_payload(const struct txc_sig *sig, struct reader *r, struct txc_result *res,
+			  bool outs_dropped)
 {
 	memset(res, 0, sizeof(*res));
+	res->outs_dropped = outs_dropped;
 	if (!decode_ret(sig, r, res))
 		return 0;
 	for (int i = 0; i < nparams_of(sig); i++) {
@@ -392,7 +399,7 @@ static int decode_payload(const struct txc_sig *sig, struct reader *r, struct tx
 static int header_ok(const struct txc_digest *sig_digest, const struct txc_digest *key_digest,
 		     const uint8_t *buf, size_t len)
 {
-	if (buf[OFF_FLAGS] & ~FLAG_ERRNO)
+	if (buf[OFF_FLAGS] & ~(FLAG_ERRNO | FLAG_NOOUTS))
 		return 0;
 	if (!(buf[OFF_FLAGS] & FLAG_ERRNO) && get_u32(buf + OFF_ERRNO) != 0)
 		return 0;
@@ -420,7 +427,7 @@ int codec_decode(const struct txc_sig *sig, const struct txc_digest *sig_digest,
 		return TXC_ECORRUPT;
 	r.p = buf + TXC_VALUE_HEADER;
 	r.left = len - TXC_VALUE_HEADER;
-	if (!decode_payload(sig, &r, res))
+	if (!decode_payload(sig, &r, res, (buf[OFF_FLAGS] & FLAG_NOOUTS) != 0))
 		return TXC_ECORRUPT;
 	res->err_set = (buf[OFF_FLAGS] & FLAG_ERRNO) != 0;
 	res->err = (int32_t)get_u32(buf + OFF_ERRNO);

@@ -3,7 +3,9 @@
  * Layout, version 4 (all integers little endian):
  *   0  magic      "TXC\x01"         4
  *   4  version    4                  1
- *   5  flags      bit 0: errno stored; other bits 0      1
+ *   5  flags      bit 0: errno stored; bit 1: outs not stored (outs_if
+ *                 failed: every out scalar / string / bytes entry is
+ *                 absent, flag 0); other bits 0      1
  *   6  fp flags   the floating-point exceptions the real call raised:
  *                 1 inexact, 2 underflow, 4 overflow, 8 divide by zero,
  *                 16 invalid (fpenv.h); other bits 0     1
@@ -80,6 +82,8 @@ struct txc_result {
 	bool err_set;			    /* the real call set errno (to err) */
 	int32_t err;			    /* that errno; 0 when !err_set */
 	uint8_t fe_raised;		    /* fp flags the real call raised (byte 6) */
+	bool outs_dropped; /* flags bit 1: buffer outs not stored (every out[i].present
+			    * false for them); a hit leaves the caller's buffers */
 };
 
 /* Returns the encoded size of RES under SIG, or 0 when a length exceeds

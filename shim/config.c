@@ -39,13 +39,14 @@ static const struct keydef cache_keys[CK_COUNT] = {
     [CK_IDENTITY] = {"identity", false},
     [CK_VERIFY] = {"verify", false},
     [CK_MIN_COST] = {"min_cost_us", false},
+    [CK_NEGATIVE_TTL] = {"negative_ttl", false},
 };
 
 static const struct keydef fn_keys[FK_COUNT] = {
     [FK_SIGNATURE] = {"signature", true},
     [FK_TTL] = {"ttl", false},
     [FK_IGNORE] = {"ignore", true},
-    [FK_CACHE_IF] = {"cache_if", false},
+    [FK_CACHE_IF] = {"cache_if", true},
     [FK_INVALIDATES] = {"invalidates", true},
     [FK_VERSION] = {"version", false},
     [FK_LIBRARY] = {"library", false},
@@ -57,6 +58,8 @@ static const struct keydef fn_keys[FK_COUNT] = {
     [FK_IDENTITY] = {"identity", false},
     [FK_VERIFY] = {"verify", false},
     [FK_MIN_COST] = {"min_cost_us", false},
+    [FK_OUTS_IF] = {"outs_if", true},
+    [FK_NEGATIVE_TTL] = {"negative_ttl", false},
 };
 
 int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)

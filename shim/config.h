@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cond.h"
 #include "sig.h"
 
 #define TXC_MAX_SERVERS	 16
@@ -32,18 +33,6 @@ struct txc_server {
 	char host[256]; /* numeric address, name, or socket path */
 	unsigned port;	/* 0 for a unix socket */
 	bool is_socket; /* value starts with '/' */
-};
-
-enum txc_cmp { TXC_CMP_EQ, TXC_CMP_NE, TXC_CMP_LT, TXC_CMP_LE, TXC_CMP_GT, TXC_CMP_GE };
-
-/* cache_if = ret OP VALUE. */
-struct txc_cond {
-	bool set; /* false: every result is stored */
-	enum txc_cmp op;
-	bool is_null; /* VALUE is NULL: only == and != with a string return */
-	double num;   /* VALUE as a number (exact for integers up to 2^53) */
-	int64_t inum; /* VALUE as an integer when it is one (compare exactly) */
-	bool is_int;  /* VALUE was written as an integer */
 };
 
 /* One target of "invalidates = f(a, b), g(*)". */
@@ -74,6 +63,10 @@ struct txc_fn_config {
 	enum txc_identity identity; /* inherits [cache] identity */
 	uint32_t verify_ppm;	    /* share of hits re-run and compared, per million; inherits */
 	uint32_t min_cost_us;	    /* a real call faster than this is not stored; inherits */
+	/* outs_if: a result failing it is stored without its out-parameters
+	 * (negative caching); unset: every result keeps them */
+	struct txc_cond outs_if;
+	uint32_t negative_ttl; /* ttl of such results; inherits [cache], else ttl */
 };
 
 struct txc_config {
@@ -99,6 +92,8 @@ struct txc_config {
 	uint32_t verify_ppm;	    /* "verify = RATE" as parts per million; default 0 */
 	int nfns;
 	struct txc_fn_config *fns; /* nfns entries, owned by the config */
+	uint32_t negative_ttl;	   /* [cache] negative_ttl, when negative_ttl_set */
+	bool negative_ttl_set;	   /* unset: each function's own ttl */
 };
 
 /* Called once per problem found. LINE is 0 for problems of the whole file

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "capture_names.h"
+#include "cond.h"
 #include "config_priv.h"
 #include "err.h"
 
@@ -192,6 +193,41 @@ static void get_identity(struct loader *ld, const struct raw *r, enum txc_identi
 		cfg_note(ld, r->line, false, "identity: '%.40s' is not build-id or soname", r->val);
 }
 
+/* ---- cache_if, outs_if, negative_ttl (cond.h) ---- */
+
+/* [cache] negative_ttl: the default of every function's negative_ttl. */
+static void check_cache_cond(struct loader *ld)
+{
+	struct txc_config *cfg = ld->cfg;
+	cfg->negative_ttl_set = get_uint(ld, &ld->cache[CK_NEGATIVE_TTL], "negative_ttl", 0,
+					 TTL_MAX, ttl_why, &cfg->negative_ttl);
+}
+
+static void get_cond(struct loader *ld, const struct raw *r, const char *key,
+		     const struct txc_sig *sig, struct txc_cond *out)
+{
+	char why[256];
+	if (r->val && cond_parse(r->val, sig, out, why, sizeof(why)) != 0)
+		cfg_note(ld, r->line, false, "%s: %s", key, why);
+}
+
+/* cache_if and outs_if are read against the signature; negative_ttl
+ * inherits [cache] negative_ttl, else the function's own ttl. */
+static void check_fn_cond(struct loader *ld, int i)
+{
+	struct txc_fn_config *fc = &ld->cfg->fns[i];
+	const struct raw *k = ld->raw[i].k;
+	if (ld->raw[i].sig_ok) {
+		get_cond(ld, &k[FK_CACHE_IF], "cache_if", &fc->sig, &fc->cache_if);
+		get_cond(ld, &k[FK_OUTS_IF], "outs_if", &fc->sig, &fc->outs_if);
+	}
+	fc->negative_ttl = ld->cfg->negative_ttl_set ? ld->cfg->negative_ttl : fc->ttl;
+	get_uint(ld, &k[FK_NEGATIVE_TTL], "negative_ttl", 0, TTL_MAX, ttl_why, &fc->negative_ttl);
+	if (k[FK_NEGATIVE_TTL].val && !k[FK_OUTS_IF].val)
+		cfg_note(ld, k[FK_NEGATIVE_TTL].line, true,
+			 "negative_ttl: has no effect without outs_if");
+}
+
 static void check_cache(struct loader *ld)
 {
 	struct txc_config *cfg = ld->cfg;
@@ -216,6 +252,7 @@ static void check_cache(struct loader *ld)
 	get_uint(ld, &k[CK_MIN_COST], "min_cost_us", 0, 600000000, "", &cfg->min_cost_us);
 	get_identity(ld, &k[CK_IDENTITY], &cfg->identity);
 	get_rate(ld, &k[CK_VERIFY], &cfg->verify_ppm);
+	check_cache_cond(ld);
 	if (k[CK_SECRET].val) {
 		const char *v = k[CK_SECRET].val;
 		if (v[0] != '/' || strlen(v) >= sizeof(cfg->secret_file))
@@ -270,87 +307,6 @@ static void check_ignore(struct loader *ld, const struct raw *r, struct txc_sig 
 			sig->params[j].keyed = false;
 		}
 	}
-}
-
-/* Parses an integer literal (decimal or 0x hex, optional sign) or a float. */
-static bool parse_literal(const char *s, struct txc_cond *c)
-{
-	const char *p = s;
-	bool neg = *p == '-';
-	if (*p == '-' || *p == '+')
-		p++;
-	int base = p[0] == '0' && (p[1] == 'x' || p[1] == 'X') ? 16 : 10;
-	const char *d = base == 16 ? p + 2 : p;
-	uint64_t v = 0;
-	size_t nd = 0;
-	for (; c_xdigit((unsigned char)d[nd]) && (base == 16 || c_digit((unsigned char)d[nd]));
-	     nd++) {
-		unsigned x = c_digit((unsigned char)d[nd]) ? (unsigned)(d[nd] - '0')
-							   : (unsigned)((d[nd] | 0x20) - 'a' + 10);
-		if (v > (UINT64_MAX - x) / (unsigned)base)
-			return false;
-		v = v * (unsigned)base + x;
-	}
-	if (nd > 0 && d[nd] == '\0') {
-		if (v > (uint64_t)INT64_MAX + neg)
-			return false;
-		c->is_int = true;
-		c->inum =
-		    neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
-		c->num = (double)c->inum;
-		return true;
-	}
-	if (base == 16 || strspn(p, "0123456789.eE+-") != strlen(p) ||
-	    !c_digit((unsigned char)(p[0] == '.' ? p[1] : p[0])))
-		return false;
-	char *end;
-	errno = 0;
-	double x = strtod(s, &end);
-	if (*end || errno == ERANGE)
-		return false;
-	c->num = x;
-	return true;
-}
-
-static const char *check_cond(const char *s, const struct txc_sig *sig, struct txc_cond *c)
-{
-	static const struct {
-		const char *op;
-		enum txc_cmp cmp;
-	} ops[] = {{"==", TXC_CMP_EQ}, {"!=", TXC_CMP_NE}, {"<=", TXC_CMP_LE},
-		   {">=", TXC_CMP_GE}, {"<", TXC_CMP_LT},  {">", TXC_CMP_GT}};
-	while (c_space((unsigned char)*s))
-		s++;
-	if (strncmp(s, "ret", 3) != 0 || c_alnum((unsigned char)s[3]))
-		return "expected 'ret OP VALUE'";
-	s += 3;
-	while (c_space((unsigned char)*s))
-		s++;
-	size_t i = 0;
-	while (i < 6 && strncmp(s, ops[i].op, strlen(ops[i].op)) != 0)
-		i++;
-	if (i == 6)
-		return "expected an operator: == != < <= > >=";
-	c->op = ops[i].cmp;
-	s += strlen(ops[i].op);
-	while (c_space((unsigned char)*s))
-		s++;
-	if (sig->ret == TXC_R_VOID)
-		return "the function returns void";
-	bool str = sig->ret != TXC_R_SCALAR;
-	if (strcmp(s, "NULL") == 0) {
-		if (!str)
-			return "NULL needs a string return";
-		if (c->op != TXC_CMP_EQ && c->op != TXC_CMP_NE)
-			return "NULL only works with == and !=";
-		c->is_null = true;
-	} else if (!parse_literal(s, c)) {
-		return "VALUE must be a number (int, hex 0x.., float) or NULL";
-	} else if (str) {
-		return "a string return can only be compared with NULL";
-	}
-	c->set = true;
-	return NULL;
 }
 
 static void check_names(struct loader *ld, const struct raw *r, const char *key, char *dst,
@@ -416,12 +372,7 @@ static void check_fn(struct loader *ld, int i)
 	get_uint(ld, &k[FK_TTL], "ttl", 0, TTL_MAX, ttl_why, &fc->ttl);
 	if (rf->sig_ok && k[FK_IGNORE].val)
 		check_ignore(ld, &k[FK_IGNORE], &fc->sig);
-	const char *why;
-	if (rf->sig_ok && k[FK_CACHE_IF].val &&
-	    (why = check_cond(k[FK_CACHE_IF].val, &fc->sig, &fc->cache_if))) {
-		cfg_note(ld, k[FK_CACHE_IF].line, false, "cache_if: %s", why);
-		memset(&fc->cache_if, 0, sizeof(fc->cache_if));
-	}
+	check_fn_cond(ld, i);
 	fc->min_cost_us = ld->cfg->min_cost_us;
 	get_uint(ld, &k[FK_MIN_COST], "min_cost_us", 0, 600000000, "", &fc->min_cost_us);
 	fc->verify_ppm = ld->cfg->verify_ppm;

@@ -27,6 +27,7 @@ enum {
 	CK_IDENTITY,
 	CK_VERIFY,
 	CK_MIN_COST,
+	CK_NEGATIVE_TTL,
 	CK_COUNT
 };
 enum {
@@ -45,6 +46,8 @@ enum {
 	FK_IDENTITY,
 	FK_VERIFY,
 	FK_MIN_COST,
+	FK_OUTS_IF,
+	FK_NEGATIVE_TTL,
 	FK_COUNT
 };
 

@@ -27,6 +27,7 @@
 
 #include "capture.h"
 #include "closures.h"
+#include "cond.h"
 #include "defid.h"
 #include "dispatch.h"
 #include "fpenv.h"
@@ -310,13 +311,28 @@ struct miss {
 	int fe_raised;	/* the floating-point flags it raised (FE_*) */
 };
 
+/* outs_if failed: the buffer outs are neither stored nor, on a hit,
+ * written (the caller's stay); captured output still is (it is what the
+ * call did), and the value lives negative_ttl (cache.c). */
+static void drop_outs(const struct txc_sig *sig, struct txc_result *res)
+{
+	res->outs_dropped = true;
+	for (int i = 0; i < sig->nparams; i++)
+		if (sig_param_is_out(&sig->params[i]))
+			res->out[i].present = false;
+}
+
 static void store_result(struct fn_rt *f, void *ret, void **args, const struct txc_key *key,
 			 const struct txc_lookup *lk, const struct miss *m,
 			 const struct capture_call *cc)
 {
 	const struct txc_sig *sig = &f->fc->sig;
 	int64_t cost = m->cost;
-	if (!result_cond_holds(sig, &f->fc->cache_if, ret)) {
+	struct txc_result res;
+	int rc = result_collect(sig, ret, args, &res);
+	res.err_set = m->err_set;
+	res.err = m->err_set ? m->err : 0;
+	if (!cond_holds(&f->fc->cache_if, &res)) {
 		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
 		log_msg(TXC_LOG_INFO, "miss %s %s (%.3f ms, not stored: cache_if)", sig->name,
 			key->text, (double)cost / 1e6);
@@ -329,13 +345,13 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 			sig->name, key->text, (double)cost / 1e6, f->fc->min_cost_us);
 		return;
 	}
-	struct txc_result res;
+	if (!cond_holds(&f->fc->outs_if, &res)) {
+		drop_outs(sig, &res);
+		rc = rc == TXC_EINVAL ? 0 : rc; /* an unterminated out string is not stored */
+	}
 	struct txc_value_meta meta = {
 	    .ns_gen = lk->ns_gen, .fn_gen = lk->fn_gen, .cost_ns = cost > 0 ? (uint64_t)cost : 0};
 	size_t len = 0;
-	int rc = result_collect(sig, ret, args, &res);
-	res.err_set = m->err_set;
-	res.err = m->err_set ? m->err : 0;
 	res.fe_raised = fpenv_to_portable(m->fe_raised);
 	if (rc == 0)
 		rc = capture_fill(cc, &res);

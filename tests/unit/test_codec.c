@@ -517,6 +517,42 @@ static void test_signature_lengths(void)
 	      "unbounded capacity round trips");
 }
 
+/* outs_if: flags bit 1 says no buffer out is stored; an entry present
+ * under it is a forgery. */
+static void test_outs_dropped(void)
+{
+	struct txc_sig s;
+	struct txc_result r, d;
+	uint8_t buf[512], m[512];
+	size_t len;
+
+	sig_all(&s, TXC_R_STRING);
+	fill_all(&r, 0);
+	r.outs_dropped = true;
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && buf[5] == 2, "outs dropped: bit 1");
+	CHECK(decode(&s, buf, len, &d) == 0 && d.outs_dropped && !d.out[1].present &&
+		  !d.out[4].present,
+	      "outs dropped round trips");
+	fill_all(&r, 0);
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && decode(&s, buf, len, &d) == 0 &&
+		  !d.outs_dropped && buf[5] == 0,
+	      "outs kept: bit 1 clear");
+	fill_all(&r, 4);
+	r.outs_dropped = true;
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == TXC_EINVAL,
+	      "encode refuses an out present with bit 1");
+	fill_all(&r, 5);
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0, "outs present encode");
+	memcpy(m, buf, len);
+	m[5] |= 2;
+	resign(m, len);
+	CHECK(decode(&s, m, len, &d) == TXC_ECORRUPT, "bit 1 with an out entry present: corrupt");
+	memcpy(m, buf, len);
+	m[5] |= 4;
+	resign(m, len);
+	CHECK(decode(&s, m, len, &d) == TXC_ECORRUPT, "unknown flags bit 2 rejected");
+}
+
 int main(void)
 {
 	test_scalar_void();
@@ -528,5 +564,6 @@ int main(void)
 	test_garbage();
 	test_errno();
 	test_signature_lengths();
+	test_outs_dropped();
 	return check_done();
 }
