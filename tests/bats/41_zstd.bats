@@ -38,7 +38,7 @@ teardown_file() {
 }
 
 zstd_cfg() {
-	txc_config zstd <<EOF
+	txc_config "zstd${1:+_$1}" <<EOF
 [cache]
 servers = $MC_SOCK
 namespace = zstd
@@ -47,7 +47,8 @@ log = info
 
 [function ZSTD_compressCCtx]
 signature = size_t ZSTD_compressCCtx(ptr cctx, out bytes[dstCapacity:ret] dst, size_t dstCapacity, bytes[srcSize] src, size_t srcSize, int level)
-cache_if = ret < 18446744073709551000
+cache_if = ret < 18446744073709551000${1:+ or ret == 18446744073709551546}
+${1:+outs_if = ret < 18446744073709551000}
 EOF
 }
 
@@ -71,8 +72,8 @@ stat_of() {
 }
 
 three_ways() {
-	local procs=$1 cfg t=$BATS_TEST_TMPDIR
-	cfg=$(zstd_cfg)
+	local procs=$1 neg=${2:-} cfg t=$BATS_TEST_TMPDIR
+	cfg=$(zstd_cfg $neg)
 	txc_mc_flush
 	squash "$t/plain.img" "$procs" || return 1
 	squash "$t/first.img" "$procs" "$cfg" || return 1
@@ -83,12 +84,18 @@ three_ways() {
 		echo "$stderr" | tail -n 5
 		return 1
 	}
+	# the random file's blocks do not shrink: zstd returned dstSize_tooSmall
+	# (not stored without outs_if, stored without dst with it)
+	[[ -n $neg || $misses -gt $stores ]] || { echo "no error value met: $misses, $stores"; return 1; }
+	[[ -z $neg || $misses -eq $stores ]] || { echo "outs_if: $misses misses, $stores stored"; return 1; }
 	squash "$t/rerun.img" "$procs" "$cfg" || return 1
 	hits=$(stat_of hits)
 	local again
 	again=$(stat_of misses)
 	[[ $hits -eq $stores ]] || { echo "rerun: hits=$hits, first run stored $stores"; return 1; }
-	# the misses left are the blocks zstd could not shrink (error values)
+	# the misses left are the blocks zstd could not shrink (error values);
+	# with negative caching there are none
+	[[ -z $neg || $again -eq 0 ]] || { echo "rerun with outs_if: misses=$again"; return 1; }
 	[[ $again -eq $((misses - stores)) ]] || {
 		echo "rerun: misses=$again, want $misses - $stores"
 		return 1
@@ -103,6 +110,13 @@ three_ways() {
 
 @test "mksquashfs -comp zstd, two compressor threads: the same" {
 	three_ways 2
+}
+
+@test "negative caching: dstSize_tooSmall stored without dst (outs_if); the rerun misses nothing, same image" {
+	# mksquashfs reads nothing of dst after that error: it stores the
+	# block raw. The random file's blocks do not shrink, so the first run
+	# meets the error.
+	three_ways 1 neg
 }
 
 @test "a ZSTD error value (dstCapacity too small) is not stored; a good result is" {
