@@ -6,6 +6,7 @@
  * Miss: create missing generations -> list the definition's identity in the
  *       registry (defid.h; once per generation) -> real call (timed, entered
  *       with an errno no function sets, so a set errno is seen) -> cache_if
+ *       -> outs_if (false: stored without outs, for negative_ttl; cond.h)
  *       -> encode + add/cas against the lookup (cache.h: an invalidation
  *       during the call wins) -> errno as the real function left it (the
  *       caller's when it set none).

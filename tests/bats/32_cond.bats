@@ -148,6 +148,15 @@ EOF
 	[[ $output == "cz_lookup alice -> 17 buf=616c696365406578616d706c652e6f726700"* ]]
 }
 
+@test "outs_if under verify: a negative entry verifies (ret and errno), its missing outs are no mismatch" {
+	cfg=$(lookup_cfg)
+	shimmed "$cfg" 1 lookup nobody 32 C -1
+	TXCACHE_VERIFY=1 shimmed "$cfg" 2 lookup nobody 32 D -1
+	[[ $stderr == *"verified=1 mismatch=0"* ]] || { echo "$stderr"; return 1; }
+	shimmed "$cfg" 2 lookup nobody 32 E -1 # still there: a hit
+	[[ $stderr == *"hit cz_lookup"* ]] || { echo "$stderr"; return 1; }
+}
+
 # The value under the key of cz_lookup(USER): from the shim's miss line.
 value_key() {
 	sed -n 's/^txcache: miss cz_lookup \([^ ]*\) .*/\1/p' <<<"$1" | head -n 1
