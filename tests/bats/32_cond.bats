@@ -137,6 +137,11 @@ EOF
 	# stored buffer would show the first caller's bytes
 	shimmed "$cfg" 1 lookup nobody 32 B 7
 	[[ $stderr == *"hit cz_lookup"* ]] || { echo "$stderr"; return 1; }
+	run_txcache get -c "$cfg" cz_lookup nobody 32
+	[[ $status -eq 0 && $output == $'ret = -1\ndst = (not stored: outs_if)' ]] || {
+		echo "txcache get: $status: $output"
+		return 1
+	}
 	# a canary without any NUL: nothing to read as a string, still cached
 	shimmed "$cfg" 2 lookup carol 32 C -1
 	shimmed "$cfg" 2 lookup carol 32 D -1
