@@ -377,8 +377,8 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 		stats_add(&f->stats, TXC_ST_ERRORS, 1);
 		warn_store(sig->name, "store", rc);
 	}
-	log_msg(TXC_LOG_INFO, "miss %s %s (%.3f ms, %zu bytes stored)", sig->name, key->text,
-		(double)cost / 1e6, len);
+	log_msg(TXC_LOG_INFO, "miss %s %s (%.3f ms, %zu bytes stored%s)", sig->name, key->text,
+		(double)cost / 1e6, len, res.outs_dropped ? ", without outs: outs_if" : "");
 }
 
 static int near_apply(void *ctx, const struct txc_value_meta *meta, const struct txc_result *res)

@@ -133,6 +133,7 @@ EOF
 	cfg=$(lookup_cfg)
 	# the canary has a NUL (an out string could be read from it) ...
 	shimmed "$cfg" 1 lookup nobody 32 A 5
+	[[ $stderr == *"bytes stored, without outs: outs_if)"* ]] || { echo "$stderr"; return 1; }
 	# ... and the second caller's canary differs: a hit that wrote the
 	# stored buffer would show the first caller's bytes
 	shimmed "$cfg" 1 lookup nobody 32 B 7
