@@ -408,6 +408,24 @@ static void test_fn_values(void)
 	CHECK(
 	    bad("[function s]\nsignature = string s()\ncache_if = ret == 0\n", 5, "string return"),
 	    "string compared with number");
+	CHECK(good(FN(
+		  "cache_if = ret == 0\n    or ret == 1\nouts_if = ret > 0 and\n  errno == 0\n")) &&
+		  cfg->fns[0].cache_if.nterms == 2 && cfg->fns[0].outs_if.nterms == 2,
+	      "conditions continue on indented lines");
+	CHECK(good(FN("outs_if = ret == 0\nnegative_ttl = 7\n")) && cfg->fns[0].negative_ttl == 7,
+	      "negative_ttl parsed");
+	CHECK(good("ttl = 50\nnegative_ttl = 9\n[function f]\n"
+		   "signature = int f(int a)\nouts_if = ret == 0\n[function g]\n"
+		   "signature = int g(int a)\nouts_if = ret == 0\nnegative_ttl = 3\n") &&
+		  cfg->fns[0].negative_ttl == 9 && cfg->fns[1].negative_ttl == 3,
+	      "negative_ttl inherited from [cache], overridden per function");
+	CHECK(good("ttl = 50\n[function f]\nsignature = int f(int a)\n"
+		   "ttl = 20\n") &&
+		  cfg->fns[0].negative_ttl == 20,
+	      "negative_ttl defaults to the function's ttl");
+	CHECK(bad(FN("outs_if = ret == 0\nnegative_ttl = 2592001\n"), 6,
+		  "negative_ttl: 2592001 is out of range"),
+	      "negative_ttl over 30 days");
 	double zero = 0;
 	uint64_t zero_bits;
 	memcpy(&zero_bits, &zero, sizeof(zero_bits));
