@@ -73,7 +73,7 @@ stat_of() {
 
 three_ways() {
 	local procs=$1 neg=${2:-} cfg t=$BATS_TEST_TMPDIR
-	cfg=$(zstd_cfg $neg)
+	cfg=$(zstd_cfg "$neg")
 	txc_mc_flush
 	squash "$t/plain.img" "$procs" || return 1
 	squash "$t/first.img" "$procs" "$cfg" || return 1
