@@ -72,6 +72,7 @@ static bool take_word(struct parser *p, const char *w)
 struct number {
 	bool neg;
 	bool is_int;
+	bool hex;
 	bool too_big; /* an integer beyond 64 bits, or a float beyond double */
 	uint64_t mag;
 	double dbl;
@@ -102,7 +103,11 @@ static bool read_number(const char *tok, struct number *n)
 	}
 	if (nd > 0 && q[nd] == '\0') {
 		n->is_int = true;
-		n->dbl = n->neg ? -(double)n->mag : (double)n->mag;
+		n->hex = base == 16;
+		/* beyond 64 bits a decimal still names a double */
+		n->dbl = n->too_big && !n->hex ? strtod(tok, NULL)
+			 : n->neg	       ? -(double)n->mag
+					       : (double)n->mag;
 		return true;
 	}
 	/* floats: decimal only, no inf or nan, a digit first */
@@ -168,7 +173,7 @@ static int parse_literal(struct parser *p, struct txc_cond_term *t, const char *
 	if (!sig_type_info(t->type)->is_float)
 		return int_literal(p, tok, &n, t, what);
 	double lim = t->type == TXC_T_FLOAT ? FLT_MAX : DBL_MAX;
-	if (n.too_big || n.dbl > lim || n.dbl < -lim)
+	if ((n.too_big && (n.hex || !n.is_int)) || n.dbl > lim || n.dbl < -lim)
 		return fail(p, "%s is out of range for %s (%s)", tok, type_name(t->type), what);
 	memcpy(&t->lit, &n.dbl, sizeof(t->lit));
 	return 0;

@@ -119,6 +119,11 @@ static void test_float(void)
 	      "double: NaN satisfies only !=");
 	CHECK(holds_ret("ret > 0x10", bigb, 0), "double: hex integer literal");
 	CHECK(refused("ret > 1e999", "out of range for double"), "double: beyond DBL_MAX");
+	CHECK(holds_ret("ret < 100000000000000000000", bigb, 0) == false &&
+		  holds_ret("ret > 100000000000000000000", bigb, 0),
+	      "double: a decimal integer beyond 64 bits is a double");
+	CHECK(refused("ret > 0x10000000000000000", "out of range for double"),
+	      "double: hex beyond 64 bits refused");
 	CHECK(refused("ret > nan", "not a number"), "double: nan is no literal");
 	use_sig("float f(float x)");
 	CHECK(parses("ret < 3.4e38") && refused("ret < 1e39", "1e39 is out of range for float"),
