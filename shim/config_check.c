@@ -156,7 +156,7 @@ static void check_servers(struct loader *ld, const struct raw *r)
 	}
 }
 
-static bool parse_bool(const char *s, bool *out)
+bool parse_bool(const char *s, bool *out)
 {
 	static const char *const yes[] = {"yes", "true", "on", "1"};
 	static const char *const no[] = {"no", "false", "off", "0"};
@@ -631,4 +631,5 @@ void config_check_all(struct loader *ld)
 		check_invalidates(ld, i);
 	for (int i = 0; i < ld->cfg->nfns; i++)
 		check_writer(ld, i);
+	config_check_world(ld);
 }
