@@ -107,6 +107,24 @@ EOF
 	expect "wk_read $D/a.txt -> 3 two" 2
 }
 
+@test "file: a file whose times are not yet settled is never stored (a same-size rewrite in the same tick would not show)" {
+	cfg=$(read_cfg unsettled file)
+	echo one >"$D/a.txt"
+	# a time ahead of the clock is as unsettled as one written just now,
+	# and stays so for the whole test
+	touch -d '+1 hour' "$D/a.txt"
+	wk "$cfg" read "$D/a.txt" "$D/a.txt"
+	expect $'wk_read '"$D/a.txt"$' -> 3 one\nwk_read '"$D/a.txt"' -> 3 one' 2
+	[[ $stderr == *"not stored: a file changed during the call, or was written too recently"* ]] || {
+		echo "$stderr"
+		return 1
+	}
+	# file:content needs no settling
+	cfg=$(read_cfg unsettled-content file:content)
+	wk "$cfg" read "$D/a.txt" "$D/a.txt"
+	expect $'wk_read '"$D/a.txt"$' -> 3 one\nwk_read '"$D/a.txt"' -> 3 one' 3
+}
+
 # The file PATH names is switched between the shim's look at it and the
 # function's read (WK_FLIP: a symlink repointed, as deployments do): the
 # result is the new file's, and must not be stored under the old one.
