@@ -51,11 +51,30 @@ wk_config() {
 	fi | txc_config "$name"
 }
 
-# wk CFG ARG...: the driver under the shim, in the current directory.
+# wk CFG ARG...: the driver under the shim, in the current directory. Under
+# make check-verify (TXCACHE_VERIFY=1) a verified hit runs the real function
+# too: those calls are taken out of WK_CALLS again.
 wk() {
-	local cfg=$1
+	local cfg=$1 before fn
 	shift
+	before=$(calls)
 	run --separate-stderr env LD_PRELOAD="$(txc_preload)" TXCACHE_CONFIG="$cfg" "$WKD" "$@"
+	for fn in $(sed -n 's/^txcache: hit \([^ ]*\) .* (verified)$/\1/p' <<<"$stderr"); do
+		unlog "$fn" "$before"
+	done
+}
+
+# unlog FN FROM: drops the last call of FN after line FROM of WK_CALLS.
+unlog() {
+	local -a l=()
+	local i
+	mapfile -t l <"$WK_CALLS"
+	for ((i = ${#l[@]} - 1; i >= $2; i--)); do
+		[[ ${l[i]} == "$1" ]] || continue
+		unset 'l[i]'
+		if ((${#l[@]})); then printf '%s\n' "${l[@]}"; fi >"$WK_CALLS"
+		return 0
+	done
 }
 
 calls() {
