@@ -176,6 +176,25 @@ flip_test() {
 	flip_test file:content
 }
 
+@test "file:content: another process rewrites the file during the call: nothing stored" {
+	cfg=$(read_cfg midcall file:content)
+	echo alpha >"$D/a.txt"
+	mkdir "$D/sync"
+	WK_PAUSE="$D/sync" LD_PRELOAD="$(txc_preload)" TXCACHE_CONFIG="$cfg" \
+		"$WKD" read "$D/a.txt" >"$D/out" 2>"$D/err" 3>&- &
+	pid=$!
+	wait_until test -e "$D/sync/ready" || { kill "$pid"; echo "the call never paused"; return 1; }
+	echo delta >"$D/a.txt" # the same size, in place, while the function waits to read it
+	touch "$D/sync/go"
+	wait "$pid" || { echo "driver failed: $(<"$D/err")"; return 1; }
+	[[ $(<"$D/out") == "wk_read $D/a.txt -> 5 delta" ]] || { cat "$D/out" "$D/err"; return 1; }
+	# the first bytes again: their key must not hold what was read from the second
+	echo alpha >"$D/a.txt"
+	wk "$cfg" read "$D/a.txt"
+	expect "wk_read $D/a.txt -> 5 alpha" 2 || return 1
+	grep -q "not stored: a file changed during the call" "$D/err" || { cat "$D/err"; return 1; }
+}
+
 @test "file:content: keyed by the bytes, whatever the file's times" {
 	cfg=$(read_cfg content file:content)
 	echo one >"$D/a.txt"
