@@ -262,7 +262,7 @@ EOF
 	expect "wk_codeset -> 5 UTF-8" 2
 	wk "$cfg" codeset
 	expect "wk_codeset -> 14 ANSI_X3.4-1968" 3
-	LANG= wk "$cfg" codeset
+	LANG='' wk "$cfg" codeset
 	expect "wk_codeset -> 14 ANSI_X3.4-1968" 4
 }
 
