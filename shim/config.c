@@ -39,6 +39,8 @@ static const struct keydef cache_keys[CK_COUNT] = {
     [CK_IDENTITY] = {"identity", false},
     [CK_VERIFY] = {"verify", false},
     [CK_MIN_COST] = {"min_cost_us", false},
+    [CK_KEY_ENV] = {"key_env", true},
+    [CK_KEY_CWD] = {"key_cwd", false},
 };
 
 static const struct keydef fn_keys[FK_COUNT] = {
@@ -57,6 +59,8 @@ static const struct keydef fn_keys[FK_COUNT] = {
     [FK_IDENTITY] = {"identity", false},
     [FK_VERIFY] = {"verify", false},
     [FK_MIN_COST] = {"min_cost_us", false},
+    [FK_KEY_ENV] = {"key_env", true},
+    [FK_KEY_CWD] = {"key_cwd", false},
 };
 
 int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)
