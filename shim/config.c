@@ -39,6 +39,8 @@ static const struct keydef cache_keys[CK_COUNT] = {
     [CK_IDENTITY] = {"identity", false},
     [CK_VERIFY] = {"verify", false},
     [CK_MIN_COST] = {"min_cost_us", false},
+    [CK_KEY_ENV] = {"key_env", true},
+    [CK_KEY_CWD] = {"key_cwd", false},
     [CK_NEGATIVE_TTL] = {"negative_ttl", false},
 };
 
@@ -58,6 +60,8 @@ static const struct keydef fn_keys[FK_COUNT] = {
     [FK_IDENTITY] = {"identity", false},
     [FK_VERIFY] = {"verify", false},
     [FK_MIN_COST] = {"min_cost_us", false},
+    [FK_KEY_ENV] = {"key_env", true},
+    [FK_KEY_CWD] = {"key_cwd", false},
     [FK_OUTS_IF] = {"outs_if", true},
     [FK_NEGATIVE_TTL] = {"negative_ttl", false},
 };

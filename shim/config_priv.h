@@ -27,6 +27,8 @@ enum {
 	CK_IDENTITY,
 	CK_VERIFY,
 	CK_MIN_COST,
+	CK_KEY_ENV,
+	CK_KEY_CWD,
 	CK_NEGATIVE_TTL,
 	CK_COUNT
 };
@@ -46,6 +48,8 @@ enum {
 	FK_IDENTITY,
 	FK_VERIFY,
 	FK_MIN_COST,
+	FK_KEY_ENV,
+	FK_KEY_CWD,
 	FK_OUTS_IF,
 	FK_NEGATIVE_TTL,
 	FK_COUNT
@@ -117,6 +121,12 @@ int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)
 
 /* Validates everything collected, reporting through cfg_note(). */
 void config_check_all(struct loader *ld);
+
+/* Parses yes/no, true/false, on/off, 1/0 (any case). False when S is none. */
+bool parse_bool(const char *s, bool *out);
+
+/* key_env and key_cwd, [cache] and per function (config_world.c). */
+void config_check_world(struct loader *ld);
 /* ASCII classes: <ctype.h> follows the host program's locale. */
 static inline bool c_space(int c)
 {

@@ -36,6 +36,7 @@ MUTANTS=(
 	"INVAL|the invalidation of a mutator skipped|30_policy"
 	"HANDLER_WRITES|a signal handler's writes captured into the value|93_capture_signals"
 	"DEFER|signal handlers run in the middle of the shim's work|94_guard_unwind"
+	"FILE_STILL|a keyed file not checked again after the call|33_worldkey"
 	"NOOUTS|a value flagged 'outs not stored' that holds an out entry decoded|32_cond"
 )
 
