@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "cache.h"
 #include "err.h"
+#include "fresh.h"
 #include "idreg.h"
 #include "log.h"
 #include "near.h"
@@ -239,7 +240,9 @@ size_t cache_codec_len(const struct txc_cache *c, const struct txc_lookup *lk)
 static int put_value(struct txc_cache *c, int fn, const struct txc_key *key,
 		     const struct txc_lookup *lk, const void *buf, size_t len)
 {
-	uint32_t ttl = c->cfg->fns[fn].ttl;
+	const struct txc_fn_config *fc = &c->cfg->fns[fn];
+	/* a stale value is still served for stale_s seconds (fresh.h) */
+	uint32_t ttl = fc->ttl ? fc->ttl + fc->stale_s : 0;
 	if (!lk)
 		return store_set(c->store, key, buf, len, ttl);
 	/* A tombstone written after LK lives tombstone_ttl seconds of the
@@ -272,6 +275,7 @@ static int store_value(struct txc_cache *c, int fn, const struct txc_key *key,
 		return TXC_ENOMEM;
 	meta->sig = c->kf[fn].sig_digest;
 	meta->key = key->digest;
+	meta->fresh_until = fresh_until_ns(fresh_now_ns(), c->cfg->fns[fn].ttl);
 	int rc = codec_encode(sig, meta, res, buf, size, len);
 	if (rc == 0 && c->auth) {
 		auth_mac(c->auth, key, buf, *len, buf + *len);

@@ -39,6 +39,9 @@ static const struct keydef cache_keys[CK_COUNT] = {
     [CK_IDENTITY] = {"identity", false},
     [CK_VERIFY] = {"verify", false},
     [CK_MIN_COST] = {"min_cost_us", false},
+    [CK_STALE] = {"stale", false},
+    [CK_REFRESH] = {"refresh", false},
+    [CK_BETA] = {"beta", false},
 };
 
 static const struct keydef fn_keys[FK_COUNT] = {
@@ -57,6 +60,9 @@ static const struct keydef fn_keys[FK_COUNT] = {
     [FK_IDENTITY] = {"identity", false},
     [FK_VERIFY] = {"verify", false},
     [FK_MIN_COST] = {"min_cost_us", false},
+    [FK_STALE] = {"stale", false},
+    [FK_REFRESH] = {"refresh", false},
+    [FK_BETA] = {"beta", false},
 };
 
 int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)
@@ -443,6 +449,7 @@ static int start(struct loader *ld, const char *name, config_report_fn report, v
 	cfg->max_value = 1048576;
 	cfg->stats_interval = 5;
 	cfg->tombstone_ttl = 60;
+	cfg->beta = 1.0;
 	return 0;
 }
 

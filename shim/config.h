@@ -74,6 +74,10 @@ struct txc_fn_config {
 	enum txc_identity identity; /* inherits [cache] identity */
 	uint32_t verify_ppm;	    /* share of hits re-run and compared, per million; inherits */
 	uint32_t min_cost_us;	    /* a real call faster than this is not stored; inherits */
+	/* stale-while-revalidate and early refresh (fresh.h); inherit [cache] */
+	uint32_t stale_s;   /* seconds a value past its ttl is still served; 0 = off */
+	bool refresh_early; /* refresh = early: XFetch */
+	double beta;	    /* XFetch's beta; default 1.0 */
 };
 
 struct txc_config {
@@ -99,6 +103,9 @@ struct txc_config {
 	uint32_t verify_ppm;	    /* "verify = RATE" as parts per million; default 0 */
 	int nfns;
 	struct txc_fn_config *fns; /* nfns entries, owned by the config */
+	uint32_t stale_s;	   /* stale = SECONDS; default 0 */
+	bool refresh_early;	   /* refresh = early|expiry; default expiry */
+	double beta;		   /* beta = FLOAT; default 1.0 */
 };
 
 /* Called once per problem found. LINE is 0 for problems of the whole file

@@ -27,6 +27,9 @@ enum {
 	CK_IDENTITY,
 	CK_VERIFY,
 	CK_MIN_COST,
+	CK_STALE,
+	CK_REFRESH,
+	CK_BETA,
 	CK_COUNT
 };
 enum {
@@ -45,6 +48,9 @@ enum {
 	FK_IDENTITY,
 	FK_VERIFY,
 	FK_MIN_COST,
+	FK_STALE,
+	FK_REFRESH,
+	FK_BETA,
 	FK_COUNT
 };
 
@@ -114,6 +120,11 @@ int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)
 
 /* Validates everything collected, reporting through cfg_note(). */
 void config_check_all(struct loader *ld);
+
+/* stale, refresh and beta of [cache] and of function I (config_check.c):
+ * fills cfg's and fns[I]'s fields (inherited from [cache]) and reports
+ * each bad value at its line. FN < 0: [cache] only. */
+void config_check_fresh(struct loader *ld, int fn);
 /* ASCII classes: <ctype.h> follows the host program's locale. */
 static inline bool c_space(int c)
 {
