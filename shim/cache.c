@@ -255,6 +255,9 @@ static int put_value(struct txc_cache *c, int fn, const struct txc_key *key,
 	}
 	int rc = lk->found ? store_cas(c->store, key, buf, len, ttl, lk->cas)
 			   : store_add(c->store, key, buf, len, ttl);
+#ifdef TXC_MUTANT_STORE_SET /* make mutants: a miss or refresh overwrites what changed */
+	rc = store_set(c->store, key, buf, len, ttl);
+#endif
 	return rc == TXC_ENOTFOUND ? TXC_EEXIST : rc;
 }
 

@@ -637,13 +637,14 @@ void config_check_all(struct loader *ld)
 
 /* ---- stale, refresh, beta (fresh.h) ---- */
 
-/* beta = FLOAT: above 0, at most 1e6; plain decimal ("1", "0.5", "2e3"). */
-static void get_beta(struct loader *ld, const struct raw *r, double *beta)
+/* beta = FLOAT: above 0, at most 1e6; plain decimal ("1", "0.5", "2e3").
+ * True when a value was set. */
+static bool get_beta(struct loader *ld, const struct raw *r, double *beta)
 {
 	const char *s = r->val;
 	char *end;
 	if (!s)
-		return;
+		return false;
 	errno = 0;
 	double v = strspn(s, "0123456789.eE+-") == strlen(s) && (c_digit(*s) || *s == '.')
 		       ? strtod(s, &end)
@@ -651,9 +652,10 @@ static void get_beta(struct loader *ld, const struct raw *r, double *beta)
 	if (v <= 0 || v > 1e6 || v != v || *end || errno == ERANGE) {
 		cfg_note(ld, r->line, false,
 			 "beta: '%.40s' is not a number above 0 and at most 1000000", s);
-		return;
+		return false;
 	}
 	*beta = v;
+	return true;
 }
 
 /* refresh = expiry (default: recompute once the value is stale or gone)
@@ -674,8 +676,7 @@ static void get_fresh(struct loader *ld, const struct raw *k, int ks, int kr, in
 {
 	get_uint(ld, &k[ks], "stale", 0, TTL_MAX, ttl_why, stale);
 	get_refresh(ld, &k[kr], early);
-	get_beta(ld, &k[kb], beta);
-	if (k[kb].val && !*early)
+	if (get_beta(ld, &k[kb], beta) && !*early)
 		cfg_note(ld, k[kb].line, true, "beta: no effect without refresh = early");
 	const struct raw *set = k[ks].val ? &k[ks] : k[kr].val ? &k[kr] : NULL;
 	if (set && ttl == 0 && (*stale || *early))

@@ -32,18 +32,23 @@ enum reval_do reval_decide(struct txc_cache *c, int fn, const struct txc_key *ke
 	int64_t now = fresh_now_ns();
 	double u = p.early ? fresh_uniform() : 1.0;
 	enum fresh_verdict v = fresh_judge(&p, meta->fresh_until, meta->cost_ns, now, u);
+#ifdef TXC_MUTANT_STALE_FOREVER /* make mutants: past fresh-until + stale still served */
+	v = v == FRESH_EXPIRED ? FRESH_REFRESH : v;
+#endif
 	bool stale = now >= 0 && (uint64_t)now >= meta->fresh_until;
+	bool won = v == FRESH_REFRESH && lock_acquire(c, fn, key, held) == 0;
+#ifdef TXC_MUTANT_STALE_LOCK /* make mutants: every stale reader recomputes */
+	won = v == FRESH_REFRESH;
+#endif
 	enum reval_do what = stale ? REVAL_SERVE_STALE : REVAL_SERVE;
 	if (v == FRESH_EXPIRED) {
 		what = REVAL_MISS;
-	} else if (v == FRESH_REFRESH && lock_acquire(c, fn, key, held) == 0) {
-		if (unchanged_since(c, key, lk)) {
-			log_msg(TXC_LOG_INFO, "%s: refreshing %s (%s)", fc->sig.name, key->text,
-				stale ? "stale" : "early");
-			what = REVAL_RECOMPUTE;
-		} else {
-			lock_release(c, fn, key, held);
-		}
+	} else if (won && unchanged_since(c, key, lk)) {
+		log_msg(TXC_LOG_INFO, "%s: refreshing %s (%s)", fc->sig.name, key->text,
+			stale ? "stale" : "early");
+		what = REVAL_RECOMPUTE;
+	} else if (won) {
+		lock_release(c, fn, key, held);
 	}
 	errno = saved;
 	return what;

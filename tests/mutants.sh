@@ -36,6 +36,10 @@ MUTANTS=(
 	"INVAL|the invalidation of a mutator skipped|30_policy"
 	"HANDLER_WRITES|a signal handler's writes captured into the value|93_capture_signals"
 	"DEFER|signal handlers run in the middle of the shim's work|94_guard_unwind"
+	"STALE_LOCK|every reader of a stale value recomputes it (no refresh lock)|34_stale"
+	"STALE_FOREVER|a value past fresh-until + stale served as stale|34_stale"
+	"NEAR_FRESH|a near-cache entry outlives its value's fresh-until|34_stale"
+	"STORE_SET|a refresh (or miss) stores over an invalidation made during it|34_stale"
 )
 
 die() {
