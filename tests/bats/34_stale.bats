@@ -80,6 +80,20 @@ sys.exit(0 if time.time_ns() > int(sys.argv[1]) + int(sys.argv[2]) * 10**9 + 5 *
 ' "$end" "$1"
 }
 
+# stale_value CFG X: st_slow(X) stored with the db at 1 (a miss), then
+# waits past its fresh-until (CFG has ttl = 1); sets KEY.
+stale_value() {
+	echo 1 >"$KINDS_DB"
+	sl "$1" once "$2" 10
+	[[ $output == "st_slow($2) = $(($2 * 1000 + 1))" ]] || {
+		kinds_fail "the first call of st_slow($2)"
+		return 1
+	}
+	key=$(last_key)
+	[[ -n $key ]] || { kinds_fail "no key logged"; return 1; }
+	past_fresh 1
+}
+
 # herd N CFG SECONDS: N processes call st_slow(1, 600) in a loop for SECONDS.
 herd() {
 	local n=$1 cfg=$2 secs=$3 i pids=() bad=0
@@ -161,11 +175,7 @@ EOF
 
 @test "stale: the refresher gets the new result, the others the old one meanwhile" {
 	cfg=$(stale_config serve 'ttl = 1' 'stale = 30')
-	echo 1 >"$KINDS_DB"
-	sl "$cfg" once 2 10
-	expect_out 'st_slow(2) = 2001'
-	key=$(last_key)
-	past_fresh 1
+	stale_value "$cfg" 2
 	echo 2 >"$KINDS_DB"
 	# another process is refreshing: the old value at once, no real call
 	hold_lock "$key"
@@ -217,10 +227,7 @@ EOF
 
 @test "stale: an invalidated call, or a flushed function, is never served stale" {
 	cfg=$(stale_config inval 'ttl = 1' 'stale = 30')
-	echo 1 >"$KINDS_DB"
-	sl "$cfg" once 5 10
-	key=$(last_key)
-	past_fresh 1
+	stale_value "$cfg" 5
 	# a refresh elsewhere would make any value stale-servable: hold its lock
 	hold_lock "$key"
 	sl "$cfg" set 5 2
@@ -243,10 +250,7 @@ EOF
 
 @test "stale: an invalidation during the refresh wins: its result is not stored" {
 	cfg=$(stale_config during 'ttl = 1' 'stale = 30')
-	echo 1 >"$KINDS_DB"
-	sl "$cfg" once 6 10
-	key=$(last_key)
-	past_fresh 1
+	stale_value "$cfg" 6
 	export STALE_BEGIN=$BATS_TEST_TMPDIR/begin
 	# the refresher reads the db (1), then works 3 s
 	LD_PRELOAD=$KINDS_PRELOAD TXCACHE_CONFIG=$cfg "$SL" once 6 3000 \
