@@ -155,6 +155,9 @@ EOF
 }
 
 @test "stale: 6 processes on one hot key across expiries: one real call per expiry, nobody waits" {
+	# timing is the point: under make check-verify every fresh hit would
+	# also make a 600 ms real call
+	export TXCACHE_VERIFY=0
 	cfg=$(stale_config hot 'ttl = 1' 'stale = 30')
 	echo 7 >"$KINDS_DB"
 	sl "$cfg" once 1 600
@@ -273,6 +276,7 @@ EOF
 }
 
 @test "stale: a near-cache entry ends at fresh-until, so a local_ttl does not hide expiry" {
+	export TXCACHE_VERIFY=0 # a verified near hit makes a real call: counted here
 	cfg=$(stale_config near 'ttl = 1' 'stale = 30' 'local_ttl = 60')
 	echo 8 >"$KINDS_DB"
 	# one process, 4 s of calls: its near entry must not serve past fresh-until
@@ -281,6 +285,27 @@ EOF
 	local n
 	n=$(calls_count)
 	((n >= 2)) || kinds_fail "only $n real call(s) in 4 s with ttl = 1: the near entry outlived fresh-until"
+}
+
+@test "stale: a value served stale is never a verify sample (it may rightly differ); a fresh one is" {
+	cfg=$(stale_config verify 'ttl = 1' 'stale = 30' 'verify = 1')
+	stale_value "$cfg" 9
+	hold_lock "$key"
+	echo 2 >"$KINDS_DB"
+	sl "$cfg" once 9 10
+	expect_out 'st_slow(9) = 9001'
+	assert_calls 1
+	grep -q "^txcache: hit st_slow $key (stale)$" <<<"$stderr" || kinds_fail "no stale hit"
+	grep -q "^txcache: verify: " <<<"$stderr" && kinds_fail "a stale value was verified"
+	drop_lock "$key"
+	sl "$cfg" once 9 10
+	expect_out 'st_slow(9) = 9002'
+	assert_calls 2
+	sl "$cfg" once 9 10
+	expect_out 'st_slow(9) = 9002'
+	grep -q "^txcache: hit st_slow $key (verified)$" <<<"$stderr" ||
+		kinds_fail "the fresh hit was not verified"
+	assert_calls 2 # the verified hit's real call is taken off the log
 }
 
 @test "refresh = early with a large beta recomputes before expiry; beta 1 does not" {
