@@ -26,6 +26,7 @@
  *   string                                          const char * (NULL allowed)
  *   bytes[LEN]                                      const void *, size_t (two arguments)
  *   symptr                                          const void * (this process's pointer)
+ *   file, file:content                              const char * (a path)
  *
  * The value is converted to the parameter's type as C converts it when
  * calling the function, so txcache_invalidate("f", x) drops the entry of
@@ -35,6 +36,11 @@
  * symbol version: README "Identity"). txcache_invalidate drops the call
  * under every definition that has stored values, even when this process
  * never loaded FUNCTION's library.
+ *
+ * A function keyed by the world (key_env, key_cwd, file parameters:
+ * README "Keys that see the world"): txcache_key uses this process's
+ * environment, directory and the file as it is now; txcache_invalidate
+ * drops every call of FUNCTION, since one call has a key per world.
  */
 #ifndef TXCACHE_H
 #define TXCACHE_H

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "symptr.h"
 #include "txcache.h"
+#include "world.h"
 
 _Static_assert((int)TXCACHE_ENOMEM == (int)TXC_ENOMEM && (int)TXCACHE_ECONFIG == (int)TXC_ECONFIG &&
 		   (int)TXCACHE_EEXIST == (int)TXC_EEXIST,
@@ -85,7 +86,7 @@ int api_args_from_va(const struct txc_sig *sig, va_list ap, struct txc_arg *args
 				args[i].num = callargs_from_double(p->type, va_arg(aq, double));
 			else
 				args[i].num = callargs_from_int(p->type, va_int(ti, &aq));
-		} else if (p->kind == TXC_K_STRING) {
+		} else if (p->kind == TXC_K_STRING || sig_kind_is_file(p->kind)) {
 			const char *s = va_arg(aq, const char *);
 			args[i].ptr = s;
 			args[i].len = s ? strlen(s) : 0;
@@ -125,13 +126,16 @@ static int key_of(int fn, va_list ap, struct txc_key *key)
 	struct txc_arg args[TXC_MAX_PARAMS];
 	struct symptr_texts tx;
 	struct txc_ident id;
+	struct txc_world w; /* this process's, as the shim would take it */
 	int rc = api_args_from_va(sig, ap, args);
 	if (rc == 0)
 		rc = symptr_args_text(sig, args, &tx);
 	if (rc == 0)
 		rc = api_ident(fn, &id);
 	if (rc == 0)
-		rc = key_build(&g_cache->kf[fn], &id.digest, sig, args, key);
+		rc = world_take(&g_cfg->fns[fn], args, &w);
+	if (rc == 0)
+		rc = key_build_world(&g_cache->kf[fn], &id.digest, sig, args, &w.kw, key);
 	return rc;
 }
 

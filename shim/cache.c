@@ -14,6 +14,7 @@
 #include "idreg.h"
 #include "log.h"
 #include "near.h"
+#include "world.h"
 
 /* A tombstone: never a codec value (whose magic is "TXC\x01"), and short,
  * so that tombstones cost little memory for their tombstone_ttl. */
@@ -391,6 +392,10 @@ int cache_invalidate_call(struct txc_cache *c, int fn, const struct txc_arg *arg
 			  enum txc_inval_how *how)
 {
 	*how = TXC_INV_CALL;
+	/* a key that sees the world (key_env, key_cwd, files) exists once per
+	 * state of it: only the generation reaches them all */
+	if (world_used(&c->cfg->fns[fn]))
+		return cache_invalidate_fn(c, fn, how);
 	return fall_back(c, fn, write_tombstones(c, fn, args), how);
 }
 

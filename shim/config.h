@@ -19,6 +19,8 @@
 #define TXC_NS_MAX	 101 /* namespace: 1..100 bytes of [A-Za-z0-9_.-] */
 #define TXC_MAX_INVAL	 8
 #define TXC_DEFAULT_PATH "/etc/txcache.ini"
+#define TXC_KEY_ENV_MAX	 16 /* key_env: variables per function, at most */
+#define TXC_ENV_NAME_MAX 64 /* a key_env name, including the NUL */
 
 enum txc_log_level { TXC_LOG_ERROR = 0, TXC_LOG_WARN, TXC_LOG_INFO, TXC_LOG_DEBUG };
 
@@ -74,6 +76,12 @@ struct txc_fn_config {
 	enum txc_identity identity; /* inherits [cache] identity */
 	uint32_t verify_ppm;	    /* share of hits re-run and compared, per million; inherits */
 	uint32_t min_cost_us;	    /* a real call faster than this is not stored; inherits */
+	/* keys that see the world (world.h): environment variables whose values
+	 * at the call are keyed ([cache] key_env, replaced by the function's
+	 * own), and the working directory (key_cwd; inherits) */
+	int nkey_env;
+	char key_env[TXC_KEY_ENV_MAX][TXC_ENV_NAME_MAX];
+	bool key_cwd;
 	/* stale-while-revalidate and early refresh (fresh.h); inherit [cache] */
 	uint32_t stale_s;   /* seconds a value past its ttl is still served; 0 = off */
 	bool refresh_early; /* refresh = early: XFetch */
@@ -103,9 +111,12 @@ struct txc_config {
 	uint32_t verify_ppm;	    /* "verify = RATE" as parts per million; default 0 */
 	int nfns;
 	struct txc_fn_config *fns; /* nfns entries, owned by the config */
-	uint32_t stale_s;	   /* stale = SECONDS; default 0 */
-	bool refresh_early;	   /* refresh = early|expiry; default expiry */
-	double beta;		   /* beta = FLOAT; default 1.0 */
+	int nkey_env;		   /* key_env: the default of every function */
+	char key_env[TXC_KEY_ENV_MAX][TXC_ENV_NAME_MAX];
+	bool key_cwd;	    /* key_cwd = yes: the default of every function */
+	uint32_t stale_s;   /* stale = SECONDS; default 0 */
+	bool refresh_early; /* refresh = early|expiry; default expiry */
+	double beta;	    /* beta = FLOAT; default 1.0 */
 };
 
 /* Called once per problem found. LINE is 0 for problems of the whole file

@@ -156,7 +156,7 @@ static void check_servers(struct loader *ld, const struct raw *r)
 	}
 }
 
-static bool parse_bool(const char *s, bool *out)
+bool parse_bool(const char *s, bool *out)
 {
 	static const char *const yes[] = {"yes", "true", "on", "1"};
 	static const char *const no[] = {"no", "false", "off", "0"};
@@ -261,10 +261,10 @@ static void check_ignore(struct loader *ld, const struct raw *r, struct txc_sig 
 			enum txc_kind kd = sig->params[j].kind;
 			cfg_note(ld, r->line, false,
 				 kd == TXC_K_SCALAR || kd == TXC_K_STRING || kd == TXC_K_BYTES ||
-					 kd == TXC_K_SYMPTR
+					 kd == TXC_K_SYMPTR || sig_kind_is_file(kd)
 				     ? "ignore: '%s' is listed twice"
-				     : "ignore: '%s' is not keyed (only scalar, string, bytes and "
-				       "symptr parameters are)",
+				     : "ignore: '%s' is not keyed (only scalar, string, bytes, "
+				       "symptr and file parameters are)",
 				 item);
 		} else {
 			sig->params[j].keyed = false;
@@ -445,7 +445,7 @@ static void check_fn(struct loader *ld, int i)
  * are, so only parameters with the same portable form can stand for each other. */
 static int value_class(const struct txc_param *p)
 {
-	if (p->kind == TXC_K_STRING)
+	if (p->kind == TXC_K_STRING || sig_kind_is_file(p->kind)) /* a path is a string */
 		return 1;
 	if (p->kind == TXC_K_BYTES)
 		return 2;
@@ -633,6 +633,7 @@ void config_check_all(struct loader *ld)
 		check_invalidates(ld, i);
 	for (int i = 0; i < ld->cfg->nfns; i++)
 		check_writer(ld, i);
+	config_check_world(ld);
 }
 
 /* ---- stale, refresh, beta (fresh.h) ---- */

@@ -27,6 +27,8 @@ enum {
 	CK_IDENTITY,
 	CK_VERIFY,
 	CK_MIN_COST,
+	CK_KEY_ENV,
+	CK_KEY_CWD,
 	CK_STALE,
 	CK_REFRESH,
 	CK_BETA,
@@ -48,6 +50,8 @@ enum {
 	FK_IDENTITY,
 	FK_VERIFY,
 	FK_MIN_COST,
+	FK_KEY_ENV,
+	FK_KEY_CWD,
 	FK_STALE,
 	FK_REFRESH,
 	FK_BETA,
@@ -121,10 +125,17 @@ int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)
 /* Validates everything collected, reporting through cfg_note(). */
 void config_check_all(struct loader *ld);
 
+/* Parses yes/no, true/false, on/off, 1/0 (any case). False when S is none. */
+bool parse_bool(const char *s, bool *out);
+
+/* key_env and key_cwd, [cache] and per function (config_world.c). */
+void config_check_world(struct loader *ld);
+
 /* stale, refresh and beta of [cache] and of function I (config_check.c):
  * fills cfg's and fns[I]'s fields (inherited from [cache]) and reports
  * each bad value at its line. FN < 0: [cache] only. */
 void config_check_fresh(struct loader *ld, int fn);
+
 /* ASCII classes: <ctype.h> follows the host program's locale. */
 static inline bool c_space(int c)
 {

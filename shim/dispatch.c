@@ -44,6 +44,7 @@
 #include "stackroom.h"
 #include "symptr.h"
 #include "verify.h"
+#include "world.h"
 
 struct fn_rt {
 	int index;
@@ -156,10 +157,12 @@ struct call {
 	struct fn_rt *f;
 	void *ret;
 	void **args;
-	int errno_after;	/* what the caller sees once a hit answered the call */
-	struct fpenv *fe;	/* the program's floating-point environment */
-	struct verify_kept *vk; /* a sampled hit's value, kept for run_verified */
-	struct txc_lock held;	/* the stampede lock, or a refresh's (revalidate.h) */
+	int errno_after;	   /* what the caller sees once a hit answered the call */
+	struct fpenv *fe;	   /* the program's floating-point environment */
+	struct verify_kept *vk;	   /* a sampled hit's value, kept for run_verified */
+	const struct txc_arg *a;   /* the key's arguments */
+	const struct txc_world *w; /* and its world (world.h) */
+	struct txc_lock held;	   /* the stampede lock, or a refresh's (revalidate.h) */
 };
 
 /* Applies a verified value. Returns 0 when the call was answered. */
@@ -456,16 +459,25 @@ static void run_miss(struct closure_ud *ud, struct call *c, const struct txc_key
 	if (sigguard_runs != runs)
 		m.err_set = false;
 	m.fe_raised = c->fe->raised;
-	store_result(f, c->ret, c->args, key, lk, &m, &cc);
+	if (world_still(f->fc, c->a, c->w) != 0) { /* the key no longer says what was read */
+		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
+		log_msg(TXC_LOG_INFO,
+			"miss %s %s (not stored: a file changed during the call, or was "
+			"written too recently to key)",
+			f->fc->sig.name, key->text);
+	} else {
+		store_result(f, c->ret, c->args, key, lk, &m, &cc);
+	}
 	capture_free(&cc);
 	retstr_adopt(&f->rs, c->ret);
 }
 
-/* The key of this call of UD's definition. Returns 0, or TXC_ENOTFOUND (counted,
- * logged) when the call is not cacheable: the definition or a symptr argument
- * names nothing. */
+/* The key of this call of UD's definition, with its world in *W. Returns 0,
+ * or TXC_ENOTFOUND (counted, logged) when the call is not cacheable: the
+ * definition or a symptr argument names nothing, or the world cannot be
+ * taken (world.h). */
 static int call_key(struct closure_ud *ud, void **args, struct txc_arg *a, struct symptr_texts *tx,
-		    struct txc_key *key)
+		    struct txc_world *w, struct txc_key *key)
 {
 	struct fn_rt *f = ud->fn;
 	const struct txc_ident *id = defid_get(&ud->def, f->fc, ud->real);
@@ -476,7 +488,11 @@ static int call_key(struct closure_ud *ud, void **args, struct txc_arg *a, struc
 			id ? "a symptr argument points into no library" : "definition unknown");
 		return TXC_ENOTFOUND;
 	}
-	return key_build(&g_cache->kf[f->index], &id->digest, &f->fc->sig, a, key);
+	if (world_take(f->fc, a, w) != 0) { /* logged there */
+		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
+		return TXC_ENOTFOUND;
+	}
+	return key_build_world(&g_cache->kf[f->index], &id->digest, &f->fc->sig, a, &w->kw, key);
 }
 
 /* A sampled hit (C->vk->kept, verify.h): the real function answers, as on
@@ -510,19 +526,20 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 	struct fn_rt *f = ud->fn;
 	struct txc_arg a[TXC_MAX_PARAMS];
 	struct symptr_texts tx;
+	struct txc_world w;
 	struct txc_key key;
 	struct txc_lookup lk;
 	uint64_t epoch = near_epoch(f->index);
 	/* memcached is known down and there is no near cache: skip the key */
 	bool down = !epoch && store_breaker_open(g_cache->store);
-	if (down || call_key(ud, args, a, &tx, &key) != 0) {
+	if (down || call_key(ud, args, a, &tx, &w, &key) != 0) {
 		if (down)
 			stats_add(&f->stats, TXC_ST_ERRORS, 1);
 		call_real(ud, ret, args, caller_errno, fe);
 		return;
 	}
 	struct verify_kept vk = {.kept = false};
-	struct call c = {f, ret, args, caller_errno, fe, &vk, {0}};
+	struct call c = {f, ret, args, caller_errno, fe, &vk, a, &w, {0}};
 	if (epoch && near_get(f->index, &key.digest, near_apply, &c) == 0) {
 		log_msg(TXC_LOG_INFO, "hit %s %s (near)", f->fc->sig.name, key.text);
 		errno = c.errno_after;

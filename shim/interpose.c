@@ -5,18 +5,17 @@
  * The array is static because interpose_patch_all is documented as not
  * reentrant and runs at load time, where malloc may be a configured function.
  *
- * Over 500 lines: the ELF walk, version matching, skip set and page
- * protection are one mechanism that must agree on the same module list.
+ * Over 500 lines: the ELF walk, version matching and skip set are one
+ * mechanism that must agree on the same module list (page protection is
+ * pageprot.c).
  */
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <link.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/auxv.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "elf_arch.h"
@@ -25,6 +24,7 @@
 #include "interpose.h"
 #include "log.h"
 #include "needed.h"
+#include "pageprot.h"
 #include "scope.h"
 
 #define MAX_MODS 1024
@@ -67,9 +67,7 @@ struct patcher {
 	size_t nmods;		    /* mods[0..nmods) is this pass's module list */
 	uintptr_t exe_lo, exe_hi;   /* a non-PIE main program: canonical PLT addresses live there */
 	uintptr_t self_lo, self_hi; /* the module holding this code */
-	uintptr_t pagesz;
-	uintptr_t cache_page; /* last page whose protection was looked up; 0: none */
-	int cache_prot;
+	struct pageprot pp;
 };
 
 static struct mod mods[MAX_MODS];
@@ -433,127 +431,12 @@ static bool target_matches(const struct interpose_target *t, const char *name, c
 	return !t->version || !*t->version || (ver && strcmp(ver, t->version) == 0);
 }
 
-/* A byte-at-a-time parser of /proc/self/maps: no line buffer, no stdio. */
-struct maps_state {
-	uintptr_t lo, hi;
-	int field, prot;
-};
-
-/* Feeds one byte; returns 1 when the line being parsed covers ADDR, with
- * its protection in *PROT. */
-static int maps_feed(struct maps_state *s, char c, uintptr_t addr, int *prot)
-{
-	if (c == '\n') {
-		memset(s, 0, sizeof(*s));
-		return 0;
-	}
-	if (s->field == 0 || s->field == 1) {
-		uintptr_t *x = s->field ? &s->hi : &s->lo;
-		if ((c == '-' && s->field == 0) || (c == ' ' && s->field == 1))
-			s->field++;
-		else
-			*x = *x * 16 + (uintptr_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-		return 0;
-	}
-	if (s->field != 2)
-		return 0;
-	if (c == ' ') {
-		s->field = 3;
-		*prot = s->prot;
-		return addr >= s->lo && addr < s->hi;
-	}
-	s->prot |= c == 'r' ? PROT_READ : c == 'w' ? PROT_WRITE : c == 'x' ? PROT_EXEC : 0;
-	return 0;
-}
-
-static int maps_prot(uintptr_t addr, int *prot)
-{
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return TXC_ESYS;
-	struct maps_state s = {0};
-	char buf[4096];
-	ssize_t got;
-	int found = 0;
-	while (!found && ((got = read(fd, buf, sizeof(buf))) > 0 || (got < 0 && errno == EINTR))) {
-		for (ssize_t i = 0; i < got && !found; i++)
-			found = maps_feed(&s, buf[i], addr, prot);
-	}
-	close(fd);
-	return found ? 0 : TXC_ENOTFOUND;
-}
-
-/* Without /proc: RELRO pages are read-only once the module is relocated,
- * everything else keeps its PT_LOAD flags. */
-static int phdr_prot(const struct mod *m, uintptr_t page, uintptr_t pagesz, int *prot)
-{
-	for (size_t i = 0; i < m->phnum; i++) {
-		const ElfW(Phdr) *ph = &m->phdr[i];
-		uintptr_t start = (m->base + ph->p_vaddr) & ~(pagesz - 1);
-		uintptr_t end = (m->base + ph->p_vaddr + ph->p_memsz) & ~(pagesz - 1);
-		if (ph->p_type == PT_GNU_RELRO && page >= start && page < end) {
-			*prot = PROT_READ;
-			return 0;
-		}
-	}
-	for (size_t i = 0; i < m->phnum; i++) {
-		const ElfW(Phdr) *ph = &m->phdr[i];
-		uintptr_t start = m->base + ph->p_vaddr;
-		if (ph->p_type == PT_LOAD && page + pagesz > start && page < start + ph->p_memsz) {
-			*prot = (ph->p_flags & PF_R ? PROT_READ : 0) |
-				(ph->p_flags & PF_W ? PROT_WRITE : 0) |
-				(ph->p_flags & PF_X ? PROT_EXEC : 0);
-			return 0;
-		}
-	}
-	return TXC_ENOTFOUND;
-}
-
-static int page_prot(struct patcher *p, const struct mod *m, uintptr_t page, int *prot)
-{
-	if (p->cache_page == page) {
-		*prot = p->cache_prot;
-		return 0;
-	}
-	if (maps_prot(page, prot) != 0 && phdr_prot(m, page, p->pagesz, prot) != 0)
-		return TXC_ENOTFOUND;
-	p->cache_page = page;
-	p->cache_prot = *prot;
-	return 0;
-}
-
-/* Adds write permission on top of the page's protection (a GOT may share a
- * page with code: keep PROT_EXEC), stores, and restores it. With EXPECT, the
- * store happens only while the slot still holds it (a data word the program
- * may write at the same time): TXC_EEXIST when it did not. */
+/* Writes VAL into SLOT of M (pageprot.h). */
 static int write_slot(struct patcher *p, const struct mod *m, uintptr_t slot, void *val,
 		      void *expect)
 {
-	uintptr_t page = slot & ~(p->pagesz - 1);
-	int prot;
-	if (page_prot(p, m, page, &prot) != 0) {
-		log_msg(TXC_LOG_WARN, "interpose: no protection known for %#lx in %s",
-			(unsigned long)slot, *m->name ? m->name : "(main)");
-		return TXC_ENOTFOUND;
-	}
-	bool ro = !(prot & PROT_WRITE);
-	if (ro && mprotect((void *)page, p->pagesz, prot | PROT_READ | PROT_WRITE) != 0) {
-		log_msg(TXC_LOG_WARN, "interpose: mprotect %#lx in %s: %s", (unsigned long)page,
-			*m->name ? m->name : "(main)", strerror(errno));
-		return TXC_ESYS;
-	}
-	int rc = 0;
-	if (!expect)
-		__atomic_store_n((void **)slot, val, __ATOMIC_RELEASE);
-	else if (!__atomic_compare_exchange_n((void **)slot, &expect, val, false, __ATOMIC_ACQ_REL,
-					      __ATOMIC_ACQUIRE))
-		rc = TXC_EEXIST;
-	if (ro && mprotect((void *)page, p->pagesz, prot) != 0) {
-		log_msg(TXC_LOG_WARN, "interpose: restoring protection of %#lx in %s: %s",
-			(unsigned long)page, *m->name ? m->name : "(main)", strerror(errno));
-		p->cache_prot = prot | PROT_WRITE;
-	}
-	return rc;
+	const struct pageprot_mod pm = {m->base, m->phdr, m->phnum, *m->name ? m->name : "(main)"};
+	return pageprot_write(&p->pp, &pm, slot, val, expect);
 }
 
 /* What a relocation fills: a call's PLT slot, a GOT slot read by -fno-plt
@@ -843,7 +726,7 @@ int interpose_patch_all(const struct interpose_target *targets, size_t n, interp
 	begin_scope(w.n);
 
 	struct patcher p = {.targets = targets, .n = n, .hook = hook, .ctx = ctx, .nmods = w.n};
-	p.pagesz = (uintptr_t)sysconf(_SC_PAGESIZE);
+	pageprot_init(&p.pp);
 	for (size_t i = 0; i < w.n; i++) {
 		if (!*mods[i].name && mods[i].base == 0) {
 			p.exe_lo = mods[i].lo;

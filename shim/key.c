@@ -18,10 +18,20 @@
  *                          else 'B', 8 bytes LE length, bytes
  *     keyed SYMPTR         'N' when NULL; else 'P', 8 bytes LE length, the
  *                          text symptr.h makes of where it points
+ *     keyed file           'N' when NULL; else 'L' (file) or 'H'
+ *                          (file:content), 8 bytes LE length, the path,
+ *                          then the state (filekey.h): 'U' unknown; 'M',
+ *                          'A' or 'Z' (missing, denied, bad path); or 'T'
+ *                          and 8 bytes LE each of dev, ino, size, mtime s,
+ *                          mtime ns, ctime s, ctime ns (file), or of size
+ *                          and the 16 bytes of the content hash (content)
  *     out kinds            'O', 1 byte: 1 for a non-NULL pointer, 0 for NULL
  *     anything else        'X' (ptr, ignored, out fd, out stream): holds
  *                          the position; a descriptor or stream is never
  *                          keyed, whatever its number or NULL-ness
+ *   then the world (world.h), only as configured: for each key_env name,
+ *   'E', 1 byte length, the name, then 'N' (unset) or 'V', 8 bytes LE
+ *   length, the value; for key_cwd, 'C', 8 bytes LE length, the directory
  *   then, only when the signature has a float or double parameter or
  *   return and the rounding mode is not FE_TONEAREST (keys in the default
  *   mode are unchanged): 'R', 1 byte: 1 FE_UPWARD, 2 FE_DOWNWARD,
@@ -125,6 +135,55 @@ static void enc_done(struct kenc *e, struct txc_digest *d)
 	digest_from_hash(h, d);
 }
 
+static void enc_u64s(struct kenc *e, const uint64_t *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		put_le64(enc_room(e, 8), v[i]);
+}
+
+/* A file parameter's path and state: the path went out as a string. */
+static void enc_file(struct kenc *e, const struct txc_filekey *fk)
+{
+	if (!fk || fk->cls != FILEKEY_PRESENT) {
+		*enc_room(e, 1) = fk ? fk->cls : 'U';
+		return;
+	}
+	*enc_room(e, 1) = 'T';
+	if (fk->content) {
+		enc_u64s(e, &fk->size, 1);
+		enc_blob(e, fk->hash, sizeof(fk->hash));
+		return;
+	}
+	uint64_t v[7] = {fk->dev,      fk->ino,
+			 fk->size,     (uint64_t)fk->mtime_s,
+			 fk->mtime_ns, (uint64_t)fk->ctime_s,
+			 fk->ctime_ns};
+	enc_u64s(e, v, 7);
+}
+
+static void enc_world(struct kenc *e, const struct txc_key_world *w)
+{
+	for (int i = 0; i < w->nenv; i++) {
+		size_t n = strnlen(w->env_name[i], 255);
+		uint8_t *p = enc_room(e, 2);
+		p[0] = 'E';
+		p[1] = (uint8_t)n;
+		enc_blob(e, w->env_name[i], n);
+		const char *v = w->env_val[i];
+		*enc_room(e, 1) = v ? 'V' : 'N';
+		if (v) {
+			size_t vl = strlen(v);
+			put_le64(enc_room(e, 8), vl);
+			enc_blob(e, v, vl);
+		}
+	}
+	if (w->cwd) {
+		*enc_room(e, 1) = 'C';
+		put_le64(enc_room(e, 8), w->cwd_len);
+		enc_blob(e, w->cwd, w->cwd_len);
+	}
+}
+
 static void enc_param(struct kenc *e, const struct txc_param *p, const struct txc_arg *a)
 {
 	uint8_t *w;
@@ -145,10 +204,17 @@ static void enc_param(struct kenc *e, const struct txc_param *p, const struct tx
 	} else if (!a->ptr) {
 		*enc_room(e, 1) = 'N';
 	} else {
+		static const char tags[] = {[TXC_K_STRING] = 'S',
+					    [TXC_K_BYTES] = 'B',
+					    [TXC_K_SYMPTR] = 'P',
+					    [TXC_K_FILE] = 'L',
+					    [TXC_K_FILE_CONTENT] = 'H'};
 		w = enc_room(e, 9);
-		w[0] = p->kind == TXC_K_STRING ? 'S' : p->kind == TXC_K_SYMPTR ? 'P' : 'B';
+		w[0] = (uint8_t)tags[p->kind];
 		put_le64(w + 1, a->len);
 		enc_blob(e, a->ptr, (size_t)a->len);
+		if (sig_kind_is_file(p->kind))
+			enc_file(e, a->file);
 	}
 }
 
@@ -263,11 +329,14 @@ void key_args_from_ffi(const struct txc_sig *sig, void *const *avalue, struct tx
 		a->num = 0;
 		a->ptr = NULL;
 		a->len = 0;
+		a->file = NULL;
 		switch (p->kind) {
 		case TXC_K_SCALAR:
 			a->num = sig_scalar_load(p->type, avalue[i]);
 			break;
 		case TXC_K_STRING:
+		case TXC_K_FILE:
+		case TXC_K_FILE_CONTENT:
 			a->ptr = *(const char *const *)avalue[i];
 			/* an ignored string is not read: it may not be one */
 			a->len = a->ptr && p->keyed ? strlen(a->ptr) : 0;
@@ -326,15 +395,33 @@ static uint8_t round_tag(int mode)
 	}
 }
 
+static int build(const struct txc_key_fn *kf, const struct txc_digest *ident,
+		 const struct txc_sig *sig, const struct txc_arg *args,
+		 const struct txc_key_world *world, int mode, struct txc_key *out);
+
 int key_build(const struct txc_key_fn *kf, const struct txc_digest *ident,
 	      const struct txc_sig *sig, const struct txc_arg *args, struct txc_key *out)
 {
-	return key_build_round(kf, ident, sig, args, fegetround(), out);
+	return build(kf, ident, sig, args, NULL, fegetround(), out);
+}
+
+int key_build_world(const struct txc_key_fn *kf, const struct txc_digest *ident,
+		    const struct txc_sig *sig, const struct txc_arg *args,
+		    const struct txc_key_world *w, struct txc_key *out)
+{
+	return build(kf, ident, sig, args, w, fegetround(), out);
 }
 
 int key_build_round(const struct txc_key_fn *kf, const struct txc_digest *ident,
 		    const struct txc_sig *sig, const struct txc_arg *args, int mode,
 		    struct txc_key *out)
+{
+	return build(kf, ident, sig, args, NULL, mode, out);
+}
+
+static int build(const struct txc_key_fn *kf, const struct txc_digest *ident,
+		 const struct txc_sig *sig, const struct txc_arg *args,
+		 const struct txc_key_world *world, int mode, struct txc_key *out)
 {
 	struct kenc e;
 	struct txc_digest d;
@@ -353,6 +440,8 @@ int key_build_round(const struct txc_key_fn *kf, const struct txc_digest *ident,
 		if (i != 1)
 #endif
 			enc_param(&e, &sig->params[i], &args[i]);
+	if (world)
+		enc_world(&e, world);
 	uint8_t rt = round_tag(mode);
 	if (rt && key_sig_has_fp(sig)) {
 		uint8_t *w = enc_room(&e, 2);

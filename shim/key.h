@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "filekey.h"
 #include "sig.h"
 
 #define TXC_KEY_MAX 250
@@ -41,12 +42,24 @@ struct txc_key_fn {
 
 /* The value of one parameter of a call, as the encoder sees it. */
 struct txc_arg {
-	uint64_t num;	 /* SCALAR: portable form (sig_scalar_load) */
-	const void *ptr; /* STRING, BYTES: the data, NULL for a NULL pointer;
-			  * SYMPTR: the pointer (key_args_from_ffi), then its
-			  * text (symptr_args_text) before key_build;
-			  * out kinds: the caller's pointer (only NULL-ness is keyed) */
-	uint64_t len;	 /* STRING: strlen (0 when NULL); BYTES: LEN */
+	uint64_t num;			/* SCALAR: portable form (sig_scalar_load) */
+	const void *ptr;		/* STRING, BYTES: the data, NULL for a NULL pointer;
+					 * SYMPTR: the pointer (key_args_from_ffi), then its
+					 * text (symptr_args_text) before key_build;
+					 * out kinds: the caller's pointer (only NULL-ness is keyed) */
+	uint64_t len;			/* STRING: strlen (0 when NULL); BYTES: LEN */
+	const struct txc_filekey *file; /* file kinds: the file's state (world.h);
+					 * NULL keys as "state unknown" */
+};
+
+/* What a key covers besides the arguments (world.h fills it): the values
+ * of the key_env variables and the working directory at the call. */
+struct txc_key_world {
+	int nenv;
+	const char *const *env_name; /* NENV names, from the config */
+	const char *const *env_val;  /* their values; NULL: unset (not "") */
+	const char *cwd;	     /* NULL: key_cwd is off */
+	size_t cwd_len;
 };
 
 /* Fills *KF for function SIG in namespace NS.
@@ -68,6 +81,11 @@ void key_args_from_ffi(const struct txc_sig *sig, void *const *avalue, struct tx
  * when it is not FE_TONEAREST. Returns 0; *OUT is always filled. */
 int key_build(const struct txc_key_fn *kf, const struct txc_digest *ident,
 	      const struct txc_sig *sig, const struct txc_arg *args, struct txc_key *out);
+
+/* key_build with the world W too (NULL: none, as key_build). */
+int key_build_world(const struct txc_key_fn *kf, const struct txc_digest *ident,
+		    const struct txc_sig *sig, const struct txc_arg *args,
+		    const struct txc_key_world *w, struct txc_key *out);
 
 /* key_build under rounding mode MODE (an FE_* rounding constant) instead of
  * the current one: invalidation names a call's key in every mode. */

@@ -115,6 +115,8 @@ bool sig_param_keyed(const struct txc_param *p)
 	case TXC_K_STRING:
 	case TXC_K_BYTES:
 	case TXC_K_SYMPTR:
+	case TXC_K_FILE:
+	case TXC_K_FILE_CONTENT:
 		return p->keyed;
 	default:
 		return false;

@@ -327,6 +327,19 @@ static int parse_out(struct parser *ps, struct txc_param *pm, int i, const char 
 	return 0;
 }
 
+/* "file" (already read) or "file:content": a path keyed by its file. */
+static int parse_file(struct parser *ps, struct txc_param *pm, const char *ctx)
+{
+	pm->kind = TXC_K_FILE;
+	pm->keyed = true;
+	if (!lex_accept(ps, ":"))
+		return 0;
+	if (!lex_accept(ps, "content"))
+		return fail(ps, "%s: expected 'content' after 'file:' (file or file:content)", ctx);
+	pm->kind = TXC_K_FILE_CONTENT;
+	return 0;
+}
+
 /* The type part of parameter I: everything before its name. */
 static int parse_param_type(struct parser *ps, struct txc_param *pm, int i, const char *ctx)
 {
@@ -355,6 +368,8 @@ static int parse_param_type(struct parser *ps, struct txc_param *pm, int i, cons
 		pm->keyed = true;
 		return 0;
 	}
+	if (tok_is(t, "file")) /* not reserved: "string file" stays a valid name */
+		return parse_file(ps, pm, ctx);
 	if (tok_is(t, "void"))
 		return fail(ps, "%s: void is only allowed as a return type%s", ctx,
 			    tok_is(lex_peek(ps), "*") ? " (use 'ptr' for a void *)" : "");
@@ -690,6 +705,12 @@ static void canon_param(struct sbuf *sb, const struct txc_sig *sig, const struct
 	case TXC_K_SYMPTR:
 		sb_add(sb, "symptr");
 		break;
+	case TXC_K_FILE:
+		sb_add(sb, "file");
+		break;
+	case TXC_K_FILE_CONTENT:
+		sb_add(sb, "file:content");
+		break;
 	default:
 		sb_add(sb, "?");
 		break;
@@ -698,7 +719,8 @@ static void canon_param(struct sbuf *sb, const struct txc_sig *sig, const struct
 		sb_add(sb, "%s%.*s", pm->kind == TXC_K_OUT_SCALAR ? "" : " ", TXC_NAME_MAX - 1,
 		       pm->name);
 	bool keyable = pm->kind == TXC_K_SCALAR || pm->kind == TXC_K_STRING ||
-		       pm->kind == TXC_K_BYTES || pm->kind == TXC_K_SYMPTR;
+		       pm->kind == TXC_K_BYTES || pm->kind == TXC_K_SYMPTR ||
+		       sig_kind_is_file(pm->kind);
 	if (keyable && !pm->keyed)
 		sb_add(sb, " [ignored]");
 }

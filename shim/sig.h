@@ -65,17 +65,25 @@ uint64_t sig_scalar_load(enum txc_type t, const void *p);
 void sig_scalar_store(enum txc_type t, uint64_t v, void *p);
 
 enum txc_kind {
-	TXC_K_SCALAR,	  /* T name: by value, keyed */
-	TXC_K_STRING,	  /* string: const char *, keyed by content, NULL != "" */
-	TXC_K_BYTES,	  /* bytes[LEN]: const void *, keyed by content */
-	TXC_K_PTR,	  /* ptr: opaque, never keyed, passed through */
-	TXC_K_OUT_STRING, /* out string[CAP]: char * buffer filled with a string */
-	TXC_K_OUT_BYTES,  /* out bytes[CAP] or out bytes[CAP:LEN] */
-	TXC_K_OUT_SCALAR, /* out T *: one scalar written through the pointer */
-	TXC_K_OUT_FD,	  /* out fd: an int descriptor; what the call writes to it */
-	TXC_K_OUT_STREAM, /* out stream: a FILE *; what the call writes through it */
-	TXC_K_SYMPTR	  /* symptr: a pointer into a library, keyed by where (symptr.h) */
+	TXC_K_SCALAR,	   /* T name: by value, keyed */
+	TXC_K_STRING,	   /* string: const char *, keyed by content, NULL != "" */
+	TXC_K_BYTES,	   /* bytes[LEN]: const void *, keyed by content */
+	TXC_K_PTR,	   /* ptr: opaque, never keyed, passed through */
+	TXC_K_OUT_STRING,  /* out string[CAP]: char * buffer filled with a string */
+	TXC_K_OUT_BYTES,   /* out bytes[CAP] or out bytes[CAP:LEN] */
+	TXC_K_OUT_SCALAR,  /* out T *: one scalar written through the pointer */
+	TXC_K_OUT_FD,	   /* out fd: an int descriptor; what the call writes to it */
+	TXC_K_OUT_STREAM,  /* out stream: a FILE *; what the call writes through it */
+	TXC_K_SYMPTR,	   /* symptr: a pointer into a library, keyed by where (symptr.h) */
+	TXC_K_FILE,	   /* file: a path (const char *), keyed by it and the file's stat */
+	TXC_K_FILE_CONTENT /* file:content: a path, keyed by it and the file's bytes */
 };
+
+/* True for the two file kinds: a string naming a file (filekey.h). */
+static inline bool sig_kind_is_file(enum txc_kind k)
+{
+	return k == TXC_K_FILE || k == TXC_K_FILE_CONTENT;
+}
 
 enum txc_ret {
 	TXC_R_VOID,	    /* void */
@@ -137,7 +145,7 @@ int sig_find_param(const struct txc_sig *sig, const char *name);
 int sig_canonical(const struct txc_sig *sig, char *buf, size_t cap);
 
 /* True when parameter P of SIG contributes to the key: keyed SCALAR,
- * STRING and BYTES parameters. Out-parameters contribute only whether their
+ * STRING, BYTES, SYMPTR and file parameters. Out-parameters contribute only whether their
  * pointer is NULL; see key.h. */
 bool sig_param_keyed(const struct txc_param *p);
 

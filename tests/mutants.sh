@@ -36,6 +36,7 @@ MUTANTS=(
 	"INVAL|the invalidation of a mutator skipped|30_policy"
 	"HANDLER_WRITES|a signal handler's writes captured into the value|93_capture_signals"
 	"DEFER|signal handlers run in the middle of the shim's work|94_guard_unwind"
+	"FILE_STILL|a keyed file not checked again after the call|33_worldkey"
 	"STALE_LOCK|every reader of a stale value recomputes it (no refresh lock)|34_stale"
 	"STALE_FOREVER|a value past fresh-until + stale served as stale|34_stale"
 	"NEAR_FRESH|a near-cache entry outlives its value's fresh-until|34_stale"

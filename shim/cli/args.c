@@ -244,7 +244,7 @@ static int parse_arg(struct cli_call *c, const struct txc_param *p, const char *
 	if (p->kind == TXC_K_SCALAR)
 		return parse_scalar(p->type, word, &a->num);
 	/* a symptr is written as the text the shim keys it by (symptr.h) */
-	if (p->kind == TXC_K_STRING || p->kind == TXC_K_SYMPTR) {
+	if (p->kind == TXC_K_STRING || p->kind == TXC_K_SYMPTR || sig_kind_is_file(p->kind)) {
 		a->ptr = strcmp(word, "NULL") ? word : NULL;
 		a->len = a->ptr ? strlen(word) : 0;
 		return 0;
@@ -317,8 +317,17 @@ int cli_call_open(const char *cmd, const struct cli_opts *o, int nwords, char **
 	rc = parse_args(cmd, c, nwords - 1, words + 1);
 	if (rc == 0)
 		rc = cli_call_idents(cmd, o->library, c);
+	if (rc == 0 && world_take(&c->cfg->fns[c->fn], c->args, &c->world) != 0) {
+		fprintf(stderr,
+			"txcache %s: this call cannot be keyed here (key_cwd: no "
+			"working directory; or a file argument is a FIFO or device, "
+			"unreadable, or too big): the shim calls it uncached\n",
+			cmd);
+		rc = EX_DATAERR;
+	}
 	for (int i = 0; rc == 0 && i < c->nids; i++)
-		key_build(&c->cache->kf[c->fn], &c->ids[i].digest, c->sig, c->args, &c->keys[i]);
+		key_build_world(&c->cache->kf[c->fn], &c->ids[i].digest, c->sig, c->args,
+				&c->world.kw, &c->keys[i]);
 	if (rc == 0 && c->nids > 0)
 		c->key = c->keys[0];
 	return rc;

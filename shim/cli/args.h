@@ -12,6 +12,9 @@
  *   bytes    hex digits (an optional 0x), @FILE for a file's contents,
  *            NULL for a null pointer, "" for zero bytes
  *   symptr   the text the shim keys the pointer by (symptr.h), or NULL
+ *   file     a path, as a string; the key sees the file as it is now, and
+ *            the key_env variables and the directory as this command has
+ *            them (world.h): run it where the program runs
  */
 #ifndef TXC_CLI_ARGS_H
 #define TXC_CLI_ARGS_H
@@ -22,6 +25,7 @@
 #include "cache.h"
 #include "callargs.h"
 #include "idreg.h"
+#include "world.h"
 
 enum {
 	CLI_OPT_JSON = 1,    /* --json */
@@ -54,6 +58,7 @@ struct cli_call {
 	int nids;
 	void *owned[2 * TXC_MAX_PARAMS]; /* buffers read from hex or files */
 	int nowned;
+	struct txc_world world; /* what the keys see besides the arguments */
 };
 
 /* Loads the config, finds FUNCTION (WORDS[0]) and parses its NWORDS - 1

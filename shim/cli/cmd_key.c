@@ -5,6 +5,7 @@
 #include "args.h"
 #include "cli.h"
 #include "err.h"
+#include "world.h"
 
 int cmd_key(int argc, char **argv)
 {
@@ -38,7 +39,13 @@ int cmd_delete(int argc, char **argv)
 		enum txc_inval_how how;
 		int err = cache_invalidate_call(c.cache, c.fn, c.args, &how);
 		const char *what = c.nids ? c.key.text : "the call's key or its identity registry";
-		if (err == 0 && how != TXC_INV_CALL)
+		bool world = world_used(&c.cfg->fns[c.fn]);
+		if (err == 0 && how == TXC_INV_FN && world)
+			fprintf(stderr,
+				"txcache delete: %s is keyed by the world (key_env, key_cwd or a "
+				"file): invalidated every call of it\n",
+				c.cfg->fns[c.fn].sig.name);
+		else if (err == 0 && how != TXC_INV_CALL)
 			fprintf(stderr,
 				"txcache delete: %s unreachable; invalidated every call of %s\n",
 				what, how == TXC_INV_FN ? c.cfg->fns[c.fn].sig.name : c.cfg->ns);

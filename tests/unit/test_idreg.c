@@ -71,7 +71,7 @@ static void test_registry(struct txc_cache *c)
 	CHECK(idreg_read(st, kf, ids, &n) == TXC_ETOOBIG && n == IDREG_MAX, "full at %d",
 	      IDREG_MAX);
 	uint64_t before = gen_of(c);
-	struct txc_arg arg = {7, NULL, 0};
+	struct txc_arg arg = {7, NULL, 0, NULL};
 	enum txc_inval_how how;
 	CHECK(cache_invalidate_call(c, 0, &arg, &how) == 0 && how == TXC_INV_FN &&
 		  gen_of(c) != before,

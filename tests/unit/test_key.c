@@ -67,12 +67,12 @@ static int same(const struct txc_key *a, const struct txc_key *b)
 
 static struct txc_arg str_arg(const char *s)
 {
-	return (struct txc_arg){0, s, s ? strlen(s) : 0};
+	return (struct txc_arg){0, s, s ? strlen(s) : 0, NULL};
 }
 
 static struct txc_arg num_arg(uint64_t v)
 {
-	return (struct txc_arg){v, NULL, 0};
+	return (struct txc_arg){v, NULL, 0, NULL};
 }
 
 static void test_golden_and_strings(void)
@@ -175,12 +175,12 @@ static void test_ignored_and_out(void)
 	add_param(&s, "res", TXC_K_OUT_SCALAR, TXC_T_INT);
 	a[0] = num_arg(5);
 	a[1] = num_arg(1);
-	a[2] = (struct txc_arg){0, &x, 0};
-	a[3] = (struct txc_arg){0, &x, 0};
+	a[2] = (struct txc_arg){0, &x, 0, NULL};
+	a[3] = (struct txc_arg){0, &x, 0, NULL};
 	k1 = build(&kf, &s, a);
 	a[1] = num_arg(999);
-	a[2] = (struct txc_arg){77, &y, 5};
-	a[3] = (struct txc_arg){0, &y, 0};
+	a[2] = (struct txc_arg){77, &y, 5, NULL};
+	a[3] = (struct txc_arg){0, &y, 0, NULL};
 	k2 = build(&kf, &s, a);
 	CHECK(same(&k1, &k2), "ignored param, ptr and out pointer value change nothing");
 	a[3].ptr = NULL;
@@ -204,17 +204,17 @@ static void test_bytes(void)
 	kf_fixed(&kf);
 	sig_init(&s, "f");
 	add_param(&s, "b", TXC_K_BYTES, TXC_T_VOID);
-	a[0] = (struct txc_arg){0, NULL, 0};
+	a[0] = (struct txc_arg){0, NULL, 0, NULL};
 	k1 = build(&kf, &s, a);
-	a[0] = (struct txc_arg){0, NULL, 12};
+	a[0] = (struct txc_arg){0, NULL, 12, NULL};
 	k2 = build(&kf, &s, a);
 	CHECK(same(&k1, &k2), "NULL bytes key the same whatever the length");
-	a[0] = (struct txc_arg){0, "", 0};
+	a[0] = (struct txc_arg){0, "", 0, NULL};
 	k2 = build(&kf, &s, a);
 	CHECK(!same(&k1, &k2), "NULL bytes and empty bytes differ");
-	a[0] = (struct txc_arg){0, "a\0b", 3};
+	a[0] = (struct txc_arg){0, "a\0b", 3, NULL};
 	k1 = build(&kf, &s, a);
-	a[0] = (struct txc_arg){0, "a\0c", 3};
+	a[0] = (struct txc_arg){0, "a\0c", 3, NULL};
 	k2 = build(&kf, &s, a);
 	CHECK(!same(&k1, &k2), "bytes after a NUL are keyed");
 }
@@ -244,8 +244,8 @@ static void test_format(void)
 		struct txc_key k;
 
 		a[0] = num_arg((uint64_t)-3);
-		a[1] = (struct txc_arg){0, blob, len};
-		a[2] = (struct txc_arg){0, NULL, 0};
+		a[1] = (struct txc_arg){0, blob, len, NULL};
+		a[2] = (struct txc_arg){0, NULL, 0, NULL};
 		key_build(&kf, &g_id, &s, a, &k);
 		memcpy(want, "TXK2", 4);
 		memcpy(want + 4, kf.sig_digest.b, 16);
@@ -385,11 +385,11 @@ static void test_ffi(void)
 
 	h[0] = num_arg((uint64_t)-7);
 	h[1] = str_arg("bob");
-	h[2] = (struct txc_arg){0, "\x01\x02\x03\x04", 4};
+	h[2] = (struct txc_arg){0, "\x01\x02\x03\x04", 4, NULL};
 	h[3] = num_arg(4);
-	h[4] = (struct txc_arg){0, &id, 0};
-	h[5] = (struct txc_arg){0, NULL, 0};
-	h[6] = (struct txc_arg){0, "", 0};
+	h[4] = (struct txc_arg){0, &id, 0, NULL};
+	h[5] = (struct txc_arg){0, NULL, 0, NULL};
+	h[6] = (struct txc_arg){0, "", 0, NULL};
 	h[7] = num_arg((uint64_t)-2);
 	k1 = build(&kf, &s, a);
 	k2 = build(&kf, &s, h);
@@ -430,7 +430,7 @@ static void test_speed(void)
 	kf_fixed(&kf);
 	sig_init(&s, "f");
 	add_param(&s, "b", TXC_K_BYTES, TXC_T_VOID);
-	a[0] = (struct txc_arg){0, big, 128 * 1024};
+	a[0] = (struct txc_arg){0, big, 128 * 1024, NULL};
 	t0 = now_s();
 	for (int i = 0; i < iters; i++) {
 		big[0] = (uint8_t)i;

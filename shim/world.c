@@ -1,0 +1,91 @@
+/* world.c - the world a call's key sees; see world.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "log.h"
+#include "world.h"
+
+bool world_used(const struct txc_fn_config *fc)
+{
+	if (fc->nkey_env > 0 || fc->key_cwd)
+		return true;
+	for (int i = 0; i < fc->sig.nparams; i++)
+		if (sig_kind_is_file(fc->sig.params[i].kind) && fc->sig.params[i].keyed)
+			return true;
+	return false;
+}
+
+static int take_cwd(const struct txc_fn_config *fc, struct txc_world *w)
+{
+	static int logged_long, logged_fail;
+	if (getcwd(w->cwd, sizeof(w->cwd))) {
+		w->kw.cwd = w->cwd;
+		w->kw.cwd_len = strlen(w->cwd);
+		return 0;
+	}
+	if (errno == ERANGE) {
+		log_once(&logged_long, TXC_LOG_INFO,
+			 "%s: key_cwd: the working directory is longer than %d bytes; calling "
+			 "uncached (logged once)",
+			 fc->sig.name, PATH_MAX);
+		return TXC_ETOOBIG;
+	}
+	log_once(&logged_fail, TXC_LOG_INFO,
+		 "%s: key_cwd: getcwd failed (%s); calling uncached (logged once)", fc->sig.name,
+		 strerror(errno));
+	return TXC_ESYS;
+}
+
+static int take_files(const struct txc_fn_config *fc, struct txc_arg *args, struct txc_world *w)
+{
+	static int logged;
+	for (int i = 0; i < fc->sig.nparams; i++) {
+		const struct txc_param *p = &fc->sig.params[i];
+		if (!sig_kind_is_file(p->kind) || !p->keyed || !args[i].ptr)
+			continue;
+		int rc = filekey_take(args[i].ptr, p->kind == TXC_K_FILE_CONTENT, &w->file[i]);
+		if (rc != 0) {
+			log_once(&logged, TXC_LOG_INFO,
+				 "%s: %s '%.200s': %s; calling uncached (logged once)",
+				 fc->sig.name, p->name[0] ? p->name : "file",
+				 (const char *)args[i].ptr, filekey_why(rc));
+			return rc;
+		}
+		args[i].file = &w->file[i];
+		w->files = true;
+	}
+	return 0;
+}
+
+int world_take(const struct txc_fn_config *fc, struct txc_arg *args, struct txc_world *w)
+{
+	int saved = errno, rc = 0;
+	w->files = false;
+	w->kw.nenv = fc->nkey_env;
+	w->kw.env_name = w->env_name;
+	w->kw.env_val = w->env_val;
+	w->kw.cwd = NULL;
+	w->kw.cwd_len = 0;
+	for (int i = 0; i < fc->nkey_env; i++) {
+		w->env_name[i] = fc->key_env[i];
+		w->env_val[i] = getenv(fc->key_env[i]); /* the program's setenv counts */
+	}
+	if (fc->key_cwd)
+		rc = take_cwd(fc, w);
+	if (rc == 0)
+		rc = take_files(fc, args, w);
+	errno = saved;
+	return rc;
+}
+
+int world_still(const struct txc_fn_config *fc, const struct txc_arg *args,
+		const struct txc_world *w)
+{
+	for (int i = 0; w->files && i < fc->sig.nparams; i++)
+		if (args[i].file && filekey_still(args[i].ptr, args[i].file) != 0)
+			return TXC_EEXIST;
+	return 0;
+}

@@ -1,0 +1,47 @@
+/* world.h - what a call's key sees outside its arguments: the key_env
+ * variables and the working directory (key_cwd) at the call, and the state
+ * of the files its file and file:content parameters name (filekey.h).
+ *
+ * Taken on every call, before the lookup: getenv (so the program's own
+ * setenv counts), getcwd, stat or read. Checked again after a miss's real
+ * call (world_still): a file that changed meanwhile stores nothing.
+ */
+#ifndef TXC_WORLD_H
+#define TXC_WORLD_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "filekey.h"
+#include "key.h"
+
+struct txc_world {
+	struct txc_key_world kw; /* what key_build_world reads */
+	const char *env_val[TXC_KEY_ENV_MAX];
+	const char *env_name[TXC_KEY_ENV_MAX];
+	bool files;				 /* a file parameter was taken */
+	struct txc_filekey file[TXC_MAX_PARAMS]; /* by parameter index */
+	char cwd[PATH_MAX];
+};
+
+/* True when FC's keys see the world at all (key_env, key_cwd or a keyed
+ * file parameter): one call's key then depends on more than its
+ * arguments, so invalidating "that call" must drop every call of FC. */
+bool world_used(const struct txc_fn_config *fc);
+
+/* Takes the world of a call of FC whose arguments ARGS were read
+ * (key_args_from_ffi) and points each keyed file argument's ->file into
+ * *W. Returns 0, or, when the call cannot be keyed and must run uncached
+ * (logged once per process and reason, at info): TXC_ETOOBIG (the working
+ * directory is longer than PATH_MAX, or a file:content is too big),
+ * TXC_ESYS (getcwd failed, or a file could not be read), TXC_EINVAL (a
+ * file parameter names a FIFO or device), TXC_ENOMEM. Keeps errno. */
+int world_take(const struct txc_fn_config *fc, struct txc_arg *args, struct txc_world *w);
+
+/* After the real call: 0 when every file is as world_take saw it (and,
+ * for `file`, settled: filekey.h), else TXC_EEXIST: do not store. */
+int world_still(const struct txc_fn_config *fc, const struct txc_arg *args,
+		const struct txc_world *w);
+
+#endif
