@@ -2,8 +2,8 @@
  *
  * The layout is in codec.h. The checksum is XXH3-64 of the whole value with
  * the checksum field (bytes 72..79) replaced by eight zero bytes; it is
- * computed by streaming header[0..72), eight zeros and the payload, so the
- * const input of decode is never copied or written.
+ * computed by streaming bytes [0..72), eight zeros and bytes [80..len), so
+ * the const input of decode is never copied or written.
  *
  * Decoding is strict: a value is either exactly what codec_encode would
  * write for some result, or TXC_ECORRUPT. Encode refuses what decode would
@@ -31,6 +31,7 @@
 #define OFF_PLEN    64
 #define OFF_ERRNO   68
 #define OFF_SUM	    72
+#define OFF_FRESH   80
 
 static const uint8_t magic[4] = {'T', 'X', 'C', 0x01};
 
@@ -68,7 +69,7 @@ static uint64_t checksum(const uint8_t *buf, size_t len)
 	XXH3_64bits_reset(&st);
 	XXH3_64bits_update(&st, buf, OFF_SUM);
 	XXH3_64bits_update(&st, zero, sizeof(zero));
-	XXH3_64bits_update(&st, buf + TXC_VALUE_HEADER, len - TXC_VALUE_HEADER);
+	XXH3_64bits_update(&st, buf + OFF_SUM + 8, len - OFF_SUM - 8);
 	return XXH3_64bits_digest(&st);
 }
 
@@ -286,6 +287,7 @@ int codec_encode(const struct txc_sig *sig, const struct txc_value_meta *meta,
 	put_u64(buf + OFF_NS_GEN, meta->ns_gen);
 	put_u64(buf + OFF_FN_GEN, meta->fn_gen);
 	put_u64(buf + OFF_COST, meta->cost_ns);
+	put_u64(buf + OFF_FRESH, meta->fresh_until);
 	put_u32(buf + OFF_PLEN, (uint32_t)(n - TXC_VALUE_HEADER));
 	encode_payload(sig, res, buf + TXC_VALUE_HEADER);
 	put_u64(buf + OFF_SUM, checksum(buf, n));
@@ -421,10 +423,13 @@ int codec_decode(const struct txc_sig *sig, const struct txc_digest *sig_digest,
 {
 	struct reader r;
 
-	if (!buf || len < TXC_VALUE_HEADER || memcmp(buf + OFF_MAGIC, magic, sizeof(magic)) != 0)
+	if (!buf || len <= OFF_VERSION || memcmp(buf + OFF_MAGIC, magic, sizeof(magic)) != 0)
 		return TXC_ECORRUPT;
+	/* before the length: an older format's header may be shorter */
 	if (buf[OFF_VERSION] != TXC_VALUE_VERSION)
 		return TXC_ENOTFOUND; /* another format: not ours to judge */
+	if (len < TXC_VALUE_HEADER)
+		return TXC_ECORRUPT;
 	if (!header_ok(sig_digest, key_digest, buf, len))
 		return TXC_ECORRUPT;
 	r.p = buf + TXC_VALUE_HEADER;
@@ -439,5 +444,6 @@ int codec_decode(const struct txc_sig *sig, const struct txc_digest *sig_digest,
 	meta->ns_gen = get_u64(buf + OFF_NS_GEN);
 	meta->fn_gen = get_u64(buf + OFF_FN_GEN);
 	meta->cost_ns = get_u64(buf + OFF_COST);
+	meta->fresh_until = get_u64(buf + OFF_FRESH);
 	return 0;
 }

@@ -42,6 +42,9 @@ static const struct keydef cache_keys[CK_COUNT] = {
     [CK_KEY_ENV] = {"key_env", true},
     [CK_KEY_CWD] = {"key_cwd", false},
     [CK_NEGATIVE_TTL] = {"negative_ttl", false},
+    [CK_STALE] = {"stale", false},
+    [CK_REFRESH] = {"refresh", false},
+    [CK_BETA] = {"beta", false},
 };
 
 static const struct keydef fn_keys[FK_COUNT] = {
@@ -64,6 +67,9 @@ static const struct keydef fn_keys[FK_COUNT] = {
     [FK_KEY_CWD] = {"key_cwd", false},
     [FK_OUTS_IF] = {"outs_if", true},
     [FK_NEGATIVE_TTL] = {"negative_ttl", false},
+    [FK_STALE] = {"stale", false},
+    [FK_REFRESH] = {"refresh", false},
+    [FK_BETA] = {"beta", false},
 };
 
 int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)
@@ -450,6 +456,7 @@ static int start(struct loader *ld, const char *name, config_report_fn report, v
 	cfg->max_value = 1048576;
 	cfg->stats_interval = 5;
 	cfg->tombstone_ttl = 60;
+	cfg->beta = 1.0;
 	return 0;
 }
 

@@ -75,6 +75,10 @@ struct txc_fn_config {
 	 * (negative caching); unset: every result keeps them */
 	struct txc_cond outs_if;
 	uint32_t negative_ttl; /* ttl of such results; inherits [cache], else ttl */
+	/* stale-while-revalidate and early refresh (fresh.h); inherit [cache] */
+	uint32_t stale_s;   /* seconds a value past its ttl is still served; 0 = off */
+	bool refresh_early; /* refresh = early: XFetch */
+	double beta;	    /* XFetch's beta; default 1.0 */
 };
 
 struct txc_config {
@@ -105,6 +109,9 @@ struct txc_config {
 	bool key_cwd;	       /* key_cwd = yes: the default of every function */
 	uint32_t negative_ttl; /* [cache] negative_ttl, when negative_ttl_set */
 	bool negative_ttl_set; /* unset: each function's own ttl */
+	uint32_t stale_s;      /* stale = SECONDS; default 0 */
+	bool refresh_early;    /* refresh = early|expiry; default expiry */
+	double beta;	       /* beta = FLOAT; default 1.0 */
 };
 
 /* Called once per problem found. LINE is 0 for problems of the whole file

@@ -578,9 +578,89 @@ void config_check_all(struct loader *ld)
 	check_cache(ld);
 	for (int i = 0; i < ld->cfg->nfns; i++)
 		check_fn(ld, i);
+	for (int i = -1; i < ld->cfg->nfns; i++) /* after check_fn: ttl is known */
+		config_check_fresh(ld, i);
 	for (int i = 0; i < ld->cfg->nfns; i++)
 		check_invalidates(ld, i);
 	for (int i = 0; i < ld->cfg->nfns; i++)
 		check_writer(ld, i);
 	config_check_world(ld);
+}
+
+/* ---- stale, refresh, beta (fresh.h) ---- */
+
+/* beta = FLOAT: above 0, at most 1e6; plain decimal ("1", "0.5", "2e3").
+ * True when a value was set. */
+static bool get_beta(struct loader *ld, const struct raw *r, double *beta)
+{
+	const char *s = r->val;
+	char *end;
+	if (!s)
+		return false;
+	errno = 0;
+	double v = strspn(s, "0123456789.eE+-") == strlen(s) && (c_digit(*s) || *s == '.')
+		       ? strtod(s, &end)
+		       : -1;
+	if (v <= 0 || v > 1e6 || v != v || *end || errno == ERANGE) {
+		cfg_note(ld, r->line, false,
+			 "beta: '%.40s' is not a number above 0 and at most 1000000", s);
+		return false;
+	}
+	*beta = v;
+	return true;
+}
+
+/* refresh = expiry (default: recompute once the value is stale or gone)
+ * | early (XFetch: sometimes before). */
+static void get_refresh(struct loader *ld, const struct raw *r, bool *early)
+{
+	if (!r->val)
+		return;
+	if (strcmp(r->val, "early") == 0 || strcmp(r->val, "expiry") == 0)
+		*early = strcmp(r->val, "early") == 0;
+	else
+		cfg_note(ld, r->line, false, "refresh: '%.40s' is not early or expiry", r->val);
+}
+
+/* One section's three keys in K (the [cache] ones or a function's). */
+static void get_fresh(struct loader *ld, const struct raw *k, int ks, int kr, int kb, uint32_t ttl,
+		      uint32_t *stale, bool *early, double *beta)
+{
+	get_uint(ld, &k[ks], "stale", 0, TTL_MAX, ttl_why, stale);
+	get_refresh(ld, &k[kr], early);
+	if (get_beta(ld, &k[kb], beta) && !*early)
+		cfg_note(ld, k[kb].line, true, "beta: no effect without refresh = early");
+	const struct raw *set = k[ks].val ? &k[ks] : k[kr].val ? &k[kr] : NULL;
+	if (set && ttl == 0 && (*stale || *early))
+		cfg_note(ld, set->line, true,
+			 "%s: no effect with ttl = 0 (a value that never expires is never stale)",
+			 set == &k[ks] ? "stale" : "refresh");
+}
+
+void config_check_fresh(struct loader *ld, int fn)
+{
+	struct txc_config *cfg = ld->cfg;
+	const struct raw *ck = ld->cache;
+	if (fn < 0) {
+		/* ttl 1: no "ttl = 0" warning here, a function may set its own */
+		get_fresh(ld, ck, CK_STALE, CK_REFRESH, CK_BETA, 1, &cfg->stale_s,
+			  &cfg->refresh_early, &cfg->beta);
+		return;
+	}
+	struct txc_fn_config *fc = &cfg->fns[fn];
+	const struct raw *k = ld->raw[fn].k;
+	fc->stale_s = cfg->stale_s;
+	fc->refresh_early = cfg->refresh_early;
+	fc->beta = cfg->beta;
+	get_fresh(ld, k, FK_STALE, FK_REFRESH, FK_BETA, fc->ttl, &fc->stale_s, &fc->refresh_early,
+		  &fc->beta);
+	/* the item lives ttl + stale seconds: the same 30-day bound as ttl */
+	if (fc->ttl && (uint64_t)fc->ttl + fc->stale_s > TTL_MAX) {
+		const struct raw *r = k[FK_STALE].val ? &k[FK_STALE]
+				      : k[FK_TTL].val ? &k[FK_TTL]
+						      : &ck[CK_STALE];
+		cfg_note(ld, r->line, false,
+			 "stale: ttl %u + stale %u of [function %s] is more than %d s%s", fc->ttl,
+			 fc->stale_s, fc->sig.name, TTL_MAX, ttl_why);
+	}
 }

@@ -30,6 +30,9 @@ enum {
 	CK_KEY_ENV,
 	CK_KEY_CWD,
 	CK_NEGATIVE_TTL,
+	CK_STALE,
+	CK_REFRESH,
+	CK_BETA,
 	CK_COUNT
 };
 enum {
@@ -52,6 +55,9 @@ enum {
 	FK_KEY_CWD,
 	FK_OUTS_IF,
 	FK_NEGATIVE_TTL,
+	FK_STALE,
+	FK_REFRESH,
+	FK_BETA,
 	FK_COUNT
 };
 
@@ -127,6 +133,12 @@ bool parse_bool(const char *s, bool *out);
 
 /* key_env and key_cwd, [cache] and per function (config_world.c). */
 void config_check_world(struct loader *ld);
+
+/* stale, refresh and beta of [cache] and of function I (config_check.c):
+ * fills cfg's and fns[I]'s fields (inherited from [cache]) and reports
+ * each bad value at its line. FN < 0: [cache] only. */
+void config_check_fresh(struct loader *ld, int fn);
+
 /* ASCII classes: <ctype.h> follows the host program's locale. */
 static inline bool c_space(int c)
 {

@@ -41,6 +41,7 @@
 #include "publish.h"
 #include "result.h"
 #include "retstr.h"
+#include "revalidate.h"
 #include "sigguard.h"
 #include "stackroom.h"
 #include "symptr.h"
@@ -163,6 +164,7 @@ struct call {
 	struct verify_kept *vk;	   /* a sampled hit's value, kept for run_verified */
 	const struct txc_arg *a;   /* the key's arguments */
 	const struct txc_world *w; /* and its world (world.h) */
+	struct txc_lock held;	   /* the stampede lock, or a refresh's (revalidate.h) */
 };
 
 /* Applies a verified value. Returns 0 when the call was answered. */
@@ -276,14 +278,19 @@ static bool keep_for_verify(struct call *c, const struct txc_result *res)
 }
 
 /* Returns 0 when the call was answered from the cache; TXC_ENOTFOUND with
- * C->vk->kept when it is to be verified. */
+ * C->vk->kept when it is to be verified, or with C->held held when this
+ * caller recomputes a stale value (revalidate.h). */
 static int try_hit(struct call *c, const struct txc_key *key, struct txc_lookup *lk)
 {
 	struct fn_rt *f = c->f;
 	struct txc_value_meta meta;
 	struct txc_result res;
 	int rc = cache_decode(g_cache, f->index, key, lk, &meta, &res);
-	if (rc == 0 && keep_for_verify(c, &res)) {
+	enum reval_do what =
+	    rc == 0 ? reval_decide(g_cache, f->index, key, lk, &meta, &c->held) : REVAL_MISS;
+	if (rc == 0 && (what == REVAL_MISS || what == REVAL_RECOMPUTE))
+		rc = TXC_ENOTFOUND;
+	if (rc == 0 && what == REVAL_SERVE && keep_for_verify(c, &res)) {
 		stats_add(&f->stats, TXC_ST_BYTES_IN, lk->value.len);
 		return TXC_ENOTFOUND;
 	}
@@ -293,7 +300,8 @@ static int try_hit(struct call *c, const struct txc_key *key, struct txc_lookup 
 		stats_add(&f->stats, TXC_ST_HITS, 1);
 		stats_add(&f->stats, TXC_ST_BYTES_IN, lk->value.len);
 		stats_add(&f->stats, TXC_ST_SAVED_NS, meta.cost_ns);
-		log_msg(TXC_LOG_INFO, "hit %s %s", f->fc->sig.name, key->text);
+		log_msg(TXC_LOG_INFO, "hit %s %s%s", f->fc->sig.name, key->text,
+			what == REVAL_SERVE_STALE ? " (stale)" : "");
 	} else if (rc == TXC_ECORRUPT) {
 		stats_add(&f->stats, TXC_ST_CORRUPT, 1);
 		log_msg(TXC_LOG_WARN, "%s: cached value for %s failed verification; ignoring it",
@@ -400,13 +408,13 @@ static int near_apply(void *ctx, const struct txc_value_meta *meta, const struct
 }
 
 /* Another process holds the stampede lock: waits for its result. Returns 0
- * when the call was answered; otherwise the caller computes (HELD->held:
+ * when the call was answered; otherwise the caller computes (C->held.held:
  * it holds the lock and must release it). */
-static int lock_or_wait(struct call *c, const struct txc_key *key, struct txc_lock *held)
+static int lock_or_wait(struct call *c, const struct txc_key *key)
 {
 	struct fn_rt *f = c->f;
 	struct txc_lookup lk;
-	int rc = lock_acquire(g_cache, f->index, key, held);
+	int rc = lock_acquire(g_cache, f->index, key, &c->held);
 	if (rc != TXC_EEXIST) {
 		log_msg(TXC_LOG_DEBUG, "%s: lock %s:lock %s", f->fc->sig.name, key->text,
 			rc == 0 ? "taken" : "failed; computing without it");
@@ -548,7 +556,7 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 		return;
 	}
 	struct verify_kept vk = {.kept = false};
-	struct call c = {f, ret, args, caller_errno, fe, &vk, a, &w};
+	struct call c = {f, ret, args, caller_errno, fe, &vk, a, &w, {0}};
 	if (epoch && near_get(f->index, &key.digest, near_apply, &c) == 0) {
 		log_msg(TXC_LOG_INFO, "hit %s %s (near)", f->fc->sig.name, key.text);
 		errno = c.errno_after;
@@ -579,11 +587,12 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 	if (rc != 0) {
 		stats_add(&f->stats, TXC_ST_ERRORS, 1);
 		warn_store(f->fc->sig.name, "lookup", rc);
+		lock_release(g_cache, f->index, &key, &c.held);
 		call_real(ud, ret, args, caller_errno, fe);
 		return;
 	}
-	struct txc_lock held = {0};
-	if (f->fc->lock && lock_or_wait(&c, &key, &held) == 0) {
+	/* a refresh (revalidate.h) holds the lock already */
+	if (f->fc->lock && !c.held.held && lock_or_wait(&c, &key) == 0) {
 		errno = c.errno_after;
 		return;
 	}
@@ -591,7 +600,7 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 		return;
 	c.errno_after = caller_errno; /* a refused hit may have set it */
 	run_miss(ud, &c, &key, &lk, epoch, caller_errno);
-	lock_release(g_cache, f->index, &key, &held);
+	lock_release(g_cache, f->index, &key, &c.held);
 	errno = c.errno_after;
 }
 

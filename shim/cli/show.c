@@ -126,7 +126,9 @@ static void print_json(FILE *out, const struct cli_call *c, const struct txc_res
 		fputs(",\"outs_stored\":false", out);
 	if (res->err_set)
 		fprintf(out, ",\"errno\":%" PRId32, res->err);
-	fprintf(out, ",\"cost_ns\":%" PRIu64 "}\n", meta->cost_ns);
+	/* fresh_until_ns: wall clock, 0 = never stale (fresh.h) */
+	fprintf(out, ",\"cost_ns\":%" PRIu64 ",\"fresh_until_ns\":%" PRIu64 "}\n", meta->cost_ns,
+		meta->fresh_until);
 }
 
 void cli_result_print(FILE *out, const struct cli_call *c, const struct txc_result *res,

@@ -605,6 +605,47 @@ static void test_errno_option(void)
 	      "errno: bad value in a function");
 }
 
+/* stale, refresh, beta: inherited from [cache], per function, errors. */
+static void test_fresh_options(void)
+{
+	CHECK(good("[function f]\nsignature = int f()\n") && cfg->fns[0].stale_s == 0 &&
+		  !cfg->fns[0].refresh_early && cfg->fns[0].beta == 1.0,
+	      "fresh: no stale, refresh = expiry, beta 1 by default");
+	CHECK(load("[function f]\nsignature = int f()\n[function g]\nsignature = int g()\n"
+		   "stale = 5\nrefresh = expiry\n[cache]\nservers = a\nttl = 60\nstale = 30\n"
+		   "refresh = early\nbeta = 2.5\n") == 0 &&
+		  cfg->fns[0].stale_s == 30 && cfg->fns[0].refresh_early &&
+		  cfg->fns[0].beta == 2.5 && cfg->fns[1].stale_s == 5 &&
+		  !cfg->fns[1].refresh_early && cfg->fns[1].beta == 2.5,
+	      "fresh: [cache] values inherited (from a later section), a function's win");
+	CHECK(bad("stale = -1\n", 3, "stale: '-1' is not a non-negative integer"),
+	      "fresh: negative stale");
+	CHECK(bad("stale = 2592001\n", 3, "stale: 2592001 is out of range 0..2592000"),
+	      "fresh: stale over 30 days");
+	CHECK(bad("ttl = 2592000\n[function f]\nsignature = int f()\nstale = 1\n", 6,
+		  "stale: ttl 2592000 + stale 1 of [function f] is more than 2592000 s"),
+	      "fresh: ttl + stale over 30 days, at the function's stale");
+	CHECK(bad("ttl = 10\nstale = 2592000\n[function f]\nsignature = int f()\n", 4,
+		  "stale: ttl 10 + stale 2592000"),
+	      "fresh: inherited ttl + stale over 30 days, at [cache]'s stale");
+	CHECK(bad("refresh = Early\n", 3, "refresh: 'Early' is not early or expiry"),
+	      "fresh: refresh is early or expiry");
+	CHECK(bad("refresh = early\nbeta = nan\n", 4, "beta: 'nan' is not a number above 0"),
+	      "fresh: beta nan");
+	CHECK(bad("refresh = early\nbeta = 1e400\n", 4, "beta: '1e400' is not a number above 0"),
+	      "fresh: beta overflowing");
+	CHECK(bad("refresh = early\nbeta = 0x10\n", 4, "beta: '0x10' is not a number above 0"),
+	      "fresh: beta in hex");
+	CHECK(good("ttl = 5\nrefresh = early\nbeta = .5\n") && cfg->beta == 0.5, "fresh: beta .5");
+	CHECK(load("[cache]\nservers = a\nbeta = 3\n") == 0 && nreps == 1 &&
+		  has(3, true, "beta: no effect without refresh = early"),
+	      "fresh: beta without refresh = early is a warning");
+	CHECK(load("[cache]\nservers = a\n[function f]\nsignature = int f()\nrefresh = early\n") ==
+		      0 &&
+		  nreps == 1 && has(5, true, "refresh: no effect with ttl = 0"),
+	      "fresh: refresh with ttl 0 is a warning");
+}
+
 int main(void)
 {
 	test_example();
@@ -618,6 +659,7 @@ int main(void)
 	test_files();
 	test_robustness();
 	test_errno_option();
+	test_fresh_options();
 	config_free(cfg);
 	return check_done();
 }
