@@ -28,6 +28,10 @@ enum txc_log_level { TXC_LOG_ERROR = 0, TXC_LOG_WARN, TXC_LOG_INFO, TXC_LOG_DEBU
  * across builds). The symbol version is part of both. */
 enum txc_identity { TXC_ID_BUILD_ID = 0, TXC_ID_SONAME };
 
+/* mode = (README "Modes"; mode.h says what each one does on a call).
+ * TXCACHE_MODE overrides every cached function's mode for a process. */
+enum txc_mode { TXC_MODE_NORMAL = 0, TXC_MODE_READONLY, TXC_MODE_RECACHE, TXC_MODE_OFF };
+
 struct txc_server {
 	char host[256]; /* numeric address, name, or socket path */
 	unsigned port;	/* 0 for a unix socket */
@@ -74,6 +78,7 @@ struct txc_fn_config {
 	enum txc_identity identity; /* inherits [cache] identity */
 	uint32_t verify_ppm;	    /* share of hits re-run and compared, per million; inherits */
 	uint32_t min_cost_us;	    /* a real call faster than this is not stored; inherits */
+	enum txc_mode mode;	    /* inherits [cache] mode; always normal for a mutator */
 };
 
 struct txc_config {
@@ -99,6 +104,7 @@ struct txc_config {
 	uint32_t verify_ppm;	    /* "verify = RATE" as parts per million; default 0 */
 	int nfns;
 	struct txc_fn_config *fns; /* nfns entries, owned by the config */
+	enum txc_mode mode;	   /* default TXC_MODE_NORMAL */
 };
 
 /* Called once per problem found. LINE is 0 for problems of the whole file
@@ -132,5 +138,13 @@ int config_parse_log_level(const char *s, int *level);
  * locale: '.' is the point) into parts per million. Returns 0, or
  * TXC_EINVAL with *PPM unchanged. For verify = RATE and TXCACHE_VERIFY. */
 int config_parse_rate(const char *s, uint32_t *ppm);
+
+/* Parses "normal|readonly|recache|off" (ASCII case ignored) into *MODE.
+ * Returns 0, or TXC_EINVAL with *MODE unchanged. For mode = and
+ * TXCACHE_MODE. */
+int config_parse_mode(const char *s, enum txc_mode *mode);
+
+/* The name of MODE ("normal", ...); "?" for a value out of range. */
+const char *config_mode_name(enum txc_mode mode);
 
 #endif

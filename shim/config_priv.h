@@ -27,6 +27,7 @@ enum {
 	CK_IDENTITY,
 	CK_VERIFY,
 	CK_MIN_COST,
+	CK_MODE,
 	CK_COUNT
 };
 enum {
@@ -45,6 +46,7 @@ enum {
 	FK_IDENTITY,
 	FK_VERIFY,
 	FK_MIN_COST,
+	FK_MODE,
 	FK_COUNT
 };
 
@@ -114,6 +116,11 @@ int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)
 
 /* Validates everything collected, reporting through cfg_note(). */
 void config_check_all(struct loader *ld);
+
+/* mode = in [cache] and each [function]: sets cfg->mode and every
+ * function's (inherited; normal for a mutator). Call after the signatures
+ * are checked. Reports through cfg_note(). */
+void config_check_modes(struct loader *ld);
 /* ASCII classes: <ctype.h> follows the host program's locale. */
 static inline bool c_space(int c)
 {

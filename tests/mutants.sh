@@ -36,6 +36,9 @@ MUTANTS=(
 	"INVAL|the invalidation of a mutator skipped|30_policy"
 	"HANDLER_WRITES|a signal handler's writes captured into the value|93_capture_signals"
 	"DEFER|signal handlers run in the middle of the shim's work|94_guard_unwind"
+	"MODE_STORE|mode readonly stores what it missed|36_modes"
+	"MODE_SERVE|mode recache serves hits|36_modes"
+	"MODE_OFF|mode off still interposed|36_modes"
 )
 
 die() {
