@@ -332,3 +332,19 @@ EOF
 		{ echo "no mutator line: $stderr"; return 1; }
 	[[ $stderr != *":9: mode"* ]] || { echo "READONLY (any case) refused: $stderr"; return 1; }
 }
+
+@test "off: a function with an out fd installs no capture wrappers either" {
+	cfg=$(kinds_config capoff <<'EOF2'
+[function cap_emit]
+signature = int cap_emit(out fd fd, string mode, string tag, int n)
+mode = off
+EOF2
+	)
+	kinds_exec_shim "$cfg" "$FIXTURES/cap_driver" emit 1 write x 1
+	expect_status 0 || return 1
+	[[ $stderr == *"0 call sites redirected"* && $stderr != *"capture:"* ]] ||
+		kinds_fail "mode off still armed the capture" || return 1
+	TXCACHE_MODE=normal kinds_exec_shim "$cfg" "$FIXTURES/cap_driver" emit 1 write x 1
+	[[ $stderr == *"capture: "*" write call sites redirected"* ]] ||
+		kinds_fail "the control run armed no capture" || return 1
+}
