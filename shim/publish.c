@@ -123,7 +123,8 @@ static int publish_locked(int max)
 			return 1;
 		}
 		struct txc_key key;
-		publish_counter_key(&g_cache->kf[f], k, &key);
+		if (item != PUB_MODE)
+			publish_counter_key(&g_cache->kf[f], k, &key);
 		int rc = item == PUB_MODE ? publish_mode(f) : incr_or_create(&key, units);
 		if (rc != 0) {
 			log_msg(TXC_LOG_INFO, "publishing counters failed (%s)", txc_strerror(rc));

@@ -78,11 +78,17 @@ static void print_json(const struct txc_config *cfg, uint64_t (*v)[TXC_ST_COUNT_
 		printf("%s\"%s\":{", f ? "," : "", cfg->fns[f].sig.name);
 		for (int k = 0; k < TXC_ST_COUNT_; k++)
 			printf("%s\"%s\":%" PRIu64, k ? "," : "", publish_counter_name(k), v[f][k]);
-		/* after the counters: readers that match '"fn":{"hits":' keep working */
+		printf("}");
+	}
+	/* apart from the counters: a function's object holds numbers only, as
+	 * readers of the counters expect */
+	printf("},\"modes\":{");
+	for (int f = 0; f < cfg->nfns; f++) {
+		printf("%s\"%s\":", f ? "," : "", cfg->fns[f].sig.name);
 		if (strcmp(modes[f], "-") == 0)
-			printf(",\"mode\":null}");
+			printf("null");
 		else
-			printf(",\"mode\":\"%s\"}", modes[f]);
+			printf("\"%s\"", modes[f]);
 	}
 	printf("}}\n");
 }

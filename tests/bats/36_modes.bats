@@ -299,8 +299,9 @@ EOF
 	run_txcache stats -c "$cfg" --json
 	python3 -c '
 import json, sys
-g = json.load(sys.stdin)["functions"]["k_get"]
-assert g["mode"] == "recache" and g["misses"] == 2 and g["stores"] == 2, g
+d = json.load(sys.stdin)
+g = d["functions"]["k_get"]
+assert d["modes"]["k_get"] == "recache" and g["misses"] == 2 and g["stores"] == 2, d
 ' <<<"$output" || kinds_fail "stats --json: $output" || return 1
 	KINDS_NS=${KINDS_NS}never # a namespace no process used
 	run_txcache stats -c "$(get_config never)"
