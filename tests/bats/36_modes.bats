@@ -191,6 +191,9 @@ $cmds" || return 1
 $cmds" || return 1
 	run_txcache check -c "$cfg"
 	[[ $status -eq 0 ]] || kinds_fail "check refused mode = off" || return 1
+	run_txcache check -c "$cfg" "$KD"
+	[[ $status -eq 0 && $output == *"k_get: interceptable: imported by "*" (mode = off: left alone)"* ]] ||
+		kinds_fail "check PROGRAM does not say k_get is off: $output" || return 1
 }
 
 @test "txcache warm: runs the program in recache, whatever TXCACHE_MODE it inherits" {
