@@ -343,6 +343,10 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 		rc = capture_fill(cc, &res);
 	if (rc == 0)
 		rc = cache_store_after(g_cache, f->index, key, lk, &meta, &res, &len);
+#ifdef TXC_MUTANT_RECACHE_SET /* make mutants: recache overwrites with a plain set */
+	if (f->fc->mode == TXC_MODE_RECACHE && rc == TXC_EEXIST)
+		rc = cache_store(g_cache, f->index, key, &meta, &res, &len);
+#endif
 	if (rc == 0) {
 		stats_add(&f->stats, TXC_ST_STORES, 1);
 		stats_add(&f->stats, TXC_ST_BYTES_OUT, len);

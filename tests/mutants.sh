@@ -39,6 +39,7 @@ MUTANTS=(
 	"MODE_STORE|mode readonly stores what it missed|36_modes"
 	"MODE_SERVE|mode recache serves hits|36_modes"
 	"MODE_OFF|mode off still interposed|36_modes"
+	"RECACHE_SET|mode recache stores over an invalidation (a plain set)|36_modes"
 )
 
 die() {

@@ -352,3 +352,38 @@ EOF2
 	[[ $stderr == *"capture: "*" write call sites redirected"* ]] ||
 		kinds_fail "the control run armed no capture" || return 1
 }
+
+# recache_looked_up KEY: the command log shows a lookup of KEY since mc_mark.
+recache_looked_up() {
+	tail -n +$((MC_MARK + 1)) "$MC_LOG" | LC_ALL=C grep -aq "^<[0-9]* gets $1 "
+}
+
+@test "recache: an invalidation during its real call wins (cas against the lookup, not a plain set)" {
+	cfg=$(kinds_config race <<'EOF2'
+[function pf_slow]
+signature = int pf_slow(int x, int ms)
+ignore = ms
+EOF2
+	)
+	PD=$FIXTURES/perf_driver
+	kinds_exec_shim "$cfg" "$PD" slow:4:1
+	expect_out 'slow(4) = 12' || return 1
+	run_txcache key -c "$cfg" --library "$FIXTURES/libperf.so" pf_slow 4
+	key=$output
+	mc_mark
+	# a recache whose real call takes 3 s; the entry is deleted meanwhile
+	TXCACHE_MODE=recache LD_PRELOAD=$KINDS_PRELOAD TXCACHE_CONFIG=$cfg \
+		"$PD" slow:4:3000 >"$BATS_TEST_TMPDIR/rc.out" 2>"$BATS_TEST_TMPDIR/rc.err" 3>&- &
+	pid=$!
+	wait_until recache_looked_up "$key" || { kill "$pid"; kinds_fail "no lookup of $key"; return 1; }
+	run_txcache delete -c "$cfg" pf_slow 4
+	[[ $status -eq 0 ]] || { kill "$pid"; kinds_fail "delete failed: $output"; return 1; }
+	wait "$pid" || kinds_fail "the recache run failed: $(cat "$BATS_TEST_TMPDIR/rc.err")" || return 1
+	grep -q "pf_slow: not stored: invalidated during the call" "$BATS_TEST_TMPDIR/rc.err" ||
+		kinds_fail "recache stored over the invalidation: $(cat "$BATS_TEST_TMPDIR/rc.err")" ||
+		return 1
+	before=$(calls_count)
+	kinds_exec_shim "$cfg" "$PD" slow:4:1
+	assert_calls $((before + 1)) "the invalidation stands: the next normal run is a miss" ||
+		return 1
+}
