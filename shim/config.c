@@ -45,6 +45,7 @@ static const struct keydef cache_keys[CK_COUNT] = {
     [CK_STALE] = {"stale", false},
     [CK_REFRESH] = {"refresh", false},
     [CK_BETA] = {"beta", false},
+    [CK_MODE] = {"mode", false},
 };
 
 static const struct keydef fn_keys[FK_COUNT] = {
@@ -70,6 +71,7 @@ static const struct keydef fn_keys[FK_COUNT] = {
     [FK_STALE] = {"stale", false},
     [FK_REFRESH] = {"refresh", false},
     [FK_BETA] = {"beta", false},
+    [FK_MODE] = {"mode", false},
 };
 
 int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)
@@ -551,4 +553,27 @@ int config_parse_rate(const char *s, uint32_t *ppm)
 		return TXC_EINVAL;
 	*ppm = whole * 1000000 + frac;
 	return 0;
+}
+
+static const char *const mode_names[] = {
+    [TXC_MODE_NORMAL] = "normal",
+    [TXC_MODE_READONLY] = "readonly",
+    [TXC_MODE_RECACHE] = "recache",
+    [TXC_MODE_OFF] = "off",
+};
+
+int config_parse_mode(const char *s, enum txc_mode *mode)
+{
+	for (size_t i = 0; s && i < sizeof(mode_names) / sizeof(mode_names[0]); i++) {
+		if (strcasecmp(s, mode_names[i]) == 0) {
+			*mode = (enum txc_mode)i;
+			return 0;
+		}
+	}
+	return TXC_EINVAL;
+}
+
+const char *config_mode_name(enum txc_mode mode)
+{
+	return (unsigned)mode < sizeof(mode_names) / sizeof(mode_names[0]) ? mode_names[mode] : "?";
 }

@@ -31,6 +31,10 @@ enum txc_log_level { TXC_LOG_ERROR = 0, TXC_LOG_WARN, TXC_LOG_INFO, TXC_LOG_DEBU
  * across builds). The symbol version is part of both. */
 enum txc_identity { TXC_ID_BUILD_ID = 0, TXC_ID_SONAME };
 
+/* mode = (README "Modes"; mode.h says what each one does on a call).
+ * TXCACHE_MODE overrides every cached function's mode for a process. */
+enum txc_mode { TXC_MODE_NORMAL = 0, TXC_MODE_READONLY, TXC_MODE_RECACHE, TXC_MODE_OFF };
+
 struct txc_server {
 	char host[256]; /* numeric address, name, or socket path */
 	unsigned port;	/* 0 for a unix socket */
@@ -79,6 +83,7 @@ struct txc_fn_config {
 	uint32_t stale_s;   /* seconds a value past its ttl is still served; 0 = off */
 	bool refresh_early; /* refresh = early: XFetch */
 	double beta;	    /* XFetch's beta; default 1.0 */
+	enum txc_mode mode;	    /* inherits [cache] mode; always normal for a mutator */
 };
 
 struct txc_config {
@@ -112,6 +117,7 @@ struct txc_config {
 	uint32_t stale_s;      /* stale = SECONDS; default 0 */
 	bool refresh_early;    /* refresh = early|expiry; default expiry */
 	double beta;	       /* beta = FLOAT; default 1.0 */
+	enum txc_mode mode;	   /* default TXC_MODE_NORMAL */
 };
 
 /* Called once per problem found. LINE is 0 for problems of the whole file
@@ -145,5 +151,13 @@ int config_parse_log_level(const char *s, int *level);
  * locale: '.' is the point) into parts per million. Returns 0, or
  * TXC_EINVAL with *PPM unchanged. For verify = RATE and TXCACHE_VERIFY. */
 int config_parse_rate(const char *s, uint32_t *ppm);
+
+/* Parses "normal|readonly|recache|off" (ASCII case ignored) into *MODE.
+ * Returns 0, or TXC_EINVAL with *MODE unchanged. For mode = and
+ * TXCACHE_MODE. */
+int config_parse_mode(const char *s, enum txc_mode *mode);
+
+/* The name of MODE ("normal", ...); "?" for a value out of range. */
+const char *config_mode_name(enum txc_mode mode);
 
 #endif

@@ -585,6 +585,7 @@ void config_check_all(struct loader *ld)
 	for (int i = 0; i < ld->cfg->nfns; i++)
 		check_writer(ld, i);
 	config_check_world(ld);
+	config_check_modes(ld);
 }
 
 /* ---- stale, refresh, beta (fresh.h) ---- */
@@ -662,5 +663,35 @@ void config_check_fresh(struct loader *ld, int fn)
 		cfg_note(ld, r->line, false,
 			 "stale: ttl %u + stale %u of [function %s] is more than %d s%s", fc->ttl,
 			 fc->stale_s, fc->sig.name, TTL_MAX, ttl_why);
+	}
+}
+
+/* ---- mode ---- */
+
+static void get_mode(struct loader *ld, const struct raw *r, enum txc_mode *out)
+{
+	if (r->val && config_parse_mode(r->val, out) != 0)
+		cfg_note(ld, r->line, false,
+			 "mode: '%.40s' is not normal, readonly, recache or off", r->val);
+}
+
+/* A mutator is never cached: its calls always reach the real function and
+ * always invalidate (skipping that would leave wrong results cached for
+ * every process), so no mode applies to it. */
+void config_check_modes(struct loader *ld)
+{
+	struct txc_config *cfg = ld->cfg;
+	get_mode(ld, &ld->cache[CK_MODE], &cfg->mode);
+	for (int i = 0; i < cfg->nfns; i++) {
+		const struct raw *r = &ld->raw[i].k[FK_MODE];
+		bool mutator = ld->raw[i].k[FK_INVALIDATES].val != NULL;
+		cfg->fns[i].mode = mutator ? TXC_MODE_NORMAL : cfg->mode;
+		if (mutator && r->val)
+			cfg_note(ld, r->line, false,
+				 "mode: %s has invalidates: it is never cached, and it always "
+				 "invalidates, so it takes no mode",
+				 cfg->fns[i].sig.name);
+		else
+			get_mode(ld, r, &cfg->fns[i].mode);
 	}
 }

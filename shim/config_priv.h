@@ -33,6 +33,7 @@ enum {
 	CK_STALE,
 	CK_REFRESH,
 	CK_BETA,
+	CK_MODE,
 	CK_COUNT
 };
 enum {
@@ -58,6 +59,7 @@ enum {
 	FK_STALE,
 	FK_REFRESH,
 	FK_BETA,
+	FK_MODE,
 	FK_COUNT
 };
 
@@ -139,6 +141,10 @@ void config_check_world(struct loader *ld);
  * each bad value at its line. FN < 0: [cache] only. */
 void config_check_fresh(struct loader *ld, int fn);
 
+/* mode = in [cache] and each [function]: sets cfg->mode and every
+ * function's (inherited; normal for a mutator). Call after the signatures
+ * are checked. Reports through cfg_note(). */
+void config_check_modes(struct loader *ld);
 /* ASCII classes: <ctype.h> follows the host program's locale. */
 static inline bool c_space(int c)
 {

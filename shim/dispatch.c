@@ -10,6 +10,7 @@
  *       -> encode + add/cas against the lookup (cache.h: an invalidation
  *       during the call wins) -> errno as the real function left it (the
  *       caller's when it set none).
+ * Modes (mode.h): recache skips every hit, readonly every write of a miss.
  * Anything that fails on the way ends in the real function being called.
  * Keys cover which definition a closure calls (ident.h) and the places that
  * symptr arguments name (symptr.h); a call where either is unknown runs real.
@@ -36,6 +37,7 @@
 #include "guard.h"
 #include "lock.h"
 #include "log.h"
+#include "mode.h"
 #include "modref.h"
 #include "near.h"
 #include "publish.h"
@@ -286,8 +288,9 @@ static int try_hit(struct call *c, const struct txc_key *key, struct txc_lookup 
 	struct txc_value_meta meta;
 	struct txc_result res;
 	int rc = cache_decode(g_cache, f->index, key, lk, &meta, &res);
-	enum reval_do what =
-	    rc == 0 ? reval_decide(g_cache, f->index, key, lk, &meta, &c->held) : REVAL_MISS;
+	enum reval_do what = rc == 0 ? reval_decide(g_cache, f->index, key, lk, &meta,
+						    mode_stores(f->fc->mode), &c->held)
+				     : REVAL_MISS;
 	if (rc == 0 && (what == REVAL_MISS || what == REVAL_RECOMPUTE))
 		rc = TXC_ENOTFOUND;
 	if (rc == 0 && what == REVAL_SERVE && keep_for_verify(c, &res)) {
@@ -369,6 +372,10 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 		rc = capture_fill(cc, &res);
 	if (rc == 0)
 		rc = cache_store_after(g_cache, f->index, key, lk, &meta, &res, &len);
+#ifdef TXC_MUTANT_RECACHE_SET /* make mutants: recache overwrites with a plain set */
+	if (f->fc->mode == TXC_MODE_RECACHE && rc == TXC_EEXIST)
+		rc = cache_store(g_cache, f->index, key, &meta, &res, &len);
+#endif
 	if (rc == 0) {
 		stats_add(&f->stats, TXC_ST_STORES, 1);
 		stats_add(&f->stats, TXC_ST_BYTES_OUT, len);
@@ -537,6 +544,50 @@ static bool run_verified(struct closure_ud *ud, struct call *c, const struct txc
 	return true;
 }
 
+/* mode = readonly (mode.h): a miss calls the real function and writes
+ * nothing. LOOKUP_RC is the lookup's: a failure counts as an error. */
+static void run_unstored(struct closure_ud *ud, struct call *c, const struct txc_key *key,
+			 int lookup_rc, int caller_errno)
+{
+	struct fn_rt *f = ud->fn;
+	stats_add(&f->stats, lookup_rc == 0 ? TXC_ST_MISSES : TXC_ST_ERRORS, 1);
+	log_msg(TXC_LOG_INFO, "miss %s %s (mode readonly: not stored)", f->fc->sig.name, key->text);
+	call_real(ud, c->ret, c->args, caller_errno, c->fe);
+}
+
+/* The miss that stores (modes normal and recache): generations and the
+ * registry before the real call, the stampede lock (normal only: recache
+ * serves no waiter's result), then run_miss. RC is the lookup's. */
+static void run_stored(struct closure_ud *ud, struct call *c, const struct txc_key *key,
+		       const struct txc_arg *a, struct txc_lookup *lk, int rc, uint64_t epoch,
+		       int caller_errno)
+{
+	struct fn_rt *f = ud->fn;
+	if (rc == 0)
+		rc = cache_ensure_gens(g_cache, f->index, lk);
+	/* before the real call: see idreg.h */
+	if (rc == 0)
+		rc = defid_register(&ud->def, g_cache->store, &g_cache->kf[f->index], &lk->fn_gen);
+	if (rc != 0) {
+		stats_add(&f->stats, TXC_ST_ERRORS, 1);
+		warn_store(f->fc->sig.name, "lookup", rc);
+		lock_release(g_cache, f->index, key, &c->held);
+		call_real(ud, c->ret, c->args, caller_errno, c->fe);
+		return;
+	}
+	/* a refresh (revalidate.h) holds the lock already */
+	if (f->fc->lock && mode_serves(f->fc->mode) && !c->held.held && lock_or_wait(c, key) == 0) {
+		errno = c->errno_after;
+		return;
+	}
+	if (run_verified(ud, c, key, a, caller_errno))
+		return;
+	c->errno_after = caller_errno; /* a refused hit may have set it */
+	run_miss(ud, c, key, lk, epoch, caller_errno);
+	lock_release(g_cache, f->index, key, &c->held);
+	errno = c->errno_after;
+}
+
 static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller_errno,
 		       struct fpenv *fe)
 {
@@ -547,6 +598,10 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 	struct txc_key key;
 	struct txc_lookup lk;
 	uint64_t epoch = near_epoch(f->index);
+	bool serve = mode_serves(f->fc->mode); /* recache: never a hit */
+#ifdef TXC_MUTANT_MODE_SERVE		       /* make mutants: recache serves hits */
+	serve = true;
+#endif
 	/* memcached is known down and there is no near cache: skip the key */
 	bool down = !epoch && store_breaker_open(g_cache->store);
 	if (down || call_key(ud, args, a, &tx, &w, &key) != 0) {
@@ -557,7 +612,7 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 	}
 	struct verify_kept vk = {.kept = false};
 	struct call c = {f, ret, args, caller_errno, fe, &vk, a, &w, {0}};
-	if (epoch && near_get(f->index, &key.digest, near_apply, &c) == 0) {
+	if (serve && epoch && near_get(f->index, &key.digest, near_apply, &c) == 0) {
 		log_msg(TXC_LOG_INFO, "hit %s %s (near)", f->fc->sig.name, key.text);
 		errno = c.errno_after;
 		return;
@@ -565,7 +620,7 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 	if (run_verified(ud, &c, &key, a, caller_errno))
 		return;
 	int rc = cache_lookup(g_cache, f->index, &key, &lk);
-	bool hit = rc == 0 && try_hit(&c, &key, &lk) == 0;
+	bool hit = serve && rc == 0 && try_hit(&c, &key, &lk) == 0;
 	if (hit || vk.kept) /* a value kept for verify: a mismatch drops it again */
 		near_put(f->index, &key.digest, epoch, lk.value.data,
 			 cache_codec_len(g_cache, &lk));
@@ -579,29 +634,14 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 	}
 	if (run_verified(ud, &c, &key, a, caller_errno))
 		return;
-	if (rc == 0)
-		rc = cache_ensure_gens(g_cache, f->index, &lk);
-	/* before the real call: see idreg.h */
-	if (rc == 0)
-		rc = defid_register(&ud->def, g_cache->store, &g_cache->kf[f->index], &lk.fn_gen);
-	if (rc != 0) {
-		stats_add(&f->stats, TXC_ST_ERRORS, 1);
-		warn_store(f->fc->sig.name, "lookup", rc);
-		lock_release(g_cache, f->index, &key, &c.held);
-		call_real(ud, ret, args, caller_errno, fe);
-		return;
-	}
-	/* a refresh (revalidate.h) holds the lock already */
-	if (f->fc->lock && !c.held.held && lock_or_wait(&c, &key) == 0) {
-		errno = c.errno_after;
-		return;
-	}
-	if (run_verified(ud, &c, &key, a, caller_errno))
-		return;
-	c.errno_after = caller_errno; /* a refused hit may have set it */
-	run_miss(ud, &c, &key, &lk, epoch, caller_errno);
-	lock_release(g_cache, f->index, &key, &c.held);
-	errno = c.errno_after;
+	bool store = mode_stores(f->fc->mode);
+#ifdef TXC_MUTANT_MODE_STORE /* make mutants: readonly stores its misses */
+	store = true;
+#endif
+	if (store)
+		run_stored(ud, &c, &key, a, &lk, rc, epoch, caller_errno);
+	else
+		run_unstored(ud, &c, &key, rc, caller_errno);
 }
 
 static void on_call(ffi_cif *cif, void *ret, void **args, void *user)
@@ -636,6 +676,10 @@ void *dispatch_closure_for(int fn, void *real)
 {
 	if (!g_fns || fn < 0 || fn >= g_cfg->nfns)
 		return NULL;
+#ifndef TXC_MUTANT_MODE_OFF /* make mutants: mode off still interposed */
+	if (!mode_interposed(g_cfg->fns[fn].mode))
+		return NULL;
+#endif
 	return closures_for(&g_fns[fn].closures, real);
 }
 

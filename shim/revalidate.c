@@ -22,7 +22,7 @@ static bool unchanged_since(struct txc_cache *c, const struct txc_key *key,
 
 enum reval_do reval_decide(struct txc_cache *c, int fn, const struct txc_key *key,
 			   const struct txc_lookup *lk, const struct txc_value_meta *meta,
-			   struct txc_lock *held)
+			   bool may_refresh, struct txc_lock *held)
 {
 	const struct txc_fn_config *fc = &c->cfg->fns[fn];
 	struct fresh_policy p = {fc->stale_s, fc->refresh_early, fc->beta};
@@ -36,7 +36,7 @@ enum reval_do reval_decide(struct txc_cache *c, int fn, const struct txc_key *ke
 	v = v == FRESH_EXPIRED ? FRESH_REFRESH : v;
 #endif
 	bool stale = now >= 0 && (uint64_t)now >= meta->fresh_until;
-	bool won = v == FRESH_REFRESH && lock_acquire(c, fn, key, held) == 0;
+	bool won = may_refresh && v == FRESH_REFRESH && lock_acquire(c, fn, key, held) == 0;
 #ifdef TXC_MUTANT_STALE_LOCK /* make mutants: every stale reader recomputes */
 	won = v == FRESH_REFRESH;
 #endif

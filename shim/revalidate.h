@@ -34,10 +34,12 @@ enum reval_do {
 
 /* Judges the value of FN under KEY that LK read and cache_decode() turned
  * into META. HELD must not be held on entry; it is held on return only
- * with REVAL_RECOMPUTE. Logs one info line for a recomputation. errno is
+ * with REVAL_RECOMPUTE. Without MAY_REFRESH (mode readonly: nothing may be
+ * stored) a value due for a refresh is served as it is, stale or not, and
+ * no lock is taken. Logs one info line for a recomputation. errno is
  * preserved. */
 enum reval_do reval_decide(struct txc_cache *c, int fn, const struct txc_key *key,
 			   const struct txc_lookup *lk, const struct txc_value_meta *meta,
-			   struct txc_lock *held);
+			   bool may_refresh, struct txc_lock *held);
 
 #endif

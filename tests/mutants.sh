@@ -42,6 +42,10 @@ MUTANTS=(
 	"STALE_FOREVER|a value past fresh-until + stale served as stale|34_stale"
 	"NEAR_FRESH|a near-cache entry outlives its value's fresh-until|34_stale"
 	"STORE_SET|a refresh (or miss) stores over an invalidation made during it|34_stale"
+	"MODE_STORE|mode readonly stores what it missed|36_modes"
+	"MODE_SERVE|mode recache serves hits|36_modes"
+	"MODE_OFF|mode off still interposed|36_modes"
+	"RECACHE_SET|mode recache stores over an invalidation (a plain set)|36_modes"
 )
 
 die() {

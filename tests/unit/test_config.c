@@ -646,6 +646,38 @@ static void test_fresh_options(void)
 	      "fresh: refresh with ttl 0 is a warning");
 }
 
+static void test_mode_option(void)
+{
+	CHECK(good("[function f]\nsignature = int f()\n") && cfg->mode == TXC_MODE_NORMAL &&
+		  cfg->fns[0].mode == TXC_MODE_NORMAL,
+	      "mode: normal by default");
+	CHECK(load("[function f]\nsignature = int f()\n[function g]\nsignature = int g()\n"
+		   "mode = Recache\n[function h]\nsignature = int h(int x)\n"
+		   "invalidates = f(*)\n[cache]\nservers = a\nmode = readonly\n") == 0 &&
+		  cfg->mode == TXC_MODE_READONLY && cfg->fns[0].mode == TXC_MODE_READONLY &&
+		  cfg->fns[1].mode == TXC_MODE_RECACHE && cfg->fns[2].mode == TXC_MODE_NORMAL,
+	      "mode: [cache] inherited (from a later section), a function's own wins, a "
+	      "mutator stays normal, case ignored");
+	CHECK(bad("mode = fast\n", 3, "mode: 'fast' is not normal, readonly, recache or off"),
+	      "mode: bad value in [cache]");
+	CHECK(bad("[function f]\nsignature = int f()\nmode = \n", 5,
+		  "mode: '' is not normal, readonly, recache or off"),
+	      "mode: empty value in a function");
+	CHECK(bad("[function f]\nsignature = int f()\n[function g]\nsignature = int g()\n"
+		  "invalidates = f(*)\nmode = off\n",
+		  8,
+		  "mode: g has invalidates: it is never cached, and it always invalidates, "
+		  "so it takes no mode"),
+	      "mode: refused on a mutator");
+	enum txc_mode m = TXC_MODE_OFF;
+	CHECK(config_parse_mode("readonlyx", &m) == TXC_EINVAL && m == TXC_MODE_OFF &&
+		  config_parse_mode(NULL, &m) == TXC_EINVAL,
+	      "config_parse_mode: no prefix match, NULL refused, *MODE unchanged");
+	CHECK(strcmp(config_mode_name(TXC_MODE_RECACHE), "recache") == 0 &&
+		  strcmp(config_mode_name((enum txc_mode)9), "?") == 0,
+	      "config_mode_name");
+}
+
 int main(void)
 {
 	test_example();
@@ -660,6 +692,7 @@ int main(void)
 	test_robustness();
 	test_errno_option();
 	test_fresh_options();
+	test_mode_option();
 	config_free(cfg);
 	return check_done();
 }
