@@ -212,6 +212,25 @@ hot_key() {
 	run -1 memcexist --servers="$MC_SOCK" "$key:lock"
 }
 
+@test "stale in mode readonly: the stale value is served as it is, nobody recomputes, no lock is taken" {
+	cfg=$(stale_config ro 'ttl = 1' 'stale = 30' 'refresh = early' 'beta = 100000')
+	stale_value "$cfg" 3
+	echo 2 >"$KINDS_DB"
+	# readonly may store nothing: a recomputation would be thrown away, and
+	# its lock would keep every other process from refreshing
+	export TXCACHE_MODE=readonly
+	sl "$cfg" once 3 10
+	unset TXCACHE_MODE
+	expect_out 'st_slow(3) = 3001'
+	assert_calls 1 "readonly recomputed a stale value"
+	[[ $stderr == *"hit st_slow $key (stale)"* ]] || { kinds_fail "not a stale hit"; return 1; }
+	[[ $(mc_raw "get $key:lock\\n") == END ]] || { kinds_fail "readonly took the refresh lock"; return 1; }
+	# a normal process refreshes it
+	sl "$cfg" once 3 10
+	expect_out 'st_slow(3) = 3002'
+	assert_calls 2
+}
+
 @test "stale: memcached keeps the item ttl + stale; past that, and past a reader's own stale, a miss" {
 	# stale 8: the item must outlast ttl by far more than a loaded machine's delays
 	cfg=$(stale_config keep 'ttl = 1' 'stale = 8')
