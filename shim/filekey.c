@@ -103,13 +103,23 @@ static int hash_fd(int fd, struct txc_filekey *out)
 	return 0;
 }
 
+/* Opening is not looking: an open of a FIFO lets its waiting writer go
+ * (and the close then leaves it writing to no reader), a device's open and
+ * close act on the device. So the path is stat'ed first and only a regular
+ * file opened; the open file must then be the file stat saw. */
 static int take_content(const char *path, struct txc_filekey *out)
 {
-	struct stat st;
+	struct stat pre, st;
+	if (stat(path, &pre) != 0)
+		return absent(out, errno);
+	if (!S_ISREG(pre.st_mode))
+		return TXC_EINVAL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return absent(out, errno);
 	int rc = fstat(fd, &st) != 0 ? TXC_ESYS : S_ISREG(st.st_mode) ? 0 : TXC_EINVAL;
+	if (rc == 0 && (st.st_dev != pre.st_dev || st.st_ino != pre.st_ino))
+		rc = TXC_ESYS; /* replaced between the two looks: key it next call */
 	if (rc == 0 && (uint64_t)st.st_size > FILEKEY_CONTENT_MAX)
 		rc = TXC_ETOOBIG;
 	if (rc == 0) {

@@ -1,0 +1,136 @@
+#!/usr/bin/env bats
+# Attacks on keys that see the world (issue 13 point 3: key_env, key_cwd and
+# the file / file:content kinds), with libwb.so's real functions
+# (tests/fixtures/wb_lib.c). Each test tries to get a hit that returns what
+# the real function would not have returned for that call, or to make the
+# shim disturb or hang the host. Real calls are counted in WB_CALLS.
+#
+# A test that shows a break not fixed yet is skipped with "BREAK: ...".
+
+load helpers
+
+WBD=$FIXTURES/wb_driver
+
+setup_file() {
+	local f
+	for f in "$SHIM" "$TXCACHE" "$WBD" "$FIXTURES/libwb.so" "$FIXTURES/wb_mmapw"; do
+		[[ -e $f ]] || { echo "missing $f: run make all and make -C tests/fixtures" >&2; return 1; }
+	done
+	txc_mc_start
+}
+
+teardown_file() {
+	txc_mc_stop
+}
+
+setup() {
+	export WB_CALLS=$BATS_TEST_TMPDIR/calls
+	: >"$WB_CALLS"
+	WB_NS=wb${BATS_TEST_NUMBER}
+	export TXCACHE_LOG=info
+	unset WB_HOOK WB_VAR
+	D=$BATS_TEST_TMPDIR
+}
+
+# wb_config NAME [CACHE-LINE...] <SECTIONS: a config with this file's
+# server and a namespace per test.
+wb_config() {
+	local name=$1
+	shift
+	{
+		printf '[cache]\nservers = %s\nnamespace = %s\ntimeout_ms = 1000\n' "$MC_SOCK" "$WB_NS"
+		(($# == 0)) || printf '%s\n' "$@"
+		printf '\n'
+		cat
+	} | txc_config "$name"
+}
+
+# read_cfg NAME KIND [CACHE-LINE...]: wb_read with its path of KIND.
+read_cfg() {
+	wb_config "$1" "${@:3}" <<EOF
+[function wb_read]
+signature = int wb_read($2 path, out string[cap] buf, size_t cap)
+EOF
+}
+
+# wb CFG ARG...: the driver under the shim. Under make check-verify
+# (TXCACHE_VERIFY=1) a verified hit runs the real function too: those
+# calls are taken out of WB_CALLS again.
+wb() {
+	local cfg=$1 before fn
+	shift
+	before=$(calls)
+	run --separate-stderr env LD_PRELOAD="$(txc_preload)" TXCACHE_CONFIG="$cfg" "$WBD" "$@"
+	for fn in $(sed -n 's/^txcache: hit \([^ ]*\) .* (verified)$/\1/p' <<<"$stderr"); do
+		unlog "$fn" "$before"
+	done
+}
+
+# unlog FN FROM: drops the last call of FN after line FROM of WB_CALLS.
+unlog() {
+	local -a l=()
+	local i
+	mapfile -t l <"$WB_CALLS"
+	for ((i = ${#l[@]} - 1; i >= $2; i--)); do
+		[[ ${l[i]} == "$1" ]] || continue
+		unset 'l[i]'
+		if ((${#l[@]})); then printf '%s\n' "${l[@]}"; fi >"$WB_CALLS"
+		return 0
+	done
+}
+
+calls() {
+	wc -l <"$WB_CALLS" | tr -d ' '
+}
+
+# expect OUT CALLS: the last run printed OUT, and CALLS real calls were
+# made in this test so far.
+expect() {
+	[[ $status -eq 0 ]] || { echo "status $status; stderr: $stderr"; return 1; }
+	[[ $output == "$1" ]] || {
+		printf 'expected: %s\ngot:      %s\nstderr:\n%s\n' "$1" "$output" "$stderr"
+		return 1
+	}
+	local n
+	n=$(calls)
+	[[ $n -eq $2 ]] || { printf 'expected %s real calls, got %s; stderr:\n%s\n' "$2" "$n" "$stderr"; return 1; }
+}
+
+# A `file` is stored only once its times are 100 ms old (filekey.h).
+settle() {
+	sleep 0.3
+}
+
+hit_logged() {
+	[[ $stderr == *"hit $1"* ]] || { echo "no hit of $1 logged: $stderr"; return 1; }
+}
+
+# ---- breaks: each failed on main (2ae7b97 + worldkey) ----
+
+@test "file:content: a FIFO is not opened by the shim: a writer waiting for its reader is not cut off, the call does not hang" {
+	mkfifo "$D/fifo"
+	cfg=$(read_cfg fifo file:content)
+	# a writer blocked in open(O_WRONLY) until a reader comes: the
+	# function's open. An open by the shim (to hash) lets it through, and
+	# the shim's close then leaves it writing to no reader (SIGPIPE): the
+	# function's own open then waits for a writer that is gone.
+	start_writer() {
+		(exec 3>&-; echo hello >"$D/fifo") &
+		writer=$!
+		# the writer is in open(2), waiting for a partner
+		wait_until bash -c "[[ \$(cat /proc/$writer/wchan 2>/dev/null) == wait_for_partner ]] || ! [[ -r /proc/$writer/wchan ]]"
+	}
+	# control: without the shim
+	start_writer
+	run timeout 20 env WB_HOOK=sleep:200 WB_CALLS=/dev/null "$WBD" read "$D/fifo"
+	wait "$writer" 2>/dev/null || true
+	[[ $status -eq 0 && $output == "wb_read $D/fifo -> 6 hello" ]] || { echo "control: $status $output"; return 1; }
+	start_writer
+	# the function does 200 ms of other work before its open
+	WB_HOOK=sleep:200 run --separate-stderr timeout 20 env LD_PRELOAD="$(txc_preload)" TXCACHE_CONFIG="$cfg" "$WBD" read "$D/fifo"
+	kill "$writer" 2>/dev/null || true
+	wait "$writer" 2>/dev/null || true
+	[[ $status -ne 124 ]] || { echo "the call hung: the shim's open of the FIFO cut the writer off"; return 1; }
+	expect "wb_read $D/fifo -> 6 hello" 1 || return 1
+	[[ $stderr == *"not a regular file"* ]] || { echo "$stderr"; return 1; }
+}
