@@ -21,14 +21,17 @@ static uint8_t class_of(int e)
 {
 	switch (e) {
 	case ENOENT:
-	case ENOTDIR:
 		return FILEKEY_MISSING;
+	case ENOTDIR:
+		return FILEKEY_NOTDIR;
 	case EACCES:
-	case EPERM:
 		return FILEKEY_DENIED;
+	case EPERM:
+		return FILEKEY_PERM;
 	case ELOOP:
+		return FILEKEY_LOOP;
 	case ENAMETOOLONG:
-		return FILEKEY_BADPATH;
+		return FILEKEY_TOOLONG;
 	default:
 		return 0;
 	}

@@ -134,3 +134,37 @@ hit_logged() {
 	expect "wb_read $D/fifo -> 6 hello" 1 || return 1
 	[[ $stderr == *"not a regular file"* ]] || { echo "$stderr"; return 1; }
 }
+
+@test "file, file:content: a path missing (ENOENT) and one through a regular file (ENOTDIR) key apart: a hit gives the errno the real call gives" {
+	for kind in file file:content; do
+		: >"$WB_CALLS"
+		cfg=$(read_cfg "errno-${kind/:/-}" "$kind")
+		rm -rf "$D/x"
+		wb "$cfg" read "$D/x/data.txt"
+		expect "wb_read $D/x/data.txt -> -1 errno 2" 1 || return 1
+		wb "$cfg" read "$D/x/data.txt"
+		expect "wb_read $D/x/data.txt -> -1 errno 2" 1 || return 1
+		# x is now a regular file: open gives ENOTDIR
+		echo not-a-dir >"$D/x"
+		settle
+		wb "$cfg" read "$D/x/data.txt"
+		expect "wb_read $D/x/data.txt -> -1 errno 20" 2 || return 1
+		wb "$cfg" read "$D/x/data.txt"
+		expect "wb_read $D/x/data.txt -> -1 errno 20" 2 || return 1
+		hit_logged wb_read || return 1
+		WB_NS=${WB_NS}x
+	done
+}
+
+@test "file: a symlink loop keys as such (ELOOP, cached); the link repointed at a file changes the key" {
+	cfg=$(read_cfg loop file)
+	ln -s "$D/l2" "$D/l1"
+	ln -s "$D/l1" "$D/l2"
+	wb "$cfg" read "$D/l1" "$D/l1"
+	expect "wb_read $D/l1 -> -1 errno 40"$'\n'"wb_read $D/l1 -> -1 errno 40" 1
+	printf real >"$D/t.txt"
+	ln -sfn "$D/t.txt" "$D/l1"
+	settle
+	wb "$cfg" read "$D/l1" "$D/l1"
+	expect "wb_read $D/l1 -> 4 real"$'\n'"wb_read $D/l1 -> 4 real" 2
+}
