@@ -145,6 +145,10 @@ int filekey_take(const char *path, bool content, struct txc_filekey *out)
 		rc = absent(out, errno);
 	else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
 		rc = TXC_EINVAL; /* a FIFO or a device: its stat says nothing of what it reads */
+	else if (faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) != 0)
+		/* stat needs no read permission: a file this process cannot read
+		 * has the stat of the bytes another user's call stored */
+		rc = absent(out, errno);
 	else
 		rc = 0, fill_stat(out, &st);
 	errno = saved;

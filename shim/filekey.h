@@ -7,7 +7,10 @@
  * ctime cannot. `file:content PATH` is keyed by the path, the size and an
  * XXH3-128 of the bytes, read at the call. A path that cannot be stat'ed
  * (or opened, for content) keys as its errno: ENOENT, ENOTDIR, EACCES,
- * EPERM, ELOOP or ENAMETOOLONG (enum filekey_class).
+ * EPERM, ELOOP or ENAMETOOLONG (enum filekey_class). So does, for `file`, a
+ * file this process may not read (faccessat R_OK, effective ids): stat
+ * needs no read permission, and the stat of a file root can read must not
+ * find root's result for a user whose own call would fail.
  * Anything else (an I/O error, a FIFO or device, content over
  * FILEKEY_CONTENT_MAX) makes the call uncacheable: the host never fails.
  *

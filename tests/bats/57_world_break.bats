@@ -30,6 +30,15 @@ setup() {
 	export TXCACHE_LOG=info
 	unset WB_HOOK WB_VAR
 	D=$BATS_TEST_TMPDIR
+	TCP_DIR= SHARED=
+}
+
+teardown() {
+	if [[ -n $TCP_DIR ]]; then
+		mc_stop "$TCP_DIR"
+		rm -rf "$TCP_DIR"
+	fi
+	[[ -z $SHARED ]] || rm -rf "$SHARED"
 }
 
 # wb_config NAME [CACHE-LINE...] <SECTIONS: a config with this file's
@@ -167,4 +176,51 @@ hit_logged() {
 	settle
 	wb "$cfg" read "$D/l1" "$D/l1"
 	expect "wb_read $D/l1 -> 4 real"$'\n'"wb_read $D/l1 -> 4 real" 2
+}
+
+@test "file: a file this user cannot read keys apart from the same file readable: no user gets another's cached bytes" {
+	[[ ${TXCACHE_ASAN:-} == 1 ]] && skip "the copies below are not the ASan build"
+	command -v setpriv >/dev/null || skip "setpriv is not installed"
+	[[ $(id -u) == 0 ]] || skip "needs root, to run a second user"
+	TCP_DIR=$(mc_tmpdir)
+	mc_start_tcp "$TCP_DIR"
+	# what nobody runs and reads, in a world-readable directory (the bats
+	# temp dir and the checkout may be private)
+	SHARED=$(mktemp -d /tmp/txc-wb.XXXXXX)
+	chmod 755 "$SHARED"
+	cp -L "$SHIM" "$FIXTURES/libwb.so" "$WBD" "$SHARED/"
+	: >"$SHARED/calls"
+	chmod 666 "$SHARED/calls"
+	printf '[cache]\nservers = %s\nnamespace = %s\n\n[function wb_read]\n%s\n' "$MC_SERVER" "$WB_NS" \
+		'signature = int wb_read(file path, out string[cap] buf, size_t cap)' >"$SHARED/c.ini"
+	chmod 644 "$SHARED/c.ini"
+	printf topsecret >"$SHARED/secret.txt"
+	chmod 600 "$SHARED/secret.txt" # root's: nobody's open fails with EACCES; its stat works
+	settle
+	as() {
+		local who=()
+		[[ $1 == root ]] || who=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+		run --separate-stderr "${who[@]}" env WB_CALLS="$SHARED/calls" LD_LIBRARY_PATH="$SHARED" \
+			LD_PRELOAD="$SHARED/libtxcache.so" TXCACHE_CONFIG="$SHARED/c.ini" \
+			"$SHARED/wb_driver" read "$SHARED/secret.txt"
+	}
+	n_calls() {
+		[[ $(wc -l <"$SHARED/calls") -eq $1 ]] || { echo "expected $1 real calls: $stderr"; return 1; }
+	}
+	as root
+	[[ $status -eq 0 && $output == "wb_read $SHARED/secret.txt -> 9 topsecret" ]] || { echo "root: $output $stderr"; return 1; }
+	n_calls 1 || return 1
+	# the same file, the same stat: but nobody's own call fails
+	as nobody
+	[[ $status -eq 0 && $output == "wb_read $SHARED/secret.txt -> -1 errno 13" ]] || {
+		echo "nobody got: $output"
+		echo "$stderr"
+		return 1
+	}
+	n_calls 2 || return 1
+	as root
+	[[ $output == "wb_read $SHARED/secret.txt -> 9 topsecret" && $stderr == *"hit wb_read"* ]] || { echo "root again: $output $stderr"; return 1; }
+	as nobody
+	[[ $output == "wb_read $SHARED/secret.txt -> -1 errno 13" && $stderr == *"hit wb_read"* ]] || { echo "nobody again: $output $stderr"; return 1; }
+	n_calls 2
 }
