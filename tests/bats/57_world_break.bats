@@ -224,3 +224,37 @@ hit_logged() {
 	[[ $output == "wb_read $SHARED/secret.txt -> -1 errno 13" && $stderr == *"hit wb_read"* ]] || { echo "nobody again: $output $stderr"; return 1; }
 	n_calls 2
 }
+
+@test "key_cwd: another thread chdir()s during the call: the result read in the new directory is not stored under the old" {
+	mkdir "$D/d1" "$D/d2"
+	printf in-d1 >"$D/d1/data.txt"
+	printf in-d2 >"$D/d2/data.txt"
+	cfg=$(read_cfg cwdrace string 'key_cwd = yes')
+	cd "$D/d1"
+	WB_HOOK=chdir:$D/d2 wb "$cfg" read data.txt
+	expect "wb_read data.txt -> 5 in-d2" 1
+	first=$stderr
+	# no thread moves now: data.txt is d1's
+	wb "$cfg" read data.txt
+	expect "wb_read data.txt -> 5 in-d1" 2
+	wb "$cfg" read data.txt
+	expect "wb_read data.txt -> 5 in-d1" 2
+	cd "$D"
+	[[ $first == *"not stored"* ]] || { echo "stored: $first"; return 1; }
+}
+
+@test "key_env: another thread setenv()s during the call: the result of the new value is not stored under the old" {
+	cfg=$(wb_config envrace 'key_env = WB_VAR' <<'EOF'
+[function wb_env]
+signature = int wb_env(out string[cap] buf, size_t cap)
+EOF
+	)
+	WB_VAR=one WB_HOOK=setenv:WB_VAR=two wb "$cfg" env
+	expect "wb_env WB_VAR -> 3 two" 1
+	first=$stderr
+	WB_VAR=one wb "$cfg" env
+	expect "wb_env WB_VAR -> 3 one" 2
+	WB_VAR=one wb "$cfg" env
+	expect "wb_env WB_VAR -> 3 one" 2
+	[[ $first == *"not stored"* ]] || { echo "stored: $first"; return 1; }
+}
