@@ -133,6 +133,15 @@ static int take_content(const char *path, struct txc_filekey *out)
 	return rc;
 }
 
+/* False when this process may not read PATH. stat needs no read
+ * permission: an unreadable file has the stat of the bytes another user's
+ * call stored. Only EACCES counts: a sandbox that refuses faccessat2
+ * itself (EPERM, ENOSYS) says nothing about the file. */
+static bool readable(const char *path)
+{
+	return faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) == 0 || errno != EACCES;
+}
+
 int filekey_take(const char *path, bool content, struct txc_filekey *out)
 {
 	int saved = errno, rc;
@@ -145,10 +154,8 @@ int filekey_take(const char *path, bool content, struct txc_filekey *out)
 		rc = absent(out, errno);
 	else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
 		rc = TXC_EINVAL; /* a FIFO or a device: its stat says nothing of what it reads */
-	else if (faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) != 0)
-		/* stat needs no read permission: a file this process cannot read
-		 * has the stat of the bytes another user's call stored */
-		rc = absent(out, errno);
+	else if (!readable(path))
+		rc = absent(out, EACCES);
 	else
 		rc = 0, fill_stat(out, &st);
 	errno = saved;

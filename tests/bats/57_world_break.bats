@@ -203,6 +203,8 @@ hit_logged() {
 		run --separate-stderr "${who[@]}" env WB_CALLS="$SHARED/calls" LD_LIBRARY_PATH="$SHARED" \
 			LD_PRELOAD="$SHARED/libtxcache.so" TXCACHE_CONFIG="$SHARED/c.ini" \
 			"$SHARED/wb_driver" read "$SHARED/secret.txt"
+		# make check-verify: a verified hit ran the real function too
+		[[ $stderr != *"(verified)"* ]] || sed -i '$d' "$SHARED/calls"
 	}
 	n_calls() {
 		[[ $(wc -l <"$SHARED/calls") -eq $1 ]] || { echo "expected $1 real calls: $stderr"; return 1; }
