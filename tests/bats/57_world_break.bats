@@ -362,3 +362,20 @@ EOF
 	wb "$cfg" rewrite "$D/n.txt" two
 	expect "wb_read $D/n.txt -> 3 one"$'\n'"wb_read $D/n.txt -> 3 two" 2
 }
+
+@test "key_env = LANG: a program that picks its locale with setlocale(LC_ALL, NAME) gets another program's result" {
+	[[ ${WB_RUN_BREAKS:-} == 1 ]] ||
+		skip "BREAK: key_env keys the variables; the locale a program sets by name (setlocale, uselocale) is in no key"
+	cfg=$(wb_config locale 'key_env = LANG, LC_ALL, LC_CTYPE' <<'EOF'
+[function wb_codeset]
+signature = int wb_codeset(out string[cap] buf, size_t cap)
+EOF
+	)
+	unset LC_ALL LC_CTYPE
+	# the README's pattern: a function that formats by locale, keyed by LANG
+	LANG=C wb "$cfg" codeset
+	expect "wb_codeset - -> 14 ANSI_X3.4-1968" 1
+	# the same environment, but the program chose C.UTF-8 itself
+	LANG=C wb "$cfg" codeset C.UTF-8
+	expect "wb_codeset C.UTF-8 -> 5 UTF-8" 2
+}
