@@ -5,7 +5,10 @@
 # the real function would not have returned for that call, or to make the
 # shim disturb or hang the host. Real calls are counted in WB_CALLS.
 #
-# A test that shows a break not fixed yet is skipped with "BREAK: ...".
+# A test that shows a break not fixed yet is skipped with "BREAK: ...";
+# WB_RUN_BREAKS=1 runs those too (they fail). The tests of the fixed
+# breaks each failed on a5dac9d (main with worldkey), before the fixes in
+# shim/filekey.c and shim/world.c.
 
 load helpers
 
@@ -114,7 +117,7 @@ hit_logged() {
 	[[ $stderr == *"hit $1"* ]] || { echo "no hit of $1 logged: $stderr"; return 1; }
 }
 
-# ---- breaks: each failed on main (2ae7b97 + worldkey) ----
+# ---- breaks: each failed before its fix (a5dac9d, main with worldkey) ----
 
 @test "file:content: a FIFO is not opened by the shim: a writer waiting for its reader is not cut off, the call does not hang" {
 	mkfifo "$D/fifo"
@@ -126,8 +129,9 @@ hit_logged() {
 	start_writer() {
 		(exec 3>&-; echo hello >"$D/fifo") &
 		writer=$!
-		# the writer is in open(2), waiting for a partner
-		wait_until bash -c "[[ \$(cat /proc/$writer/wchan 2>/dev/null) == wait_for_partner ]] || ! [[ -r /proc/$writer/wchan ]]"
+		# the writer is in open(2), waiting for a partner (a kernel that
+		# names no wait channel: the driver starts slower than the writer)
+		wait_until -t 10 bash -c "[[ \$(cat /proc/$writer/wchan 2>/dev/null) == wait_for_partner ]]" || true
 	}
 	# control: without the shim
 	start_writer
@@ -163,19 +167,6 @@ hit_logged() {
 		hit_logged wb_read || return 1
 		WB_NS=${WB_NS}x
 	done
-}
-
-@test "file: a symlink loop keys as such (ELOOP, cached); the link repointed at a file changes the key" {
-	cfg=$(read_cfg loop file)
-	ln -s "$D/l2" "$D/l1"
-	ln -s "$D/l1" "$D/l2"
-	wb "$cfg" read "$D/l1" "$D/l1"
-	expect "wb_read $D/l1 -> -1 errno 40"$'\n'"wb_read $D/l1 -> -1 errno 40" 1
-	printf real >"$D/t.txt"
-	ln -sfn "$D/t.txt" "$D/l1"
-	settle
-	wb "$cfg" read "$D/l1" "$D/l1"
-	expect "wb_read $D/l1 -> 4 real"$'\n'"wb_read $D/l1 -> 4 real" 2
 }
 
 @test "file: a file this user cannot read keys apart from the same file readable: no user gets another's cached bytes" {
@@ -284,7 +275,37 @@ EOF
 	expect "wb_read $D/m.dat -> 4 CCCC" 2
 }
 
+@test "key_env = LANG: a program that picks its locale with setlocale(LC_ALL, NAME) gets another program's result" {
+	[[ ${WB_RUN_BREAKS:-} == 1 ]] ||
+		skip "BREAK: key_env keys the variables; the locale a program sets by name (setlocale, uselocale) is in no key"
+	cfg=$(wb_config locale 'key_env = LANG, LC_ALL, LC_CTYPE' <<'EOF'
+[function wb_codeset]
+signature = int wb_codeset(out string[cap] buf, size_t cap)
+EOF
+	)
+	unset LC_ALL LC_CTYPE
+	# the README's pattern: a function that formats by locale, keyed by LANG
+	LANG=C wb "$cfg" codeset
+	expect "wb_codeset - -> 14 ANSI_X3.4-1968" 1
+	# the same environment, but the program chose C.UTF-8 itself
+	LANG=C wb "$cfg" codeset C.UTF-8
+	expect "wb_codeset C.UTF-8 -> 5 UTF-8" 2
+}
+
 # ---- cases that held: kept where they guard a claim of the README ----
+
+@test "file: a symlink loop keys as such (ELOOP, cached); the link repointed at a file changes the key (guards: the errno key)" {
+	cfg=$(read_cfg loop file)
+	ln -s "$D/l2" "$D/l1"
+	ln -s "$D/l1" "$D/l2"
+	wb "$cfg" read "$D/l1" "$D/l1"
+	expect "wb_read $D/l1 -> -1 errno 40"$'\n'"wb_read $D/l1 -> -1 errno 40" 1
+	printf real >"$D/t.txt"
+	ln -sfn "$D/t.txt" "$D/l1"
+	settle
+	wb "$cfg" read "$D/l1" "$D/l1"
+	expect "wb_read $D/l1 -> 4 real"$'\n'"wb_read $D/l1 -> 4 real" 2
+}
 
 @test "file:content: bytes written through a shared mapping are seen (guards: the content is hashed, not its stat)" {
 	cfg=$(read_cfg mmap-content file:content)
@@ -361,21 +382,4 @@ EOF
 	printf one >"$D/n.txt"
 	wb "$cfg" rewrite "$D/n.txt" two
 	expect "wb_read $D/n.txt -> 3 one"$'\n'"wb_read $D/n.txt -> 3 two" 2
-}
-
-@test "key_env = LANG: a program that picks its locale with setlocale(LC_ALL, NAME) gets another program's result" {
-	[[ ${WB_RUN_BREAKS:-} == 1 ]] ||
-		skip "BREAK: key_env keys the variables; the locale a program sets by name (setlocale, uselocale) is in no key"
-	cfg=$(wb_config locale 'key_env = LANG, LC_ALL, LC_CTYPE' <<'EOF'
-[function wb_codeset]
-signature = int wb_codeset(out string[cap] buf, size_t cap)
-EOF
-	)
-	unset LC_ALL LC_CTYPE
-	# the README's pattern: a function that formats by locale, keyed by LANG
-	LANG=C wb "$cfg" codeset
-	expect "wb_codeset - -> 14 ANSI_X3.4-1968" 1
-	# the same environment, but the program chose C.UTF-8 itself
-	LANG=C wb "$cfg" codeset C.UTF-8
-	expect "wb_codeset C.UTF-8 -> 5 UTF-8" 2
 }
