@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "cache.h"
 #include "err.h"
+#include "fresh.h"
 #include "idreg.h"
 #include "log.h"
 #include "near.h"
@@ -236,11 +237,22 @@ size_t cache_codec_len(const struct txc_cache *c, const struct txc_lookup *lk)
 	return lk->value.len >= mac ? lk->value.len - mac : 0;
 }
 
+/* The ttl of RES: a result that failed outs_if (stored without its outs)
+ * lives negative_ttl, as nscd's negative entries. */
+static uint32_t value_ttl(const struct txc_cache *c, int fn, const struct txc_result *res)
+{
+	return res->outs_dropped ? c->cfg->fns[fn].negative_ttl : c->cfg->fns[fn].ttl;
+}
+
 /* Writes an encoded value: "set" without LK, else against what LK saw. */
 static int put_value(struct txc_cache *c, int fn, const struct txc_key *key,
-		     const struct txc_lookup *lk, const void *buf, size_t len)
+		     const struct txc_lookup *lk, const void *buf, size_t len, uint32_t ttl)
 {
-	uint32_t ttl = c->cfg->fns[fn].ttl;
+	const struct txc_fn_config *fc = &c->cfg->fns[fn];
+	/* a stale value is still served for stale_s seconds (fresh.h); past
+	 * 30 days memcached reads an exptime as a date: the longest stays 30 days */
+	if (ttl)
+		ttl = ttl + fc->stale_s > 2592000 ? 2592000 : ttl + fc->stale_s;
 	if (!lk)
 		return store_set(c->store, key, buf, len, ttl);
 	/* A tombstone written after LK lives tombstone_ttl seconds of the
@@ -253,6 +265,9 @@ static int put_value(struct txc_cache *c, int fn, const struct txc_key *key,
 	}
 	int rc = lk->found ? store_cas(c->store, key, buf, len, ttl, lk->cas)
 			   : store_add(c->store, key, buf, len, ttl);
+#ifdef TXC_MUTANT_STORE_SET /* make mutants: a miss or refresh overwrites what changed */
+	rc = store_set(c->store, key, buf, len, ttl);
+#endif
 	return rc == TXC_ENOTFOUND ? TXC_EEXIST : rc;
 }
 
@@ -273,13 +288,15 @@ static int store_value(struct txc_cache *c, int fn, const struct txc_key *key,
 		return TXC_ENOMEM;
 	meta->sig = c->kf[fn].sig_digest;
 	meta->key = key->digest;
+	uint32_t ttl = value_ttl(c, fn, res);
+	meta->fresh_until = fresh_until_ns(fresh_now_ns(), ttl);
 	int rc = codec_encode(sig, meta, res, buf, size, len);
 	if (rc == 0 && c->auth) {
 		auth_mac(c->auth, key, buf, *len, buf + *len);
 		*len += TXC_AUTH_MAC;
 	}
 	if (rc == 0)
-		rc = put_value(c, fn, key, lk, buf, *len);
+		rc = put_value(c, fn, key, lk, buf, *len, ttl);
 	if (rc != 0)
 		*len = 0;
 	if (buf != small)

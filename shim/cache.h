@@ -98,7 +98,9 @@ int cache_decode(struct txc_cache *c, int fn, const struct txc_key *key,
  * for LK. */
 size_t cache_codec_len(const struct txc_cache *c, const struct txc_lookup *lk);
 
-/* Encodes RES and stores it under KEY with FN's ttl. META's digests are
+/* Encodes RES and stores it under KEY with FN's ttl (its negative_ttl when
+ * RES->outs_dropped: outs_if failed), kept by memcached for that ttl +
+ * stale (fresh.h). META's digests and fresh_until (now + that ttl) are
  * filled here. Returns 0 and *LEN, TXC_ETOOBIG when the value exceeds
  * max_value or the server's item size, or a store failure code. */
 int cache_store(struct txc_cache *c, int fn, const struct txc_key *key, struct txc_value_meta *meta,

@@ -17,6 +17,7 @@
 #include "capture_seg.h"
 #include "err.h"
 #include "log.h"
+#include "mode.h"
 #include "sigguard.h"
 
 __thread struct capture_frame *capture_top __attribute__((tls_model("initial-exec")));
@@ -461,7 +462,8 @@ static bool config_needs(const struct txc_config *cfg)
 {
 	for (int i = 0; i < cfg->nfns; i++) {
 		const struct txc_sig *sig = &cfg->fns[i].sig;
-		for (int k = 0; cfg->fns[i].ninval == 0 && k < sig->nparams; k++)
+		bool cached = cfg->fns[i].ninval == 0 && mode_interposed(cfg->fns[i].mode);
+		for (int k = 0; cached && k < sig->nparams; k++)
 			if (sig_param_is_capture(&sig->params[k]))
 				return true;
 	}

@@ -2,8 +2,8 @@
  *
  * The layout is in codec.h. The checksum is XXH3-64 of the whole value with
  * the checksum field (bytes 72..79) replaced by eight zero bytes; it is
- * computed by streaming header[0..72), eight zeros and the payload, so the
- * const input of decode is never copied or written.
+ * computed by streaming bytes [0..72), eight zeros and bytes [80..len), so
+ * the const input of decode is never copied or written.
  *
  * Decoding is strict: a value is either exactly what codec_encode would
  * write for some result, or TXC_ECORRUPT. Encode refuses what decode would
@@ -31,6 +31,7 @@
 #define OFF_PLEN    64
 #define OFF_ERRNO   68
 #define OFF_SUM	    72
+#define OFF_FRESH   80
 
 static const uint8_t magic[4] = {'T', 'X', 'C', 0x01};
 
@@ -68,7 +69,7 @@ static uint64_t checksum(const uint8_t *buf, size_t len)
 	XXH3_64bits_reset(&st);
 	XXH3_64bits_update(&st, buf, OFF_SUM);
 	XXH3_64bits_update(&st, zero, sizeof(zero));
-	XXH3_64bits_update(&st, buf + TXC_VALUE_HEADER, len - TXC_VALUE_HEADER);
+	XXH3_64bits_update(&st, buf + OFF_SUM + 8, len - OFF_SUM - 8);
 	return XXH3_64bits_digest(&st);
 }
 
@@ -86,7 +87,8 @@ static int has_entry(const struct txc_param *p)
 	return sig_param_is_out(p) || sig_param_is_capture(p);
 }
 
-#define FLAG_ERRNO 0x01
+#define FLAG_ERRNO  0x01
+#define FLAG_NOOUTS 0x02 /* outs_if failed: no buffer out is stored */
 
 static int is_str_ret(enum txc_ret r)
 {
@@ -251,6 +253,10 @@ static int lengths_ok(const struct txc_sig *sig, const struct txc_result *res)
 	for (int i = 0; i < nparams_of(sig); i++) {
 		const struct txc_param *p = &sig->params[i];
 
+#ifndef TXC_MUTANT_NOOUTS /* make mutants: an out entry under bit 1 accepted */
+		if (res->outs_dropped && sig_param_is_out(p) && res->out[i].present)
+			return 0; /* bit 1 says none is stored */
+#endif
 		if (has_cap(p) && res->out[i].present && !out_len_ok(sig, p, res, &res->out[i]))
 			return 0;
 	}
@@ -273,12 +279,15 @@ int codec_encode(const struct txc_sig *sig, const struct txc_value_meta *meta,
 		buf[OFF_FLAGS] = FLAG_ERRNO;
 		put_u32(buf + OFF_ERRNO, (uint32_t)res->err);
 	}
+	if (res->outs_dropped)
+		buf[OFF_FLAGS] |= FLAG_NOOUTS;
 	buf[OFF_FE] = res->fe_raised;
 	memcpy(buf + OFF_SIG, meta->sig.b, 16);
 	memcpy(buf + OFF_KEY, meta->key.b, 16);
 	put_u64(buf + OFF_NS_GEN, meta->ns_gen);
 	put_u64(buf + OFF_FN_GEN, meta->fn_gen);
 	put_u64(buf + OFF_COST, meta->cost_ns);
+	put_u64(buf + OFF_FRESH, meta->fresh_until);
 	put_u32(buf + OFF_PLEN, (uint32_t)(n - TXC_VALUE_HEADER));
 	encode_payload(sig, res, buf + TXC_VALUE_HEADER);
 	put_u64(buf + OFF_SUM, checksum(buf, n));
@@ -357,9 +366,11 @@ static int decode_ret(const struct txc_sig *sig, struct reader *r, struct txc_re
 	return 1;
 }
 
-static int decode_payload(const struct txc_sig *sig, struct reader *r, struct txc_result *res)
+static int decode_payload(const struct txc_sig *sig, struct reader *r, struct txc_result *res,
+			  bool outs_dropped)
 {
 	memset(res, 0, sizeof(*res));
+	res->outs_dropped = outs_dropped;
 	if (!decode_ret(sig, r, res))
 		return 0;
 	for (int i = 0; i < nparams_of(sig); i++) {
@@ -392,7 +403,7 @@ static int decode_payload(const struct txc_sig *sig, struct reader *r, struct tx
 static int header_ok(const struct txc_digest *sig_digest, const struct txc_digest *key_digest,
 		     const uint8_t *buf, size_t len)
 {
-	if (buf[OFF_FLAGS] & ~FLAG_ERRNO)
+	if (buf[OFF_FLAGS] & ~(FLAG_ERRNO | FLAG_NOOUTS))
 		return 0;
 	if (!(buf[OFF_FLAGS] & FLAG_ERRNO) && get_u32(buf + OFF_ERRNO) != 0)
 		return 0;
@@ -412,15 +423,18 @@ int codec_decode(const struct txc_sig *sig, const struct txc_digest *sig_digest,
 {
 	struct reader r;
 
-	if (!buf || len < TXC_VALUE_HEADER || memcmp(buf + OFF_MAGIC, magic, sizeof(magic)) != 0)
+	if (!buf || len <= OFF_VERSION || memcmp(buf + OFF_MAGIC, magic, sizeof(magic)) != 0)
 		return TXC_ECORRUPT;
+	/* before the length: an older format's header may be shorter */
 	if (buf[OFF_VERSION] != TXC_VALUE_VERSION)
 		return TXC_ENOTFOUND; /* another format: not ours to judge */
+	if (len < TXC_VALUE_HEADER)
+		return TXC_ECORRUPT;
 	if (!header_ok(sig_digest, key_digest, buf, len))
 		return TXC_ECORRUPT;
 	r.p = buf + TXC_VALUE_HEADER;
 	r.left = len - TXC_VALUE_HEADER;
-	if (!decode_payload(sig, &r, res))
+	if (!decode_payload(sig, &r, res, (buf[OFF_FLAGS] & FLAG_NOOUTS) != 0))
 		return TXC_ECORRUPT;
 	res->err_set = (buf[OFF_FLAGS] & FLAG_ERRNO) != 0;
 	res->err = (int32_t)get_u32(buf + OFF_ERRNO);
@@ -430,5 +444,6 @@ int codec_decode(const struct txc_sig *sig, const struct txc_digest *sig_digest,
 	meta->ns_gen = get_u64(buf + OFF_NS_GEN);
 	meta->fn_gen = get_u64(buf + OFF_FN_GEN);
 	meta->cost_ns = get_u64(buf + OFF_COST);
+	meta->fresh_until = get_u64(buf + OFF_FRESH);
 	return 0;
 }

@@ -1,9 +1,11 @@
 /* codec.h - the bytes stored in memcached for one cached call.
  *
- * Layout, version 4 (all integers little endian):
+ * Layout, version 5 (all integers little endian):
  *   0  magic      "TXC\x01"         4
- *   4  version    4                  1
- *   5  flags      bit 0: errno stored; other bits 0      1
+ *   4  version    5                  1
+ *   5  flags      bit 0: errno stored; bit 1: outs not stored (outs_if
+ *                 failed: every out scalar / string / bytes entry is
+ *                 absent, flag 0); other bits 0      1
  *   6  fp flags   the floating-point exceptions the real call raised:
  *                 1 inexact, 2 underflow, 4 overflow, 8 divide by zero,
  *                 16 invalid (fpenv.h); other bits 0     1
@@ -15,8 +17,10 @@
  *  56  cost_ns    real call duration 8
  *  64  payload length                4
  *  68  errno      the errno the real call set (int32), 0 unless flags bit 0   4
- *  72  checksum   XXH3-64 of bytes 0..71 and the payload, with this field zero  8
- *  80  payload
+ *  72  checksum   XXH3-64 of the whole value, with this field zero  8
+ *  80  fresh_until  CLOCK_REALTIME ns since the epoch after which the value
+ *                 is stale (store time + ttl; fresh.h); 0 = never   8
+ *  88  payload
  * Payload: the return value (scalar: 8 bytes portable form; string, owned
  * string, static string: 1 byte null flag, then unless null 4 bytes length
  * and the bytes without NUL), then each out-parameter in order: 1 byte
@@ -35,9 +39,10 @@
  * stores them. out bytes[CAP:param] is checked at
  * hit time (result.h), where the parameter's value is known.
  *
- * Versions 1 (no errno, no capacities), 2 (OUT_FD stored as plain bytes)
- * and 3 (no fp flags: a hit would not raise them) decode as TXC_ENOTFOUND: a miss whose real call
- * overwrites it.
+ * Versions 1 (no errno, no capacities), 2 (OUT_FD stored as plain bytes),
+ * 3 (no fp flags: a hit would not raise them) and 4 (no fresh_until: stale
+ * = SECONDS could not tell its age) decode as TXC_ENOTFOUND: a miss whose
+ * real call overwrites it.
  */
 #ifndef TXC_CODEC_H
 #define TXC_CODEC_H
@@ -49,8 +54,8 @@
 #include "key.h"
 #include "sig.h"
 
-#define TXC_VALUE_HEADER  80
-#define TXC_VALUE_VERSION 4
+#define TXC_VALUE_HEADER  88
+#define TXC_VALUE_VERSION 5
 #define TXC_FE_ALL	  0x1f /* the fp flags bits of byte 6 */
 
 struct txc_value_meta {
@@ -58,7 +63,8 @@ struct txc_value_meta {
 	struct txc_digest key; /* must equal the digest of the key read */
 	uint64_t ns_gen;       /* generations read before the real call */
 	uint64_t fn_gen;
-	uint64_t cost_ns; /* how long the real call took */
+	uint64_t cost_ns;     /* how long the real call took */
+	uint64_t fresh_until; /* CLOCK_REALTIME ns; 0 = never stale (fresh.h) */
 };
 
 struct txc_out {
@@ -80,6 +86,8 @@ struct txc_result {
 	bool err_set;			    /* the real call set errno (to err) */
 	int32_t err;			    /* that errno; 0 when !err_set */
 	uint8_t fe_raised;		    /* fp flags the real call raised (byte 6) */
+	bool outs_dropped; /* flags bit 1: buffer outs not stored (every out[i].present
+			    * false for them); a hit leaves the caller's buffers */
 };
 
 /* Returns the encoded size of RES under SIG, or 0 when a length exceeds

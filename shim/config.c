@@ -41,13 +41,18 @@ static const struct keydef cache_keys[CK_COUNT] = {
     [CK_MIN_COST] = {"min_cost_us", false},
     [CK_KEY_ENV] = {"key_env", true},
     [CK_KEY_CWD] = {"key_cwd", false},
+    [CK_NEGATIVE_TTL] = {"negative_ttl", false},
+    [CK_STALE] = {"stale", false},
+    [CK_REFRESH] = {"refresh", false},
+    [CK_BETA] = {"beta", false},
+    [CK_MODE] = {"mode", false},
 };
 
 static const struct keydef fn_keys[FK_COUNT] = {
     [FK_SIGNATURE] = {"signature", true},
     [FK_TTL] = {"ttl", false},
     [FK_IGNORE] = {"ignore", true},
-    [FK_CACHE_IF] = {"cache_if", false},
+    [FK_CACHE_IF] = {"cache_if", true},
     [FK_INVALIDATES] = {"invalidates", true},
     [FK_VERSION] = {"version", false},
     [FK_LIBRARY] = {"library", false},
@@ -61,6 +66,12 @@ static const struct keydef fn_keys[FK_COUNT] = {
     [FK_MIN_COST] = {"min_cost_us", false},
     [FK_KEY_ENV] = {"key_env", true},
     [FK_KEY_CWD] = {"key_cwd", false},
+    [FK_OUTS_IF] = {"outs_if", true},
+    [FK_NEGATIVE_TTL] = {"negative_ttl", false},
+    [FK_STALE] = {"stale", false},
+    [FK_REFRESH] = {"refresh", false},
+    [FK_BETA] = {"beta", false},
+    [FK_MODE] = {"mode", false},
 };
 
 int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)
@@ -447,6 +458,7 @@ static int start(struct loader *ld, const char *name, config_report_fn report, v
 	cfg->max_value = 1048576;
 	cfg->stats_interval = 5;
 	cfg->tombstone_ttl = 60;
+	cfg->beta = 1.0;
 	return 0;
 }
 
@@ -541,4 +553,27 @@ int config_parse_rate(const char *s, uint32_t *ppm)
 		return TXC_EINVAL;
 	*ppm = whole * 1000000 + frac;
 	return 0;
+}
+
+static const char *const mode_names[] = {
+    [TXC_MODE_NORMAL] = "normal",
+    [TXC_MODE_READONLY] = "readonly",
+    [TXC_MODE_RECACHE] = "recache",
+    [TXC_MODE_OFF] = "off",
+};
+
+int config_parse_mode(const char *s, enum txc_mode *mode)
+{
+	for (size_t i = 0; s && i < sizeof(mode_names) / sizeof(mode_names[0]); i++) {
+		if (strcasecmp(s, mode_names[i]) == 0) {
+			*mode = (enum txc_mode)i;
+			return 0;
+		}
+	}
+	return TXC_EINVAL;
+}
+
+const char *config_mode_name(enum txc_mode mode)
+{
+	return (unsigned)mode < sizeof(mode_names) / sizeof(mode_names[0]) ? mode_names[mode] : "?";
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cond.h"
 #include "sig.h"
 
 #define TXC_MAX_SERVERS	 16
@@ -30,22 +31,14 @@ enum txc_log_level { TXC_LOG_ERROR = 0, TXC_LOG_WARN, TXC_LOG_INFO, TXC_LOG_DEBU
  * across builds). The symbol version is part of both. */
 enum txc_identity { TXC_ID_BUILD_ID = 0, TXC_ID_SONAME };
 
+/* mode = (README "Modes"; mode.h says what each one does on a call).
+ * TXCACHE_MODE overrides every cached function's mode for a process. */
+enum txc_mode { TXC_MODE_NORMAL = 0, TXC_MODE_READONLY, TXC_MODE_RECACHE, TXC_MODE_OFF };
+
 struct txc_server {
 	char host[256]; /* numeric address, name, or socket path */
 	unsigned port;	/* 0 for a unix socket */
 	bool is_socket; /* value starts with '/' */
-};
-
-enum txc_cmp { TXC_CMP_EQ, TXC_CMP_NE, TXC_CMP_LT, TXC_CMP_LE, TXC_CMP_GT, TXC_CMP_GE };
-
-/* cache_if = ret OP VALUE. */
-struct txc_cond {
-	bool set; /* false: every result is stored */
-	enum txc_cmp op;
-	bool is_null; /* VALUE is NULL: only == and != with a string return */
-	double num;   /* VALUE as a number (exact for integers up to 2^53) */
-	int64_t inum; /* VALUE as an integer when it is one (compare exactly) */
-	bool is_int;  /* VALUE was written as an integer */
 };
 
 /* One target of "invalidates = f(a, b), g(*)". */
@@ -82,6 +75,15 @@ struct txc_fn_config {
 	int nkey_env;
 	char key_env[TXC_KEY_ENV_MAX][TXC_ENV_NAME_MAX];
 	bool key_cwd;
+	/* outs_if: a result failing it is stored without its out-parameters
+	 * (negative caching); unset: every result keeps them */
+	struct txc_cond outs_if;
+	uint32_t negative_ttl; /* ttl of such results; inherits [cache], else ttl */
+	/* stale-while-revalidate and early refresh (fresh.h); inherit [cache] */
+	uint32_t stale_s;   /* seconds a value past its ttl is still served; 0 = off */
+	bool refresh_early; /* refresh = early: XFetch */
+	double beta;	    /* XFetch's beta; default 1.0 */
+	enum txc_mode mode;	    /* inherits [cache] mode; always normal for a mutator */
 };
 
 struct txc_config {
@@ -109,7 +111,13 @@ struct txc_config {
 	struct txc_fn_config *fns; /* nfns entries, owned by the config */
 	int nkey_env;		   /* key_env: the default of every function */
 	char key_env[TXC_KEY_ENV_MAX][TXC_ENV_NAME_MAX];
-	bool key_cwd; /* key_cwd = yes: the default of every function */
+	bool key_cwd;	       /* key_cwd = yes: the default of every function */
+	uint32_t negative_ttl; /* [cache] negative_ttl, when negative_ttl_set */
+	bool negative_ttl_set; /* unset: each function's own ttl */
+	uint32_t stale_s;      /* stale = SECONDS; default 0 */
+	bool refresh_early;    /* refresh = early|expiry; default expiry */
+	double beta;	       /* beta = FLOAT; default 1.0 */
+	enum txc_mode mode;	   /* default TXC_MODE_NORMAL */
 };
 
 /* Called once per problem found. LINE is 0 for problems of the whole file
@@ -143,5 +151,13 @@ int config_parse_log_level(const char *s, int *level);
  * locale: '.' is the point) into parts per million. Returns 0, or
  * TXC_EINVAL with *PPM unchanged. For verify = RATE and TXCACHE_VERIFY. */
 int config_parse_rate(const char *s, uint32_t *ppm);
+
+/* Parses "normal|readonly|recache|off" (ASCII case ignored) into *MODE.
+ * Returns 0, or TXC_EINVAL with *MODE unchanged. For mode = and
+ * TXCACHE_MODE. */
+int config_parse_mode(const char *s, enum txc_mode *mode);
+
+/* The name of MODE ("normal", ...); "?" for a value out of range. */
+const char *config_mode_name(enum txc_mode mode);
 
 #endif

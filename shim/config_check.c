@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "capture_names.h"
+#include "cond.h"
 #include "config_priv.h"
 #include "err.h"
 
@@ -192,6 +193,41 @@ static void get_identity(struct loader *ld, const struct raw *r, enum txc_identi
 		cfg_note(ld, r->line, false, "identity: '%.40s' is not build-id or soname", r->val);
 }
 
+/* ---- cache_if, outs_if, negative_ttl (cond.h) ---- */
+
+/* [cache] negative_ttl: the default of every function's negative_ttl. */
+static void check_cache_cond(struct loader *ld)
+{
+	struct txc_config *cfg = ld->cfg;
+	cfg->negative_ttl_set = get_uint(ld, &ld->cache[CK_NEGATIVE_TTL], "negative_ttl", 0,
+					 TTL_MAX, ttl_why, &cfg->negative_ttl);
+}
+
+static void get_cond(struct loader *ld, const struct raw *r, const char *key,
+		     const struct txc_sig *sig, struct txc_cond *out)
+{
+	char why[256];
+	if (r->val && cond_parse(r->val, sig, out, why, sizeof(why)) != 0)
+		cfg_note(ld, r->line, false, "%s: %s", key, why);
+}
+
+/* cache_if and outs_if are read against the signature; negative_ttl
+ * inherits [cache] negative_ttl, else the function's own ttl. */
+static void check_fn_cond(struct loader *ld, int i)
+{
+	struct txc_fn_config *fc = &ld->cfg->fns[i];
+	const struct raw *k = ld->raw[i].k;
+	if (ld->raw[i].sig_ok) {
+		get_cond(ld, &k[FK_CACHE_IF], "cache_if", &fc->sig, &fc->cache_if);
+		get_cond(ld, &k[FK_OUTS_IF], "outs_if", &fc->sig, &fc->outs_if);
+	}
+	fc->negative_ttl = ld->cfg->negative_ttl_set ? ld->cfg->negative_ttl : fc->ttl;
+	get_uint(ld, &k[FK_NEGATIVE_TTL], "negative_ttl", 0, TTL_MAX, ttl_why, &fc->negative_ttl);
+	if (k[FK_NEGATIVE_TTL].val && !k[FK_OUTS_IF].val)
+		cfg_note(ld, k[FK_NEGATIVE_TTL].line, true,
+			 "negative_ttl: has no effect without outs_if");
+}
+
 static void check_cache(struct loader *ld)
 {
 	struct txc_config *cfg = ld->cfg;
@@ -216,6 +252,7 @@ static void check_cache(struct loader *ld)
 	get_uint(ld, &k[CK_MIN_COST], "min_cost_us", 0, 600000000, "", &cfg->min_cost_us);
 	get_identity(ld, &k[CK_IDENTITY], &cfg->identity);
 	get_rate(ld, &k[CK_VERIFY], &cfg->verify_ppm);
+	check_cache_cond(ld);
 	if (k[CK_SECRET].val) {
 		const char *v = k[CK_SECRET].val;
 		if (v[0] != '/' || strlen(v) >= sizeof(cfg->secret_file))
@@ -270,87 +307,6 @@ static void check_ignore(struct loader *ld, const struct raw *r, struct txc_sig 
 			sig->params[j].keyed = false;
 		}
 	}
-}
-
-/* Parses an integer literal (decimal or 0x hex, optional sign) or a float. */
-static bool parse_literal(const char *s, struct txc_cond *c)
-{
-	const char *p = s;
-	bool neg = *p == '-';
-	if (*p == '-' || *p == '+')
-		p++;
-	int base = p[0] == '0' && (p[1] == 'x' || p[1] == 'X') ? 16 : 10;
-	const char *d = base == 16 ? p + 2 : p;
-	uint64_t v = 0;
-	size_t nd = 0;
-	for (; c_xdigit((unsigned char)d[nd]) && (base == 16 || c_digit((unsigned char)d[nd]));
-	     nd++) {
-		unsigned x = c_digit((unsigned char)d[nd]) ? (unsigned)(d[nd] - '0')
-							   : (unsigned)((d[nd] | 0x20) - 'a' + 10);
-		if (v > (UINT64_MAX - x) / (unsigned)base)
-			return false;
-		v = v * (unsigned)base + x;
-	}
-	if (nd > 0 && d[nd] == '\0') {
-		if (v > (uint64_t)INT64_MAX + neg)
-			return false;
-		c->is_int = true;
-		c->inum =
-		    neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
-		c->num = (double)c->inum;
-		return true;
-	}
-	if (base == 16 || strspn(p, "0123456789.eE+-") != strlen(p) ||
-	    !c_digit((unsigned char)(p[0] == '.' ? p[1] : p[0])))
-		return false;
-	char *end;
-	errno = 0;
-	double x = strtod(s, &end);
-	if (*end || errno == ERANGE)
-		return false;
-	c->num = x;
-	return true;
-}
-
-static const char *check_cond(const char *s, const struct txc_sig *sig, struct txc_cond *c)
-{
-	static const struct {
-		const char *op;
-		enum txc_cmp cmp;
-	} ops[] = {{"==", TXC_CMP_EQ}, {"!=", TXC_CMP_NE}, {"<=", TXC_CMP_LE},
-		   {">=", TXC_CMP_GE}, {"<", TXC_CMP_LT},  {">", TXC_CMP_GT}};
-	while (c_space((unsigned char)*s))
-		s++;
-	if (strncmp(s, "ret", 3) != 0 || c_alnum((unsigned char)s[3]))
-		return "expected 'ret OP VALUE'";
-	s += 3;
-	while (c_space((unsigned char)*s))
-		s++;
-	size_t i = 0;
-	while (i < 6 && strncmp(s, ops[i].op, strlen(ops[i].op)) != 0)
-		i++;
-	if (i == 6)
-		return "expected an operator: == != < <= > >=";
-	c->op = ops[i].cmp;
-	s += strlen(ops[i].op);
-	while (c_space((unsigned char)*s))
-		s++;
-	if (sig->ret == TXC_R_VOID)
-		return "the function returns void";
-	bool str = sig->ret != TXC_R_SCALAR;
-	if (strcmp(s, "NULL") == 0) {
-		if (!str)
-			return "NULL needs a string return";
-		if (c->op != TXC_CMP_EQ && c->op != TXC_CMP_NE)
-			return "NULL only works with == and !=";
-		c->is_null = true;
-	} else if (!parse_literal(s, c)) {
-		return "VALUE must be a number (int, hex 0x.., float) or NULL";
-	} else if (str) {
-		return "a string return can only be compared with NULL";
-	}
-	c->set = true;
-	return NULL;
 }
 
 static void check_names(struct loader *ld, const struct raw *r, const char *key, char *dst,
@@ -416,12 +372,7 @@ static void check_fn(struct loader *ld, int i)
 	get_uint(ld, &k[FK_TTL], "ttl", 0, TTL_MAX, ttl_why, &fc->ttl);
 	if (rf->sig_ok && k[FK_IGNORE].val)
 		check_ignore(ld, &k[FK_IGNORE], &fc->sig);
-	const char *why;
-	if (rf->sig_ok && k[FK_CACHE_IF].val &&
-	    (why = check_cond(k[FK_CACHE_IF].val, &fc->sig, &fc->cache_if))) {
-		cfg_note(ld, k[FK_CACHE_IF].line, false, "cache_if: %s", why);
-		memset(&fc->cache_if, 0, sizeof(fc->cache_if));
-	}
+	check_fn_cond(ld, i);
 	fc->min_cost_us = ld->cfg->min_cost_us;
 	get_uint(ld, &k[FK_MIN_COST], "min_cost_us", 0, 600000000, "", &fc->min_cost_us);
 	fc->verify_ppm = ld->cfg->verify_ppm;
@@ -627,9 +578,120 @@ void config_check_all(struct loader *ld)
 	check_cache(ld);
 	for (int i = 0; i < ld->cfg->nfns; i++)
 		check_fn(ld, i);
+	for (int i = -1; i < ld->cfg->nfns; i++) /* after check_fn: ttl is known */
+		config_check_fresh(ld, i);
 	for (int i = 0; i < ld->cfg->nfns; i++)
 		check_invalidates(ld, i);
 	for (int i = 0; i < ld->cfg->nfns; i++)
 		check_writer(ld, i);
 	config_check_world(ld);
+	config_check_modes(ld);
+}
+
+/* ---- stale, refresh, beta (fresh.h) ---- */
+
+/* beta = FLOAT: above 0, at most 1e6; plain decimal ("1", "0.5", "2e3").
+ * True when a value was set. */
+static bool get_beta(struct loader *ld, const struct raw *r, double *beta)
+{
+	const char *s = r->val;
+	char *end;
+	if (!s)
+		return false;
+	errno = 0;
+	double v = strspn(s, "0123456789.eE+-") == strlen(s) && (c_digit(*s) || *s == '.')
+		       ? strtod(s, &end)
+		       : -1;
+	if (v <= 0 || v > 1e6 || v != v || *end || errno == ERANGE) {
+		cfg_note(ld, r->line, false,
+			 "beta: '%.40s' is not a number above 0 and at most 1000000", s);
+		return false;
+	}
+	*beta = v;
+	return true;
+}
+
+/* refresh = expiry (default: recompute once the value is stale or gone)
+ * | early (XFetch: sometimes before). */
+static void get_refresh(struct loader *ld, const struct raw *r, bool *early)
+{
+	if (!r->val)
+		return;
+	if (strcmp(r->val, "early") == 0 || strcmp(r->val, "expiry") == 0)
+		*early = strcmp(r->val, "early") == 0;
+	else
+		cfg_note(ld, r->line, false, "refresh: '%.40s' is not early or expiry", r->val);
+}
+
+/* One section's three keys in K (the [cache] ones or a function's). */
+static void get_fresh(struct loader *ld, const struct raw *k, int ks, int kr, int kb, uint32_t ttl,
+		      uint32_t *stale, bool *early, double *beta)
+{
+	get_uint(ld, &k[ks], "stale", 0, TTL_MAX, ttl_why, stale);
+	get_refresh(ld, &k[kr], early);
+	if (get_beta(ld, &k[kb], beta) && !*early)
+		cfg_note(ld, k[kb].line, true, "beta: no effect without refresh = early");
+	const struct raw *set = k[ks].val ? &k[ks] : k[kr].val ? &k[kr] : NULL;
+	if (set && ttl == 0 && (*stale || *early))
+		cfg_note(ld, set->line, true,
+			 "%s: no effect with ttl = 0 (a value that never expires is never stale)",
+			 set == &k[ks] ? "stale" : "refresh");
+}
+
+void config_check_fresh(struct loader *ld, int fn)
+{
+	struct txc_config *cfg = ld->cfg;
+	const struct raw *ck = ld->cache;
+	if (fn < 0) {
+		/* ttl 1: no "ttl = 0" warning here, a function may set its own */
+		get_fresh(ld, ck, CK_STALE, CK_REFRESH, CK_BETA, 1, &cfg->stale_s,
+			  &cfg->refresh_early, &cfg->beta);
+		return;
+	}
+	struct txc_fn_config *fc = &cfg->fns[fn];
+	const struct raw *k = ld->raw[fn].k;
+	fc->stale_s = cfg->stale_s;
+	fc->refresh_early = cfg->refresh_early;
+	fc->beta = cfg->beta;
+	get_fresh(ld, k, FK_STALE, FK_REFRESH, FK_BETA, fc->ttl, &fc->stale_s, &fc->refresh_early,
+		  &fc->beta);
+	/* the item lives ttl + stale seconds: the same 30-day bound as ttl */
+	if (fc->ttl && (uint64_t)fc->ttl + fc->stale_s > TTL_MAX) {
+		const struct raw *r = k[FK_STALE].val ? &k[FK_STALE]
+				      : k[FK_TTL].val ? &k[FK_TTL]
+						      : &ck[CK_STALE];
+		cfg_note(ld, r->line, false,
+			 "stale: ttl %u + stale %u of [function %s] is more than %d s%s", fc->ttl,
+			 fc->stale_s, fc->sig.name, TTL_MAX, ttl_why);
+	}
+}
+
+/* ---- mode ---- */
+
+static void get_mode(struct loader *ld, const struct raw *r, enum txc_mode *out)
+{
+	if (r->val && config_parse_mode(r->val, out) != 0)
+		cfg_note(ld, r->line, false,
+			 "mode: '%.40s' is not normal, readonly, recache or off", r->val);
+}
+
+/* A mutator is never cached: its calls always reach the real function and
+ * always invalidate (skipping that would leave wrong results cached for
+ * every process), so no mode applies to it. */
+void config_check_modes(struct loader *ld)
+{
+	struct txc_config *cfg = ld->cfg;
+	get_mode(ld, &ld->cache[CK_MODE], &cfg->mode);
+	for (int i = 0; i < cfg->nfns; i++) {
+		const struct raw *r = &ld->raw[i].k[FK_MODE];
+		bool mutator = ld->raw[i].k[FK_INVALIDATES].val != NULL;
+		cfg->fns[i].mode = mutator ? TXC_MODE_NORMAL : cfg->mode;
+		if (mutator && r->val)
+			cfg_note(ld, r->line, false,
+				 "mode: %s has invalidates: it is never cached, and it always "
+				 "invalidates, so it takes no mode",
+				 cfg->fns[i].sig.name);
+		else
+			get_mode(ld, r, &cfg->fns[i].mode);
+	}
 }

@@ -29,6 +29,11 @@ enum {
 	CK_MIN_COST,
 	CK_KEY_ENV,
 	CK_KEY_CWD,
+	CK_NEGATIVE_TTL,
+	CK_STALE,
+	CK_REFRESH,
+	CK_BETA,
+	CK_MODE,
 	CK_COUNT
 };
 enum {
@@ -49,6 +54,12 @@ enum {
 	FK_MIN_COST,
 	FK_KEY_ENV,
 	FK_KEY_CWD,
+	FK_OUTS_IF,
+	FK_NEGATIVE_TTL,
+	FK_STALE,
+	FK_REFRESH,
+	FK_BETA,
+	FK_MODE,
 	FK_COUNT
 };
 
@@ -124,6 +135,16 @@ bool parse_bool(const char *s, bool *out);
 
 /* key_env and key_cwd, [cache] and per function (config_world.c). */
 void config_check_world(struct loader *ld);
+
+/* stale, refresh and beta of [cache] and of function I (config_check.c):
+ * fills cfg's and fns[I]'s fields (inherited from [cache]) and reports
+ * each bad value at its line. FN < 0: [cache] only. */
+void config_check_fresh(struct loader *ld, int fn);
+
+/* mode = in [cache] and each [function]: sets cfg->mode and every
+ * function's (inherited; normal for a mutator). Call after the signatures
+ * are checked. Reports through cfg_note(). */
+void config_check_modes(struct loader *ld);
 /* ASCII classes: <ctype.h> follows the host program's locale. */
 static inline bool c_space(int c)
 {

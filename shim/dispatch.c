@@ -6,9 +6,11 @@
  * Miss: create missing generations -> list the definition's identity in the
  *       registry (defid.h; once per generation) -> real call (timed, entered
  *       with an errno no function sets, so a set errno is seen) -> cache_if
+ *       -> outs_if (false: stored without outs, for negative_ttl; cond.h)
  *       -> encode + add/cas against the lookup (cache.h: an invalidation
  *       during the call wins) -> errno as the real function left it (the
  *       caller's when it set none).
+ * Modes (mode.h): recache skips every hit, readonly every write of a miss.
  * Anything that fails on the way ends in the real function being called.
  * Keys cover which definition a closure calls (ident.h) and the places that
  * symptr arguments name (symptr.h); a call where either is unknown runs real.
@@ -27,6 +29,7 @@
 
 #include "capture.h"
 #include "closures.h"
+#include "cond.h"
 #include "defid.h"
 #include "dispatch.h"
 #include "fpenv.h"
@@ -34,11 +37,13 @@
 #include "guard.h"
 #include "lock.h"
 #include "log.h"
+#include "mode.h"
 #include "modref.h"
 #include "near.h"
 #include "publish.h"
 #include "result.h"
 #include "retstr.h"
+#include "revalidate.h"
 #include "sigguard.h"
 #include "stackroom.h"
 #include "symptr.h"
@@ -161,6 +166,7 @@ struct call {
 	struct verify_kept *vk;	   /* a sampled hit's value, kept for run_verified */
 	const struct txc_arg *a;   /* the key's arguments */
 	const struct txc_world *w; /* and its world (world.h) */
+	struct txc_lock held;	   /* the stampede lock, or a refresh's (revalidate.h) */
 };
 
 /* Applies a verified value. Returns 0 when the call was answered. */
@@ -274,14 +280,20 @@ static bool keep_for_verify(struct call *c, const struct txc_result *res)
 }
 
 /* Returns 0 when the call was answered from the cache; TXC_ENOTFOUND with
- * C->vk->kept when it is to be verified. */
+ * C->vk->kept when it is to be verified, or with C->held held when this
+ * caller recomputes a stale value (revalidate.h). */
 static int try_hit(struct call *c, const struct txc_key *key, struct txc_lookup *lk)
 {
 	struct fn_rt *f = c->f;
 	struct txc_value_meta meta;
 	struct txc_result res;
 	int rc = cache_decode(g_cache, f->index, key, lk, &meta, &res);
-	if (rc == 0 && keep_for_verify(c, &res)) {
+	enum reval_do what = rc == 0 ? reval_decide(g_cache, f->index, key, lk, &meta,
+						    mode_stores(f->fc->mode), &c->held)
+				     : REVAL_MISS;
+	if (rc == 0 && (what == REVAL_MISS || what == REVAL_RECOMPUTE))
+		rc = TXC_ENOTFOUND;
+	if (rc == 0 && what == REVAL_SERVE && keep_for_verify(c, &res)) {
 		stats_add(&f->stats, TXC_ST_BYTES_IN, lk->value.len);
 		return TXC_ENOTFOUND;
 	}
@@ -291,7 +303,8 @@ static int try_hit(struct call *c, const struct txc_key *key, struct txc_lookup 
 		stats_add(&f->stats, TXC_ST_HITS, 1);
 		stats_add(&f->stats, TXC_ST_BYTES_IN, lk->value.len);
 		stats_add(&f->stats, TXC_ST_SAVED_NS, meta.cost_ns);
-		log_msg(TXC_LOG_INFO, "hit %s %s", f->fc->sig.name, key->text);
+		log_msg(TXC_LOG_INFO, "hit %s %s%s", f->fc->sig.name, key->text,
+			what == REVAL_SERVE_STALE ? " (stale)" : "");
 	} else if (rc == TXC_ECORRUPT) {
 		stats_add(&f->stats, TXC_ST_CORRUPT, 1);
 		log_msg(TXC_LOG_WARN, "%s: cached value for %s failed verification; ignoring it",
@@ -313,13 +326,28 @@ struct miss {
 	int fe_raised;	/* the floating-point flags it raised (FE_*) */
 };
 
+/* outs_if failed: the buffer outs are neither stored nor, on a hit,
+ * written (the caller's stay); captured output still is (it is what the
+ * call did), and the value lives negative_ttl (cache.c). */
+static void drop_outs(const struct txc_sig *sig, struct txc_result *res)
+{
+	res->outs_dropped = true;
+	for (int i = 0; i < sig->nparams; i++)
+		if (sig_param_is_out(&sig->params[i]))
+			res->out[i].present = false;
+}
+
 static void store_result(struct fn_rt *f, void *ret, void **args, const struct txc_key *key,
 			 const struct txc_lookup *lk, const struct miss *m,
 			 const struct capture_call *cc)
 {
 	const struct txc_sig *sig = &f->fc->sig;
 	int64_t cost = m->cost;
-	if (!result_cond_holds(sig, &f->fc->cache_if, ret)) {
+	struct txc_result res;
+	int rc = result_collect(sig, ret, args, &res);
+	res.err_set = m->err_set;
+	res.err = m->err_set ? m->err : 0;
+	if (!cond_holds(&f->fc->cache_if, &res)) {
 		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
 		log_msg(TXC_LOG_INFO, "miss %s %s (%.3f ms, not stored: cache_if)", sig->name,
 			key->text, (double)cost / 1e6);
@@ -332,18 +360,22 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 			sig->name, key->text, (double)cost / 1e6, f->fc->min_cost_us);
 		return;
 	}
-	struct txc_result res;
+	if (!cond_holds(&f->fc->outs_if, &res)) {
+		drop_outs(sig, &res);
+		rc = rc == TXC_EINVAL ? 0 : rc; /* an unterminated out string is not stored */
+	}
 	struct txc_value_meta meta = {
 	    .ns_gen = lk->ns_gen, .fn_gen = lk->fn_gen, .cost_ns = cost > 0 ? (uint64_t)cost : 0};
 	size_t len = 0;
-	int rc = result_collect(sig, ret, args, &res);
-	res.err_set = m->err_set;
-	res.err = m->err_set ? m->err : 0;
 	res.fe_raised = fpenv_to_portable(m->fe_raised);
 	if (rc == 0)
 		rc = capture_fill(cc, &res);
 	if (rc == 0)
 		rc = cache_store_after(g_cache, f->index, key, lk, &meta, &res, &len);
+#ifdef TXC_MUTANT_RECACHE_SET /* make mutants: recache overwrites with a plain set */
+	if (f->fc->mode == TXC_MODE_RECACHE && rc == TXC_EEXIST)
+		rc = cache_store(g_cache, f->index, key, &meta, &res, &len);
+#endif
 	if (rc == 0) {
 		stats_add(&f->stats, TXC_ST_STORES, 1);
 		stats_add(&f->stats, TXC_ST_BYTES_OUT, len);
@@ -363,8 +395,8 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 		stats_add(&f->stats, TXC_ST_ERRORS, 1);
 		warn_store(sig->name, "store", rc);
 	}
-	log_msg(TXC_LOG_INFO, "miss %s %s (%.3f ms, %zu bytes stored)", sig->name, key->text,
-		(double)cost / 1e6, len);
+	log_msg(TXC_LOG_INFO, "miss %s %s (%.3f ms, %zu bytes stored%s)", sig->name, key->text,
+		(double)cost / 1e6, len, res.outs_dropped ? ", without outs: outs_if" : "");
 }
 
 static int near_apply(void *ctx, const struct txc_value_meta *meta, const struct txc_result *res)
@@ -383,13 +415,13 @@ static int near_apply(void *ctx, const struct txc_value_meta *meta, const struct
 }
 
 /* Another process holds the stampede lock: waits for its result. Returns 0
- * when the call was answered; otherwise the caller computes (HELD->held:
+ * when the call was answered; otherwise the caller computes (C->held.held:
  * it holds the lock and must release it). */
-static int lock_or_wait(struct call *c, const struct txc_key *key, struct txc_lock *held)
+static int lock_or_wait(struct call *c, const struct txc_key *key)
 {
 	struct fn_rt *f = c->f;
 	struct txc_lookup lk;
-	int rc = lock_acquire(g_cache, f->index, key, held);
+	int rc = lock_acquire(g_cache, f->index, key, &c->held);
 	if (rc != TXC_EEXIST) {
 		log_msg(TXC_LOG_DEBUG, "%s: lock %s:lock %s", f->fc->sig.name, key->text,
 			rc == 0 ? "taken" : "failed; computing without it");
@@ -513,6 +545,50 @@ static bool run_verified(struct closure_ud *ud, struct call *c, const struct txc
 	return true;
 }
 
+/* mode = readonly (mode.h): a miss calls the real function and writes
+ * nothing. LOOKUP_RC is the lookup's: a failure counts as an error. */
+static void run_unstored(struct closure_ud *ud, struct call *c, const struct txc_key *key,
+			 int lookup_rc, int caller_errno)
+{
+	struct fn_rt *f = ud->fn;
+	stats_add(&f->stats, lookup_rc == 0 ? TXC_ST_MISSES : TXC_ST_ERRORS, 1);
+	log_msg(TXC_LOG_INFO, "miss %s %s (mode readonly: not stored)", f->fc->sig.name, key->text);
+	call_real(ud, c->ret, c->args, caller_errno, c->fe);
+}
+
+/* The miss that stores (modes normal and recache): generations and the
+ * registry before the real call, the stampede lock (normal only: recache
+ * serves no waiter's result), then run_miss. RC is the lookup's. */
+static void run_stored(struct closure_ud *ud, struct call *c, const struct txc_key *key,
+		       const struct txc_arg *a, struct txc_lookup *lk, int rc, uint64_t epoch,
+		       int caller_errno)
+{
+	struct fn_rt *f = ud->fn;
+	if (rc == 0)
+		rc = cache_ensure_gens(g_cache, f->index, lk);
+	/* before the real call: see idreg.h */
+	if (rc == 0)
+		rc = defid_register(&ud->def, g_cache->store, &g_cache->kf[f->index], &lk->fn_gen);
+	if (rc != 0) {
+		stats_add(&f->stats, TXC_ST_ERRORS, 1);
+		warn_store(f->fc->sig.name, "lookup", rc);
+		lock_release(g_cache, f->index, key, &c->held);
+		call_real(ud, c->ret, c->args, caller_errno, c->fe);
+		return;
+	}
+	/* a refresh (revalidate.h) holds the lock already */
+	if (f->fc->lock && mode_serves(f->fc->mode) && !c->held.held && lock_or_wait(c, key) == 0) {
+		errno = c->errno_after;
+		return;
+	}
+	if (run_verified(ud, c, key, a, caller_errno))
+		return;
+	c->errno_after = caller_errno; /* a refused hit may have set it */
+	run_miss(ud, c, key, lk, epoch, caller_errno);
+	lock_release(g_cache, f->index, key, &c->held);
+	errno = c->errno_after;
+}
+
 static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller_errno,
 		       struct fpenv *fe)
 {
@@ -523,6 +599,10 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 	struct txc_key key;
 	struct txc_lookup lk;
 	uint64_t epoch = near_epoch(f->index);
+	bool serve = mode_serves(f->fc->mode); /* recache: never a hit */
+#ifdef TXC_MUTANT_MODE_SERVE		       /* make mutants: recache serves hits */
+	serve = true;
+#endif
 	/* memcached is known down and there is no near cache: skip the key */
 	bool down = !epoch && store_breaker_open(g_cache->store);
 	if (down || call_key(ud, args, a, &tx, &w, &key) != 0) {
@@ -532,8 +612,8 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 		return;
 	}
 	struct verify_kept vk = {.kept = false};
-	struct call c = {f, ret, args, caller_errno, fe, &vk, a, &w};
-	if (epoch && near_get(f->index, &key.digest, near_apply, &c) == 0) {
+	struct call c = {f, ret, args, caller_errno, fe, &vk, a, &w, {0}};
+	if (serve && epoch && near_get(f->index, &key.digest, near_apply, &c) == 0) {
 		log_msg(TXC_LOG_INFO, "hit %s %s (near)", f->fc->sig.name, key.text);
 		errno = c.errno_after;
 		return;
@@ -541,7 +621,7 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 	if (run_verified(ud, &c, &key, a, caller_errno))
 		return;
 	int rc = cache_lookup(g_cache, f->index, &key, &lk);
-	bool hit = rc == 0 && try_hit(&c, &key, &lk) == 0;
+	bool hit = serve && rc == 0 && try_hit(&c, &key, &lk) == 0;
 	if (hit || vk.kept) /* a value kept for verify: a mismatch drops it again */
 		near_put(f->index, &key.digest, epoch, lk.value.data,
 			 cache_codec_len(g_cache, &lk));
@@ -555,28 +635,14 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 	}
 	if (run_verified(ud, &c, &key, a, caller_errno))
 		return;
-	if (rc == 0)
-		rc = cache_ensure_gens(g_cache, f->index, &lk);
-	/* before the real call: see idreg.h */
-	if (rc == 0)
-		rc = defid_register(&ud->def, g_cache->store, &g_cache->kf[f->index], &lk.fn_gen);
-	if (rc != 0) {
-		stats_add(&f->stats, TXC_ST_ERRORS, 1);
-		warn_store(f->fc->sig.name, "lookup", rc);
-		call_real(ud, ret, args, caller_errno, fe);
-		return;
-	}
-	struct txc_lock held = {0};
-	if (f->fc->lock && lock_or_wait(&c, &key, &held) == 0) {
-		errno = c.errno_after;
-		return;
-	}
-	if (run_verified(ud, &c, &key, a, caller_errno))
-		return;
-	c.errno_after = caller_errno; /* a refused hit may have set it */
-	run_miss(ud, &c, &key, &lk, epoch, caller_errno);
-	lock_release(g_cache, f->index, &key, &held);
-	errno = c.errno_after;
+	bool store = mode_stores(f->fc->mode);
+#ifdef TXC_MUTANT_MODE_STORE /* make mutants: readonly stores its misses */
+	store = true;
+#endif
+	if (store)
+		run_stored(ud, &c, &key, a, &lk, rc, epoch, caller_errno);
+	else
+		run_unstored(ud, &c, &key, rc, caller_errno);
 }
 
 static void on_call(ffi_cif *cif, void *ret, void **args, void *user)
@@ -611,6 +677,10 @@ void *dispatch_closure_for(int fn, void *real)
 {
 	if (!g_fns || fn < 0 || fn >= g_cfg->nfns)
 		return NULL;
+#ifndef TXC_MUTANT_MODE_OFF /* make mutants: mode off still interposed */
+	if (!mode_interposed(g_cfg->fns[fn].mode))
+		return NULL;
+#endif
 	return closures_for(&g_fns[fn].closures, real);
 }
 

@@ -27,7 +27,8 @@ int dispatch_init(const struct txc_config *cfg, struct txc_cache *cache);
 /* Returns the code address of the closure for function FN calling REAL on
  * a miss, creating it on first use; the same (FN, REAL) gives the same
  * closure as long as REAL's module stays loaded. Returns NULL when REAL is itself one of our
- * closures (so a slot is never wrapped twice) or when the closure cannot be made (logged). */
+ * closures (so a slot is never wrapped twice), when FN's mode is off (mode.h: never
+ * interposed) or when the closure cannot be made (logged). */
 void *dispatch_closure_for(int fn, void *real);
 
 /* Frees the closures whose definition's module is no longer loaded (see

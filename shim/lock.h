@@ -8,6 +8,9 @@
  * invalidated during its call stores nothing (cache_store_after): its
  * waiters then see a tombstone, which is no value, and the lock go away.
  *
+ * The same lock key serves the refresh of a stale value (revalidate.h):
+ * there the losers never wait, they are served the stale value.
+ *
  * The lock's value is a random token of the acquisition. A holder deletes
  * the lock only while it is its own: it does not touch it once the lock may
  * have expired (ttl - 1 s after the add was sent, less the release's own

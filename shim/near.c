@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "fresh.h"
 #include "near.h"
 
 #define NIL	     UINT32_MAX
@@ -277,6 +278,24 @@ static uint32_t slot_take(struct near_stripe *s, struct near_val **old)
 	return slot_take(s, old);
 }
 
+/* How long an entry of VAL may live: local_ttl, but never past the value's
+ * fresh-until (after it, memcached's copy decides: stale or refreshed, or
+ * early refresh: fresh.h). 0: not at all. */
+static int64_t entry_life(const struct near_tab *t, const struct near_val *val)
+{
+	uint64_t until = val->meta.fresh_until;
+	int64_t now = fresh_now_ns();
+#ifdef TXC_MUTANT_NEAR_FRESH /* make mutants: near entries live local_ttl regardless */
+	until = 0;
+#endif
+	if (until == 0)
+		return t->ttl_ns;
+	if (now < 0 || until <= (uint64_t)now)
+		return 0;
+	uint64_t left = until - (uint64_t)now;
+	return left < (uint64_t)t->ttl_ns ? (int64_t)left : t->ttl_ns;
+}
+
 /* Inserts VAL (owned: freed here when not kept), whose LEN bytes are
  * filled in: decodes them first. */
 static void insert_owned(struct near_tab *t, const struct txc_digest *d, uint64_t epoch,
@@ -285,8 +304,10 @@ static void insert_owned(struct near_tab *t, const struct txc_digest *d, uint64_
 	struct near_stripe *s;
 	struct near_val *old = NULL;
 	uint32_t i;
+	int64_t life;
 
-	if (codec_decode(t->sig, t->sig_digest, d, val->bytes, len, &val->meta, &val->res) != 0) {
+	if (codec_decode(t->sig, t->sig_digest, d, val->bytes, len, &val->meta, &val->res) != 0 ||
+	    (life = entry_life(t, val)) == 0) {
 		free(val);
 		return;
 	}
@@ -306,7 +327,7 @@ static void insert_owned(struct near_tab *t, const struct txc_digest *d, uint64_
 	atomic_init(&val->refs, 1);
 	i = slot_take(s, &old);
 	s->ents[i] = (struct near_ent){.d = *d, .val = val};
-	s->ents[i].expires_ns = now_ns() + t->ttl_ns;
+	s->ents[i].expires_ns = now_ns() + life;
 	s->ents[i].hnext = s->buckets[bucket_of(s, d)];
 	s->buckets[bucket_of(s, d)] = i;
 	lru_push(s, i);

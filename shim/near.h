@@ -3,7 +3,10 @@
  * N", default 1024).
  *
  * It holds encoded values (codec.h) by key digest, each for at most
- * local_ttl seconds after it was stored here. A value enters only after it
+ * local_ttl seconds after it was stored here, and never past the value's
+ * fresh-until (fresh.h): a value already stale is not inserted, so a near
+ * hit is never stale by its ttl and stale / refresh decisions are made on
+ * memcached's copy. A value enters only after it
  * verified against memcached's current generations (a memcached hit) or was
  * just stored by this process's own miss.
  *

@@ -14,8 +14,9 @@
 
 static const struct txc_config *g_cfg; /* set once: publication is possible */
 static struct txc_cache *g_cache;
-static uint64_t *g_last; /* nfns * TXC_ST_COUNT_ values already published */
-static int64_t g_next;	 /* CLOCK_MONOTONIC_COARSE second of the next publication */
+static uint64_t *g_last;  /* nfns * TXC_ST_COUNT_ values already published */
+static bool *g_mode_sent; /* nfns: this process published the function's mode */
+static int64_t g_next;	  /* CLOCK_MONOTONIC_COARSE second of the next publication */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
 const char *publish_counter_name(enum txc_stat k)
@@ -27,6 +28,13 @@ void publish_counter_key(const struct txc_key_fn *kf, enum txc_stat k, struct tx
 {
 	int n =
 	    snprintf(out->text, sizeof(out->text), "%sst:%s", kf->prefix, publish_counter_name(k));
+	out->len = n > 0 ? (size_t)n : 0;
+	memset(&out->digest, 0, sizeof(out->digest));
+}
+
+void publish_mode_key(const struct txc_key_fn *kf, struct txc_key *out)
+{
+	int n = snprintf(out->text, sizeof(out->text), "%sst:mode", kf->prefix);
 	out->len = n > 0 ? (size_t)n : 0;
 	memset(&out->digest, 0, sizeof(out->digest));
 }
@@ -65,6 +73,31 @@ static int incr_or_create(const struct txc_key *key, uint64_t delta)
 	return rc;
 }
 
+/* Item PUB_MODE of a function, after its counters, is its mode: published
+ * once per process, with its first counters (an unused function publishes
+ * nothing, mode included). */
+#define PUB_MODE  TXC_ST_COUNT_
+#define PUB_ITEMS (TXC_ST_COUNT_ + 1)
+
+static bool fn_used(int f)
+{
+	for (int k = 0; k < TXC_ST_COUNT_; k++)
+		if (stats_get(dispatch_stats(f), k) != 0)
+			return true;
+	return false;
+}
+
+static int publish_mode(int f)
+{
+	struct txc_key key;
+	const char *name = config_mode_name(g_cfg->fns[f].mode);
+	publish_mode_key(&g_cache->kf[f], &key);
+	int rc = store_set(g_cache->store, &key, name, strlen(name), 0);
+	if (rc == 0)
+		g_mode_sent[f] = true;
+	return rc;
+}
+
 /* Where the last partial publication stopped: the next one goes on from
  * there, so every counter gets its turn. */
 static int g_cursor;
@@ -75,12 +108,14 @@ static int g_cursor;
  * rest waits for the next publication). Under g_lock. */
 static int publish_locked(int max)
 {
-	int total = g_cfg->nfns * TXC_ST_COUNT_;
+	int total = g_cfg->nfns * PUB_ITEMS;
 	for (int n = 0; n < total; n++) {
-		int i = (g_cursor + n) % total, f = i / TXC_ST_COUNT_;
-		enum txc_stat k = (enum txc_stat)(i % TXC_ST_COUNT_);
-		uint64_t *last = &g_last[i];
-		uint64_t units = (stats_get(dispatch_stats(f), k) - *last) / unit_of(k);
+		int i = (g_cursor + n) % total, f = i / PUB_ITEMS, item = i % PUB_ITEMS;
+		enum txc_stat k = (enum txc_stat)(item < PUB_MODE ? item : 0);
+		uint64_t *last = &g_last[f * TXC_ST_COUNT_ + k];
+		uint64_t units = item == PUB_MODE
+				     ? !g_mode_sent[f] && fn_used(f)
+				     : (stats_get(dispatch_stats(f), k) - *last) / unit_of(k);
 		if (units == 0)
 			continue;
 		if (max-- == 0) {
@@ -88,13 +123,15 @@ static int publish_locked(int max)
 			return 1;
 		}
 		struct txc_key key;
-		publish_counter_key(&g_cache->kf[f], k, &key);
-		int rc = incr_or_create(&key, units);
+		if (item != PUB_MODE)
+			publish_counter_key(&g_cache->kf[f], k, &key);
+		int rc = item == PUB_MODE ? publish_mode(f) : incr_or_create(&key, units);
 		if (rc != 0) {
 			log_msg(TXC_LOG_INFO, "publishing counters failed (%s)", txc_strerror(rc));
 			return 0;
 		}
-		*last += units * unit_of(k);
+		if (item != PUB_MODE)
+			*last += units * unit_of(k);
 	}
 	return 0;
 }
@@ -112,8 +149,15 @@ static void init_once(const struct txc_config *cfg, struct txc_cache *c)
 	pthread_once(&fork_once, fork_init);
 	pthread_mutex_lock(&g_lock);
 	if (!g_cfg) {
-		g_last = calloc(cfg->nfns ? (size_t)cfg->nfns : 1, sizeof(*g_last) * TXC_ST_COUNT_);
-		if (g_last) {
+		size_t n = cfg->nfns ? (size_t)cfg->nfns : 1;
+		g_last = calloc(n, sizeof(*g_last) * TXC_ST_COUNT_);
+		g_mode_sent = calloc(n, sizeof(*g_mode_sent));
+		if (!g_last || !g_mode_sent) {
+			free(g_last);
+			free(g_mode_sent);
+			g_last = NULL;
+			g_mode_sent = NULL;
+		} else {
 			g_cache = c;
 			__atomic_store_n(&g_cfg, cfg, __ATOMIC_RELEASE);
 		}
@@ -159,7 +203,7 @@ void publish_exit(void)
 	int saved = errno;
 	/* another thread still publishing: it covers most of it; do not wait */
 	if (pthread_mutex_trylock(&g_lock) == 0) {
-		publish_locked(g_cfg->nfns * TXC_ST_COUNT_);
+		publish_locked(g_cfg->nfns * PUB_ITEMS);
 		pthread_mutex_unlock(&g_lock);
 	}
 	errno = saved;

@@ -7,6 +7,13 @@
  * real-call time saved is published in microseconds ("saved_us"), the
  * remainder carried to the next publication.
  *
+ * The mode a function ran with (mode.h; TXCACHE_MODE included) goes to
+ * "NS:F:st:mode" as its name, with one set, once per process, with the
+ * function's first counters: the key shows the mode of the last process
+ * that used the function. A readonly process publishes too: counters are
+ * not cached data. A function in mode off is never called through the
+ * shim, so it publishes nothing.
+ *
  * Publication is cheap for the host: from a cached call at most every
  * stats_interval seconds (one coarse clock read per call otherwise), and
  * once at exit; never a thread, never a round trip per call. A failed
@@ -33,5 +40,8 @@ const char *publish_counter_name(enum txc_stat k);
 
 /* Writes the counter key "<ns>:<fn>:st:<name>" of K for KF into *OUT. */
 void publish_counter_key(const struct txc_key_fn *kf, enum txc_stat k, struct txc_key *out);
+
+/* Writes the mode key "<ns>:<fn>:st:mode" for KF into *OUT. */
+void publish_mode_key(const struct txc_key_fn *kf, struct txc_key *out);
 
 #endif

@@ -115,7 +115,7 @@ int result_outs_fit(const struct txc_sig *sig, void **args, const struct txc_res
 {
 	for (int i = 0; i < sig->nparams; i++) {
 		const struct txc_param *p = &sig->params[i];
-		if (!sig_param_is_out(p))
+		if (!sig_param_is_out(p) || res->outs_dropped)
 			continue;
 		void *dst = *(void **)args[i];
 		if ((dst != NULL) != res->out[i].present)
@@ -134,7 +134,7 @@ void result_outs_write(const struct txc_sig *sig, void **args, const struct txc_
 	for (int i = 0; i < sig->nparams; i++) {
 		const struct txc_param *p = &sig->params[i];
 		void *dst = sig_param_is_out(p) ? *(void **)args[i] : NULL;
-		if (!dst)
+		if (!dst || res->outs_dropped) /* outs_if said no: the caller's stay */
 			continue;
 		const struct txc_out *o = &res->out[i];
 		if (p->kind == TXC_K_OUT_SCALAR) {
@@ -148,61 +148,13 @@ void result_outs_write(const struct txc_sig *sig, void **args, const struct txc_
 	}
 }
 
-bool result_cond_holds(const struct txc_sig *sig, const struct txc_cond *c, const void *ret)
-{
-	if (!c->set)
-		return true;
-	int cmp; /* <0, 0, >0: ret compared with the value */
-	if (sig_ret_is_string(sig->ret)) {
-		char *s;
-		memcpy(&s, ret, sizeof(s));
-		cmp = s != NULL; /* only NULL is comparable */
-	} else {
-		const struct txc_type_info *ti = sig_type_info(sig->ret_type);
-		uint64_t v = result_ret_load(sig, ret);
-		if (ti->is_float || !c->is_int) {
-			double d;
-			if (sig->ret_type == TXC_T_FLOAT) {
-				float fl;
-				uint32_t b32 = (uint32_t)v;
-				memcpy(&fl, &b32, sizeof(fl));
-				d = fl;
-			} else if (ti->is_float) {
-				memcpy(&d, &v, sizeof(d));
-			} else {
-				d = ti->is_signed ? (double)(int64_t)v : (double)v;
-			}
-			cmp = d < c->num ? -1 : d > c->num ? 1 : d == c->num ? 0 : 2;
-		} else if (ti->is_signed) {
-			int64_t s = (int64_t)v;
-			cmp = s < c->inum ? -1 : s > c->inum;
-		} else {
-			cmp = c->inum < 0 ? 1 : v < (uint64_t)c->inum ? -1 : v > (uint64_t)c->inum;
-		}
-	}
-	if (cmp == 2) /* NaN: only != holds */
-		return c->op == TXC_CMP_NE;
-	switch (c->op) {
-	case TXC_CMP_EQ:
-		return cmp == 0;
-	case TXC_CMP_NE:
-		return cmp != 0;
-	case TXC_CMP_LT:
-		return cmp < 0;
-	case TXC_CMP_LE:
-		return cmp <= 0;
-	case TXC_CMP_GT:
-		return cmp > 0;
-	case TXC_CMP_GE:
-		return cmp >= 0;
-	}
-	return false;
-}
-
 /* Reads what the real call produced. Returns 0, or TXC_EINVAL when an
- * out string was left without a NUL inside its capacity (not storable). */
+ * out string was left without a NUL inside its capacity (not storable
+ * unless outs_if drops the outs); that out reads as absent, the rest is
+ * read all the same. */
 int result_collect(const struct txc_sig *sig, void *ret, void **args, struct txc_result *res)
 {
+	int bad = 0;
 	memset(res, 0, sizeof(*res));
 	if (sig->ret == TXC_R_SCALAR) {
 		res->ret = result_ret_load(sig, ret);
@@ -228,8 +180,11 @@ int result_collect(const struct txc_sig *sig, void *ret, void **args, struct txc
 		o->cap = cap;
 		if (p->kind == TXC_K_OUT_STRING) {
 			const char *nul = memchr(src, '\0', cap);
-			if (!nul)
-				return TXC_EINVAL;
+			if (!nul) { /* read on: outs_if may drop every out */
+				o->present = false;
+				bad = TXC_EINVAL;
+				continue;
+			}
 			o->len = (uint64_t)(nul - (const char *)src);
 		} else {
 			uint64_t len =
@@ -237,5 +192,5 @@ int result_collect(const struct txc_sig *sig, void *ret, void **args, struct txc
 			o->len = len < cap ? len : cap;
 		}
 	}
-	return 0;
+	return bad;
 }

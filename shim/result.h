@@ -1,5 +1,5 @@
 /* result.h - one call's result as libffi hands it over: the return slot,
- * the out-parameters, and cache_if. Used by dispatch on both paths.
+ * the out-parameters. Used by dispatch on both paths.
  *
  * Nothing here allocates or fails halfway: a hit checks every out-buffer
  * with result_outs_fit() before result_outs_write() touches any of them.
@@ -32,16 +32,16 @@ void result_ret_store(const struct txc_sig *sig, uint64_t v, void *ret);
  * both in the key. */
 int result_outs_fit(const struct txc_sig *sig, void **args, const struct txc_result *res);
 
-/* Copies RES's out-values into the caller's buffers (after result_outs_fit). */
+/* Copies RES's out-values into the caller's buffers (after result_outs_fit).
+ * A result stored without them (RES->outs_dropped, outs_if) writes none and
+ * fits any buffers: the caller's keep what they held. */
 void result_outs_write(const struct txc_sig *sig, void **args, const struct txc_result *res);
-
-/* True when the return value in RET satisfies C (always, when C is unset). */
-bool result_cond_holds(const struct txc_sig *sig, const struct txc_cond *c, const void *ret);
 
 /* Fills RES from the real call's RET and out-buffers, with each buffer's
  * capacity; pointers borrow the caller's memory. errno is not touched:
  * the caller sets RES->err_set and RES->err. Returns 0, or TXC_EINVAL when an out string has no NUL
- * within its capacity (such a result is not stored). */
+ * within its capacity (such a result is not stored, unless outs_if drops
+ * its outs); that out reads as absent and every other part is read. */
 int result_collect(const struct txc_sig *sig, void *ret, void **args, struct txc_result *res);
 
 #endif

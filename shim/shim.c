@@ -1,8 +1,9 @@
 /* shim.c - the load-time constructor: the one file that knows every module.
  *
- * Order: environment -> config -> cache -> dispatch -> interpose. Any
- * failure logs one line and leaves the process untouched: no GOT entry is
- * rewritten, so every call reaches the real function at full speed.
+ * Order: environment -> config (TXCACHE_MODE applied to it) -> cache ->
+ * dispatch -> interpose. Any failure logs one line and leaves the process
+ * untouched: no GOT entry is rewritten, so every call reaches the real
+ * function at full speed.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -53,6 +54,26 @@ static void apply_log_env(void)
 	int level;
 	if (v && config_parse_log_level(v, &level) == 0)
 		log_set_level(level);
+}
+
+/* TXCACHE_MODE overrides the mode of every cached function (a mutator has
+ * none: it always invalidates). A bad value is logged and ignored. */
+static void apply_mode_env(struct txc_config *cfg)
+{
+	const char *v = secure_getenv("TXCACHE_MODE");
+	enum txc_mode mode;
+	if (!v || !*v)
+		return;
+	if (config_parse_mode(v, &mode) != 0) {
+		log_msg(TXC_LOG_WARN,
+			"TXCACHE_MODE: '%.40s' is not normal, readonly, recache or off; ignoring "
+			"it (the config's modes apply)",
+			v);
+		return;
+	}
+	for (int i = 0; i < cfg->nfns; i++)
+		if (cfg->fns[i].ninval == 0)
+			cfg->fns[i].mode = mode;
 }
 
 static void *hook(void *ctx, int fn, void *real)
@@ -115,6 +136,7 @@ static void start(void)
 		log_msg(TXC_LOG_INFO, "caching disabled; every call goes to the real function");
 		return;
 	}
+	apply_mode_env(g_config);
 	/* loaded on the first cached call: never patch it or what it pulls in */
 	interpose_add_private(mc_library());
 	rc = cache_open(g_config, &g_cache);

@@ -20,6 +20,7 @@ PKGS=(
 	valgrind       # memcheck run of the examples
 	hyperfine gnuplot-nox  # make bench: timing and the latency picture
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # the ELF code compiles for aarch64
+	squashfs-tools libzstd-dev  # mksquashfs -comp zstd: ZSTD_compressCCtx cached (41_zstd)
 )
 
 # One dpkg-query for all: unknown packages are simply absent from its output.

@@ -37,6 +37,15 @@ MUTANTS=(
 	"HANDLER_WRITES|a signal handler's writes captured into the value|93_capture_signals"
 	"DEFER|signal handlers run in the middle of the shim's work|94_guard_unwind"
 	"FILE_STILL|a keyed file not checked again after the call|33_worldkey"
+	"NOOUTS|a value flagged 'outs not stored' that holds an out entry decoded|32_cond"
+	"STALE_LOCK|every reader of a stale value recomputes it (no refresh lock)|34_stale"
+	"STALE_FOREVER|a value past fresh-until + stale served as stale|34_stale"
+	"NEAR_FRESH|a near-cache entry outlives its value's fresh-until|34_stale"
+	"STORE_SET|a refresh (or miss) stores over an invalidation made during it|34_stale"
+	"MODE_STORE|mode readonly stores what it missed|36_modes"
+	"MODE_SERVE|mode recache serves hits|36_modes"
+	"MODE_OFF|mode off still interposed|36_modes"
+	"RECACHE_SET|mode recache stores over an invalidation (a plain set)|36_modes"
 )
 
 die() {

@@ -35,6 +35,7 @@ int cli_parse_config(const char *text, const char *path, struct txc_config **cfg
 
 int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_warm(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_set(int argc, char **argv);

@@ -192,7 +192,8 @@ static int judge(const struct modlist *l, const struct txc_fn_config *fn)
 		return 0;
 	}
 	if (got) {
-		printf("interceptable: imported by %s\n", got->path);
+		printf("interceptable: imported by %s%s\n", got->path,
+		       fn->mode == TXC_MODE_OFF ? " (mode = off: left alone)" : "");
 		return 1;
 	}
 	if (got_skipped)

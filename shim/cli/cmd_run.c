@@ -1,4 +1,6 @@
-/* cmd_run.c - txcache run: exec a program with the shim preloaded. */
+/* cmd_run.c - txcache run: exec a program with the shim preloaded; and
+ * txcache warm: the same with TXCACHE_MODE=recache (mode.h), so that every
+ * call the program makes is computed anew and stored. */
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -10,6 +12,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+
+static const char *g_cmd = "run"; /* in messages: run or warm */
 
 /* A config that is not a regular file (a FIFO, /dev/stdin, <(...)) can be
  * read only once: the shim gets the text that was checked, in
@@ -24,7 +28,7 @@ static int read_config_once(const char *path, char **text)
 {
 	FILE *fp = fopen(path, "re");
 	if (!fp) {
-		fprintf(stderr, "txcache run: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "txcache %s: %s: %s\n", g_cmd, path, strerror(errno));
 		return EX_NOINPUT;
 	}
 	char *buf = malloc(TEXT_MAX + 1);
@@ -33,11 +37,11 @@ static int read_config_once(const char *path, char **text)
 	fclose(fp);
 	int rc = 0;
 	if (!buf || err) {
-		fprintf(stderr, "txcache run: %s: cannot read\n", path);
+		fprintf(stderr, "txcache %s: %s: cannot read\n", g_cmd, path);
 		rc = EX_NOINPUT;
 	} else if (n > TEXT_MAX || memchr(buf, '\0', n)) {
-		fprintf(stderr, "txcache run: %s: over %zu bytes or binary; write it to a file\n",
-			path, (size_t)TEXT_MAX);
+		fprintf(stderr, "txcache %s: %s: over %zu bytes or binary; write it to a file\n",
+			g_cmd, path, (size_t)TEXT_MAX);
 		rc = EX_DATAERR;
 	}
 	if (rc != 0) {
@@ -62,7 +66,7 @@ static int export_config(const char *path)
 		if (rc != 0)
 			return rc;
 		if (!realpath(path, abs) || setenv("TXCACHE_CONFIG", abs, 1) != 0) {
-			fprintf(stderr, "txcache run: %s: %s\n", path, strerror(errno));
+			fprintf(stderr, "txcache %s: %s: %s\n", g_cmd, path, strerror(errno));
 			return EX_OSERR;
 		}
 		unsetenv("TXCACHE_CONFIG_TEXT");
@@ -75,7 +79,7 @@ static int export_config(const char *path)
 	config_free(cfg);
 	if (rc == 0 && (setenv("TXCACHE_CONFIG", path, 1) != 0 ||
 			setenv("TXCACHE_CONFIG_TEXT", text, 1) != 0)) {
-		fprintf(stderr, "txcache run: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "txcache %s: %s: %s\n", g_cmd, path, strerror(errno));
 		rc = EX_OSERR;
 	}
 	free(text);
@@ -123,30 +127,46 @@ static int set_preload(const char *shim)
 	return rc;
 }
 
-int cmd_run(int argc, char **argv)
+static int run_program(int argc, char **argv)
 {
 	const char *given = NULL;
+	g_cmd = argv[0];
 	int first = cli_common_opts(argc, argv, &given);
 	if (first < 0)
 		return EX_USAGE;
 	if (first >= argc) {
-		fprintf(stderr, "txcache run: no PROGRAM given\n");
+		fprintf(stderr, "txcache %s: no PROGRAM given\n", argv[0]);
 		return EX_USAGE;
 	}
 	const char *path = cli_config_path(given);
 	char shim[PATH_MAX];
 	if (find_shim(shim, sizeof(shim)) != 0) {
-		fprintf(stderr, "txcache run: cannot find libtxcache.so (set TXCACHE_LIB)\n");
+		fprintf(stderr, "txcache %s: cannot find libtxcache.so (set TXCACHE_LIB)\n", g_cmd);
 		return EX_UNAVAILABLE;
 	}
 	int rc = export_config(path);
 	if (rc != 0)
 		return rc;
 	if (set_preload(shim) != 0) {
-		fprintf(stderr, "txcache run: LD_PRELOAD: %s\n", strerror(errno));
+		fprintf(stderr, "txcache %s: LD_PRELOAD: %s\n", g_cmd, strerror(errno));
 		return EX_OSERR;
 	}
 	execvp(argv[first], argv + first);
-	fprintf(stderr, "txcache run: %s: %s\n", argv[first], strerror(errno));
+	fprintf(stderr, "txcache %s: %s: %s\n", g_cmd, argv[first], strerror(errno));
 	return errno == ENOENT ? EX_UNAVAILABLE : EX_OSERR;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	return run_program(argc, argv);
+}
+
+int cmd_warm(int argc, char **argv)
+{
+	/* overrides an inherited TXCACHE_MODE: warming is the point */
+	if (setenv("TXCACHE_MODE", "recache", 1) != 0) {
+		fprintf(stderr, "txcache warm: TXCACHE_MODE: %s\n", strerror(errno));
+		return EX_OSERR;
+	}
+	return run_program(argc, argv);
 }

@@ -3,7 +3,8 @@
  * The shim adds its counts to "<ns>:<fn>:st:<counter>" keys (publish.h):
  * at exit and every stats_interval seconds. The numbers here are therefore
  * the sum over every process and machine sharing the cache, up to the
- * last publication of each.
+ * last publication of each. The mode column is the mode of the last
+ * process that published the function ("-": none did yet).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -43,7 +44,32 @@ static int read_fn(struct txc_cache *c, int fn, uint64_t v[TXC_ST_COUNT_])
 	return 0;
 }
 
-static void print_json(const struct txc_config *cfg, uint64_t (*v)[TXC_ST_COUNT_])
+#define MODE_MAX 16 /* "readonly" and the NUL, with room */
+
+/* The published mode of FN into MODE ("-" when absent or garbled). */
+static int read_mode(struct txc_cache *c, int fn, char mode[MODE_MAX])
+{
+	struct txc_key key;
+	const struct txc_key *kp = &key;
+	struct txc_buf val = {0};
+	enum txc_mode m;
+	publish_mode_key(&c->kf[fn], &key);
+	int err = store_mget(c->store, &kp, 1, &val);
+	if (err != 0)
+		return err;
+	snprintf(mode, MODE_MAX, "-");
+	if (val.data && val.len < MODE_MAX) {
+		memcpy(mode, val.data, val.len);
+		mode[val.len] = '\0';
+		if (config_parse_mode(mode, &m) != 0)
+			snprintf(mode, MODE_MAX, "-");
+	}
+	store_bufs_free(&val, 1);
+	return 0;
+}
+
+static void print_json(const struct txc_config *cfg, uint64_t (*v)[TXC_ST_COUNT_],
+		       char (*modes)[MODE_MAX])
 {
 	printf("{\"namespace\":");
 	cli_json_str(stdout, cfg->ns, strlen(cfg->ns));
@@ -54,20 +80,34 @@ static void print_json(const struct txc_config *cfg, uint64_t (*v)[TXC_ST_COUNT_
 			printf("%s\"%s\":%" PRIu64, k ? "," : "", publish_counter_name(k), v[f][k]);
 		printf("}");
 	}
+	/* apart from the counters: a function's object holds numbers only, as
+	 * readers of the counters expect */
+	printf("},\"modes\":{");
+	for (int f = 0; f < cfg->nfns; f++) {
+		printf("%s\"%s\":", f ? "," : "", cfg->fns[f].sig.name);
+		if (strcmp(modes[f], "-") == 0)
+			printf("null");
+		else
+			printf("\"%s\"", modes[f]);
+	}
 	printf("}}\n");
 }
 
-static void print_table(const struct txc_config *cfg, uint64_t (*v)[TXC_ST_COUNT_])
+static void print_table(const struct txc_config *cfg, uint64_t (*v)[TXC_ST_COUNT_],
+			char (*modes)[MODE_MAX])
 {
-	printf("%-24s %10s %10s %10s %8s %12s %12s %14s %10s %8s\n", "function", "hits", "misses",
-	       "stores", "errors", "bytes_in", "bytes_out", "saved_s", "verified", "mismatch");
+	/* mode last: scripts that read the columns by number keep working */
+	printf("%-24s %10s %10s %10s %8s %12s %12s %14s %10s %8s %s\n", "function", "hits",
+	       "misses", "stores", "errors", "bytes_in", "bytes_out", "saved_s", "verified",
+	       "mismatch", "mode");
 	for (int f = 0; f < cfg->nfns; f++) {
 		const uint64_t *s = v[f];
 		printf("%-24s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %8" PRIu64 " %12" PRIu64
-		       " %12" PRIu64 " %14.3f %10" PRIu64 " %8" PRIu64 "\n",
+		       " %12" PRIu64 " %14.3f %10" PRIu64 " %8" PRIu64 " %s\n",
 		       cfg->fns[f].sig.name, s[TXC_ST_HITS], s[TXC_ST_MISSES], s[TXC_ST_STORES],
 		       s[TXC_ST_ERRORS], s[TXC_ST_BYTES_IN], s[TXC_ST_BYTES_OUT],
-		       (double)s[TXC_ST_SAVED_NS] / 1e6, s[TXC_ST_VERIFIED], s[TXC_ST_MISMATCH]);
+		       (double)s[TXC_ST_SAVED_NS] / 1e6, s[TXC_ST_VERIFIED], s[TXC_ST_MISMATCH],
+		       modes[f]);
 	}
 }
 
@@ -85,19 +125,25 @@ int cmd_stats(int argc, char **argv)
 	int rc = cli_load_config(cli_config_path(o.config), &cfg);
 	if (rc != 0)
 		return rc;
-	uint64_t(*v)[TXC_ST_COUNT_] = calloc(cfg->nfns ? (size_t)cfg->nfns : 1, sizeof(*v));
-	int err = v ? cache_open(cfg, &c) : TXC_ENOMEM;
-	for (int f = 0; err == 0 && f < cfg->nfns; f++)
+	size_t nf = cfg->nfns ? (size_t)cfg->nfns : 1;
+	uint64_t(*v)[TXC_ST_COUNT_] = calloc(nf, sizeof(*v));
+	char(*modes)[MODE_MAX] = calloc(nf, sizeof(*modes));
+	int err = v && modes ? cache_open(cfg, &c) : TXC_ENOMEM;
+	for (int f = 0; err == 0 && f < cfg->nfns; f++) {
 		err = read_fn(c, f, v[f]);
+		if (err == 0)
+			err = read_mode(c, f, modes[f]);
+	}
 	if (err != 0) {
 		fprintf(stderr, "txcache stats: %s\n", txc_strerror(err));
 		rc = cli_exit_of(err);
 	} else if (o.flags & CLI_OPT_JSON) {
-		print_json(cfg, v);
+		print_json(cfg, v, modes);
 	} else {
-		print_table(cfg, v);
+		print_table(cfg, v, modes);
 	}
 	free(v);
+	free(modes);
 	cache_close(c);
 	config_free(cfg);
 	return rc;

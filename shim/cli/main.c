@@ -9,6 +9,8 @@ const struct cli_cmd cli_commands[] = {
     {"check", cmd_check,
      "check [-c CONFIG] [PROGRAM]        validate a config; say what PROGRAM lets it intercept"},
     {"run", cmd_run, "run [-c CONFIG] -- PROGRAM [ARG...] run PROGRAM with the shim preloaded"},
+    {"warm", cmd_warm,
+     "warm [-c CONFIG] -- PROGRAM [ARG...] run PROGRAM in mode recache: recompute, store"},
     {"key", cmd_key,
      "key [-c CONFIG] [--library FILE] FUNCTION [ARG...]  print the key of a call, one per "
      "definition"},

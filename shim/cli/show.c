@@ -122,9 +122,13 @@ static void print_json(FILE *out, const struct cli_call *c, const struct txc_res
 		out_value(out, &sig->params[i], &res->out[i], true);
 	}
 	fputc('}', out);
+	if (res->outs_dropped)
+		fputs(",\"outs_stored\":false", out);
 	if (res->err_set)
 		fprintf(out, ",\"errno\":%" PRId32, res->err);
-	fprintf(out, ",\"cost_ns\":%" PRIu64 "}\n", meta->cost_ns);
+	/* fresh_until_ns: wall clock, 0 = never stale (fresh.h) */
+	fprintf(out, ",\"cost_ns\":%" PRIu64 ",\"fresh_until_ns\":%" PRIu64 "}\n", meta->cost_ns,
+		meta->fresh_until);
 }
 
 void cli_result_print(FILE *out, const struct cli_call *c, const struct txc_result *res,
@@ -146,7 +150,10 @@ void cli_result_print(FILE *out, const struct cli_call *c, const struct txc_resu
 		char label[TXC_NAME_MAX + 16];
 		cli_param_label(sig, i, label, sizeof(label));
 		fprintf(out, "%s = ", label);
-		out_value(out, &sig->params[i], &res->out[i], false);
+		if (res->outs_dropped) /* outs_if failed: a hit leaves the caller's */
+			fputs("(not stored: outs_if)", out);
+		else
+			out_value(out, &sig->params[i], &res->out[i], false);
 		fputc('\n', out);
 	}
 	if (res->err_set)

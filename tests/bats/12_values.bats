@@ -279,8 +279,8 @@ EOF
 	[[ -n $key ]] || kinds_fail "no miss line"
 	v=$BATS_TEST_TMPDIR/v
 	raw_get "$key" "$v"
-	# payload: ret (8 bytes at 80), then buf: present, capacity, length
-	poke "$v" 80 4
+	# payload: ret (8 bytes at 88), then buf: present, capacity, length
+	poke "$v" 88 4
 	raw_set "$key" "$v"
 	before=$(calls_count)
 	same_as_plain fill 5 8
@@ -289,7 +289,7 @@ EOF
 	assert_calls $((before + 2)) "plain run and a real call"
 	# a capacity below the stored length
 	raw_get "$key" "$v"
-	poke "$v" 89 4
+	poke "$v" 97 4
 	raw_set "$key" "$v"
 	same_as_plain fill 5 8
 	[[ $(log_count "failed verification") -eq 1 ]] || kinds_fail "not reported as corrupt"

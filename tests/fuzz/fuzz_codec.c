@@ -52,7 +52,7 @@ static void repair(uint8_t *v, size_t len)
 	XXH3_64bits_reset(&st);
 	XXH3_64bits_update(&st, v, 72);
 	XXH3_64bits_update(&st, zero, 8);
-	XXH3_64bits_update(&st, v + TXC_VALUE_HEADER, len - TXC_VALUE_HEADER);
+	XXH3_64bits_update(&st, v + 80, len - 80); /* fresh_until and the payload */
 	sum = XXH3_64bits_digest(&st);
 	for (int i = 0; i < 8; i++)
 		v[72 + i] = (uint8_t)(sum >> (8 * i));

@@ -43,7 +43,8 @@ static void sig_all(struct txc_sig *s, enum txc_ret ret)
 
 static struct txc_value_meta meta_default(void)
 {
-	struct txc_value_meta m = {SIGD, KEYD, 7, 0x1122334455667788ull, 123456};
+	struct txc_value_meta m = {
+	    SIGD, KEYD, 7, 0x1122334455667788ull, 123456, 0x1788aabbccddeeffull};
 	return m;
 }
 
@@ -64,7 +65,7 @@ static void resign(uint8_t *buf, size_t len)
 
 static void set_plen(uint8_t *buf, size_t len)
 {
-	uint32_t n = (uint32_t)(len - 80);
+	uint32_t n = (uint32_t)(len - TXC_VALUE_HEADER);
 
 	for (int i = 0; i < 4; i++)
 		buf[64 + i] = (uint8_t)(n >> (8 * i));
@@ -95,20 +96,21 @@ static void test_scalar_void(void)
 	s.ret = TXC_R_SCALAR;
 	s.ret_type = TXC_T_LONG;
 	r.ret = 0xfffffffffffffffeull;
-	CHECK(codec_size(&s, &r) == 88, "scalar return: 80 + 8 bytes");
-	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && len == 88, "scalar encodes");
-	CHECK(memcmp(buf, "TXC\x01\x04", 5) == 0, "magic and version 4");
+	CHECK(codec_size(&s, &r) == 96, "scalar return: 88 + 8 bytes");
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && len == 96, "scalar encodes");
+	CHECK(memcmp(buf, "TXC\x01\x05", 5) == 0, "magic and version 5");
 	CHECK(codec_decode(&s, &SIGD, &KEYD, buf, len, &m, &d) == 0 && d.ret == r.ret,
 	      "scalar round trip");
 	CHECK(m.ns_gen == 7 && m.fn_gen == 0x1122334455667788ull && m.cost_ns == 123456 &&
+		  m.fresh_until == 0x1788aabbccddeeffull && buf[80] == 0xff && buf[87] == 0x17 &&
 		  memcmp(&m.sig, &SIGD, 16) == 0 && memcmp(&m.key, &KEYD, 16) == 0,
 	      "meta round trip");
 
 	s.ret = TXC_R_VOID;
-	CHECK(codec_size(&s, &r) == 80, "void: header only");
-	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && len == 80, "void encodes");
+	CHECK(codec_size(&s, &r) == 88, "void: header only");
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && len == 88, "void encodes");
 	CHECK(decode(&s, buf, len, &d) == 0, "void round trip");
-	CHECK(encode(&s, &r, buf, 79, &len) == TXC_ETOOBIG, "cap 79 < 80: TXC_ETOOBIG");
+	CHECK(encode(&s, &r, buf, 87, &len) == TXC_ETOOBIG, "cap 87 < 88: TXC_ETOOBIG");
 }
 
 static void test_string_ret(void)
@@ -216,7 +218,7 @@ static void test_limits(void)
 	sig_all(&s, TXC_R_STRING);
 	fill_all(&r, 7);
 	need = codec_size(&s, &r);
-	CHECK(need > 80, "size of the full value");
+	CHECK(need > 88, "size of the full value");
 	CHECK(encode(&s, &r, buf, need - 1, &len) == TXC_ETOOBIG, "cap one short: TXC_ETOOBIG");
 	CHECK(encode(&s, &r, buf, need, &len) == 0 && len == need, "exact cap fits");
 	r.out[3].len = (uint64_t)UINT32_MAX + 1; /* never read: size is refused first */
@@ -255,7 +257,7 @@ static void test_mutations(void)
 	size_t len = small_value(&s, buf, sizeof(buf));
 	int bad = 0;
 
-	CHECK(len > 80 && decode(&s, buf, len, &d) == 0, "small value decodes (%zu bytes)", len);
+	CHECK(len > 88 && decode(&s, buf, len, &d) == 0, "small value decodes (%zu bytes)", len);
 	for (size_t bit = 0; bit < len * 8; bit++) {
 		memcpy(m, buf, len);
 		m[bit / 8] ^= (uint8_t)(1u << (bit % 8));
@@ -295,8 +297,8 @@ static void test_structure(void)
 	uint8_t buf[256], m[256];
 	size_t len = small_value(&s, buf, sizeof(buf));
 	struct txc_digest other = SIGD;
-	/* payload: 0 flag, 4 len, 'r' (80..85); 1 flag, 8 cap, 4 len, "hi" (86..100);
-	 * 1 flag, 8 cap, 4 len, 2 bytes (101..115); 1 flag, 8 (116..124) */
+	/* payload: 0 flag, 4 len, 'r' (88..93); 1 flag, 8 cap, 4 len, "hi" (94..108);
+	 * 1 flag, 8 cap, 4 len, 2 bytes (109..123); 1 flag, 8 (124..132) */
 	static const struct {
 		size_t off;
 		uint8_t val;
@@ -306,16 +308,16 @@ static void test_structure(void)
 	    {6, 0x40, "unknown fp flag bit set"},
 	    {7, 1, "reserved 7 set"},
 	    {70, 1, "errno without its flag"},
-	    {80, 2, "ret null flag 2"},
-	    {85, 0, "NUL in returned string"},
-	    {86, 2, "out present flag 2"},
-	    {99, 0, "NUL in out string"},
-	    {81, 2, "ret length past the end"},
-	    {95, 200, "out length past the end"},
-	    {87, 2, "out string longer than its stored capacity"},
-	    {87, 0, "out string with capacity 0"},
-	    {102, 17, "out bytes[16] with capacity 17"},
-	    {102, 1, "out bytes longer than its stored capacity"},
+	    {88, 2, "ret null flag 2"},
+	    {93, 0, "NUL in returned string"},
+	    {94, 2, "out present flag 2"},
+	    {107, 0, "NUL in out string"},
+	    {89, 2, "ret length past the end"},
+	    {103, 200, "out length past the end"},
+	    {95, 2, "out string longer than its stored capacity"},
+	    {95, 0, "out string with capacity 0"},
+	    {110, 17, "out bytes[16] with capacity 17"},
+	    {110, 1, "out bytes longer than its stored capacity"},
 	};
 
 	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
@@ -362,16 +364,16 @@ static void test_garbage(void)
 		if (iter & 1) {
 			memcpy(g, buf, n);
 			for (int k = rnd(&st) % 3; k >= 0; k--)
-				g[80 + rnd(&st) % (n - 80)] = (uint8_t)rnd(&st);
+				g[88 + rnd(&st) % (n - 88)] = (uint8_t)rnd(&st);
 		} else {
 			for (size_t i = 0; i < n; i++)
 				g[i] = (uint8_t)rnd(&st);
-			if (n >= 80 && iter % 4 == 0) {
-				memcpy(g, buf, 80);
+			if (n >= 88 && iter % 4 == 0) {
+				memcpy(g, buf, 88);
 				set_plen(g, n);
 			}
 		}
-		if (n >= 80)
+		if (n >= 88)
 			resign(g, n);
 		if (codec_decode(&s, &SIGD, &KEYD, g, n, &mt, &d) == 0) {
 			accepted++;
@@ -435,9 +437,13 @@ static void test_errno(void)
 	m[4] = 3; /* no fp flags: its hit would not raise them */
 	resign(m, len);
 	CHECK(decode(&s, m, len, &d) == TXC_ENOTFOUND, "a version 3 value is a miss");
-	m[4] = 5;
+	m[4] = 4; /* no fresh_until: stale = SECONDS could not judge it */
 	resign(m, len);
-	CHECK(decode(&s, m, len, &d) == TXC_ENOTFOUND, "a version 5 value is a miss");
+	CHECK(decode(&s, m, len, &d) == TXC_ENOTFOUND, "a version 4 value is a miss");
+	CHECK(decode(&s, m, 80, &d) == TXC_ENOTFOUND, "a version 4 value of 80 bytes is a miss");
+	m[4] = 6;
+	resign(m, len);
+	CHECK(decode(&s, m, len, &d) == TXC_ENOTFOUND, "a version 6 value is a miss");
 	m[0] = 'X';
 	CHECK(decode(&s, m, len, &d) == TXC_ECORRUPT, "bad magic stays corrupt");
 }
@@ -489,11 +495,11 @@ static void test_signature_lengths(void)
 	r.out[0] = (struct txc_out){true, 0, "abcde", 5, 16};
 	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0, "z encodes");
 	memcpy(m, buf, len);
-	m[80] = 4; /* ret 4, 5 bytes stored */
+	m[88] = 4; /* ret 4, 5 bytes stored */
 	resign(m, len);
 	CHECK(decode(&s, m, len, &d) == TXC_ECORRUPT, "[cap:ret]: ret edited to 4 is corrupt");
-	m[80] = 5;
-	m[89] = 4; /* capacity 4 < 5 bytes */
+	m[88] = 5;
+	m[97] = 4; /* capacity 4 < 5 bytes */
 	resign(m, len);
 	CHECK(decode(&s, m, len, &d) == TXC_ECORRUPT, "[cap:ret]: capacity below length corrupt");
 
@@ -517,6 +523,42 @@ static void test_signature_lengths(void)
 	      "unbounded capacity round trips");
 }
 
+/* outs_if: flags bit 1 says no buffer out is stored; an entry present
+ * under it is a forgery. */
+static void test_outs_dropped(void)
+{
+	struct txc_sig s;
+	struct txc_result r, d;
+	uint8_t buf[512], m[512];
+	size_t len;
+
+	sig_all(&s, TXC_R_STRING);
+	fill_all(&r, 0);
+	r.outs_dropped = true;
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && buf[5] == 2, "outs dropped: bit 1");
+	CHECK(decode(&s, buf, len, &d) == 0 && d.outs_dropped && !d.out[1].present &&
+		  !d.out[4].present,
+	      "outs dropped round trips");
+	fill_all(&r, 0);
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0 && decode(&s, buf, len, &d) == 0 &&
+		  !d.outs_dropped && buf[5] == 0,
+	      "outs kept: bit 1 clear");
+	fill_all(&r, 4);
+	r.outs_dropped = true;
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == TXC_EINVAL,
+	      "encode refuses an out present with bit 1");
+	fill_all(&r, 5);
+	CHECK(encode(&s, &r, buf, sizeof(buf), &len) == 0, "outs present encode");
+	memcpy(m, buf, len);
+	m[5] |= 2;
+	resign(m, len);
+	CHECK(decode(&s, m, len, &d) == TXC_ECORRUPT, "bit 1 with an out entry present: corrupt");
+	memcpy(m, buf, len);
+	m[5] |= 4;
+	resign(m, len);
+	CHECK(decode(&s, m, len, &d) == TXC_ECORRUPT, "unknown flags bit 2 rejected");
+}
+
 int main(void)
 {
 	test_scalar_void();
@@ -528,5 +570,6 @@ int main(void)
 	test_garbage();
 	test_errno();
 	test_signature_lengths();
+	test_outs_dropped();
 	return check_done();
 }

@@ -136,8 +136,8 @@ static void test_example(void)
 	CHECK(g->ttl == 60 && s->ttl == 3600, "ttl own and inherited");
 	CHECK(g->sig.nparams == 3 && g->sig.params[0].keyed && !g->sig.params[2].keyed,
 	      "ignore cleared cap");
-	CHECK(g->cache_if.set && g->cache_if.op == TXC_CMP_GE && g->cache_if.is_int &&
-		  g->cache_if.inum == 0 && g->cache_if.num == 0 && !g->cache_if.is_null,
+	CHECK(g->cache_if.set && g->cache_if.nterms == 1 && g->cache_if.terms[0].op == TXC_CMP_GE &&
+		  g->cache_if.terms[0].lit == 0 && g->cache_if.terms[0].type == TXC_T_INT,
 	      "cache_if ret >= 0");
 	CHECK(strcmp(g->version, "GLIBC_2.29") == 0 && strcmp(g->library, "libm.so.6") == 0,
 	      "version and library");
@@ -363,41 +363,42 @@ static void test_fn_values(void)
 	static const struct {
 		const char *cond;
 		int op;
-		bool is_int;
-		int64_t inum;
-		double num;
+		int64_t lit;
 	} conds[] = {
-	    {"ret == 0", TXC_CMP_EQ, true, 0, 0},
-	    {"ret!=-1", TXC_CMP_NE, true, -1, -1},
-	    {"ret < 0x10", TXC_CMP_LT, true, 16, 16},
-	    {"ret <= -0x10", TXC_CMP_LE, true, -16, -16},
-	    {"ret > 2.5", TXC_CMP_GT, false, 0, 2.5},
-	    {"ret >= .5e1", TXC_CMP_GE, false, 0, 5},
-	    {"ret >= 9223372036854775807", TXC_CMP_GE, true, INT64_MAX, 9223372036854775807.0},
-	    {"ret >= -9223372036854775808", TXC_CMP_GE, true, INT64_MIN, -9223372036854775808.0},
+	    {"ret == 0", TXC_CMP_EQ, 0},
+	    {"ret!=-1", TXC_CMP_NE, -1},
+	    {"ret < 0x10", TXC_CMP_LT, 16},
+	    {"ret <= -0x10", TXC_CMP_LE, -16},
+	    {"ret >= 2147483647", TXC_CMP_GE, INT32_MAX},
+	    {"ret >= -2147483648", TXC_CMP_GE, INT32_MIN},
 	};
 	for (size_t i = 0; i < sizeof(conds) / sizeof(conds[0]); i++) {
 		snprintf(text, sizeof(text), "%scache_if = %s\n", sig, conds[i].cond);
 		bool ok = good(text);
 		const struct txc_cond *c = ok ? &cfg->fns[0].cache_if : NULL;
-		CHECK(c && c->set && (int)c->op == conds[i].op && c->is_int == conds[i].is_int &&
-			  (!c->is_int || c->inum == conds[i].inum) && c->num == conds[i].num &&
-			  !c->is_null,
+		CHECK(c && c->set && c->nterms == 1 && (int)c->terms[0].op == conds[i].op &&
+			  c->terms[0].lit == (uint64_t)conds[i].lit,
 		      "cache_if %s", conds[i].cond);
 	}
-	CHECK(bad(FN("cache_if = ret >= 9223372036854775808\n"), 5, "VALUE"), "too big literal");
+	CHECK(bad(FN("cache_if = ret >= 2147483648\n"), 5,
+		  "2147483648 is out of range for int (ret)"),
+	      "too big literal");
+	CHECK(bad(FN("cache_if = ret > 2.5\n"), 5, "2.5 is not an integer (ret is int)"),
+	      "float literal for an int return");
 	CHECK(bad(FN("cache_if = ret == NULL\n"), 5, "NULL needs a string"), "NULL with int");
 	CHECK(bad(FN("cache_if = ret = 0\n"), 5, "operator"), "= is not an operator");
-	CHECK(bad(FN("cache_if = res > 0\n"), 5, "ret OP VALUE"), "not ret");
-	CHECK(bad(FN("cache_if = ret > abc\n"), 5, "VALUE must be"), "bad value");
-	CHECK(bad(FN("cache_if = ret > 1e\n"), 5, "VALUE must be"), "bad float");
-	CHECK(bad(FN("cache_if = ret > 0x\n"), 5, "VALUE must be"), "bad hex");
-	CHECK(bad(FN("cache_if = ret > inf\n"), 5, "VALUE must be"), "inf refused");
-	CHECK(bad(FN("cache_if = ret > 1 2\n"), 5, "VALUE must be"), "trailing junk");
+	CHECK(bad(FN("cache_if = res > 0\n"), 5, "expected ret, errno or *NAME"), "not ret");
+	CHECK(bad(FN("cache_if = ret > abc\n"), 5, "not a number"), "bad value");
+	CHECK(bad(FN("cache_if = ret > 1e\n"), 5, "not a number"), "bad float");
+	CHECK(bad(FN("cache_if = ret > 0x\n"), 5, "not a number"), "bad hex");
+	CHECK(bad(FN("cache_if = ret > inf\n"), 5, "not a number"), "inf refused");
+	CHECK(bad(FN("cache_if = ret > 1 2\n"), 5, "expected 'and', 'or' or the end"),
+	      "trailing junk");
 	CHECK(bad("[function v]\nsignature = void v()\ncache_if = ret == 0\n", 5, "returns void"),
 	      "void return");
 	CHECK(good("[function s]\nsignature = string s()\ncache_if = ret != NULL\n") &&
-		  cfg->fns[0].cache_if.is_null && cfg->fns[0].cache_if.op == TXC_CMP_NE,
+		  cfg->fns[0].cache_if.terms[0].type == TXC_T_VOID &&
+		  cfg->fns[0].cache_if.terms[0].op == TXC_CMP_NE,
 	      "string != NULL");
 	CHECK(good("[function s]\nsignature = owned string s()\ncache_if = ret == NULL\n"),
 	      "owned string == NULL");
@@ -407,8 +408,29 @@ static void test_fn_values(void)
 	CHECK(
 	    bad("[function s]\nsignature = string s()\ncache_if = ret == 0\n", 5, "string return"),
 	    "string compared with number");
+	CHECK(good(FN(
+		  "cache_if = ret == 0\n    or ret == 1\nouts_if = ret > 0 and\n  errno == 0\n")) &&
+		  cfg->fns[0].cache_if.nterms == 2 && cfg->fns[0].outs_if.nterms == 2,
+	      "conditions continue on indented lines");
+	CHECK(good(FN("outs_if = ret == 0\nnegative_ttl = 7\n")) && cfg->fns[0].negative_ttl == 7,
+	      "negative_ttl parsed");
+	CHECK(good("ttl = 50\nnegative_ttl = 9\n[function f]\n"
+		   "signature = int f(int a)\nouts_if = ret == 0\n[function g]\n"
+		   "signature = int g(int a)\nouts_if = ret == 0\nnegative_ttl = 3\n") &&
+		  cfg->fns[0].negative_ttl == 9 && cfg->fns[1].negative_ttl == 3,
+	      "negative_ttl inherited from [cache], overridden per function");
+	CHECK(good("ttl = 50\n[function f]\nsignature = int f(int a)\n"
+		   "ttl = 20\n") &&
+		  cfg->fns[0].negative_ttl == 20,
+	      "negative_ttl defaults to the function's ttl");
+	CHECK(bad(FN("outs_if = ret == 0\nnegative_ttl = 2592001\n"), 6,
+		  "negative_ttl: 2592001 is out of range"),
+	      "negative_ttl over 30 days");
+	double zero = 0;
+	uint64_t zero_bits;
+	memcpy(&zero_bits, &zero, sizeof(zero_bits));
 	CHECK(good("[function d]\nsignature = double d()\ncache_if = ret > 0\n") &&
-		  cfg->fns[0].cache_if.is_int && cfg->fns[0].cache_if.num == 0,
+		  cfg->fns[0].cache_if.terms[0].lit == zero_bits,
 	      "double return with integer literal");
 
 	CHECK(bad(FN("version = GLIBC 2\n"), 5, "without spaces"), "version with space");
@@ -583,6 +605,79 @@ static void test_errno_option(void)
 	      "errno: bad value in a function");
 }
 
+/* stale, refresh, beta: inherited from [cache], per function, errors. */
+static void test_fresh_options(void)
+{
+	CHECK(good("[function f]\nsignature = int f()\n") && cfg->fns[0].stale_s == 0 &&
+		  !cfg->fns[0].refresh_early && cfg->fns[0].beta == 1.0,
+	      "fresh: no stale, refresh = expiry, beta 1 by default");
+	CHECK(load("[function f]\nsignature = int f()\n[function g]\nsignature = int g()\n"
+		   "stale = 5\nrefresh = expiry\n[cache]\nservers = a\nttl = 60\nstale = 30\n"
+		   "refresh = early\nbeta = 2.5\n") == 0 &&
+		  cfg->fns[0].stale_s == 30 && cfg->fns[0].refresh_early &&
+		  cfg->fns[0].beta == 2.5 && cfg->fns[1].stale_s == 5 &&
+		  !cfg->fns[1].refresh_early && cfg->fns[1].beta == 2.5,
+	      "fresh: [cache] values inherited (from a later section), a function's win");
+	CHECK(bad("stale = -1\n", 3, "stale: '-1' is not a non-negative integer"),
+	      "fresh: negative stale");
+	CHECK(bad("stale = 2592001\n", 3, "stale: 2592001 is out of range 0..2592000"),
+	      "fresh: stale over 30 days");
+	CHECK(bad("ttl = 2592000\n[function f]\nsignature = int f()\nstale = 1\n", 6,
+		  "stale: ttl 2592000 + stale 1 of [function f] is more than 2592000 s"),
+	      "fresh: ttl + stale over 30 days, at the function's stale");
+	CHECK(bad("ttl = 10\nstale = 2592000\n[function f]\nsignature = int f()\n", 4,
+		  "stale: ttl 10 + stale 2592000"),
+	      "fresh: inherited ttl + stale over 30 days, at [cache]'s stale");
+	CHECK(bad("refresh = Early\n", 3, "refresh: 'Early' is not early or expiry"),
+	      "fresh: refresh is early or expiry");
+	CHECK(bad("refresh = early\nbeta = nan\n", 4, "beta: 'nan' is not a number above 0"),
+	      "fresh: beta nan");
+	CHECK(bad("refresh = early\nbeta = 1e400\n", 4, "beta: '1e400' is not a number above 0"),
+	      "fresh: beta overflowing");
+	CHECK(bad("refresh = early\nbeta = 0x10\n", 4, "beta: '0x10' is not a number above 0"),
+	      "fresh: beta in hex");
+	CHECK(good("ttl = 5\nrefresh = early\nbeta = .5\n") && cfg->beta == 0.5, "fresh: beta .5");
+	CHECK(load("[cache]\nservers = a\nbeta = 3\n") == 0 && nreps == 1 &&
+		  has(3, true, "beta: no effect without refresh = early"),
+	      "fresh: beta without refresh = early is a warning");
+	CHECK(load("[cache]\nservers = a\n[function f]\nsignature = int f()\nrefresh = early\n") ==
+		      0 &&
+		  nreps == 1 && has(5, true, "refresh: no effect with ttl = 0"),
+	      "fresh: refresh with ttl 0 is a warning");
+}
+
+static void test_mode_option(void)
+{
+	CHECK(good("[function f]\nsignature = int f()\n") && cfg->mode == TXC_MODE_NORMAL &&
+		  cfg->fns[0].mode == TXC_MODE_NORMAL,
+	      "mode: normal by default");
+	CHECK(load("[function f]\nsignature = int f()\n[function g]\nsignature = int g()\n"
+		   "mode = Recache\n[function h]\nsignature = int h(int x)\n"
+		   "invalidates = f(*)\n[cache]\nservers = a\nmode = readonly\n") == 0 &&
+		  cfg->mode == TXC_MODE_READONLY && cfg->fns[0].mode == TXC_MODE_READONLY &&
+		  cfg->fns[1].mode == TXC_MODE_RECACHE && cfg->fns[2].mode == TXC_MODE_NORMAL,
+	      "mode: [cache] inherited (from a later section), a function's own wins, a "
+	      "mutator stays normal, case ignored");
+	CHECK(bad("mode = fast\n", 3, "mode: 'fast' is not normal, readonly, recache or off"),
+	      "mode: bad value in [cache]");
+	CHECK(bad("[function f]\nsignature = int f()\nmode = \n", 5,
+		  "mode: '' is not normal, readonly, recache or off"),
+	      "mode: empty value in a function");
+	CHECK(bad("[function f]\nsignature = int f()\n[function g]\nsignature = int g()\n"
+		  "invalidates = f(*)\nmode = off\n",
+		  8,
+		  "mode: g has invalidates: it is never cached, and it always invalidates, "
+		  "so it takes no mode"),
+	      "mode: refused on a mutator");
+	enum txc_mode m = TXC_MODE_OFF;
+	CHECK(config_parse_mode("readonlyx", &m) == TXC_EINVAL && m == TXC_MODE_OFF &&
+		  config_parse_mode(NULL, &m) == TXC_EINVAL,
+	      "config_parse_mode: no prefix match, NULL refused, *MODE unchanged");
+	CHECK(strcmp(config_mode_name(TXC_MODE_RECACHE), "recache") == 0 &&
+		  strcmp(config_mode_name((enum txc_mode)9), "?") == 0,
+	      "config_mode_name");
+}
+
 int main(void)
 {
 	test_example();
@@ -596,6 +691,8 @@ int main(void)
 	test_files();
 	test_robustness();
 	test_errno_option();
+	test_fresh_options();
+	test_mode_option();
 	config_free(cfg);
 	return check_done();
 }

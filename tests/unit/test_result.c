@@ -75,9 +75,32 @@ static void test_len_param(void)
 	CHECK(fits_len("cap", 4, 4, 8, 6) == TXC_ERANGE, "[cap:n]: cut at 4 of n = 6: not to 8");
 }
 
+/* outs_if failed: the value holds no outs; a hit fits any buffers and
+ * writes none, whatever the caller passed (NULL-ness is in the key). */
+static void test_outs_dropped(void)
+{
+	char buf[8];
+	long n = 42;
+	memset(buf, 'C', sizeof(buf));
+	void *bufp = buf, *np = &n;
+	size_t cap = sizeof(buf);
+	int user = 0;
+	void *args[4] = {&user, &bufp, &cap, &np};
+	struct txc_result res = {0};
+	parse("int f(int user, out string[cap] buf, size_t cap, out long *n)", "");
+	res.outs_dropped = true;
+	CHECK(result_outs_fit(&sig, args, &res) == 0, "outs dropped: fits with pointers given");
+	result_outs_write(&sig, args, &res);
+	CHECK(memcmp(buf, "CCCCCCCC", 8) == 0 && n == 42, "outs dropped: nothing written");
+	res.outs_dropped = false;
+	CHECK(result_outs_fit(&sig, args, &res) == TXC_ECORRUPT,
+	      "outs kept but absent for a non-NULL pointer: corrupt");
+}
+
 int main(void)
 {
 	test_cut();
 	test_len_param();
+	test_outs_dropped();
 	return check_done();
 }
