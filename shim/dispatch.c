@@ -487,7 +487,8 @@ static void run_miss(struct closure_ud *ud, struct call *c, const struct txc_key
 		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
 		log_msg(TXC_LOG_INFO,
 			"miss %s %s (not stored: a file changed during the call, or was "
-			"written too recently to key)",
+			"written too recently to key; or a key_env value or the directory "
+			"changed)",
 			f->fc->sig.name, key->text);
 	} else {
 		store_result(f, c->ret, c->args, key, lk, &m, &cc);

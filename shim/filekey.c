@@ -21,14 +21,17 @@ static uint8_t class_of(int e)
 {
 	switch (e) {
 	case ENOENT:
-	case ENOTDIR:
 		return FILEKEY_MISSING;
+	case ENOTDIR:
+		return FILEKEY_NOTDIR;
 	case EACCES:
-	case EPERM:
 		return FILEKEY_DENIED;
+	case EPERM:
+		return FILEKEY_PERM;
 	case ELOOP:
+		return FILEKEY_LOOP;
 	case ENAMETOOLONG:
-		return FILEKEY_BADPATH;
+		return FILEKEY_TOOLONG;
 	default:
 		return 0;
 	}
@@ -103,13 +106,23 @@ static int hash_fd(int fd, struct txc_filekey *out)
 	return 0;
 }
 
+/* Opening is not looking: an open of a FIFO lets its waiting writer go
+ * (and the close then leaves it writing to no reader), a device's open and
+ * close act on the device. So the path is stat'ed first and only a regular
+ * file opened; the open file must then be the file stat saw. */
 static int take_content(const char *path, struct txc_filekey *out)
 {
-	struct stat st;
+	struct stat pre, st;
+	if (stat(path, &pre) != 0)
+		return absent(out, errno);
+	if (!S_ISREG(pre.st_mode))
+		return TXC_EINVAL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return absent(out, errno);
 	int rc = fstat(fd, &st) != 0 ? TXC_ESYS : S_ISREG(st.st_mode) ? 0 : TXC_EINVAL;
+	if (rc == 0 && (st.st_dev != pre.st_dev || st.st_ino != pre.st_ino))
+		rc = TXC_ESYS; /* replaced between the two looks: key it next call */
 	if (rc == 0 && (uint64_t)st.st_size > FILEKEY_CONTENT_MAX)
 		rc = TXC_ETOOBIG;
 	if (rc == 0) {
@@ -118,6 +131,15 @@ static int take_content(const char *path, struct txc_filekey *out)
 	}
 	close(fd);
 	return rc;
+}
+
+/* False when this process may not read PATH. stat needs no read
+ * permission: an unreadable file has the stat of the bytes another user's
+ * call stored. Only EACCES counts: a sandbox that refuses faccessat2
+ * itself (EPERM, ENOSYS) says nothing about the file. */
+static bool readable(const char *path)
+{
+	return faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) == 0 || errno != EACCES;
 }
 
 int filekey_take(const char *path, bool content, struct txc_filekey *out)
@@ -132,6 +154,8 @@ int filekey_take(const char *path, bool content, struct txc_filekey *out)
 		rc = absent(out, errno);
 	else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
 		rc = TXC_EINVAL; /* a FIFO or a device: its stat says nothing of what it reads */
+	else if (!readable(path))
+		rc = absent(out, EACCES);
 	else
 		rc = 0, fill_stat(out, &st);
 	errno = saved;

@@ -6,8 +6,11 @@
  * there because mtime can be set back (cp -p, tar, rsync -a, touch -r):
  * ctime cannot. `file:content PATH` is keyed by the path, the size and an
  * XXH3-128 of the bytes, read at the call. A path that cannot be stat'ed
- * (or opened, for content) keys as the class of its errno: missing
- * (ENOENT, ENOTDIR), denied (EACCES, EPERM) or bad (ELOOP, ENAMETOOLONG).
+ * (or opened, for content) keys as its errno: ENOENT, ENOTDIR, EACCES,
+ * EPERM, ELOOP or ENAMETOOLONG (enum filekey_class). So does, for `file`, a
+ * file this process may not read (faccessat R_OK, effective ids): stat
+ * needs no read permission, and the stat of a file root can read must not
+ * find root's result for a user whose own call would fail.
  * Anything else (an I/O error, a FIFO or device, content over
  * FILEKEY_CONTENT_MAX) makes the call uncacheable: the host never fails.
  *
@@ -32,12 +35,18 @@
 #define FILEKEY_SETTLE_NS	 100000000LL  /* 100 ms: a jiffy is at most 10 ms */
 #define FILEKEY_SETTLE_COARSE_NS 2000000000LL /* FAT keeps mtime in 2 s steps */
 
-/* The class of a file's state; the byte the key encodes it by. */
+/* The class of a file's state; the byte the key encodes it by. One errno
+ * each: a hit replays the function's errno, and the function's open fails
+ * as the shim's stat did (ENOENT for a/b with a missing, ENOTDIR with a a
+ * regular file: one class would give the first errno to both). */
 enum filekey_class {
 	FILEKEY_PRESENT = 'T',
-	FILEKEY_MISSING = 'M', /* ENOENT, ENOTDIR */
-	FILEKEY_DENIED = 'A',  /* EACCES, EPERM */
-	FILEKEY_BADPATH = 'Z'  /* ELOOP, ENAMETOOLONG */
+	FILEKEY_MISSING = 'M', /* ENOENT */
+	FILEKEY_NOTDIR = 'D',  /* ENOTDIR */
+	FILEKEY_DENIED = 'A',  /* EACCES */
+	FILEKEY_PERM = 'P',    /* EPERM */
+	FILEKEY_LOOP = 'Z',    /* ELOOP */
+	FILEKEY_TOOLONG = 'L'  /* ENAMETOOLONG */
 };
 
 struct txc_filekey {

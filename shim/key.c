@@ -20,8 +20,8 @@
  *                          text symptr.h makes of where it points
  *     keyed file           'N' when NULL; else 'L' (file) or 'H'
  *                          (file:content), 8 bytes LE length, the path,
- *                          then the state (filekey.h): 'U' unknown; 'M',
- *                          'A' or 'Z' (missing, denied, bad path); or 'T'
+ *                          then the state (filekey.h): 'U' unknown; the
+ *                          errno's byte ('M', 'D', 'A', 'P', 'Z', 'L'); or 'T'
  *                          and 8 bytes LE each of dev, ino, size, mtime s,
  *                          mtime ns, ctime s, ctime ns (file), or of size
  *                          and the 16 bytes of the content hash (content)

@@ -4,6 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
 #include "err.h"
 #include "log.h"
 #include "world.h"
@@ -16,6 +19,19 @@ bool world_used(const struct txc_fn_config *fc)
 		if (sig_kind_is_file(fc->sig.params[i].kind) && fc->sig.params[i].keyed)
 			return true;
 	return false;
+}
+
+/* The key_env values as getenv has them now. A value is hashed, not kept
+ * by pointer: a putenv'd string can be rewritten in place. An unset
+ * variable and an empty one hash apart (the seeds differ). */
+static uint64_t env_hash(const struct txc_fn_config *fc)
+{
+	uint64_t h = 0;
+	for (int i = 0; i < fc->nkey_env; i++) {
+		const char *v = getenv(fc->key_env[i]);
+		h = XXH3_64bits_withSeed(v ? v : "", v ? strlen(v) : 0, h + (v ? 1 : 2));
+	}
+	return h;
 }
 
 static int take_cwd(const struct txc_fn_config *fc, struct txc_world *w)
@@ -73,6 +89,7 @@ int world_take(const struct txc_fn_config *fc, struct txc_arg *args, struct txc_
 		w->env_name[i] = fc->key_env[i];
 		w->env_val[i] = getenv(fc->key_env[i]); /* the program's setenv counts */
 	}
+	w->env_hash = fc->nkey_env > 0 ? env_hash(fc) : 0;
 	if (fc->key_cwd)
 		rc = take_cwd(fc, w);
 	if (rc == 0)
@@ -81,11 +98,25 @@ int world_take(const struct txc_fn_config *fc, struct txc_arg *args, struct txc_
 	return rc;
 }
 
+/* True when the working directory is still W's (another thread may have
+ * chdir()ed during the call). */
+static bool same_cwd(const struct txc_world *w)
+{
+	char now[PATH_MAX];
+	return getcwd(now, sizeof(now)) && strcmp(now, w->cwd) == 0;
+}
+
 int world_still(const struct txc_fn_config *fc, const struct txc_arg *args,
 		const struct txc_world *w)
 {
-	for (int i = 0; w->files && i < fc->sig.nparams; i++)
+	int saved = errno, rc = 0;
+	if (fc->nkey_env > 0 && env_hash(fc) != w->env_hash)
+		rc = TXC_EEXIST;
+	else if (w->kw.cwd && !same_cwd(w))
+		rc = TXC_EEXIST;
+	for (int i = 0; rc == 0 && w->files && i < fc->sig.nparams; i++)
 		if (args[i].file && filekey_still(args[i].ptr, args[i].file) != 0)
-			return TXC_EEXIST;
-	return 0;
+			rc = TXC_EEXIST;
+	errno = saved;
+	return rc;
 }

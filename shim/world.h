@@ -4,13 +4,16 @@
  *
  * Taken on every call, before the lookup: getenv (so the program's own
  * setenv counts), getcwd, stat or read. Checked again after a miss's real
- * call (world_still): a file that changed meanwhile stores nothing.
+ * call (world_still): a file, a key_env value or the directory that
+ * changed meanwhile (another thread's setenv or chdir: both are per
+ * process) stores nothing, since the function may have seen the new one.
  */
 #ifndef TXC_WORLD_H
 #define TXC_WORLD_H
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "filekey.h"
@@ -21,6 +24,7 @@ struct txc_world {
 	const char *env_val[TXC_KEY_ENV_MAX];
 	const char *env_name[TXC_KEY_ENV_MAX];
 	bool files;				 /* a file parameter was taken */
+	uint64_t env_hash;			 /* of the key_env values taken (world_still) */
 	struct txc_filekey file[TXC_MAX_PARAMS]; /* by parameter index */
 	char cwd[PATH_MAX];
 };
@@ -39,8 +43,9 @@ bool world_used(const struct txc_fn_config *fc);
  * file parameter names a FIFO or device), TXC_ENOMEM. Keeps errno. */
 int world_take(const struct txc_fn_config *fc, struct txc_arg *args, struct txc_world *w);
 
-/* After the real call: 0 when every file is as world_take saw it (and,
- * for `file`, settled: filekey.h), else TXC_EEXIST: do not store. */
+/* After the real call: 0 when the key_env values and the directory are
+ * those world_take saw and every file is as it saw it (and, for `file`,
+ * settled: filekey.h), else TXC_EEXIST: do not store. Keeps errno. */
 int world_still(const struct txc_fn_config *fc, const struct txc_arg *args,
 		const struct txc_world *w);
 

@@ -87,11 +87,12 @@ static void test_config(void)
 
 static void test_filekey(void)
 {
-	char a[256], fifo[256], link[256];
+	char a[256], fifo[256], link[256], notdir[256];
 	struct txc_filekey k, c;
 	snprintf(a, sizeof(a), "%s/a", g_dir);
 	snprintf(fifo, sizeof(fifo), "%s/fifo", g_dir);
 	snprintf(link, sizeof(link), "%s/missing/x", g_dir);
+	snprintf(notdir, sizeof(notdir), "%s/a/x", g_dir); /* through a regular file */
 	put(a, "one\n");
 	CHECK(filekey_take(a, false, &k) == 0 && k.cls == FILEKEY_PRESENT && k.size == 4,
 	      "file: present");
@@ -113,8 +114,11 @@ static void test_filekey(void)
 	CHECK(filekey_still(a, &c) == 0, "content: no settling needed");
 	put(a, "one\n");
 	CHECK(filekey_still(a, &c) == TXC_EEXIST, "content: other bytes, same size");
-	CHECK(filekey_take(link, false, &k) == 0 && k.cls == FILEKEY_MISSING, "missing: ENOTDIR");
+	CHECK(filekey_take(link, false, &k) == 0 && k.cls == FILEKEY_MISSING, "missing: ENOENT");
 	CHECK(filekey_take(link, true, &k) == 0 && k.cls == FILEKEY_MISSING, "content missing");
+	CHECK(filekey_take(notdir, false, &k) == 0 && k.cls == FILEKEY_NOTDIR,
+	      "ENOTDIR keys apart");
+	CHECK(filekey_take(notdir, true, &k) == 0 && k.cls == FILEKEY_NOTDIR, "content: ENOTDIR");
 	CHECK(filekey_take(g_dir, false, &k) == 0 && k.cls == FILEKEY_PRESENT, "file: a directory");
 	CHECK(filekey_take(g_dir, true, &k) == TXC_EINVAL, "content: a directory is refused");
 	CHECK(mkfifo(fifo, 0600) == 0 && filekey_take(fifo, false, &k) == TXC_EINVAL &&
