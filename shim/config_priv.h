@@ -130,6 +130,10 @@ int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)
 /* Validates everything collected, reporting through cfg_note(). */
 void config_check_all(struct loader *ld);
 
+/* invalidates = of function I (config_inval.c): fills its inval[] and
+ * reports each bad target at its line. Returns 0 or TXC_ECONFIG. */
+int config_check_invalidates(struct loader *ld, int i);
+
 /* Parses yes/no, true/false, on/off, 1/0 (any case). False when S is none. */
 bool parse_bool(const char *s, bool *out);
 
