@@ -225,6 +225,23 @@ EOF
 	[[ $stderr == *"hit cz_lookup"* ]] || { echo "$stderr"; return 1; }
 }
 
+@test "negative_ttl bounds the near cache too: a negative result is not served in-process past it" {
+	export TXCACHE_VERIFY=0 # counts real calls: a verified hit would add one
+	cfg=$(cond_cfg nearneg 'ttl = 600' 'negative_ttl = 1' <<'EOF'
+[function cz_lookup]
+signature = int cz_lookup(string user, out string[cap] dst, size_t cap)
+outs_if = ret >= 0
+local_ttl = 600
+EOF
+	)
+	# one process, two calls 2.5 s apart: the negative entry (1 s) is a
+	# real call again, from the near cache as from memcached ...
+	shimmed "$cfg" 2 twice 2500 lookup nobody 32 A 5
+	# ... the positive one (600 s) a near hit
+	shimmed "$cfg" 3 twice 2500 lookup alice 32 A 5
+	[[ $stderr == *"hit cz_lookup "*"(near)"* ]] || { echo "$stderr"; return 1; }
+}
+
 @test "cache_if, outs_if, negative_ttl: txcache check names FILE:LINE and the problem" {
 	local cases=(
 		'cache_if = ret < 18446744073709551616|18446744073709551616 is out of range for size_t (ret)'
