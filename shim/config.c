@@ -46,6 +46,7 @@ static const struct keydef cache_keys[CK_COUNT] = {
     [CK_REFRESH] = {"refresh", false},
     [CK_BETA] = {"beta", false},
     [CK_MODE] = {"mode", false},
+    [CK_KEY_LOCALE] = {"key_locale", false},
 };
 
 static const struct keydef fn_keys[FK_COUNT] = {
@@ -72,6 +73,7 @@ static const struct keydef fn_keys[FK_COUNT] = {
     [FK_REFRESH] = {"refresh", false},
     [FK_BETA] = {"beta", false},
     [FK_MODE] = {"mode", false},
+    [FK_KEY_LOCALE] = {"key_locale", false},
 };
 
 int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)

@@ -75,6 +75,7 @@ struct txc_fn_config {
 	int nkey_env;
 	char key_env[TXC_KEY_ENV_MAX][TXC_ENV_NAME_MAX];
 	bool key_cwd;
+	bool key_locale; /* key_locale = yes: the thread's locale at the call (world.h); inherits */
 	/* outs_if: a result failing it is stored without its out-parameters
 	 * (negative caching); unset: every result keeps them */
 	struct txc_cond outs_if;
@@ -83,7 +84,7 @@ struct txc_fn_config {
 	uint32_t stale_s;   /* seconds a value past its ttl is still served; 0 = off */
 	bool refresh_early; /* refresh = early: XFetch */
 	double beta;	    /* XFetch's beta; default 1.0 */
-	enum txc_mode mode;	    /* inherits [cache] mode; always normal for a mutator */
+	enum txc_mode mode; /* inherits [cache] mode; always normal for a mutator */
 };
 
 struct txc_config {
@@ -112,12 +113,13 @@ struct txc_config {
 	int nkey_env;		   /* key_env: the default of every function */
 	char key_env[TXC_KEY_ENV_MAX][TXC_ENV_NAME_MAX];
 	bool key_cwd;	       /* key_cwd = yes: the default of every function */
+	bool key_locale;       /* key_locale = yes: the default of every function */
 	uint32_t negative_ttl; /* [cache] negative_ttl, when negative_ttl_set */
 	bool negative_ttl_set; /* unset: each function's own ttl */
 	uint32_t stale_s;      /* stale = SECONDS; default 0 */
 	bool refresh_early;    /* refresh = early|expiry; default expiry */
 	double beta;	       /* beta = FLOAT; default 1.0 */
-	enum txc_mode mode;	   /* default TXC_MODE_NORMAL */
+	enum txc_mode mode;    /* default TXC_MODE_NORMAL */
 };
 
 /* Called once per problem found. LINE is 0 for problems of the whole file

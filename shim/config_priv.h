@@ -34,6 +34,7 @@ enum {
 	CK_REFRESH,
 	CK_BETA,
 	CK_MODE,
+	CK_KEY_LOCALE,
 	CK_COUNT
 };
 enum {
@@ -60,6 +61,7 @@ enum {
 	FK_REFRESH,
 	FK_BETA,
 	FK_MODE,
+	FK_KEY_LOCALE,
 	FK_COUNT
 };
 

@@ -3,6 +3,7 @@
  * key_env = NAME, NAME...  in [cache] is every function's default; a
  * function's own key_env replaces it (an empty value: no variables).
  * key_cwd = yes|no         in [cache] is the default; a function's wins.
+ * key_locale = yes|no      the same.
  */
 #include <string.h>
 
@@ -63,10 +64,10 @@ static void get_env_list(struct loader *ld, const struct raw *r, env_names names
 	}
 }
 
-static void get_cwd(struct loader *ld, const struct raw *r, bool *out)
+static void get_yes_no(struct loader *ld, const struct raw *r, const char *key, bool *out)
 {
 	if (r->val && !parse_bool(r->val, out))
-		cfg_note(ld, r->line, false, "key_cwd: '%.40s' is not yes/no", r->val);
+		cfg_note(ld, r->line, false, "%s: '%.40s' is not yes/no", key, r->val);
 }
 
 void config_check_world(struct loader *ld)
@@ -74,7 +75,8 @@ void config_check_world(struct loader *ld)
 	struct txc_config *cfg = ld->cfg;
 	if (ld->cache[CK_KEY_ENV].val)
 		get_env_list(ld, &ld->cache[CK_KEY_ENV], cfg->key_env, &cfg->nkey_env);
-	get_cwd(ld, &ld->cache[CK_KEY_CWD], &cfg->key_cwd);
+	get_yes_no(ld, &ld->cache[CK_KEY_CWD], "key_cwd", &cfg->key_cwd);
+	get_yes_no(ld, &ld->cache[CK_KEY_LOCALE], "key_locale", &cfg->key_locale);
 	for (int i = 0; i < cfg->nfns; i++) {
 		struct txc_fn_config *fc = &cfg->fns[i];
 		const struct raw *k = ld->raw[i].k;
@@ -83,6 +85,8 @@ void config_check_world(struct loader *ld)
 		if (k[FK_KEY_ENV].val)
 			get_env_list(ld, &k[FK_KEY_ENV], fc->key_env, &fc->nkey_env);
 		fc->key_cwd = cfg->key_cwd;
-		get_cwd(ld, &k[FK_KEY_CWD], &fc->key_cwd);
+		get_yes_no(ld, &k[FK_KEY_CWD], "key_cwd", &fc->key_cwd);
+		fc->key_locale = cfg->key_locale;
+		get_yes_no(ld, &k[FK_KEY_LOCALE], "key_locale", &fc->key_locale);
 	}
 }

@@ -1,5 +1,7 @@
 /* world.c - the world a call's key sees; see world.h. */
 #include <errno.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,7 +15,7 @@
 
 bool world_used(const struct txc_fn_config *fc)
 {
-	if (fc->nkey_env > 0 || fc->key_cwd)
+	if (fc->nkey_env > 0 || fc->key_cwd || fc->key_locale)
 		return true;
 	for (int i = 0; i < fc->sig.nparams; i++)
 		if (sig_kind_is_file(fc->sig.params[i].kind) && fc->sig.params[i].keyed)
@@ -32,6 +34,61 @@ static uint64_t env_hash(const struct txc_fn_config *fc)
 		h = XXH3_64bits_withSeed(v ? v : "", v ? strlen(v) : 0, h + (v ? 1 : 2));
 	}
 	return h;
+}
+
+static const struct {
+	int cat;
+	const char *name;
+} locale_cats[WORLD_LOCALE_CATS] = {
+    {LC_CTYPE, "@LC_CTYPE"},
+    {LC_NUMERIC, "@LC_NUMERIC"},
+    {LC_TIME, "@LC_TIME"},
+    {LC_COLLATE, "@LC_COLLATE"},
+    {LC_MONETARY, "@LC_MONETARY"},
+    {LC_MESSAGES, "@LC_MESSAGES"},
+    {LC_PAPER, "@LC_PAPER"},
+    {LC_NAME, "@LC_NAME"},
+    {LC_ADDRESS, "@LC_ADDRESS"},
+    {LC_TELEPHONE, "@LC_TELEPHONE"},
+    {LC_MEASUREMENT, "@LC_MEASUREMENT"},
+    {LC_IDENTIFICATION, "@LC_IDENTIFICATION"},
+};
+
+/* The hash of the calling thread's locale names now; copies them into
+ * NAMES when it is not NULL. Returns TXC_EINVAL when a name does not fit. */
+static int locale_names(char (*names)[WORLD_LOCALE_NAME], uint64_t *hash)
+{
+	uint64_t h = 0;
+	for (int i = 0; i < WORLD_LOCALE_CATS; i++) {
+		const char *v = nl_langinfo(_NL_LOCALE_NAME(locale_cats[i].cat));
+		size_t n = v ? strlen(v) : 0;
+		if (n >= WORLD_LOCALE_NAME)
+			return TXC_EINVAL;
+		if (names) {
+			memcpy(names[i], v ? v : "", n);
+			names[i][n] = '\0';
+		}
+		h = XXH3_64bits_withSeed(names ? names[i] : v, n, h + 1);
+	}
+	*hash = h;
+	return 0;
+}
+
+static int take_locale(const struct txc_fn_config *fc, struct txc_world *w)
+{
+	static int logged;
+	if (locale_names(w->locale, &w->locale_hash) != 0) {
+		log_once(&logged, TXC_LOG_INFO,
+			 "%s: key_locale: a locale name is longer than %d bytes; calling uncached "
+			 "(logged once)",
+			 fc->sig.name, WORLD_LOCALE_NAME - 1);
+		return TXC_EINVAL;
+	}
+	for (int i = 0; i < WORLD_LOCALE_CATS; i++) {
+		w->env_name[w->kw.nenv] = locale_cats[i].name;
+		w->env_val[w->kw.nenv++] = w->locale[i];
+	}
+	return 0;
 }
 
 static int take_cwd(const struct txc_fn_config *fc, struct txc_world *w)
@@ -90,7 +147,9 @@ int world_take(const struct txc_fn_config *fc, struct txc_arg *args, struct txc_
 		w->env_val[i] = getenv(fc->key_env[i]); /* the program's setenv counts */
 	}
 	w->env_hash = fc->nkey_env > 0 ? env_hash(fc) : 0;
-	if (fc->key_cwd)
+	if (fc->key_locale)
+		rc = take_locale(fc, w);
+	if (rc == 0 && fc->key_cwd)
 		rc = take_cwd(fc, w);
 	if (rc == 0)
 		rc = take_files(fc, args, w);
@@ -106,6 +165,14 @@ static bool same_cwd(const struct txc_world *w)
 	return getcwd(now, sizeof(now)) && strcmp(now, w->cwd) == 0;
 }
 
+/* True when the thread's locale names are still W's (another thread's
+ * setlocale, or the function's own uselocale left in place). */
+static bool same_locale(const struct txc_world *w)
+{
+	uint64_t h;
+	return locale_names(NULL, &h) == 0 && h == w->locale_hash;
+}
+
 int world_still(const struct txc_fn_config *fc, const struct txc_arg *args,
 		const struct txc_world *w)
 {
@@ -113,6 +180,8 @@ int world_still(const struct txc_fn_config *fc, const struct txc_arg *args,
 	if (fc->nkey_env > 0 && env_hash(fc) != w->env_hash)
 		rc = TXC_EEXIST;
 	else if (w->kw.cwd && !same_cwd(w))
+		rc = TXC_EEXIST;
+	else if (fc->key_locale && !same_locale(w))
 		rc = TXC_EEXIST;
 	for (int i = 0; rc == 0 && w->files && i < fc->sig.nparams; i++)
 		if (args[i].file && filekey_still(args[i].ptr, args[i].file) != 0)

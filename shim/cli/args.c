@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,6 +291,22 @@ static int parse_args(const char *cmd, struct cli_call *c, int nwords, char **wo
 	return 0;
 }
 
+/* key_locale: the shim keys the locale of the calling thread. The CLI has
+ * none of its own (it never calls setlocale), so it keys the locale that
+ * setlocale(LC_ALL, "") picks from this environment, as most programs do at
+ * start; a name it cannot load leaves "C", as it would in the program. */
+static int take_world(const struct txc_fn_config *fc, struct txc_arg *args, struct txc_world *w)
+{
+	locale_t env = fc->key_locale ? newlocale(LC_ALL_MASK, "", (locale_t)0) : (locale_t)0;
+	locale_t old = env ? uselocale(env) : (locale_t)0;
+	int rc = world_take(fc, args, w);
+	if (env) {
+		uselocale(old);
+		freelocale(env);
+	}
+	return rc;
+}
+
 int cli_call_open(const char *cmd, const struct cli_opts *o, int nwords, char **words,
 		  struct cli_call *c)
 {
@@ -317,11 +334,12 @@ int cli_call_open(const char *cmd, const struct cli_opts *o, int nwords, char **
 	rc = parse_args(cmd, c, nwords - 1, words + 1);
 	if (rc == 0)
 		rc = cli_call_idents(cmd, o->library, c);
-	if (rc == 0 && world_take(&c->cfg->fns[c->fn], c->args, &c->world) != 0) {
+	if (rc == 0 && take_world(&c->cfg->fns[c->fn], c->args, &c->world) != 0) {
 		fprintf(stderr,
 			"txcache %s: this call cannot be keyed here (key_cwd: no "
-			"working directory; or a file argument is a FIFO or device, "
-			"unreadable, or too big): the shim calls it uncached\n",
+			"working directory; key_locale: a locale name too long; or a file "
+			"argument is a FIFO or device, unreadable, or too big): the shim "
+			"calls it uncached\n",
 			cmd);
 		rc = EX_DATAERR;
 	}

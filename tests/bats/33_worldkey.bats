@@ -375,7 +375,7 @@ EOF
 	}
 }
 
-@test "txcache check: key_env, key_cwd and file kinds explain their errors with FILE:LINE" {
+@test "txcache check: key_env, key_cwd, key_locale and file kinds explain their errors with FILE:LINE" {
 	cfg=$(wk_config bad 'key_env = LANG, 9X' 'key_cwd = maybe' <<'EOF'
 [function wk_read]
 signature = int wk_read(file:contents path, out string[cap] buf, size_t cap)
@@ -383,6 +383,7 @@ signature = int wk_read(file:contents path, out string[cap] buf, size_t cap)
 [function wk_codeset]
 signature = int wk_codeset(out string[cap] buf, size_t cap)
 key_env = LANG, TZ, LANG
+key_locale = perhaps
 EOF
 	)
 	run_txcache --separate-stderr check -c "$cfg"
@@ -391,7 +392,8 @@ EOF
 	for want in "$cfg:5: key_env: '9X' is not a variable name" \
 		"$cfg:6: key_cwd: 'maybe' is not yes/no" \
 		"$cfg:9: signature: parameter 1 (path): expected 'content' after 'file:'" \
-		"$cfg:13: key_env: 'LANG' is listed twice"; do
+		"$cfg:13: key_env: 'LANG' is listed twice" \
+		"$cfg:14: key_locale: 'perhaps' is not yes/no"; do
 		[[ $all == *"$want"* ]] || { printf 'missing: %s\nin: %s\n' "$want" "$all"; return 1; }
 	done
 	many=$(printf 'V%d,' {1..17})

@@ -275,21 +275,31 @@ EOF
 	expect "wb_read $D/m.dat -> 4 CCCC" 2
 }
 
-@test "key_env = LANG: a program that picks its locale with setlocale(LC_ALL, NAME) gets another program's result" {
-	[[ ${WB_RUN_BREAKS:-} == 1 ]] ||
-		skip "BREAK: key_env keys the variables; the locale a program sets by name (setlocale, uselocale) is in no key"
-	cfg=$(wb_config locale 'key_env = LANG, LC_ALL, LC_CTYPE' <<'EOF'
+@test "key_locale = yes: a program that picks its locale with setlocale(LC_ALL, NAME) is keyed by it (key_env = LANG is not)" {
+	unset LC_ALL LC_CTYPE
+	# key_env = LANG alone: the program chose C.UTF-8 itself and got another
+	# program's ANSI_X3.4-1968 (the break this test was written for)
+	cfg=$(wb_config locale <<'EOF'
 [function wb_codeset]
 signature = int wb_codeset(out string[cap] buf, size_t cap)
+key_locale = yes
 EOF
 	)
-	unset LC_ALL LC_CTYPE
-	# the README's pattern: a function that formats by locale, keyed by LANG
-	LANG=C wb "$cfg" codeset
-	expect "wb_codeset - -> 14 ANSI_X3.4-1968" 1
-	# the same environment, but the program chose C.UTF-8 itself
-	LANG=C wb "$cfg" codeset C.UTF-8
-	expect "wb_codeset C.UTF-8 -> 5 UTF-8" 2
+	for round in 1 2; do
+		LANG=C wb "$cfg" codeset
+		expect "wb_codeset - -> 14 ANSI_X3.4-1968" 2 || [[ $round == 1 ]] || return 1
+		LANG=C wb "$cfg" codeset C.UTF-8
+		expect "wb_codeset C.UTF-8 -> 5 UTF-8" 2 || return 1
+	done
+	# txcache key keys the locale setlocale(LC_ALL, "") picks from its
+	# environment: the key of a program that does that at start
+	for l in C.UTF-8 C; do
+		LANG=$l wb "$cfg" codeset ''
+		[[ $stderr =~ (hit|miss)\ wb_codeset\ ([^[:space:]]+) ]] || { echo "no key logged: $stderr"; return 1; }
+		k=${BASH_REMATCH[2]}
+		LANG=$l run_txcache key -c "$cfg" wb_codeset 256
+		[[ $status -eq 0 && $output == "$k" ]] || { echo "LANG=$l: cli '$output' ($status), shim '$k'"; return 1; }
+	done
 }
 
 # ---- cases that held: kept where they guard a claim of the README ----

@@ -16,6 +16,7 @@
 #include "filekey.h"
 #include "key.h"
 #include "sig.h"
+#include "world.h"
 
 static char g_dir[] = "/tmp/txc-world.XXXXXX";
 
@@ -63,9 +64,10 @@ static struct txc_config *load(const char *text)
 static void test_config(void)
 {
 	struct txc_config *c = load("[cache]\nservers = /s\nkey_env = LANG, TZ\nkey_cwd = yes\n"
+				    "key_locale = yes\n"
 				    "[function f]\nsignature = int f(int x)\n"
 				    "[function g]\nsignature = int g(int x)\nkey_env = HOME\n"
-				    "key_cwd = no\n"
+				    "key_cwd = no\nkey_locale = no\n"
 				    "[function h]\nsignature = int h(int x)\nkey_env =\n");
 	CHECK(c != NULL, "key_env / key_cwd load");
 	if (!c)
@@ -76,6 +78,9 @@ static void test_config(void)
 		  !c->fns[1].key_cwd,
 	      "a function's own key_env replaces [cache]'s; its key_cwd wins");
 	CHECK(c->fns[2].nkey_env == 0, "an empty key_env: no variables");
+	CHECK(c->fns[0].key_locale && !c->fns[1].key_locale && c->fns[2].key_locale &&
+		  world_used(&c->fns[2]),
+	      "key_locale: inherited from [cache], a function's own wins; it makes a world");
 	config_free(c);
 	CHECK(!load("[cache]\nservers = /s\nkey_env = LANG, LANG\n"), "duplicate refused");
 	CHECK(!load("[cache]\nservers = /s\nkey_env = 1X\n"), "bad name refused");
@@ -83,6 +88,7 @@ static void test_config(void)
 	CHECK(!load("[cache]\nservers = /s\nkey_env = A,B,C,D,E,F,G,H,I,J,K,L,M,N,O,P,Q\n"),
 	      "17 names refused");
 	CHECK(!load("[cache]\nservers = /s\nkey_cwd = maybe\n"), "key_cwd = maybe refused");
+	CHECK(!load("[cache]\nservers = /s\nkey_locale = maybe\n"), "key_locale = maybe refused");
 }
 
 static void test_filekey(void)
