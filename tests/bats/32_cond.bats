@@ -240,6 +240,17 @@ EOF
 	# ... the positive one (600 s) a near hit
 	shimmed "$cfg" 3 twice 2500 lookup alice 32 A 5
 	[[ $stderr == *"hit cz_lookup "*"(near)"* ]] || { echo "$stderr"; return 1; }
+	# a near hit of a negative result leaves the caller's buffer as it was
+	# too (the driver prints all 64 bytes: shimmed compares them)
+	cfg=$(cond_cfg nearneg2 'ttl = 600' 'negative_ttl = 600' <<'EOF'
+[function cz_lookup]
+signature = int cz_lookup(string user, out string[cap] dst, size_t cap)
+outs_if = ret >= 0
+local_ttl = 600
+EOF
+	)
+	shimmed "$cfg" 4 twice 10 lookup ghost 32 B 7
+	[[ $stderr == *"hit cz_lookup "*"(near)"* ]] || { echo "$stderr"; return 1; }
 }
 
 @test "cache_if, outs_if, negative_ttl: txcache check names FILE:LINE and the problem" {
