@@ -695,7 +695,7 @@ void dispatch_log_stats(void)
 		const struct txc_stats *s = &g_fns[i].stats;
 		log_msg(TXC_LOG_INFO,
 			"stats %s: hits=%llu misses=%llu stores=%llu errors=%llu corrupt=%llu "
-			"toobig=%llu saved=%.3f ms verified=%llu mismatch=%llu",
+			"toobig=%llu saved=%.3f ms verified=%llu mismatch=%llu%s%s",
 			g_cfg->fns[i].sig.name, (unsigned long long)stats_get(s, TXC_ST_HITS),
 			(unsigned long long)stats_get(s, TXC_ST_MISSES),
 			(unsigned long long)stats_get(s, TXC_ST_STORES),
@@ -704,6 +704,10 @@ void dispatch_log_stats(void)
 			(unsigned long long)stats_get(s, TXC_ST_TOOBIG),
 			(double)stats_get(s, TXC_ST_SAVED_NS) / 1e6,
 			(unsigned long long)stats_get(s, TXC_ST_VERIFIED),
-			(unsigned long long)stats_get(s, TXC_ST_MISMATCH));
+			(unsigned long long)stats_get(s, TXC_ST_MISMATCH),
+			/* only when it is not normal: the line stays as it was */
+			g_cfg->fns[i].mode != TXC_MODE_NORMAL ? " mode=" : "",
+			g_cfg->fns[i].mode != TXC_MODE_NORMAL ? config_mode_name(g_cfg->fns[i].mode)
+							      : "");
 	}
 }

@@ -226,7 +226,10 @@ EOF
 	assert_calls 1 || return 1
 	[[ $stderr == *"(mode readonly: not stored)"* ]] ||
 		kinds_fail "the function's own mode (readonly) did not apply" || return 1
+	[[ $stderr =~ "txcache: stats k_get: hits=0 misses=1 ".*" mismatch=0 mode=readonly" ]] ||
+		kinds_fail "the exit stats line does not name the mode" || return 1
 	TXCACHE_MODE=normal kd_shim "$cfg" get bob
+	[[ $stderr != *"mode="* ]] || kinds_fail "a normal stats line names its mode" || return 1
 	assert_log miss k_get || return 1
 	TXCACHE_MODE=normal kd_shim "$cfg" get bob
 	assert_log hit k_get || return 1
