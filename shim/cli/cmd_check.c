@@ -8,6 +8,7 @@
  * The libraries and their order come from the program's own loader in list
  * mode (`ld.so --list`, what ldd runs); their symbols from the files.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -309,6 +311,51 @@ static void warn_plain_ptrs(const struct txc_config *cfg, const char *path)
 	}
 }
 
+/* A server only this machine reaches: a unix socket, 127.0.0.0/8, or
+ * localhost (servers = takes no IPv6 literal). Any other name may resolve
+ * anywhere. */
+static bool server_is_local(const struct txc_server *s)
+{
+	struct in_addr a4;
+	if (s->is_socket || strcasecmp(s->host, "localhost") == 0)
+		return true;
+	return inet_pton(AF_INET, s->host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+/* Without secret_file a key is an unkeyed hash of the arguments and a value
+ * plain bytes: whoever reaches a remote memcached can list the keys, test
+ * guesses of a string argument (a password) at hashing speed, and read the
+ * results. Says so for each function keyed by a string, bytes or file
+ * argument, when a server is not local. */
+static void warn_exposed_args(const struct txc_config *cfg, const char *path)
+{
+	const struct txc_server *remote = NULL;
+	for (int i = 0; i < cfg->nservers && !remote; i++)
+		if (!server_is_local(&cfg->servers[i]))
+			remote = &cfg->servers[i];
+	if (!remote || cfg->secret_file[0])
+		return;
+	for (int f = 0; f < cfg->nfns; f++) {
+		const struct txc_sig *sig = &cfg->fns[f].sig;
+		int p = 0;
+		while (p < sig->nparams &&
+		       !(sig->params[p].keyed && (sig->params[p].kind == TXC_K_STRING ||
+						  sig->params[p].kind == TXC_K_BYTES ||
+						  sig_kind_is_file(sig->params[p].kind))))
+			p++;
+		if (p == sig->nparams || cfg->fns[f].mode == TXC_MODE_OFF)
+			continue;
+		fprintf(stderr,
+			"%s:%d: warning: %s: its string/bytes argument %d%s%s%s goes to %s, which "
+			"is not a local socket or loopback, without secret_file: whoever can reach "
+			"that memcached can test guesses of it against the keys and read the "
+			"results\n",
+			path, cfg->fns[f].line, sig->name, p + 1,
+			sig->params[p].name[0] ? " (" : "", sig->params[p].name,
+			sig->params[p].name[0] ? ")" : "", remote->host);
+	}
+}
+
 int cmd_check(int argc, char **argv)
 {
 	const char *given = NULL;
@@ -325,6 +372,7 @@ int cmd_check(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	warn_plain_ptrs(cfg, path);
+	warn_exposed_args(cfg, path);
 	if (first < argc) {
 		rc = check_program(cfg, argv[first]);
 	} else {

@@ -270,6 +270,38 @@ EOF
 	[[ $status -eq 65 ]] || kinds_fail "valgrind: status $status (99: a memory error)"
 }
 
+@test "check: string arguments cached on a server that is not local, without secret_file, are a warning with FILE:LINE" {
+	# issue 14, point 6: a key is an unkeyed hash of the arguments, a value
+	# plain bytes: whoever reaches a remote memcached can test guesses
+	secret=$BATS_TEST_TMPDIR/secret
+	head -c 32 /dev/urandom >"$secret"
+	chmod 600 "$secret"
+	for servers in 192.0.2.7:11211 db.example.org:11211 "$MC_SOCK" 127.0.0.1:11211 \
+		127.9.9.9:11211 localhost:11211 "192.0.2.7:11211|secret_file = $secret"; do
+		cfg=$(txc_config exposed <<EOF
+[cache]
+servers = ${servers%%|*}
+$([[ $servers == *"|"* ]] && echo "${servers#*|}")
+
+[function crypt]
+signature = string crypt(string phrase, string setting)
+
+[function k_int]
+signature = int k_int(int x)
+EOF
+		)
+		run_txcache --separate-stderr check -c "$cfg"
+		expect_status 0
+		case $servers in
+		192.0.2.7:11211 | db.example.org:11211)
+			has_line "^$(re_quote "$cfg"):$(lineno "$cfg" "function crypt"): warning: crypt: its string/bytes argument 1 \(phrase\) goes to ${servers%%:*}, which is not a local socket or loopback, without secret_file"
+			[[ $stderr != *"k_int"* ]] || kinds_fail "an int-only function warned" ;;
+		*)
+			[[ $stderr != *"without secret_file"* ]] || kinds_fail "$servers: warned" ;;
+		esac
+	done
+}
+
 @test "check: an unknown key is only a warning" {
 	cfg=$(txc_config unknownkey <<EOF
 [cache]
