@@ -292,6 +292,17 @@ static int check_program(const struct txc_config *cfg, const char *prog)
 	return ok > 0 ? EX_OK : 1;
 }
 
+/* Prints the start of a warning about parameter I of function F:
+ * "PATH:LINE: warning: NAME: WHAT N (param)". */
+static void warn_param(const struct txc_config *cfg, const char *path, int f, int i,
+		       const char *what)
+{
+	const struct txc_sig *sig = &cfg->fns[f].sig;
+	const char *name = sig->params[i].name;
+	fprintf(stderr, "%s:%d: warning: %s: %s %d%s%s%s", path, cfg->fns[f].line, sig->name, what,
+		i + 1, name[0] ? " (" : "", name, name[0] ? ")" : "");
+}
+
 /* A plain ptr is passed through unkeyed: two calls that differ only there
  * share one result. Say so for each one, with the way out. */
 static void warn_plain_ptrs(const struct txc_config *cfg, const char *path)
@@ -299,15 +310,15 @@ static void warn_plain_ptrs(const struct txc_config *cfg, const char *path)
 	for (int f = 0; f < cfg->nfns; f++) {
 		const struct txc_sig *sig = &cfg->fns[f].sig;
 		for (int i = 0; i < sig->nparams; i++)
-			if (sig->params[i].kind == TXC_K_PTR)
-				fprintf(stderr,
-					"%s:%d: warning: %s: parameter %d%s%s%s is a plain ptr: a "
-					"pointer that is not keyed must not change the result and "
-					"must not be written by the function (a pointer into a "
-					"library's constant data or code can be a symptr)\n",
-					path, cfg->fns[f].line, sig->name, i + 1,
-					sig->params[i].name[0] ? " (" : "", sig->params[i].name,
-					sig->params[i].name[0] ? ")" : "");
+			if (sig->params[i].kind == TXC_K_PTR) {
+				warn_param(cfg, path, f, i, "parameter");
+				fprintf(
+				    stderr,
+				    " is a plain ptr: a pointer that is not keyed must not "
+				    "change the result and must not be written by the function "
+				    "(a pointer into a library's constant data or code can be a "
+				    "symptr)\n");
+			}
 	}
 }
 
@@ -345,14 +356,12 @@ static void warn_exposed_args(const struct txc_config *cfg, const char *path)
 			p++;
 		if (p == sig->nparams || cfg->fns[f].mode == TXC_MODE_OFF)
 			continue;
+		warn_param(cfg, path, f, p, "its string/bytes argument");
 		fprintf(stderr,
-			"%s:%d: warning: %s: its string/bytes argument %d%s%s%s goes to %s, which "
-			"is not a local socket or loopback, without secret_file: whoever can reach "
-			"that memcached can test guesses of it against the keys and read the "
-			"results\n",
-			path, cfg->fns[f].line, sig->name, p + 1,
-			sig->params[p].name[0] ? " (" : "", sig->params[p].name,
-			sig->params[p].name[0] ? ")" : "", remote->host);
+			" goes to %s, which is not a local socket or loopback, without "
+			"secret_file: whoever can reach that memcached can test guesses of it "
+			"against the keys and read the results\n",
+			remote->host);
 	}
 }
 
