@@ -23,16 +23,15 @@ bool world_used(const struct txc_fn_config *fc)
 	return false;
 }
 
-/* The key_env values as getenv has them now. A value is hashed, not kept
+/* The hash of N key_env values (NULL: unset). A value is hashed, not kept
  * by pointer: a putenv'd string can be rewritten in place. An unset
  * variable and an empty one hash apart (the seeds differ). */
-static uint64_t env_hash(const struct txc_fn_config *fc)
+static uint64_t env_hash(const char *const *vals, int n)
 {
 	uint64_t h = 0;
-	for (int i = 0; i < fc->nkey_env; i++) {
-		const char *v = getenv(fc->key_env[i]);
-		h = XXH3_64bits_withSeed(v ? v : "", v ? strlen(v) : 0, h + (v ? 1 : 2));
-	}
+	for (int i = 0; i < n; i++)
+		h = XXH3_64bits_withSeed(vals[i] ? vals[i] : "", vals[i] ? strlen(vals[i]) : 0,
+					 h + (vals[i] ? 1 : 2));
 	return h;
 }
 
@@ -146,7 +145,7 @@ int world_take(const struct txc_fn_config *fc, struct txc_arg *args, struct txc_
 		w->env_name[i] = fc->key_env[i];
 		w->env_val[i] = getenv(fc->key_env[i]); /* the program's setenv counts */
 	}
-	w->env_hash = fc->nkey_env > 0 ? env_hash(fc) : 0;
+	w->env_hash = env_hash(w->env_val, fc->nkey_env);
 	if (fc->key_locale)
 		rc = take_locale(fc, w);
 	if (rc == 0 && fc->key_cwd)
@@ -177,7 +176,10 @@ int world_still(const struct txc_fn_config *fc, const struct txc_arg *args,
 		const struct txc_world *w)
 {
 	int saved = errno, rc = 0;
-	if (fc->nkey_env > 0 && env_hash(fc) != w->env_hash)
+	const char *now[TXC_KEY_ENV_MAX];
+	for (int i = 0; i < fc->nkey_env; i++)
+		now[i] = getenv(fc->key_env[i]);
+	if (env_hash(now, fc->nkey_env) != w->env_hash)
 		rc = TXC_EEXIST;
 	else if (w->kw.cwd && !same_cwd(w))
 		rc = TXC_EEXIST;
