@@ -14,6 +14,7 @@
 #include "idreg.h"
 #include "log.h"
 #include "near.h"
+#include "revoke.h"
 #include "world.h"
 
 /* A tombstone: never a codec value (whose magic is "TXC\x01"), and short,
@@ -36,10 +37,6 @@ int cache_open(const struct txc_config *cfg, struct txc_cache **out)
 	c->cfg = cfg;
 	c->kf = calloc(cfg->nfns ? (size_t)cfg->nfns : 1, sizeof(*c->kf));
 	int rc = c->kf ? 0 : TXC_ENOMEM;
-	for (int i = 0; rc == 0 && i < cfg->nfns; i++)
-		rc = key_fn_init(&c->kf[i], cfg->ns, &cfg->fns[i].sig);
-	if (rc == 0)
-		rc = key_gen_ns(cfg->ns, &c->ns_gen);
 	if (rc == 0 && cfg->secret_file[0]) {
 		char msg[160];
 		rc = auth_open(cfg->secret_file, &c->auth, msg, sizeof(msg));
@@ -49,7 +46,16 @@ int cache_open(const struct txc_config *cfg, struct txc_cache **out)
 			cache_close(c);
 			return TXC_EDISABLED;
 		}
+		if (rc == 0)
+			rc = revoke_new(cfg->nfns, &c->revoked);
 	}
+	for (int i = 0; rc == 0 && i < cfg->nfns; i++) {
+		rc = key_fn_init(&c->kf[i], cfg->ns, &cfg->fns[i].sig);
+		if (rc == 0 && c->auth)
+			key_fn_set_prf(&c->kf[i], auth_prf_key(c->auth));
+	}
+	if (rc == 0)
+		rc = key_gen_ns(cfg->ns, &c->ns_gen);
 	if (rc == 0)
 		rc = store_open(cfg, &c->store);
 	if (rc != 0) {
@@ -65,6 +71,7 @@ void cache_close(struct txc_cache *c)
 	if (!c)
 		return;
 	store_close(c->store);
+	revoke_free(c->revoked);
 	auth_free(c->auth);
 	free(c->kf);
 	free(c);
@@ -117,6 +124,7 @@ int cache_lookup(struct txc_cache *c, int fn, const struct txc_key *key, struct 
 		__atomic_store_n(&c->fence, 0, __ATOMIC_RELEASE);
 	}
 	out->at_ns = now_ns();
+	out->at_wall = c->auth ? fresh_now_ns() : 0;
 	rc = store_mget(c->store, keys, 3, vals);
 	if (rc != 0)
 		return rc;
@@ -131,6 +139,10 @@ int cache_lookup(struct txc_cache *c, int fn, const struct txc_key *key, struct 
 	int g2 = parse_gen(&vals[2], &out->ns_gen);
 	out->gens_known = g1 == 0 && g2 == 0;
 	store_bufs_free(&vals[1], 2);
+	if (out->gens_known)
+		revoke_gens(c->revoked, fn, out->fn_gen, out->ns_gen, out->at_wall);
+	if (out->tombstone)
+		revoke_note(c->revoked, fn, &key->digest, out->at_wall);
 	return 0;
 }
 
@@ -208,19 +220,48 @@ int cache_ensure_gens(struct txc_cache *c, int fn, struct txc_lookup *lk)
 	return rc;
 }
 
-int cache_decode(struct txc_cache *c, int fn, const struct txc_key *key,
-		 const struct txc_lookup *lk, struct txc_value_meta *meta, struct txc_result *res)
+/* Opens LK's sealed value once. Returns 0, TXC_ECORRUPT, or TXC_ENOTFOUND
+ * for a value past its expiry or made before an invalidation this process
+ * saw: a replay, or a value that lost a race with the invalidation. */
+static int open_sealed(struct txc_cache *c, int fn, const struct txc_key *key,
+		       struct txc_lookup *lk)
+{
+	struct txc_seal_times t;
+	if (auth_unseal(c->auth, key, lk->value.data, lk->value.len, &t) != 0)
+		return TXC_ECORRUPT;
+	lk->opened = true;
+	lk->body_off = TXC_SEAL_HEAD;
+	lk->body_len = lk->value.len - TXC_SEAL_OVERHEAD;
+	int64_t now = lk->at_wall ? lk->at_wall : fresh_now_ns();
+	int64_t revoked = revoke_since(c->revoked, fn, &key->digest);
+	if ((t.expires && now > t.expires) || t.created < revoked) {
+		log_msg(TXC_LOG_INFO, "%s: sealed value for %s refused: %s",
+			c->cfg->fns[fn].sig.name, key->text,
+			t.created < revoked ? "made before an invalidation" : "past its expiry");
+		lk->body_len = 0; /* never decoded, never near_put */
+		return TXC_ENOTFOUND;
+	}
+	return 0;
+}
+
+int cache_decode(struct txc_cache *c, int fn, const struct txc_key *key, struct txc_lookup *lk,
+		 struct txc_value_meta *meta, struct txc_result *res)
 {
 	if (!lk->value.data)
 		return TXC_ENOTFOUND;
-	size_t len = lk->value.len;
-	if (c->auth) {
-		if (auth_verify(c->auth, key, lk->value.data, len) != 0)
-			return TXC_ECORRUPT;
-		len -= TXC_AUTH_MAC;
+	if (!lk->opened && c->auth) {
+		int rc = open_sealed(c, fn, key, lk);
+		if (rc != 0)
+			return rc;
+	} else if (!lk->opened) {
+		lk->opened = true;
+		lk->body_off = 0;
+		lk->body_len = lk->value.len;
 	}
+	if (c->auth && lk->body_len == 0)
+		return TXC_ENOTFOUND;
 	int rc = codec_decode(&c->cfg->fns[fn].sig, &c->kf[fn].sig_digest, &key->digest,
-			      lk->value.data, len, meta, res);
+			      lk->value.data + lk->body_off, lk->body_len, meta, res);
 	if (rc != 0) /* another value format version is a quiet miss */
 		return rc == TXC_ENOTFOUND ? rc : TXC_ECORRUPT;
 #ifdef TXC_MUTANT_GEN /* make mutants: the generation check skipped */
@@ -231,10 +272,10 @@ int cache_decode(struct txc_cache *c, int fn, const struct txc_key *key,
 	return 0;
 }
 
-size_t cache_codec_len(const struct txc_cache *c, const struct txc_lookup *lk)
+const uint8_t *cache_codec_bytes(const struct txc_lookup *lk, size_t *len)
 {
-	size_t mac = c->auth ? TXC_AUTH_MAC : 0;
-	return lk->value.len >= mac ? lk->value.len - mac : 0;
+	*len = lk->opened ? lk->body_len : 0;
+	return lk->opened ? lk->value.data + lk->body_off : NULL;
 }
 
 /* The ttl of RES: a result that failed outs_if (stored without its outs)
@@ -244,15 +285,21 @@ static uint32_t value_ttl(const struct txc_cache *c, int fn, const struct txc_re
 	return res->outs_dropped ? c->cfg->fns[fn].negative_ttl : c->cfg->fns[fn].ttl;
 }
 
-/* Writes an encoded value: "set" without LK, else against what LK saw. */
+/* How long memcached keeps a value of TTL seconds: a stale value is still
+ * served for stale_s seconds (fresh.h); past 30 days memcached reads an
+ * exptime as a date, so the longest stays 30 days. */
+static uint32_t kept_s(const struct txc_fn_config *fc, uint32_t ttl)
+{
+	if (!ttl)
+		return 0;
+	return (uint64_t)ttl + fc->stale_s > 2592000 ? 2592000 : ttl + fc->stale_s;
+}
+
+/* Writes an encoded value for TTL seconds: "set" without LK, else against
+ * what LK saw. */
 static int put_value(struct txc_cache *c, int fn, const struct txc_key *key,
 		     const struct txc_lookup *lk, const void *buf, size_t len, uint32_t ttl)
 {
-	const struct txc_fn_config *fc = &c->cfg->fns[fn];
-	/* a stale value is still served for stale_s seconds (fresh.h); past
-	 * 30 days memcached reads an exptime as a date: the longest stays 30 days */
-	if (ttl)
-		ttl = ttl + fc->stale_s > 2592000 ? 2592000 : ttl + fc->stale_s;
 	if (!lk)
 		return store_set(c->store, key, buf, len, ttl);
 	/* A tombstone written after LK lives tombstone_ttl seconds of the
@@ -275,11 +322,11 @@ static int store_value(struct txc_cache *c, int fn, const struct txc_key *key,
 		       const struct txc_lookup *lk, struct txc_value_meta *meta,
 		       const struct txc_result *res, size_t *len)
 {
-	const struct txc_sig *sig = &c->cfg->fns[fn].sig;
-	size_t size = codec_size(sig, res);
+	const struct txc_fn_config *fc = &c->cfg->fns[fn];
+	size_t size = codec_size(&fc->sig, res), head = c->auth ? TXC_SEAL_HEAD : 0;
 	*len = 0;
 	if (size != 0 && c->auth)
-		size += TXC_AUTH_MAC;
+		size += TXC_SEAL_OVERHEAD;
 	if (size == 0 || size > c->cfg->max_value)
 		return TXC_ETOOBIG;
 	uint8_t small[2048];
@@ -288,15 +335,21 @@ static int store_value(struct txc_cache *c, int fn, const struct txc_key *key,
 		return TXC_ENOMEM;
 	meta->sig = c->kf[fn].sig_digest;
 	meta->key = key->digest;
-	uint32_t ttl = value_ttl(c, fn, res);
-	meta->fresh_until = fresh_until_ns(fresh_now_ns(), ttl);
-	int rc = codec_encode(sig, meta, res, buf, size, len);
+	uint32_t ttl = value_ttl(c, fn, res), kept = kept_s(fc, ttl);
+	int64_t now = fresh_now_ns();
+	meta->fresh_until = fresh_until_ns(now, ttl);
+	int rc = codec_encode(&fc->sig, meta, res, buf + head,
+			      size - (c->auth ? TXC_SEAL_OVERHEAD : 0), len);
 	if (rc == 0 && c->auth) {
-		auth_mac(c->auth, key, buf, *len, buf + *len);
-		*len += TXC_AUTH_MAC;
+		/* made when its call started: an invalidation during the call
+		 * refuses it (revoke.h) */
+		struct txc_seal_times t = {lk && lk->at_wall ? lk->at_wall : now,
+					   kept ? now + (int64_t)kept * 1000000000 : 0};
+		auth_seal(c->auth, key, &t, buf, *len);
+		*len += TXC_SEAL_OVERHEAD;
 	}
 	if (rc == 0)
-		rc = put_value(c, fn, key, lk, buf, *len, ttl);
+		rc = put_value(c, fn, key, lk, buf, *len, kept);
 	if (rc != 0)
 		*len = 0;
 	if (buf != small)
@@ -326,6 +379,7 @@ int cache_bump(struct txc_cache *c, int fn)
 	else
 		key = c->ns_gen;
 	uint64_t v;
+	revoke_note(c->revoked, fn, NULL, fresh_now_ns());
 	int rc = store_incr(c->store, &key, &v);
 	if (rc == TXC_ENOTFOUND) {
 		/* No generation yet: a fresh random one invalidates all the same. */
@@ -351,6 +405,7 @@ static int tombstone_one(struct txc_cache *c, int fn, const struct txc_digest *i
 		if (rc != 0)
 			return rc;
 		near_forget(fn, &key.digest);
+		revoke_note(c->revoked, fn, &key.digest, fresh_now_ns());
 		rc = store_set(c->store, &key, tomb, sizeof(tomb), c->cfg->tombstone_ttl);
 	}
 	return rc;

@@ -33,13 +33,15 @@
 #include "store.h"
 
 struct txc_auth;
+struct txc_revoke;
 
 struct txc_cache {
 	const struct txc_config *cfg; /* borrowed: must outlive the cache */
 	struct txc_store *store;
-	struct txc_key ns_gen; /* "<ns>:@gen" */
-	struct txc_key_fn *kf; /* cfg->nfns entries */
-	struct txc_auth *auth; /* secret_file: values carry a MAC; NULL = none */
+	struct txc_key ns_gen;	    /* "<ns>:@gen" */
+	struct txc_key_fn *kf;	    /* cfg->nfns entries */
+	struct txc_auth *auth;	    /* secret_file: PRF keys, sealed values; NULL = none */
+	struct txc_revoke *revoked; /* with auth: invalidations seen (revoke.h) */
 	/* Set when an invalidation reached no server: no lookup answers until
 	 * the namespace generation has been bumped (see cache_invalidate_for). */
 	int fence;
@@ -51,10 +53,15 @@ struct txc_lookup {
 	uint64_t fn_gen;
 	bool gens_known; /* both generation keys were present */
 	/* What cache_store_after() stores against; kept by cache_lookup_free(). */
-	bool found;	/* the key held an item: a value, a tombstone or garbage */
-	bool tombstone; /* that item is a tombstone (read as a miss) */
-	uint64_t cas;	/* the item's CAS unique */
-	int64_t at_ns;	/* CLOCK_MONOTONIC time the lookup was sent */
+	bool found;	 /* the key held an item: a value, a tombstone or garbage */
+	bool tombstone;	 /* that item is a tombstone (read as a miss) */
+	uint64_t cas;	 /* the item's CAS unique */
+	int64_t at_ns;	 /* CLOCK_MONOTONIC time the lookup was sent */
+	int64_t at_wall; /* with secret_file: CLOCK_REALTIME ns of the same */
+	/* the codec bytes inside VALUE once cache_decode opened it (a sealed
+	 * value is opened in place, once) */
+	bool opened;
+	size_t body_off, body_len;
 };
 
 /* How an invalidation was done: the finest way that reached a server. */
@@ -86,17 +93,19 @@ void cache_lookup_free(struct txc_lookup *lk);
  * Returns 0 with LK->gens_known set, or a store failure code. */
 int cache_ensure_gens(struct txc_cache *c, int fn, struct txc_lookup *lk);
 
-/* Verifies and decodes LK->value for FN under KEY. Returns 0 with *META and
- * *RES pointing into LK->value, TXC_ECORRUPT when it does not verify, or
- * TXC_ENOTFOUND when a generation moved on since it was stored. */
-int cache_decode(struct txc_cache *c, int fn, const struct txc_key *key,
-		 const struct txc_lookup *lk, struct txc_value_meta *meta, struct txc_result *res);
+/* Verifies and decodes LK->value for FN under KEY; with secret_file it
+ * first opens the sealed value in place (auth.h; a second call on the same
+ * LK decodes what the first opened). Returns 0 with *META and *RES pointing
+ * into LK->value; TXC_ECORRUPT when it does not verify; TXC_ENOTFOUND when
+ * a generation moved on since it was stored, or a sealed value is past its
+ * expiry or older than an invalidation this process has seen (revoke.h). */
+int cache_decode(struct txc_cache *c, int fn, const struct txc_key *key, struct txc_lookup *lk,
+		 struct txc_value_meta *meta, struct txc_result *res);
 
-/* The codec bytes of LK->value: without the MAC that values carry under
- * secret_file (auth.h). This is what the near cache holds (near_put): it
- * decodes with the codec alone. Call only after cache_decode() returned 0
- * for LK. */
-size_t cache_codec_len(const struct txc_cache *c, const struct txc_lookup *lk);
+/* The codec bytes of LK->value (*LEN of them): a sealed value's plaintext.
+ * This is what the near cache holds (near_put): it decodes with the codec
+ * alone. Call only after cache_decode() returned 0 for LK. */
+const uint8_t *cache_codec_bytes(const struct txc_lookup *lk, size_t *len);
 
 /* Encodes RES and stores it under KEY with FN's ttl (its negative_ttl when
  * RES->outs_dropped: outs_if failed), kept by memcached for that ttl +

@@ -622,9 +622,11 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 		return;
 	int rc = cache_lookup(g_cache, f->index, &key, &lk);
 	bool hit = serve && rc == 0 && try_hit(&c, &key, &lk) == 0;
-	if (hit || vk.kept) /* a value kept for verify: a mismatch drops it again */
-		near_put(f->index, &key.digest, epoch, lk.value.data,
-			 cache_codec_len(g_cache, &lk));
+	if (hit || vk.kept) { /* a value kept for verify: a mismatch drops it again */
+		size_t blen;
+		const uint8_t *body = cache_codec_bytes(&lk, &blen);
+		near_put(f->index, &key.digest, epoch, body, blen);
+	}
 	cache_lookup_free(&lk);
 	if (hit) {
 		errno = c.errno_after;

@@ -50,6 +50,7 @@
 #include <fenv.h>
 #include <string.h>
 
+#include <sodium.h>
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
@@ -63,22 +64,38 @@
 #define KENC_BUF      512
 
 /* XXH3_state_t carries 64-byte aligned members, so the compiler aligns it
- * wherever this struct lives, including the stack. */
+ * wherever this struct lives, including the stack. With a PRF key
+ * (secret_file) the same stream goes to keyed BLAKE2b instead. */
 struct kenc {
 	size_t n;
 	int streaming;
+	const uint8_t *prf; /* NULL: XXH3-128 */
 	uint8_t buf[KENC_BUF];
-	XXH3_state_t st;
+	union {
+		XXH3_state_t x;
+		crypto_generichash_state b;
+	} st;
 };
+
+static void enc_update(struct kenc *e, const void *p, size_t len)
+{
+	if (e->prf)
+		crypto_generichash_update(&e->st.b, p, len);
+	else
+		XXH3_128bits_update(&e->st.x, p, len);
+}
 
 static void enc_flush(struct kenc *e)
 {
 	if (!e->streaming) {
-		XXH3_128bits_reset(&e->st);
+		if (e->prf)
+			crypto_generichash_init(&e->st.b, e->prf, TXC_PRF_KEY, 16);
+		else
+			XXH3_128bits_reset(&e->st.x);
 		e->streaming = 1;
 	}
 	if (e->n)
-		XXH3_128bits_update(&e->st, e->buf, e->n);
+		enc_update(e, e->buf, e->n);
 	e->n = 0;
 }
 
@@ -105,7 +122,7 @@ static void enc_blob(struct kenc *e, const void *p, size_t len)
 	if (len > KENC_BUF - e->n) {
 		enc_flush(e);
 		if (len >= KENC_BUF) {
-			XXH3_128bits_update(&e->st, p, len);
+			enc_update(e, p, len);
 			return;
 		}
 	}
@@ -124,15 +141,15 @@ static void digest_from_hash(XXH128_hash_t h, struct txc_digest *d)
 
 static void enc_done(struct kenc *e, struct txc_digest *d)
 {
-	XXH128_hash_t h;
-
-	if (e->streaming) {
+	if (e->prf) {
 		enc_flush(e);
-		h = XXH3_128bits_digest(&e->st);
+		crypto_generichash_final(&e->st.b, d->b, sizeof(d->b));
+	} else if (e->streaming) {
+		enc_flush(e);
+		digest_from_hash(XXH3_128bits_digest(&e->st.x), d);
 	} else {
-		h = XXH3_128bits(e->buf, e->n);
+		digest_from_hash(XXH3_128bits(e->buf, e->n), d);
 	}
-	digest_from_hash(h, d);
 }
 
 static void enc_u64s(struct kenc *e, const uint64_t *v, int n)
@@ -296,6 +313,11 @@ int key_fn_init(struct txc_key_fn *kf, const char *ns, const struct txc_sig *sig
 	return 0;
 }
 
+void key_fn_set_prf(struct txc_key_fn *kf, const uint8_t *prf)
+{
+	kf->prf = prf;
+}
+
 /* A BYTES length from a literal or from an integer parameter. A negative
  * length is nonsense for a buffer: it keys as 0 bytes. */
 static uint64_t bytes_len(const struct txc_sig *sig, const struct txc_size *sz, void *const *avalue)
@@ -428,6 +450,7 @@ static int build(const struct txc_key_fn *kf, const struct txc_digest *ident,
 	int n = nparams_of(sig);
 
 	e.streaming = 0;
+	e.prf = kf->prf;
 	e.n = 39;
 	memcpy(e.buf, "TXK2", 4);
 	memcpy(e.buf + 4, kf->sig_digest.b, 16);

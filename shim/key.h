@@ -1,11 +1,12 @@
 /* key.h - memcached keys of calls: "<namespace>:<function>:<32 hex digits>".
  *
  * The digest is XXH3-128 over a length-prefixed, type-tagged encoding of the
- * signature digest and the keyed arguments. Every number is written in a
- * fixed width and byte order (little endian, 64 bits, via
- * sig_scalar_load), so a key is the same in every process, run, machine and
- * architecture. Out-parameters add one tagged byte: whether the caller
- * passed NULL, because a function may answer differently without a buffer.
+ * signature digest and the keyed arguments; with secret_file, a BLAKE2b-128
+ * keyed with a subkey of the secret (auth.h) over the same bytes, so that a
+ * key can be neither computed nor tested from guessed arguments without it. Every number is written
+ * in a fixed width and byte order (little endian, 64 bits, via sig_scalar_load), so a key is the
+ * same in every process, run, machine and architecture. Out-parameters add one tagged byte: whether
+ * the caller passed NULL, because a function may answer differently without a buffer.
  *
  * Namespaces are at most 100 bytes and function names at most 63, so a key
  * is at most 100 + 1 + 63 + 1 + 32 = 197 bytes: no cutting or hashing of
@@ -22,6 +23,7 @@
 #include "sig.h"
 
 #define TXC_KEY_MAX 250
+#define TXC_PRF_KEY 32
 
 struct txc_digest {
 	uint8_t b[16];
@@ -38,6 +40,7 @@ struct txc_key_fn {
 	char prefix[TXC_KEY_MAX + 1]; /* "<ns>:<fn>:" */
 	size_t prefix_len;
 	struct txc_digest sig_digest; /* XXH3-128 of sig_canonical() */
+	const uint8_t *prf;	      /* TXC_PRF_KEY bytes, borrowed; NULL: XXH3 */
 };
 
 /* The value of one parameter of a call, as the encoder sees it. */
@@ -65,6 +68,10 @@ struct txc_key_world {
 /* Fills *KF for function SIG in namespace NS.
  * Returns 0, or TXC_EINVAL when NS or the name would break the key rules. */
 int key_fn_init(struct txc_key_fn *kf, const char *ns, const struct txc_sig *sig);
+
+/* Keys of KF's calls from now on are BLAKE2b keyed with PRF (TXC_PRF_KEY
+ * bytes, borrowed: it must outlive KF; NULL: XXH3 again). */
+void key_fn_set_prf(struct txc_key_fn *kf, const uint8_t *prf);
 
 /* Converts libffi's argument array (AVALUE[i] points at the i-th argument)
  * into ARGS[0..nparams-1]. Reads strings to find their length. A BYTES

@@ -31,7 +31,7 @@ MUTANTS=(
 	"KEY_ARG|the second argument left out of the key|10_kinds"
 	"OUTS_FIT|an out buffer's capacity not checked on a hit|10_kinds"
 	"GEN|a value of an old generation served (flush ignored)|30_policy"
-	"MAC|the MAC of an authenticated value not verified|72_integrity"
+	"MAC|a sealed value opened without its tag checked|45_seal"
 	"ERRNO|errno left as the shim's own I/O set it on a hit|10_kinds"
 	"INVAL|the invalidation of a mutator skipped|30_policy"
 	"HANDLER_WRITES|a signal handler's writes captured into the value|93_capture_signals"

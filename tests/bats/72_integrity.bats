@@ -32,33 +32,6 @@ setup() {
 	AUTH=$(rel_config auth "$MC_SOCK" "secret_file = $SECRET")
 }
 
-# raw_set KEY FILE / raw_get KEY FILE: a raw memcached client (ASCII).
-raw_set() {
-	python3 -S -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-d = open(sys.argv[3], "rb").read()
-s.sendall(b"set %s 0 0 %d\r\n" % (sys.argv[2].encode(), len(d)) + d + b"\r\n")
-r = s.recv(100)
-sys.exit(0 if r == b"STORED\r\n" else 1)' "$MC_SOCK" "$1" "$2"
-}
-
-raw_get() {
-	python3 -S -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-s.sendall(b"get %s\r\n" % sys.argv[2].encode())
-buf = b""
-while not buf.endswith(b"END\r\n"):
-    c = s.recv(65536)
-    if not c: break
-    buf += c
-if not buf.startswith(b"VALUE"): sys.exit(1)
-head, rest = buf.split(b"\r\n", 1)
-n = int(head.split()[3])
-open(sys.argv[3], "wb").write(rest[:n])' "$MC_SOCK" "$1" "$2"
-}
-
 # key_of X CONFIG: runs rel_work(X) once (a miss) and prints its key.
 key_of() {
 	rel_run "$2" loop 1 "$(($1 + 1))" >/dev/null
@@ -138,36 +111,47 @@ open(sys.argv[3], "wb").write(d)' "$v" "$pos" "$t"
 	done
 }
 
-@test "secret_file: a value forged without the secret is never served" {
-	printf evil >"$REL_DB/k"
-	rel_run "$PLAIN" get k # whoever lacks the secret writes "evil" under the key
-	assert_output "get k 4 evil"
+@test "secret_file: a well-formed value written without the secret is never served" {
+	# The writer lacks the secret but can list keys: it copies a value the
+	# plain config made (well formed, checksummed) to the sealed key.
 	printf good >"$REL_DB/k"
-	# control: without a secret that forged, well-formed value is served
-	# (verify mode would rightly refuse it: not here)
+	rel_run "$AUTH" get k
+	local skey pkey v=$BATS_TEST_TMPDIR/v
+	skey=$(sed -n 's/^txcache: miss rel_get \([^ ]*\).*/\1/p' <<<"$stderr" | head -n 1)
+	printf evil >"$REL_DB/k"
 	TXCACHE_VERIFY=0 rel_run "$PLAIN" get k
 	assert_output "get k 4 evil"
-	# with the secret it fails verification: the real function answers
+	pkey=$(sed -n 's/^txcache: miss rel_get \([^ ]*\).*/\1/p' <<<"$stderr" | head -n 1)
+	[[ -n $skey && -n $pkey && $skey != "$pkey" ]] || fail "keys: sealed '$skey' plain '$pkey'"
+	raw_get "$pkey" "$v" || fail "nothing stored under $pkey"
+	raw_set "$skey" "$v" || fail "raw_set failed"
+	printf good >"$REL_DB/k"
 	rel_run "$AUTH" get k
 	assert_output "get k 4 good"
-	[[ $(rel_stat rel_get corrupt) == 1 ]]
+	[[ $(rel_stat rel_get corrupt) == 1 ]] || fail "not counted corrupt: $stderr"
 	rel_run "$AUTH" get k
 	assert_output "get k 4 good"
 	[[ $(rel_stat rel_get hits) == 1 ]]
 }
 
-@test "secret_file: a forged value with a made-up MAC appended is never served" {
-	# The forger writes a well-formed value without the secret and appends
-	# 32 bytes where the MAC goes: only the MAC check can refuse it.
+@test "secret_file: a forged envelope (plain codec bytes, made-up tag) is never served" {
+	# The forger wraps a well-formed codec value in the envelope's layout
+	# (auth.h) with any times, a nonce and 16 bytes where the tag goes:
+	# only the AEAD check can refuse it.
+	printf good >"$REL_DB/k"
+	rel_run "$AUTH" get k
+	local skey pkey v=$BATS_TEST_TMPDIR/v
+	skey=$(sed -n 's/^txcache: miss rel_get \([^ ]*\).*/\1/p' <<<"$stderr" | head -n 1)
 	printf evil >"$REL_DB/k"
-	rel_run "$PLAIN" get k
-	assert_output "get k 4 evil"
-	local key v=$BATS_TEST_TMPDIR/v
-	key=$(sed -n 's/^txcache: miss rel_get \([^ ]*\).*/\1/p' <<<"$stderr" | head -n 1)
-	[[ -n $key ]] || fail "no miss line: $stderr"
-	raw_get "$key" "$v" || fail "nothing stored under $key"
-	head -c 32 /dev/zero >>"$v"
-	raw_set "$key" "$v" || fail "raw_set failed"
+	TXCACHE_VERIFY=0 rel_run "$PLAIN" get k
+	pkey=$(sed -n 's/^txcache: miss rel_get \([^ ]*\).*/\1/p' <<<"$stderr" | head -n 1)
+	raw_get "$pkey" "$v" || fail "nothing stored under $pkey"
+	python3 -S -c '
+import sys, time, os
+d = open(sys.argv[1], "rb").read()
+t = time.time_ns().to_bytes(8, "little")
+open(sys.argv[1], "wb").write(b"TXS1" + t + (0).to_bytes(8, "little") + os.urandom(24) + d + bytes(16))' "$v"
+	raw_set "$skey" "$v" || fail "raw_set failed"
 	printf good >"$REL_DB/k"
 	rel_run "$AUTH" get k
 	assert_output "get k 4 good"

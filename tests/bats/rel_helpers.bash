@@ -11,6 +11,7 @@
 #   rel_real / rel_stat FN NAME   real calls / a counter of the last run
 #   rel_listener silent|full   a python3 listener; sets REL_LPORT, REL_LPID
 #   rel_kill PID           kills a process this file started, by pid
+#   raw_set KEY FILE / raw_get KEY FILE   a raw client on $MC_SOCK
 #   now_ms                 wall-clock milliseconds
 
 REL=$FIXTURES/rel_driver
@@ -118,4 +119,32 @@ rel_kill() {
 	[[ -n ${1:-} ]] || return 0
 	kill -KILL "$1" 2>/dev/null || true
 	wait "$1" 2>/dev/null || true
+}
+
+# raw_set KEY FILE / raw_get KEY FILE: a raw memcached client (ASCII) on
+# $MC_SOCK, as whoever can reach memcached (exptime 0: never expires).
+raw_set() {
+	python3 -S -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+d = open(sys.argv[3], "rb").read()
+s.sendall(b"set %s 0 0 %d\r\n" % (sys.argv[2].encode(), len(d)) + d + b"\r\n")
+r = s.recv(100)
+sys.exit(0 if r == b"STORED\r\n" else 1)' "$MC_SOCK" "$1" "$2"
+}
+
+raw_get() {
+	python3 -S -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"get %s\r\n" % sys.argv[2].encode())
+buf = b""
+while not buf.endswith(b"END\r\n"):
+    c = s.recv(65536)
+    if not c: break
+    buf += c
+if not buf.startswith(b"VALUE"): sys.exit(1)
+head, rest = buf.split(b"\r\n", 1)
+n = int(head.split()[3])
+open(sys.argv[3], "wb").write(rest[:n])' "$MC_SOCK" "$1" "$2"
 }
