@@ -462,7 +462,9 @@ static void sasl_probe(struct txc_store *st)
 	memcached_return_t rc;
 	bool refused;
 
-	if (!st->binary || atomic_exchange(&st->probed, true) || handle_get(st, &h) != 0)
+	/* no handle yet (a name that did not resolve): probe on a later call */
+	if (atomic_load(&st->probed) || handle_get(st, &h) != 0 ||
+	    atomic_exchange(&st->probed, true))
 		return;
 	mcio_begin(st->timeout_ms);
 	rc = MC(version)(h->mc);
@@ -740,6 +742,8 @@ int store_flush_all(struct txc_store *st, uint32_t timeout_ms)
 	rc = MC(flush)(h->mc, 0);
 	mcio_end();
 	auth = mcsasl_failure(rc);
+	if (!auth && rc != MEMCACHED_SUCCESS && mcio_auth_refused())
+		auth = mcsasl_failure(MEMCACHED_AUTH_FAILURE);
 	if (auth) {
 		auth_failed(st, auth);
 		return TXC_EUNAVAIL;
@@ -863,7 +867,7 @@ int store_open(const struct txc_config *cfg, struct txc_store **out)
 	st->slot = tslot_new();
 	st->binary = cfg->sasl_user[0] != '\0';
 	atomic_init(&st->auth_off, false);
-	atomic_init(&st->probed, false);
+	atomic_init(&st->probed, !st->binary); /* ASCII: nothing to probe */
 	if (!err && st->binary)
 		err = sasl_load(st);
 	if (err) {
@@ -893,9 +897,4 @@ void store_close(struct txc_store *st)
 	mcsasl_wipe(&st->sasl_pw);
 	free(st->cfg);
 	free(st);
-}
-
-int store_is_binary(const struct txc_store *st)
-{
-	return st->binary;
 }

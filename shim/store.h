@@ -120,10 +120,6 @@ void store_thread_drop(struct txc_store *st);
  * TXC_ESERVER. For the CLI: the breaker is neither asked nor charged. */
 int store_flush_all(struct txc_store *st, uint32_t timeout_ms);
 
-/* Whether the store speaks the binary protocol (SASL is configured): no
- * ASCII-only commands (lru_crawler metadump) reach such a server. */
-int store_is_binary(const struct txc_store *st);
-
 /* Frees the VALS[0..n) data and sets them to NULL. */
 void store_bufs_free(struct txc_buf *vals, size_t n);
 
