@@ -65,6 +65,10 @@ setup() {
 	chmod 600 "$PW_OK" "$PW_BAD"
 }
 
+teardown() {
+	[[ -z ${SILENT_PID:-} ]] || kill "$SILENT_PID" 2>/dev/null || true
+}
+
 # sasl_config NAME [LINE...]: [cache] on this file's memcached -S with the
 # LINEs (sasl_user, ...), and the functions the tests call.
 sasl_config() {
@@ -261,4 +265,30 @@ pass_through() {
 	expect_status 65
 	[[ $stderr == *"$cfg:3: sasl_user: server /tmp/mc.sock is a unix socket"* ]] ||
 		kinds_fail "no FILE:LINE error"
+}
+
+@test "a server that accepts and never answers the SASL exchange: bounded pass-through" {
+	local port
+	# fd 3 closed: bats waits for every holder of its fd 3 to exit
+	python3 -c '
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(64)
+print(s.getsockname()[1], flush=True)
+held = []
+while True:
+    held.append(s.accept()[0])
+' >"$BATS_TEST_TMPDIR/silent.port" 3>&- &
+	SILENT_PID=$! # teardown kills it, whatever happens here
+	wait_until test -s "$BATS_TEST_TMPDIR/silent.port" || fail "no listener"
+	port=$(<"$BATS_TEST_TMPDIR/silent.port")
+	cfg=$({
+		printf '[cache]\nservers = 127.0.0.1:%s\nnamespace = %s\ntimeout_ms = 200\n' "$port" "$KINDS_NS"
+		printf 'sasl_user = %s\nsasl_password_file = %s\n\n' "$SASL_USER" "$PW_OK"
+		printf '[function k_greet]\nsignature = int k_greet(string name, out string[cap] buf, size_t cap)\n'
+	} | txc_config silent)
+	pass_through "$cfg" greet bob 64 -- greet ann 64 -- greet cid 64
+	kinds_exec timeout 60 "$TXCACHE" flush --all-server -c "$cfg"
+	expect_status 69
 }
