@@ -99,3 +99,15 @@ const char *mcsasl_failure(memcached_return_t rc)
 		return NULL;
 	}
 }
+
+const char *mcsasl_refusal(memcached_st *mc, int nservers, bool refused)
+{
+	for (int i = 0; i < nservers; i++) {
+		const memcached_instance_st *srv = MC(server_instance_by_position)(mc, (uint32_t)i);
+		const char *why = srv ? mcsasl_failure(MC(server_error_return)(srv)) : NULL;
+
+		if (why)
+			return why;
+	}
+	return refused ? mcsasl_failure(MEMCACHED_AUTH_FAILURE) : NULL;
+}

@@ -41,4 +41,11 @@ int mcsasl_apply(memcached_st *mc, const char *user, char **pw, char *msg, size_
  * password", "no usable SASL mechanism ..."), else NULL. */
 const char *mcsasl_failure(memcached_return_t rc);
 
+/* After an operation on MC that reached each of its NSERVERS servers
+ * (memcached_version): the failure of the first server whose last error is
+ * an authentication failure; else "wrong user name or password" when
+ * REFUSED (mcio_auth_refused: a server said so, whatever libmemcached
+ * reported); else NULL. */
+const char *mcsasl_refusal(memcached_st *mc, int nservers, bool refused);
+
 #endif

@@ -5,7 +5,9 @@
  * child detects inherited handles with one relaxed load per operation.
  *
  * Over 500 lines: libmemcached's return codes need full mapping tables, and
- * handles, breakers and fork state are one concern, each op touching all three.
+ * handles, breakers and fork state are one concern, each op touching all three
+ * (SASL's state too: the password until the template takes it, the one probe,
+ * and "authentication refused: off"; the SASL mechanics are in mcsasl.c).
  */
 #include <netdb.h>
 #include <pthread.h>
@@ -472,18 +474,9 @@ static void sasl_probe(struct txc_store *st)
 	mcio_end();
 	if (rc_desyncs(rc))
 		MC(quit)(h->mc);
-	for (int i = 0; i < st->nservers; i++) {
-		const memcached_instance_st *srv =
-		    MC(server_instance_by_position)(h->mc, (uint32_t)i);
-		const char *why = srv ? mcsasl_failure(MC(server_error_return)(srv)) : NULL;
-
-		if (why) {
-			auth_failed(st, why);
-			return;
-		}
-	}
-	if (refused)
-		auth_failed(st, mcsasl_failure(MEMCACHED_AUTH_FAILURE));
+	const char *why = mcsasl_refusal(h->mc, st->nservers, refused);
+	if (why)
+		auth_failed(st, why);
 }
 
 /* The breaker of the server KEY lives on (ketama). An mget is charged to
