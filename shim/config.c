@@ -47,6 +47,8 @@ static const struct keydef cache_keys[CK_COUNT] = {
     [CK_BETA] = {"beta", false},
     [CK_MODE] = {"mode", false},
     [CK_KEY_LOCALE] = {"key_locale", false},
+    [CK_SASL_USER] = {"sasl_user", false},
+    [CK_SASL_PWFILE] = {"sasl_password_file", false},
 };
 
 static const struct keydef fn_keys[FK_COUNT] = {

@@ -120,6 +120,10 @@ struct txc_config {
 	bool refresh_early;    /* refresh = early|expiry; default expiry */
 	double beta;	       /* beta = FLOAT; default 1.0 */
 	enum txc_mode mode;    /* default TXC_MODE_NORMAL */
+	/* memcached SASL (binary protocol): both set or both ""; the password
+	 * file is read by store_open (store.h), not by the config loader */
+	char sasl_user[256]; /* 1..255 bytes, no space or control character */
+	char sasl_password_file[4096];
 };
 
 /* Called once per problem found. LINE is 0 for problems of the whole file

@@ -390,9 +390,40 @@ static void check_fn(struct loader *ld, int i)
 		check_names(ld, &k[FK_LIBRARY], "library", fc->library, sizeof(fc->library));
 }
 
+/* sasl_user and sasl_password_file: both or neither. libmemcached
+ * authenticates TCP connections only: a socket server would be sent every
+ * request unauthenticated (and its binary incr asserts on the refusal). */
+static void check_sasl(struct loader *ld)
+{
+	struct txc_config *cfg = ld->cfg;
+	const struct raw *u = &ld->cache[CK_SASL_USER], *f = &ld->cache[CK_SASL_PWFILE];
+	if (u->val && !f->val)
+		cfg_note(ld, u->line, false, "sasl_user: needs sasl_password_file");
+	if (f->val && !u->val)
+		cfg_note(ld, f->line, false, "sasl_password_file: needs sasl_user");
+	if (u->val)
+		check_names(ld, u, "sasl_user", cfg->sasl_user, sizeof(cfg->sasl_user));
+	if (f->val && (f->val[0] != '/' || strlen(f->val) >= sizeof(cfg->sasl_password_file)))
+		cfg_note(ld, f->line, false, "sasl_password_file: '%.60s' must be an absolute path",
+			 f->val);
+	else if (f->val)
+		snprintf(cfg->sasl_password_file, sizeof(cfg->sasl_password_file), "%s", f->val);
+	for (int i = 0; u->val && i < cfg->nservers; i++)
+		if (cfg->servers[i].is_socket)
+			cfg_note(ld, u->line, false,
+				 "sasl_user: server %.100s is a unix socket; libmemcached "
+				 "authenticates only TCP connections",
+				 cfg->servers[i].host);
+	if (!u->val || !f->val) { /* both or neither reach the store */
+		cfg->sasl_user[0] = '\0';
+		cfg->sasl_password_file[0] = '\0';
+	}
+}
+
 void config_check_all(struct loader *ld)
 {
 	check_cache(ld);
+	check_sasl(ld);
 	for (int i = 0; i < ld->cfg->nfns; i++)
 		check_fn(ld, i);
 	for (int i = -1; i < ld->cfg->nfns; i++) /* after check_fn: ttl is known */

@@ -35,6 +35,8 @@ enum {
 	CK_BETA,
 	CK_MODE,
 	CK_KEY_LOCALE,
+	CK_SASL_USER,
+	CK_SASL_PWFILE,
 	CK_COUNT
 };
 enum {

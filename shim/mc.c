@@ -50,6 +50,11 @@ static void load(void)
 	    SYM(delete),
 	    SYM(increment),
 	    SYM(generate_hash),
+	    SYM(flush),
+	    SYM(set_sasl_auth_data),
+	    SYM(version),
+	    SYM(server_instance_by_position),
+	    SYM(server_error_return),
 	};
 	const char *lib = mc_library();
 	void *h;

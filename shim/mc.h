@@ -41,6 +41,11 @@ struct txc_mc {
 	MC_FN(delete);
 	MC_FN(increment);
 	MC_FN(generate_hash);
+	MC_FN(flush);
+	MC_FN(set_sasl_auth_data);
+	MC_FN(version);
+	MC_FN(server_instance_by_position);
+	MC_FN(server_error_return);
 };
 
 /* Filled by mc_load(); read only after it returned 0. */

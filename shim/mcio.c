@@ -15,7 +15,8 @@
 #include "mcfd.h"
 #include "mcio.h"
 
-#define TAIL_MAX 8
+/* a binary response header (mcio_replies_end_noop) */
+#define TAIL_MAX 24
 
 typedef int (*poll_fn)(struct pollfd *, nfds_t, int);
 typedef ssize_t (*recv_fn)(int, void *, size_t, int);
@@ -34,7 +35,8 @@ static bool installed;
  * libmemcached calls made outside one, e.g. memcached_free). */
 static __thread int64_t deadline_ns;
 static __thread struct tail tails[TXC_MAX_SERVERS];
-static __thread int ntails; /* -1: more sockets than servers (never expected) */
+static __thread int ntails;	   /* -1: more sockets than servers (never expected) */
+static __thread bool auth_refused; /* mcio_auth_refused() */
 
 static int64_t now_ns(void)
 {
@@ -95,8 +97,15 @@ static ssize_t tail_recv(int fd, void *buf, size_t len, int flags)
 {
 	ssize_t n = mcfd_recv(real_recv, fd, buf, len, flags);
 
-	if (n > 0 && deadline_ns != 0 && !(flags & MSG_PEEK))
+	if (n > 0 && deadline_ns != 0 && !(flags & MSG_PEEK)) {
+		const unsigned char *b = buf;
+
 		tail_note(fd, buf, (size_t)n);
+		/* a SASL exchange is lock-step: its reply starts a read */
+		if (n >= 24 && b[0] == 0x81 && (b[1] == 0x21 || b[1] == 0x22) && b[6] == 0 &&
+		    b[7] == 0x20)
+			auth_refused = true;
+	}
 	return n;
 }
 
@@ -104,6 +113,7 @@ void mcio_begin(uint32_t ms)
 {
 	deadline_ns = now_ns() + (int64_t)ms * 1000000;
 	ntails = 0;
+	auth_refused = false;
 	mcfd_begin();
 }
 
@@ -127,6 +137,30 @@ bool mcio_replies_end(const char *tail)
 	for (int i = 0; i < ntails; i++)
 		if (tails[i].len < n || memcmp(tails[i].b + tails[i].len - n, tail, n) != 0)
 			return false;
+	return true;
+}
+
+bool mcio_auth_refused(void)
+{
+	return auth_refused;
+}
+
+bool mcio_replies_end_noop(void)
+{
+	if (!installed || ntails < 0)
+		return true; /* cannot tell: trust libmemcached */
+	if (ntails == 0)
+		return false;
+	for (int i = 0; i < ntails; i++) {
+		const unsigned char *h = (const unsigned char *)tails[i].b;
+		static const unsigned char zero[10] = {0};
+
+		/* magic, opcode NOOP, then key length, extras, datatype, status
+		 * and body length all 0: a reply to the NOOP, nothing after it */
+		if (tails[i].len < TAIL_MAX || h[0] != 0x81 || h[1] != 0x0a ||
+		    memcmp(h + 2, zero, sizeof(zero)) != 0)
+			return false;
+	}
 	return true;
 }
 

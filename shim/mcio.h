@@ -14,7 +14,8 @@
  * ("SERVER_ERROR out of memory writing get response") as "not found", and
  * a fetch that never read anything the same way. The slot of recv() keeps
  * the last bytes each socket delivered during the operation, so that the
- * store can check that every reply to a get ended with "END\r\n".
+ * store can check that every reply to a get ended with "END\r\n" (ASCII)
+ * or a NOOP response (binary protocol, used with SASL).
  *
  * Descriptors: the slots of socket, send, sendmsg, shutdown and close go
  * to mcfd.c (high numbers, ownership checks, MSG_DONTWAIT), and recv()
@@ -48,7 +49,19 @@ void mcio_begin(uint32_t ms);
 bool mcio_end(void);
 
 /* Whether at least one socket was read since mcio_begin() and the bytes
- * last read from each ended with TAIL (at most 8 bytes). */
+ * last read from each ended with TAIL (at most 24 bytes). */
 bool mcio_replies_end(const char *tail);
+
+/* The same for the binary protocol (SASL): whether every socket's last 24
+ * bytes are a NOOP response with status 0 and no body, which is how a
+ * binary mget's replies end. An error status, a short read or a wait that
+ * gave up leaves something else there. */
+bool mcio_replies_end_noop(void);
+
+/* Whether a server answered a SASL authentication (binary SASL_AUTH or
+ * SASL_STEP) with "authentication error" since mcio_begin(). libmemcached
+ * reports that only for the first key of an mget: the others find the
+ * server disabled, and the mget says so. False when mcio_install failed. */
+bool mcio_auth_refused(void);
 
 #endif

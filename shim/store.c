@@ -5,7 +5,9 @@
  * child detects inherited handles with one relaxed load per operation.
  *
  * Over 500 lines: libmemcached's return codes need full mapping tables, and
- * handles, breakers and fork state are one concern, each op touching all three.
+ * handles, breakers and fork state are one concern, each op touching all three
+ * (SASL's state too: the password until the template takes it, the one probe,
+ * and "authentication refused: off"; the SASL mechanics are in mcsasl.c).
  */
 #include <netdb.h>
 #include <pthread.h>
@@ -21,6 +23,7 @@
 #include "log.h"
 #include "mc.h"
 #include "mcio.h"
+#include "mcsasl.h"
 #include "resolve.h"
 #include "store.h"
 #include "tslot.h"
@@ -55,6 +58,12 @@ struct txc_store {
 	uint32_t timeout_ms;
 	int nservers;
 	struct breaker br[TXC_MAX_SERVERS];
+	/* SASL (mcsasl.h): the password until tmpl_ensure hands it over, the
+	 * binary protocol, and an authentication that failed: off for good */
+	char *sasl_pw;
+	bool binary;
+	atomic_bool auth_off;
+	atomic_bool probed; /* sasl_probe ran (or runs) */
 };
 
 /* What an outcome says about the server's health. */
@@ -122,6 +131,34 @@ static void handle_destroy(void *p)
 
 static int tmpl_setup(memcached_st *mc, const struct txc_config *cfg);
 
+/* Sets the template's SASL user and password: once, wiping the password.
+ * A failure is for good, logged once. Called with clone_mu held. */
+static int tmpl_sasl(struct txc_store *st)
+{
+	char msg[160];
+	int err;
+
+	if (!st->sasl_pw)
+		return TXC_EUNAVAIL; /* handed over to a template that failed */
+	err = mcsasl_apply(st->tmpl, st->cfg->sasl_user, &st->sasl_pw, msg, sizeof(msg));
+	if (err)
+		log_msg(TXC_LOG_ERROR, "memcached SASL for user %s: %s; caching is off",
+			st->cfg->sasl_user, msg);
+	return err;
+}
+
+/* The first authentication failure turns the store off for the process:
+ * one line, then every operation is refused before it reaches the network.
+ * Retrying would cost a connect and a refused exchange per call, and a
+ * wrong password stays wrong. */
+static void auth_failed(struct txc_store *st, const char *why)
+{
+	if (!atomic_exchange(&st->auth_off, true))
+		log_msg(TXC_LOG_ERROR,
+			"memcached authentication failed for user %s (%s); caching is off",
+			st->cfg->sasl_user, why);
+}
+
 /* Replaces each host name of st->cfg by its address, on the first
  * operation: a program start never waits on DNS. Each lookup is bounded by
  * timeout_ms. After a failure every operation fails at once for
@@ -177,6 +214,8 @@ static int tmpl_ensure(struct txc_store *st)
 	if (!st->tmpl)
 		return TXC_ENOMEM;
 	err = tmpl_setup(st->tmpl, st->cfg);
+	if (!err && st->binary)
+		err = tmpl_sasl(st);
 	if (err) {
 		MC(free)(st->tmpl);
 		st->tmpl = NULL;
@@ -305,10 +344,14 @@ static void breaker_leave(struct breaker *br, bool probe, enum outcome out)
 	}
 }
 
+static void sasl_probe(struct txc_store *st);
+
 int store_breaker_open(struct txc_store *st)
 {
 	int64_t now;
 
+	if (atomic_load_explicit(&st->auth_off, memory_order_relaxed))
+		return 1;
 	/* Not usable at all (libmemcached did not load, a name did not
 	 * resolve): the reason was logged once, by tmpl_ensure. */
 	if (!atomic_load_explicit(&st->ready, memory_order_acquire)) {
@@ -318,6 +361,11 @@ int store_breaker_open(struct txc_store *st)
 		err = tmpl_ensure(st);
 		pthread_mutex_unlock(&clone_mu);
 		if (err)
+			return 1;
+	}
+	if (!atomic_load_explicit(&st->probed, memory_order_relaxed)) {
+		sasl_probe(st);
+		if (atomic_load(&st->auth_off))
 			return 1;
 	}
 	now = now_ns();
@@ -404,13 +452,45 @@ static bool rc_desyncs(memcached_return_t rc)
 	}
 }
 
+/* With SASL, the first thread to get here authenticates with every server
+ * once (memcached_version), before its first lookup: a refused password is
+ * then logged by the store alone, and the caller passes through quietly
+ * (store_breaker_open says 1). libmemcached reports an mget's failed
+ * authentication only for its first key, so the operations alone would let
+ * the caller log "lookup failed" too. Other failures are left to them. */
+static void sasl_probe(struct txc_store *st)
+{
+	struct store_handle *h;
+	memcached_return_t rc;
+	bool refused;
+
+	/* no handle yet (a name that did not resolve): probe on a later call */
+	if (atomic_load(&st->probed) || handle_get(st, &h) != 0 ||
+	    atomic_exchange(&st->probed, true))
+		return;
+	mcio_begin(st->timeout_ms);
+	rc = MC(version)(h->mc);
+	refused = mcio_auth_refused();
+	mcio_end();
+	if (rc_desyncs(rc))
+		MC(quit)(h->mc);
+	const char *why = mcsasl_refusal(h->mc, st->nservers, refused);
+	if (why)
+		auth_failed(st, why);
+}
+
 /* The breaker of the server KEY lives on (ketama). An mget is charged to
  * its first key's server, even when another key's server failed. */
 static int op_begin(struct txc_store *st, const struct txc_key *key, struct op *op)
 {
-	int err = handle_get(st, &op->h);
 	uint32_t srv = 0;
+	int err;
 
+	if (!atomic_load_explicit(&st->probed, memory_order_relaxed))
+		sasl_probe(st);
+	if (atomic_load_explicit(&st->auth_off, memory_order_relaxed))
+		return TXC_EUNAVAIL;
+	err = handle_get(st, &op->h);
 	if (err)
 		return err;
 	if (st->nservers > 1)
@@ -429,7 +509,17 @@ static int op_end(struct op *op, memcached_return_t rc)
 	/* Our own connection: quit so the next call starts clean instead of
 	 * reading a late reply meant for this one. */
 	enum outcome out;
+	const char *auth = mcsasl_failure(rc);
 
+	if (!auth && op->st->binary && rc != MEMCACHED_SUCCESS && mcio_auth_refused())
+		auth = mcsasl_failure(MEMCACHED_AUTH_FAILURE);
+
+	if (auth) { /* the connection was reset; the breaker learns nothing */
+		mcio_end();
+		breaker_leave(op->br, op->probe, OUT_LOCAL);
+		auth_failed(op->st, auth);
+		return TXC_EUNAVAIL;
+	}
 	/* Ran out of time: whatever libmemcached made of it (a poll that
 	 * returned 0 may read as a failed read), it is a timeout. */
 	if (mcio_end() && rc != MEMCACHED_SUCCESS) {
@@ -478,7 +568,8 @@ static memcached_return_t take_result(const memcached_result_st *res,
 	return MEMCACHED_PROTOCOL_ERROR;
 }
 
-static memcached_return_t fetch_all(memcached_st *mc, const struct txc_key *const *keys, size_t n,
+static memcached_return_t fetch_all(memcached_st *mc, bool binary,
+				    const struct txc_key *const *keys, size_t n,
 				    struct txc_buf *vals)
 {
 	memcached_result_st res;
@@ -499,8 +590,8 @@ static memcached_return_t fetch_all(memcached_st *mc, const struct txc_key *cons
 		return rc;
 	/* fetch reads an error line ("SERVER_ERROR out of memory writing get
 	 * response"), and a wait that gave up, as "not found": only a reply
-	 * that ended with END is one. */
-	if (!mcio_replies_end("END\r\n"))
+	 * that ended with END (binary: the NOOP's reply) is one. */
+	if (!(binary ? mcio_replies_end_noop() : mcio_replies_end("END\r\n")))
 		return MEMCACHED_PROTOCOL_ERROR;
 	return bad;
 }
@@ -529,7 +620,7 @@ int store_mget(struct txc_store *st, const struct txc_key *const *keys, size_t n
 	}
 	rc = MC(mget)(op.h->mc, ktext, klen, n);
 	if (rc == MEMCACHED_SUCCESS)
-		rc = fetch_all(op.h->mc, keys, n, vals);
+		rc = fetch_all(op.h->mc, st->binary, keys, n, vals);
 	err = op_end(&op, rc);
 	if (err)
 		store_bufs_free(vals, n);
@@ -625,6 +716,36 @@ int store_incr_by(struct txc_store *st, const struct txc_key *key, uint64_t delt
 	return err;
 }
 
+int store_flush_all(struct txc_store *st, uint32_t timeout_ms)
+{
+	struct store_handle *h;
+	memcached_return_t rc;
+	const char *auth;
+	int err;
+
+	if (!atomic_load_explicit(&st->probed, memory_order_relaxed))
+		sasl_probe(st);
+	if (atomic_load_explicit(&st->auth_off, memory_order_relaxed))
+		return TXC_EUNAVAIL;
+	err = handle_get(st, &h);
+	if (err)
+		return err;
+	/* no breaker: one command-line call, which reports what it got */
+	mcio_begin(timeout_ms > st->timeout_ms ? timeout_ms : st->timeout_ms);
+	rc = MC(flush)(h->mc, 0);
+	mcio_end();
+	auth = mcsasl_failure(rc);
+	if (!auth && rc != MEMCACHED_SUCCESS && mcio_auth_refused())
+		auth = mcsasl_failure(MEMCACHED_AUTH_FAILURE);
+	if (auth) {
+		auth_failed(st, auth);
+		return TXC_EUNAVAIL;
+	}
+	if (rc_desyncs(rc))
+		MC(quit)(h->mc);
+	return rc_to_err(rc);
+}
+
 void store_bufs_free(struct txc_buf *vals, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -700,6 +821,23 @@ static int cfg_copy(const struct txc_config *cfg, struct txc_config **out)
 	return 0;
 }
 
+/* Reads the SASL password file. An unusable file turns caching off for
+ * good, with one line; the store still opens, so the host runs uncached
+ * (as when libmemcached cannot be loaded). Returns 0 or TXC_ENOMEM. */
+static int sasl_load(struct txc_store *st)
+{
+	char msg[160];
+	int err = mcsasl_load(st->cfg->sasl_password_file, &st->sasl_pw, msg, sizeof(msg));
+
+	if (err == TXC_ECONFIG) {
+		log_msg(TXC_LOG_ERROR, "sasl_password_file %s: %s; caching is off",
+			st->cfg->sasl_password_file, msg);
+		st->tmpl_err = TXC_EUNAVAIL;
+		err = 0;
+	}
+	return err;
+}
+
 int store_open(const struct txc_config *cfg, struct txc_store **out)
 {
 	struct txc_store *st;
@@ -720,6 +858,11 @@ int store_open(const struct txc_config *cfg, struct txc_store **out)
 	}
 	err = cfg_copy(cfg, &st->cfg);
 	st->slot = tslot_new();
+	st->binary = cfg->sasl_user[0] != '\0';
+	atomic_init(&st->auth_off, false);
+	atomic_init(&st->probed, !st->binary); /* ASCII: nothing to probe */
+	if (!err && st->binary)
+		err = sasl_load(st);
 	if (err) {
 		free(st->cfg);
 		free(st);
@@ -744,6 +887,7 @@ void store_close(struct txc_store *st)
 	}
 	if (st->tmpl)
 		MC(free)(st->tmpl);
+	mcsasl_wipe(&st->sasl_pw);
 	free(st->cfg);
 	free(st);
 }

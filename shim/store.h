@@ -18,6 +18,14 @@
  * is one breaker per server: an operation is refused only when the server
  * of its (first) key is, so a dead server costs only its share of keys.
  * Store functions never log above TXC_LOG_INFO per call: the caller decides.
+ *
+ * SASL ([cache] sasl_user, sasl_password_file; mcsasl.h): the binary
+ * protocol, and libmemcached authenticates each new connection. The
+ * password file is read by store_open; an unusable file is logged once
+ * (error level) and the store refuses every operation (TXC_EUNAVAIL,
+ * store_breaker_open says 1) without touching the network. So does the
+ * first failed authentication, for the rest of the process: one line
+ * "memcached authentication failed for user U (...); caching is off".
  */
 #ifndef TXC_STORE_H
 #define TXC_STORE_H
@@ -103,6 +111,14 @@ int store_breaker_open(struct txc_store *st);
  * half a request or an unread reply. The next operation connects anew.
  * Nothing when the thread has none. */
 void store_thread_drop(struct txc_store *st);
+
+/* Empties every server (memcached flush_all, through libmemcached: with
+ * SASL it authenticates like every operation). TIMEOUT_MS bounds the whole
+ * call (at least the store's timeout_ms). Returns 0 when every server
+ * answered OK, else TXC_EUNAVAIL (a server failed, or authentication
+ * failed: then the store is off, as after any operation), TXC_ETIMEOUT or
+ * TXC_ESERVER. For the CLI: the breaker is neither asked nor charged. */
+int store_flush_all(struct txc_store *st, uint32_t timeout_ms);
 
 /* Frees the VALS[0..n) data and sets them to NULL. */
 void store_bufs_free(struct txc_buf *vals, size_t n);

@@ -21,6 +21,7 @@ PKGS=(
 	hyperfine gnuplot-nox  # make bench: timing and the latency picture
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # the ELF code compiles for aarch64
 	squashfs-tools libzstd-dev  # mksquashfs -comp zstd: ZSTD_compressCCtx cached (41_zstd)
+	sasl2-bin libsasl2-modules  # saslpasswd2 (the user database of memcached -S) and PLAIN (43_sasl)
 )
 
 # One dpkg-query for all: unknown packages are simply absent from its output.

@@ -4,7 +4,9 @@
  * the server, of other namespaces or of other programs, is left alone. A
  * function's generation that cannot be bumped falls back to the
  * namespace's, as every invalidation does (cache_invalidate_fn).
- * Only --all-server sends memcached's flush_all, to every configured server.
+ * Only --all-server sends memcached's flush_all, to every configured server:
+ * with SASL through the store (libmemcached authenticates; memcached -S
+ * refuses mcraw's ASCII), else over mcraw, one server at a time.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,8 +17,29 @@
 #include "err.h"
 #include "mcraw.h"
 
+static int flush_servers_sasl(const struct txc_config *cfg)
+{
+	struct txc_cache *c;
+	int err = cache_open(cfg, &c);
+	if (err == 0)
+		err = store_flush_all(c->store, cfg->timeout_ms < 1000 ? 1000 : cfg->timeout_ms);
+	cache_close(c);
+	if (err != 0) {
+		fprintf(stderr, "txcache flush: flush_all failed (%s)\n", txc_strerror(err));
+		return cli_exit_of(err);
+	}
+	for (int i = 0; i < cfg->nservers; i++) {
+		char name[300];
+		mcraw_name(&cfg->servers[i], name, sizeof(name));
+		printf("flushed the whole server %s\n", name);
+	}
+	return EX_OK;
+}
+
 static int flush_servers(const struct txc_config *cfg)
 {
+	if (cfg->sasl_user[0])
+		return flush_servers_sasl(cfg);
 	int rc = EX_OK;
 	for (int i = 0; i < cfg->nservers; i++) {
 		char name[300], line[128];

@@ -143,6 +143,11 @@ int cmd_ls(int argc, char **argv)
 		fprintf(stderr, "txcache ls: no function '%s' in %s\n", argv[first], cfg->path);
 		rc = EX_USAGE;
 	}
+	if (rc == 0 && cfg->sasl_user[0]) { /* memcached -S refuses ASCII commands */
+		fprintf(stderr, "txcache ls: not available with SASL (sasl_user): memcached's "
+				"lru_crawler metadump is ASCII only; use txcache get KEY\n");
+		rc = EX_UNAVAILABLE;
+	}
 	int err = rc == 0 ? cache_open(cfg, &x.cache) : 0;
 	if (err != 0) {
 		fprintf(stderr, "txcache ls: %s\n", txc_strerror(err));
