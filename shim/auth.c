@@ -11,6 +11,7 @@
 
 #include "auth.h"
 #include "err.h"
+#include "privfile.h"
 
 #define SECRET_MIN 16
 #define SECRET_MAX 4096
@@ -23,32 +24,6 @@ struct txc_auth {
 	uint8_t prf[TXC_PRF_KEY];
 	uint8_t seal[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
 };
-
-/* Opens PATH without following a final symlink and checks who may read it.
- * Returns an fd, or -1 with MSG set. */
-static int open_checked(const char *path, char *msg, size_t msglen)
-{
-	struct stat sb;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-
-	if (fd < 0) {
-		snprintf(msg, msglen, "cannot open (%s)", strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		snprintf(msg, msglen, "not a regular file");
-	} else if (sb.st_uid != geteuid()) {
-		snprintf(msg, msglen, "must be owned by uid %u, not %u", (unsigned)geteuid(),
-			 (unsigned)sb.st_uid);
-	} else if (sb.st_mode & 077) {
-		snprintf(msg, msglen, "must be mode 0600, not %04o",
-			 (unsigned)(sb.st_mode & 07777));
-	} else {
-		return fd;
-	}
-	close(fd);
-	return -1;
-}
 
 /* Reads the whole file into BUF. Returns its length, or -1 with MSG set. */
 static ssize_t read_secret(int fd, uint8_t *buf, size_t cap, char *msg, size_t msglen)
@@ -87,7 +62,7 @@ int auth_open(const char *path, struct txc_auth **out, char *msg, size_t msglen)
 		snprintf(msg, msglen, "libsodium failed to initialise");
 		return TXC_ECONFIG;
 	}
-	fd = open_checked(path, msg, msglen);
+	fd = privfile_open(path, msg, msglen); /* binary: read whole, nothing stripped */
 	if (fd < 0)
 		return TXC_ECONFIG;
 	len = read_secret(fd, secret, sizeof(secret), msg, msglen);

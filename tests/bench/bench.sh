@@ -153,6 +153,37 @@ out=$(shim "$NEAR" "$B" cases "$ROUNDS" 2000 small big)
 gbs=$(awk '$1=="small"{s=$2} $1=="big"{b=$2} END{printf "%.1f", 131072/(b-s)}' <<<"$out")
 row "Key of a 128 KiB bytes argument" "$gbs GB/s" "≥ 5 GB/s" "$(verdict "$gbs" '>=' 5)"
 
+# 5b. secret_file: keyed BLAKE2b keys and sealed values next to the plain
+# mode. Each run compares its hits with a raw get in the same process; the
+# plain and sealed runs alternate, and the medians are reported.
+SECRET=$TMP/secret
+head -c 32 /dev/urandom >"$SECRET"
+chmod 600 "$SECRET"
+SEALED=$(NS=sealed cfg sealed "secret_file = $SECRET" <<<"$FNS")
+SEALNEAR=$(printf '%s\n' "$FNS" | sed -e '/^signature = uint64_t pf_sum(/a local_ttl = 600' |
+	NS=sealnear cfg sealnear "secret_file = $SECRET")
+hp=() hs=() kp=() ks=() sp=() ss=()
+for _ in 1 2 3; do
+	out=$(shim "$HIT" "$B" cases "$ROUNDS" 2000 rawget fast)
+	hp+=("$(field fast 3 <<<"$out")")
+	out=$(shim "$SEALED" "$B" cases "$ROUNDS" 2000 rawget fast)
+	hs+=("$(field fast 3 <<<"$out")")
+	out=$(shim "$NEAR" "$B" cases "$ROUNDS" 2000 small big)
+	kp+=("$(awk '$1=="small"{s=$2} $1=="big"{b=$2} END{printf "%.2f", 131072/(b-s)}' <<<"$out")")
+	sp+=("$(field small 2 <<<"$out")")
+	out=$(shim "$SEALNEAR" "$B" cases "$ROUNDS" 2000 small big)
+	ks+=("$(awk '$1=="small"{s=$2} $1=="big"{b=$2} END{printf "%.2f", 131072/(b-s)}' <<<"$out")")
+	ss+=("$(field small 2 <<<"$out")")
+done
+med() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+row "Hit / raw get, plain / secret_file (keyed key + sealed value)" \
+	"$(printf '%.3f× / %.3f×' "$(med "${hp[@]}")" "$(med "${hs[@]}")")" "sealed ≤ plain + 0.05×" \
+	"$(verdict "$(awk -v s="$(med "${hs[@]}")" -v p="$(med "${hp[@]}")" 'BEGIN { print s - p }')" '<=' 0.05)"
+row "Key of a 128 KiB argument, XXH3 / keyed BLAKE2b" \
+	"$(printf '%s / %s GB/s' "$(med "${kp[@]}")" "$(med "${ks[@]}")")" "(cost shown)" "-"
+row "Near hit with a 16-byte argument, plain / keyed key" \
+	"$(printf '%.0f / %.0f ns' "$(med "${sp[@]}")" "$(med "${ss[@]}")")" "(cost shown)" "-"
+
 # 6. threads
 for t in 1 2 4; do
 	h=$(shim "$HIT" "$B" threads "$t" 1 fast | awk '{print $3}')
