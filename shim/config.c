@@ -13,7 +13,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -483,7 +482,7 @@ int config_parse_string(const char *text, const char *name, struct txc_config **
 int config_load(const char *path, struct txc_config **out, config_report_fn report, void *ctx)
 {
 	*out = NULL;
-	char msg[PATH_MAX + 200];
+	char msg[1024]; /* a longer directory name is cut */
 	/* one open, checked on its fd: a refused config reads nothing it names */
 	int rc, fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {

@@ -23,6 +23,8 @@
 struct walk {
 	char cur[PATH_MAX];	 /* resolved so far: absolute, no symlinks */
 	char rest[2 * PATH_MAX]; /* still to resolve, relative to cur */
+	char next[PATH_MAX];	 /* scratch: cur plus one component */
+	char target[PATH_MAX];	 /* scratch: a symlink's target */
 	struct stat last;	 /* what cur is */
 	struct stat file;	 /* what the caller opened */
 	int links;		 /* symlinks followed */
@@ -92,8 +94,8 @@ static int follow(struct walk *w, const char *link, const struct stat *st)
 			      link, (unsigned)st->st_uid);
 	if (++w->links > MAX_LINKS)
 		return refuse(w, "cannot resolve the config's path: too many symlinks");
-	char target[PATH_MAX];
-	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	char *target = w->target;
+	ssize_t n = readlink(link, target, sizeof(w->target) - 1);
 	if (n <= 0)
 		return refuse(w, "cannot resolve the config's path: %s: %s", link,
 			      n < 0 ? strerror(errno) : "empty symlink");
@@ -130,10 +132,10 @@ static int step(struct walk *w, const char *comp, bool *anon)
 		return stat(w->cur, &w->last) == 0 ? 0
 						   : refuse(w, "cannot resolve the config's path");
 	}
-	char next[PATH_MAX];
+	char *next = w->next;
 	int len =
-	    snprintf(next, sizeof(next), "%s%s%s", w->cur, strcmp(w->cur, "/") ? "/" : "", comp);
-	if (len < 0 || (size_t)len >= sizeof(next))
+	    snprintf(next, sizeof(w->next), "%s%s%s", w->cur, strcmp(w->cur, "/") ? "/" : "", comp);
+	if (len < 0 || (size_t)len >= sizeof(w->next))
 		return refuse(w, "cannot resolve the config's path: too long");
 	struct stat st;
 	if (lstat(next, &st) != 0) {
@@ -212,7 +214,7 @@ int trust_path_check(const char *path, int fd, char *msg, size_t msglen)
 		msglen = sizeof(scratch);
 	}
 	msg[0] = '\0';
-	struct walk *w = calloc(1, sizeof(*w)); /* 12 KiB: too big for a small thread stack */
+	struct walk *w = calloc(1, sizeof(*w)); /* 20 KiB: too big for a small thread stack */
 	if (!w) {
 		snprintf(msg, msglen, "cannot check the config: out of memory");
 		errno = saved;
