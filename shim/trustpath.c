@@ -60,7 +60,11 @@ static int check_dir(struct walk *w, const char *dir, const struct stat *st)
 		return refuse(
 		    w, "refusing a config under %s, a directory owned by uid %u (not you or root)",
 		    dir, (unsigned)st->st_uid);
+#ifdef TXC_MUTANT_TRUST_DIR /* make mutants: any directory counts as sticky */
+	if (0)
+#else
 	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX))
+#endif
 		return refuse(w,
 			      "refusing a config under %s, a directory others can write (mode "
 			      "%04o, not sticky)",
