@@ -166,8 +166,9 @@ static int step(struct walk *w, const char *comp, bool *anon)
 
 static int start_walk(struct walk *w, const char *path)
 {
-	char cwd[PATH_MAX] = "";
-	if (path[0] != '/' && !getcwd(cwd, sizeof(cwd)))
+	char *cwd = w->next; /* scratch until the walk starts */
+	cwd[0] = '\0';
+	if (path[0] != '/' && !getcwd(cwd, sizeof(w->next)))
 		return refuse(w, "cannot resolve the config's path: the working directory: %s",
 			      strerror(errno));
 	int len = snprintf(w->rest, sizeof(w->rest), "%s/%s", cwd, path);
