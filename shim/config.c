@@ -12,16 +12,19 @@
  * does not call us for empty sections) and lines without '='.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <ini.h>
 
 #include "config_priv.h"
 #include "err.h"
+#include "trustpath.h"
 
 static const struct keydef cache_keys[CK_COUNT] = {
     [CK_SERVERS] = {"servers", true},
@@ -481,16 +484,29 @@ int config_parse_string(const char *text, const char *name, struct txc_config **
 int config_load(const char *path, struct txc_config **out, config_report_fn report, void *ctx)
 {
 	*out = NULL;
-	FILE *fp = fopen(path, "re");
-	if (!fp) {
-		char msg[300];
+	char msg[1024]; /* a longer directory name is cut */
+	/* one open, checked on its fd: a refused config reads nothing it names */
+	int rc, fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
 		snprintf(msg, sizeof(msg), "cannot open: %s", strerror(errno));
+		rc = TXC_ECONFIG;
+	} else {
+		rc = trust_path_check(path, fd, msg, sizeof(msg));
+	}
+	FILE *fp = rc == 0 ? fdopen(fd, "re") : NULL;
+	if (rc == 0 && !fp) {
+		snprintf(msg, sizeof(msg), "cannot open: %s", strerror(errno));
+		rc = TXC_ECONFIG;
+	}
+	if (rc != 0) {
+		if (fd >= 0)
+			close(fd);
 		if (report)
 			report(ctx, path, 0, false, msg);
-		return TXC_ECONFIG;
+		return rc;
 	}
 	struct loader ld;
-	int rc = start(&ld, path, report, ctx);
+	rc = start(&ld, path, report, ctx);
 	if (rc == 0) {
 		ld.fp = fp;
 		rc = run(&ld, out);

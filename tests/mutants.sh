@@ -46,6 +46,7 @@ MUTANTS=(
 	"MODE_SERVE|mode recache serves hits|36_modes"
 	"MODE_OFF|mode off still interposed|36_modes"
 	"RECACHE_SET|mode recache stores over an invalidation (a plain set)|36_modes"
+	"TRUST_DIR|a config in a directory others can write trusted|44_trust"
 )
 
 die() {
