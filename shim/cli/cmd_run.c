@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "trustpath.h"
 
 static const char *g_cmd = "run"; /* in messages: run or warm */
 
@@ -30,6 +31,14 @@ static int read_config_once(const char *path, char **text)
 	if (!fp) {
 		fprintf(stderr, "txcache %s: %s: %s\n", g_cmd, path, strerror(errno));
 		return EX_NOINPUT;
+	}
+	/* the shim takes this text on trust (TXCACHE_CONFIG_TEXT): a named
+	 * FIFO is checked as a config file is (trustpath.h) */
+	char why[200];
+	if (trust_path_check(path, fileno(fp), why, sizeof(why)) != 0) {
+		fprintf(stderr, "%s: %s\n", path, why);
+		fclose(fp);
+		return EX_DATAERR;
 	}
 	char *buf = malloc(TEXT_MAX + 1);
 	size_t n = buf ? fread(buf, 1, TEXT_MAX + 1, fp) : 0;

@@ -167,3 +167,24 @@ accepted() {
 	run --separate-stderr bash -c "'$TXCACHE' check -c <(cat '$GOOD')"
 	assert_success
 }
+
+@test "txcache run -c FIFO: a named pipe in a directory others can write is refused too" {
+	# txcache run reads a FIFO once and hands the shim its text
+	# (TXCACHE_CONFIG_TEXT), which the shim cannot check: the CLI must
+	mkdir -m 0777 "$D/open"
+	mkfifo -m 0600 "$D/open/c.fifo"
+	cat "$GOOD" >"$D/open/c.fifo" &
+	local feeder=$!
+	run_txcache --separate-stderr run -c "$D/open/c.fifo" -- "$REL" loop 2 1
+	kill "$feeder" 2>/dev/null || true
+	wait "$feeder" 2>/dev/null || true
+	[[ $status -ne 0 && $output == "" ]] || { echo "status $status, stdout $output"; return 1; }
+	[[ $stderr == "$D/open/c.fifo: refusing a config "*"$D/open"* ]] || { echo "$stderr"; return 1; }
+	# control: the same FIFO in a private directory runs and caches
+	mkdir -m 0700 "$D/priv"
+	mkfifo -m 0600 "$D/priv/c.fifo"
+	cat "$GOOD" >"$D/priv/c.fifo" &
+	run_txcache --separate-stderr run -c "$D/priv/c.fifo" -- "$REL" loop 2 1
+	assert_success
+	assert_output "$expected"
+}
