@@ -20,7 +20,7 @@ FUZZ_SRC   := $(addprefix shim/,config.c config_check.c config_inval.c config_wo
 FUZZ_OBJ   := $(FUZZ_SRC:shim/%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_NAMES := config sig codec
 FUZZ_BINS  := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
-FUZZ_LIBS  := -linih -lxxhash -lpthread
+FUZZ_LIBS  := -linih -lxxhash -lsodium -lpthread
 
 .PHONY: fuzz fuzz-build fuzz-check
 # kept between runs: make would delete them as intermediates
