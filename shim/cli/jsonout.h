@@ -22,7 +22,10 @@
 /* True when S (LEN bytes, NULs allowed) is well-formed UTF-8 as above. */
 bool json_utf8_valid(const void *s, size_t len);
 
-/* Writes S (LEN bytes, any values) to OUT by the rule above. */
+/* Writes S (LEN bytes, any values) to OUT by the rule above. As an object
+ * member name, pass only text known to be UTF-8 (function and parameter
+ * names, which the signature parser limits to C identifiers): an object is
+ * not a valid name. */
 void cli_json_str(FILE *out, const char *s, size_t len);
 
 #endif
