@@ -91,9 +91,6 @@ void cli_result_print(FILE *out, const struct cli_call *c, const struct txc_resu
 /* The name of parameter I of SIG, or "paramN" (1-based) when unnamed. */
 void cli_param_label(const struct txc_sig *sig, int i, char *buf, size_t cap);
 
-/* Writes S (LEN bytes) as a JSON string. */
-void cli_json_str(FILE *out, const char *s, size_t len);
-
 /* Maps a store/cache error to a sysexits code. */
 int cli_exit_of(int err);
 

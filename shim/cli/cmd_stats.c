@@ -15,6 +15,7 @@
 #include "args.h"
 #include "cli.h"
 #include "err.h"
+#include "jsonout.h"
 #include "publish.h"
 
 static int read_fn(struct txc_cache *c, int fn, uint64_t v[TXC_ST_COUNT_])
@@ -75,7 +76,9 @@ static void print_json(const struct txc_config *cfg, uint64_t (*v)[TXC_ST_COUNT_
 	cli_json_str(stdout, cfg->ns, strlen(cfg->ns));
 	printf(",\"functions\":{");
 	for (int f = 0; f < cfg->nfns; f++) {
-		printf("%s\"%s\":{", f ? "," : "", cfg->fns[f].sig.name);
+		printf("%s", f ? "," : "");
+		cli_json_str(stdout, cfg->fns[f].sig.name, strlen(cfg->fns[f].sig.name));
+		printf(":{");
 		for (int k = 0; k < TXC_ST_COUNT_; k++)
 			printf("%s\"%s\":%" PRIu64, k ? "," : "", publish_counter_name(k), v[f][k]);
 		printf("}");
@@ -84,11 +87,13 @@ static void print_json(const struct txc_config *cfg, uint64_t (*v)[TXC_ST_COUNT_
 	 * readers of the counters expect */
 	printf("},\"modes\":{");
 	for (int f = 0; f < cfg->nfns; f++) {
-		printf("%s\"%s\":", f ? "," : "", cfg->fns[f].sig.name);
+		printf("%s", f ? "," : "");
+		cli_json_str(stdout, cfg->fns[f].sig.name, strlen(cfg->fns[f].sig.name));
+		printf(":");
 		if (strcmp(modes[f], "-") == 0)
 			printf("null");
 		else
-			printf("\"%s\"", modes[f]);
+			cli_json_str(stdout, modes[f], strlen(modes[f]));
 	}
 	printf("}}\n");
 }

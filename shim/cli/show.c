@@ -1,24 +1,11 @@
-/* show.c - cached results for people (C-like literals) and for JSON. */
+/* show.c - cached results for people (C-like literals) and for JSON
+ * (text by the rule of jsonout.h, bytes as lowercase hex). */
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
 #include "args.h"
-
-void cli_json_str(FILE *out, const char *s, size_t len)
-{
-	fputc('"', out);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch == '"' || ch == '\\')
-			fprintf(out, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(out, "\\u%04x", ch);
-		else
-			fputc(ch, out);
-	}
-	fputc('"', out);
-}
+#include "jsonout.h"
 
 /* A C string literal; bytes outside printable ASCII as \xNN. */
 static void c_str(FILE *out, const char *s, size_t len)
@@ -118,7 +105,9 @@ static void print_json(FILE *out, const struct cli_call *c, const struct txc_res
 			continue;
 		char label[TXC_NAME_MAX + 16];
 		cli_param_label(sig, i, label, sizeof(label));
-		fprintf(out, "%s\"%s\":", n++ ? "," : "", label);
+		fputs(n++ ? "," : "", out);
+		cli_json_str(out, label, strlen(label));
+		fputc(':', out);
 		out_value(out, &sig->params[i], &res->out[i], true);
 	}
 	fputc('}', out);

@@ -257,6 +257,7 @@ EOF
 	run_txcache get -c "$cfg" --json pow 10 400
 	assert_success
 	assert_output --partial '"errno":34'
+	json_check "assert d['errno'] == 34 and d['ret'] == 'inf', d" || return 1
 	bad=$(kinds_config pow_bad 'errno = sometimes' </dev/null)
 	run_txcache check -c "$bad"
 	assert_failure 65

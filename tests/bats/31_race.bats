@@ -182,6 +182,7 @@ rounds() {
 	# the refused store is counted (published at exit; the last round's
 	# prepare emptied memcached, so only that round's count is there)
 	run_txcache stats -c "$cfg" --json
+	json_check || return 1
 	raced=$(sed -n 's/.*"kv_get":{[^}]*"raced":\([0-9]*\).*/\1/p' <<<"$output")
 	[[ $raced == 1 ]] || {
 		echo "raced: '$raced' in $output"

@@ -218,6 +218,7 @@ no_mismatch() {
 	vd "$cfg" read:"$STATE" sq:2
 	run_txcache stats --json -c "$cfg"
 	[[ $status -eq 0 ]] || fail_with "txcache stats failed"
+	json_check "assert d['functions']['vf_read']['mismatch'] == 1, d" || fail_with "stats --json"
 	[[ $output == *'"vf_read":{'*'"mismatch":1'* ]] || fail_with "vf_read mismatch 1 not in stats"
 	[[ $output == *'"vf_square":{'*'"verified":1,"mismatch":0}'* ]] ||
 		fail_with "vf_square verified 1 not in stats"

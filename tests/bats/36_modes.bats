@@ -303,12 +303,10 @@ EOF
 		kinds_fail "stats after readonly: $output" || return 1
 	TXCACHE_MODE=recache kd_shim "$cfg" get bob
 	run_txcache stats -c "$cfg" --json
-	python3 -c '
-import json, sys
-d = json.load(sys.stdin)
+	json_check '
 g = d["functions"]["k_get"]
 assert d["modes"]["k_get"] == "recache" and g["misses"] == 2 and g["stores"] == 2, d
-' <<<"$output" || kinds_fail "stats --json: $output" || return 1
+' || kinds_fail "stats --json: $output" || return 1
 	KINDS_NS=${KINDS_NS}never # a namespace no process used
 	run_txcache stats -c "$(get_config never)"
 	[[ $(awk '$1 == "k_get" {print $NF}' <<<"$output") == - ]] ||

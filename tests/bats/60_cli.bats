@@ -212,8 +212,62 @@ EOF
 	expect_status 0
 	[[ $output == '{"function":"k_divmod","key":"'"$KINDS_NS"':k_divmod:'*'","ret":0,"out":{"q":3,"r":2},"cost_ns":'*'}' ]] ||
 		kinds_fail "unexpected JSON"
-	python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["out"]["q"]==3' <<<"$output" ||
-		kinds_fail "not valid JSON"
+	json_check 'assert d["out"]["q"] == 3' || kinds_fail "not valid JSON"
+}
+
+# The samples of tests/fixtures/jsonb_lib.c, as python bytes literals.
+JB_SAMPLES='[b"\x80\xff", b"say \"hi\" C:\\tmp\\", b"\xed\xa0\x80", b"\xc0\xaf",
+ b"c\x01\x1f\x7f\t\r\n.", "café € 😀".encode(), b"\xf4\x90\x80\x80", b"cut \xe2\x82",
+ b"", b"\xe0\x80\x80", b"\xf4\x8f\xbf\xbf\xed\x9f\xbf\xee\x80\x80"]'
+# jb_text V B: V is bytes B by the rule of shim/cli/jsonout.h: a string when
+# the bytes are UTF-8 (python's strict decoder agrees with RFC 3629 on
+# overlongs, surrogates and U+10FFFF), else {"base64"}; either way its bytes.
+JB_TEXT='
+def jb_text(v, b):
+    try:
+        b.decode("utf-8")
+        utf8 = True
+    except UnicodeDecodeError:
+        utf8 = False
+    assert isinstance(v, str) == utf8, (v, b)
+    assert jbytes(v) == b, (v, b)
+'
+
+@test "get --json: valid JSON whatever the bytes (not UTF-8, NULs, quotes, surrogates, overlongs), decoding to them" {
+	local jb=$FIXTURES/jsonb_driver i
+	[[ -x $jb ]] || kinds_fail "missing $jb: make -C tests/fixtures" || return 1
+	CFG=$(kinds_config jsonb <<'EOF'
+[function jb_str]
+signature = string jb_str(int i)
+[function jb_out]
+signature = int jb_out(int i, out string[cap] buf, size_t cap)
+[function jb_bytes]
+signature = ssize_t jb_bytes(int i, out bytes[cap:ret] buf, size_t cap)
+EOF
+	)
+	kinds_exec_shim "$CFG" "$jb" 0 1 2 3 4 5 6 7 8 9 10
+	expect_status 0 || return 1
+	for i in 0 1 2 3 4 5 6 7 8 9 10; do
+		tx get --json jb_str "$i"
+		expect_status 0 || return 1
+		json_check "$JB_TEXT"$'\n'"jb_text(d['ret'], $JB_SAMPLES[$i])" || return 1
+		tx get --json jb_out "$i" 64
+		expect_status 0 || return 1
+		json_check "$JB_TEXT"$'\n'"jb_text(d['out']['buf'], $JB_SAMPLES[$i]); assert d['ret'] == len($JB_SAMPLES[$i])" ||
+			return 1
+		tx get --json jb_bytes "$i" 64
+		expect_status 0 || return 1
+		json_check "assert bytes.fromhex(d['out']['buf']) == b'\0' + $JB_SAMPLES[$i] + b'\0', d" ||
+			return 1
+	done
+	# the rule, not only a parse: UTF-8 is a string (escaped), the rest base64
+	tx get --json jb_str 1
+	[[ $output == *'"ret":"say \"hi\" C:\\tmp\\"'* ]] || kinds_fail "quotes not escaped" || return 1
+	tx get --json jb_str 0
+	[[ $output == *'"ret":{"base64":"gP8="}'* ]] || kinds_fail "0x80 0xff not base64" || return 1
+	tx get --json jb_str 4
+	[[ $output == *'"ret":"c\u0001\u001f\u007f\u0009\u000d\u000a."'* ]] ||
+		kinds_fail "controls not \\u escaped" || return 1
 }
 
 @test "txcache set stores a result the shim then serves; --replace needs a cached call" {
@@ -320,15 +374,14 @@ EOF
 	[[ $(awk '$1 == "k_greet" {print $2, $3, $4, $5}' <<<"$output") == "40 1 1 0" ]] ||
 		kinds_fail "k_greet: expected 40 hits, 1 miss, 1 store, 0 errors"
 	tx stats --json
-	python3 -c '
-import json, sys
-d = json.load(sys.stdin)["functions"]
+	json_check '
+d = d["functions"]
 g = d["k_greet"]
 assert g["hits"] == 40 and g["misses"] == 1 and g["stores"] == 1, g
 assert g["saved_us"] > 0, g
 assert g["bytes_in"] == 40 * g["bytes_out"], g
 assert d["k_int"]["misses"] == 1, d
-' <<<"$output" || kinds_fail "unexpected JSON counters"
+' || kinds_fail "unexpected JSON counters"
 }
 
 @test "the shim publishes every stats_interval seconds from a call, not only at exit" {

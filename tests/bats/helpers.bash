@@ -5,6 +5,7 @@
 # memcached per file:  txc_mc_start / txc_mc_stop in setup_file / teardown_file
 #           (export MC_SOCK, MC_PID, MC_SERVER); txc_mc_flush empties it.
 # Configs:  path=$(txc_config NAME <<EOF ... EOF)
+# JSON:     json_check [PYTHON]   ($output parses; PYTHON asserts on d)
 # Waiting:  wait_until [-t SECONDS] CMD [ARG...]        (a condition, not a sleep)
 # Preload:  run_shim [RUN-OPTIONS] CONFIG CMD [ARG...]   (run with the shim)
 #           run_txcache ARG...                          (run the CLI)
@@ -48,6 +49,28 @@ elif [[ ${TXCACHE_ASAN:-} == 1 ]]; then
 	[[ ${ASAN_OPTIONS:-} == *detect_leaks=0* ]] ||
 		export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 fi
+
+# json_check [PYTHON]: $output is one JSON document in strict UTF-8 (python's
+# json.load(sys.stdin) would let bad bytes through as surrogate escapes) with
+# no NaN/Infinity, and PYTHON (statements; the document is d; jbytes(v) turns
+# a text value back into its bytes, see jsonout.h) does not raise.
+json_check() {
+	python3 -c '
+import base64, json, sys
+def bad(c):
+    raise ValueError("not JSON: " + c)
+def jbytes(v):
+    if isinstance(v, str):
+        return v.encode("utf-8")
+    assert isinstance(v, dict) and list(v) == ["base64"], v
+    return base64.b64decode(v["base64"], validate=True)
+d = json.loads(sys.stdin.buffer.read().decode("utf-8", "strict"), parse_constant=bad)
+exec(sys.argv[1])
+' "${1:-pass}" <<<"$output" || {
+		printf 'invalid JSON or failed check (%s): %q\n' "${1:-parse}" "$output" >&2
+		return 1
+	}
+}
 
 # wait_until [-t SECONDS] CMD [ARG...]: runs CMD every 50 ms until it
 # succeeds (returns 0), or until SECONDS (default TXC_WAIT_S, else 30) have
