@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,7 +187,10 @@ void redir_dlsym(int fn, const void *ra)
 	if (__atomic_exchange_n(&g_dlsym_seen[fn], mark, __ATOMIC_ACQ_REL) == mark)
 		return;
 	Dl_info info;
-	const char *from = dladdr(ra, &info) && info.dli_fname ? info.dli_fname : "";
+	struct link_map *lm = NULL;
+	/* the main program's link map has the name "" (its dli_fname is argv[0]) */
+	const char *from =
+	    dladdr1(ra, &info, (void **)&lm, RTLD_DL_LINKMAP) && lm && lm->l_name ? lm->l_name : "";
 	int fd = report_open();
 	if (fd < 0)
 		return;
