@@ -152,3 +152,20 @@ EOF2
 	[[ $stderr == *"txcache check: 1 of 2 configured functions redirected in 1 process"* ]] ||
 		{ kinds_fail "no report"; return 1; }
 }
+
+@test "TXCACHE_REPORT: the shim appends only to an existing regular file: never creates one, never follows a link" {
+	local cfg missing=$BATS_TEST_TMPDIR/missing target=$BATS_TEST_TMPDIR/target link=$BATS_TEST_TMPDIR/link
+	cfg=$(bind_config </dev/null)
+	TXCACHE_REPORT=$missing kinds_exec_shim "$cfg" "$BIND" plt 1
+	expect_status 0 || return 1
+	[[ ! -e $missing ]] || { kinds_fail "the shim created the report file"; return 1; }
+	[[ $stderr == *"TXCACHE_REPORT $missing: not an existing regular file"* ]] ||
+		{ kinds_fail "no warning"; return 1; }
+	: >"$target"
+	ln -s "$target" "$link"
+	TXCACHE_REPORT=$link kinds_exec_shim "$cfg" "$BIND" plt 1
+	[[ ! -s $target ]] || { kinds_fail "the shim followed the link"; return 1; }
+	TXCACHE_REPORT=$target kinds_exec_shim "$cfg" "$BIND" plt 1
+	grep -qE "^R	[0-9]+	start	1	bind_slow	\$" "$target" ||
+		{ kinds_fail "no R line for the program in $target: $(cat "$target")"; return 1; }
+}
