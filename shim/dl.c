@@ -24,6 +24,7 @@
 #include "dl.h"
 #include "err.h"
 #include "log.h"
+#include "redir.h"
 #include "scope.h"
 
 /* A tail call is what keeps the caller's return address for glibc; ask for
@@ -92,9 +93,18 @@ static int adds_cb(struct dl_phdr_info *info, size_t size, void *data)
 	return 1; /* the counter is the same in every entry */
 }
 
+/* A slot written: the configured ones are tallied (redir.h). */
+static void dl_seen(void *ctx, const char *module, int fn)
+{
+	(void)ctx;
+	if ((size_t)fn < g_n)
+		redir_slot(module, fn);
+}
+
 /* Patches every module when one was added since the last pass. Call with
- * g_patch_lock held. Sets *NPATCHED to the configured slots written. */
-static int patch_pass(int *npatched)
+ * g_patch_lock held. Sets *NPATCHED to the configured slots written. LATER:
+ * not dl_arm's pass (its modules are logged as loaded later). */
+static int patch_pass(int *npatched, bool later)
 {
 	unsigned long long adds = 0;
 	*npatched = 0;
@@ -102,7 +112,10 @@ static int patch_pass(int *npatched)
 	if (adds && adds == g_adds)
 		return 0;
 	g_dl_slots = 0;
-	int rc = interpose_patch_all(g_targets, g_n + DL_N, dl_hook, NULL, npatched);
+	redir_pass_begin();
+	int rc =
+	    interpose_patch_seen(g_targets, g_n + DL_N, dl_hook, NULL, dl_seen, NULL, npatched);
+	redir_pass_end(later);
 	/* the pass's own pins may have been the last references of a module */
 	void (*unloaded)(void) = __atomic_load_n(&g_unloaded, __ATOMIC_ACQUIRE);
 	if (unloaded)
@@ -148,7 +161,7 @@ int dl_arm(const struct interpose_target *targets, size_t n, interpose_hook_fn h
 	g_n = n;
 	g_hook = hook;
 	g_ctx = ctx;
-	int rc = patch_pass(npatched);
+	int rc = patch_pass(npatched, false);
 	pthread_mutex_unlock(&g_patch_lock);
 	return rc;
 }
@@ -249,7 +262,7 @@ static int run_passes(int *np)
 	do {
 		target = __atomic_load_n(&g_requests, __ATOMIC_ACQUIRE);
 		unsigned long long before = g_adds;
-		rc = patch_pass(&n);
+		rc = patch_pass(&n, true);
 		*np += n;
 		if (rc == 0 && g_adds != before && g_after)
 			g_after(g_after_ctx);
@@ -372,8 +385,10 @@ static void *sym_for(void *h, const char *name, const char *ver, void *ra)
 			continue;
 		void *c = g_hook(g_ctx, (int)i, r);
 		(void)dlerror(); /* the caller's lookup succeeded */
-		if (c)
+		if (c) {
 			log_msg(TXC_LOG_DEBUG, "dlsym %s: returning the cached closure", name);
+			redir_dlsym((int)i, ra);
+		}
 		return c ? c : r;
 	}
 	return r;

@@ -63,6 +63,8 @@ struct patcher {
 	size_t n;
 	interpose_hook_fn hook;
 	void *ctx;
+	interpose_seen_fn seen; /* NULL, or told of each slot written */
+	void *seen_ctx;
 	int npatched;
 	size_t nmods;		    /* mods[0..nmods) is this pass's module list */
 	uintptr_t exe_lo, exe_hi;   /* a non-PIE main program: canonical PLT addresses live there */
@@ -549,6 +551,8 @@ static void patch_slot(struct patcher *p, const struct mod *m, const struct dyni
 		val = (void *)((uintptr_t)val + add);
 		if (write_slot(p, at->owner, at->slot, val, expect) == 0) {
 			p->npatched++;
+			if (p->seen)
+				p->seen(p->seen_ctx, at->owner->name, (int)fn);
 			log_msg(TXC_LOG_DEBUG, "interpose: patched %s in %s%s", name,
 				*at->owner->name ? at->owner->name : "(main)",
 				at->owner != m	    ? " (copy)"
@@ -710,6 +714,12 @@ static void unpin_all(size_t n)
 int interpose_patch_all(const struct interpose_target *targets, size_t n, interpose_hook_fn hook,
 			void *ctx, int *npatched)
 {
+	return interpose_patch_seen(targets, n, hook, ctx, NULL, NULL, npatched);
+}
+
+int interpose_patch_seen(const struct interpose_target *targets, size_t n, interpose_hook_fn hook,
+			 void *ctx, interpose_seen_fn seen, void *seen_ctx, int *npatched)
+{
 	if (!npatched || !hook || (n && !targets))
 		return TXC_EINVAL;
 	*npatched = 0;
@@ -725,7 +735,13 @@ int interpose_patch_all(const struct interpose_target *targets, size_t n, interp
 	mark_skipped(w.n, w.interp);
 	begin_scope(w.n);
 
-	struct patcher p = {.targets = targets, .n = n, .hook = hook, .ctx = ctx, .nmods = w.n};
+	struct patcher p = {.targets = targets,
+			    .n = n,
+			    .hook = hook,
+			    .ctx = ctx,
+			    .seen = seen,
+			    .seen_ctx = seen_ctx,
+			    .nmods = w.n};
 	pageprot_init(&p.pp);
 	for (size_t i = 0; i < w.n; i++) {
 		if (!*mods[i].name && mods[i].base == 0) {

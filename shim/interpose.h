@@ -47,6 +47,16 @@ typedef void *(*interpose_hook_fn)(void *ctx, int fn, void *real);
 int interpose_patch_all(const struct interpose_target *targets, size_t n, interpose_hook_fn hook,
 			void *ctx, int *npatched);
 
+/* Told of each slot written, after the write: MODULE is the name of the
+ * module holding the slot ("" for the main program; valid only during the
+ * call), FN the index into the targets array. Runs under the pass, which
+ * may be at load time: it must not call malloc or a patched function. */
+typedef void (*interpose_seen_fn)(void *ctx, const char *module, int fn);
+
+/* interpose_patch_all, calling SEEN (may be NULL) for each slot written. */
+int interpose_patch_seen(const struct interpose_target *targets, size_t n, interpose_hook_fn hook,
+			 void *ctx, interpose_seen_fn seen, void *seen_ctx, int *npatched);
+
 /* Resolves the real address of TARGET as seen from the shim:
  * dlvsym(RTLD_NEXT, name, version) or dlsym(RTLD_NEXT, name).
  * Returns 0 and *REAL, or TXC_ENOTFOUND. */

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "mc.h"
 #include "publish.h"
+#include "redir.h"
 #include "sigguard.h"
 
 static struct txc_config *g_config;
@@ -93,6 +94,7 @@ static int patch_everything(const struct txc_config *cfg)
 		t[i].library = cfg->fns[i].library;
 	}
 	int npatched = 0;
+	redir_init(cfg); /* before the first pass: it tallies each module's sites */
 	/* also arms dlopen/dlsym/dlvsym/dlclose: modules opened later are patched too */
 	dl_set_unwrap(closures_real_of); /* dladdr(closure) answers for the definition */
 	int rc = dl_arm(t, (size_t)cfg->nfns, hook, NULL, &npatched);

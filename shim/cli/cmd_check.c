@@ -21,6 +21,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "checkrun.h"
 #include "cli.h"
 #include "elfscan.h"
 #include "err.h"
@@ -198,16 +199,19 @@ static int judge(const struct modlist *l, const struct txc_fn_config *fn)
 		       fn->mode == TXC_MODE_OFF ? " (mode = off: left alone)" : "");
 		return 1;
 	}
+	/* what a module dlopen()ed later imports is patched too: only the
+	 * start is known here (`check --run` tells what a run patched) */
 	if (got_skipped)
-		printf("not interceptable: only %s (never patched) calls it through its GOT\n",
+		printf("not seen at start: only %s (never patched) calls it through its GOT; "
+		       "may be imported by a library loaded later (dlopen)\n",
 		       got_skipped->path);
 	else if (def)
-		printf("not interceptable: defined in %s, imported by nothing loaded at start "
-		       "(calls inside it are direct; a library dlopen()ed later may import it)\n",
+		printf("not seen at start: defined in %s (whose own calls are direct), imported "
+		       "by nothing loaded at start; may be imported by a library loaded later "
+		       "(dlopen)\n",
 		       def->path);
 	else
-		printf("not interceptable: neither imported nor defined at start "
-		       "(a library dlopen()ed later may import it)\n");
+		printf("not seen at start: may be imported by a library loaded later (dlopen)\n");
 	return 0;
 }
 
@@ -285,7 +289,8 @@ static int check_program(const struct txc_config *cfg, const char *prog)
 	for (int i = 0; i < cfg->nfns; i++)
 		ok += judge(&l, &cfg->fns[i]);
 	note_dlmopen(&l);
-	printf("%d of %d configured functions can be intercepted in %s\n", ok, cfg->nfns, path);
+	printf("%d of %d configured functions can be intercepted in %s%s\n", ok, cfg->nfns, path,
+	       ok < cfg->nfns ? " at start (txcache check --run tells what a run redirects)" : "");
 	for (size_t i = 0; i < l.n; i++)
 		elfscan_close(l.m[i].elf);
 	free(l.m);
@@ -367,6 +372,8 @@ static void warn_exposed_args(const struct txc_config *cfg, const char *path)
 
 int cmd_check(int argc, char **argv)
 {
+	if (checkrun_take_flag(&argc, argv))
+		return checkrun(argc, argv);
 	const char *given = NULL;
 	int first = cli_common_opts(argc, argv, &given);
 	if (first < 0)

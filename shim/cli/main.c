@@ -8,6 +8,8 @@
 const struct cli_cmd cli_commands[] = {
     {"check", cmd_check,
      "check [-c CONFIG] [PROGRAM]        validate a config; say what PROGRAM lets it intercept"},
+    {"check", cmd_check,
+     "check --run [-c CONFIG] -- PROGRAM [ARG...]  run PROGRAM; say what it really redirected"},
     {"run", cmd_run, "run [-c CONFIG] -- PROGRAM [ARG...] run PROGRAM with the shim preloaded"},
     {"warm", cmd_warm,
      "warm [-c CONFIG] -- PROGRAM [ARG...] run PROGRAM in mode recache: recompute, store"},

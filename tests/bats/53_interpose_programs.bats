@@ -79,6 +79,6 @@ EOF2
 	)
 	run_txcache check -c "$cfg" perl
 	assert_failure 1
-	assert_line --partial "tgamma@GLIBC_2.2.5: not interceptable: defined in"
-	assert_line --partial "a library dlopen()ed later may import it"
+	assert_line --partial "tgamma@GLIBC_2.2.5: not seen at start: defined in"
+	assert_line --partial "may be imported by a library loaded later (dlopen)"
 }
