@@ -846,3 +846,21 @@ gen_lost() {
 	[[ $(cat "$out") == "get role 4 user"$'\n'"get role 6 banned"$'\n'"get role 4 user" ]] ||
 		fail "not the documented window: $(cat "$out" "$out.err")"
 }
+
+@test "break(c): a value written by txcache set (ttl = 2), saved and written back after 3.5 s, is refused" {
+	local cfg key v=$BATS_TEST_TMPDIR/v
+	cfg=$(rel_config tset "$MC_SOCK" "secret_file = $SECRET
+ttl = 2")
+	run "$TXCACHE" set -c "$cfg" --library "$FIXTURES/librel.so" rel_get role -- 4 user
+	assert_success
+	run "$TXCACHE" key -c "$cfg" --library "$FIXTURES/librel.so" rel_get role
+	key=${output%%[[:space:]]*}
+	raw_get "$key" "$v" || fail "txcache set stored nothing under $key"
+	printf banned >"$REL_DB/role"
+	rel_run "$cfg" get role # control: the shim reads that key
+	assert_output "get role 4 user"
+	sleep 3.5
+	raw_set "$key" "$v" || fail "raw_set failed"
+	rel_run "$cfg" get role
+	assert_output "get role 6 banned"
+}
