@@ -37,6 +37,8 @@ int cache_open(const struct txc_config *cfg, struct txc_cache **out)
 	c->cfg = cfg;
 	c->kf = calloc(cfg->nfns ? (size_t)cfg->nfns : 1, sizeof(*c->kf));
 	int rc = c->kf ? 0 : TXC_ENOMEM;
+	/* one per process: the C API's invalidations refuse the shim's replays */
+	c->revoked = revoke_process();
 	if (rc == 0 && cfg->secret_file[0]) {
 		char msg[160];
 		rc = auth_open(cfg->secret_file, &c->auth, msg, sizeof(msg));
@@ -46,8 +48,6 @@ int cache_open(const struct txc_config *cfg, struct txc_cache **out)
 			cache_close(c);
 			return TXC_EDISABLED;
 		}
-		if (rc == 0)
-			rc = revoke_new(cfg->nfns, &c->revoked);
 	}
 	for (int i = 0; rc == 0 && i < cfg->nfns; i++) {
 		rc = key_fn_init(&c->kf[i], cfg->ns, &cfg->fns[i].sig);
@@ -71,7 +71,6 @@ void cache_close(struct txc_cache *c)
 	if (!c)
 		return;
 	store_close(c->store);
-	revoke_free(c->revoked);
 	auth_free(c->auth);
 	free(c->kf);
 	free(c);
@@ -109,6 +108,37 @@ void cache_lookup_free(struct txc_lookup *lk)
 	store_bufs_free(&lk->value, 1);
 }
 
+/* The ids of FN's and the namespace's groups in the revocation table. */
+static uint64_t rid_ns(const struct txc_cache *c)
+{
+	return revoke_id(c->ns_gen.text, c->ns_gen.len);
+}
+
+static uint64_t rid_fn(const struct txc_cache *c, int fn)
+{
+	return fn >= 0 ? revoke_id(c->kf[fn].prefix, c->kf[fn].prefix_len) : rid_ns(c);
+}
+
+/* What a lookup tells the revocation table (revoke.h): a tombstone, and
+ * generations that moved, or that are missing or garbage (G1, G2: their
+ * parse results): they get recreated, and nothing made under the lost
+ * ones may come back, even if someone writes them back. */
+static void seen_at_lookup(struct txc_cache *c, int fn, const struct txc_key *key,
+			   const struct txc_lookup *lk, int g1, int g2)
+{
+	if (!lk->at_wall)
+		return; /* without a secret nothing carries a creation time */
+	if (lk->gens_known)
+		revoke_gens(c->revoked, rid_fn(c, fn), rid_ns(c), lk->fn_gen, lk->ns_gen,
+			    lk->at_wall);
+	if (g1 != 0)
+		revoke_note(c->revoked, rid_fn(c, fn), NULL, lk->at_wall);
+	if (g2 != 0)
+		revoke_note(c->revoked, rid_ns(c), NULL, lk->at_wall);
+	if (lk->tombstone)
+		revoke_note(c->revoked, rid_fn(c, fn), &key->digest, lk->at_wall);
+}
+
 int cache_lookup(struct txc_cache *c, int fn, const struct txc_key *key, struct txc_lookup *out)
 {
 	struct txc_key fn_gen;
@@ -139,10 +169,7 @@ int cache_lookup(struct txc_cache *c, int fn, const struct txc_key *key, struct 
 	int g2 = parse_gen(&vals[2], &out->ns_gen);
 	out->gens_known = g1 == 0 && g2 == 0;
 	store_bufs_free(&vals[1], 2);
-	if (out->gens_known)
-		revoke_gens(c->revoked, fn, out->fn_gen, out->ns_gen, out->at_wall);
-	if (out->tombstone)
-		revoke_note(c->revoked, fn, &key->digest, out->at_wall);
+	seen_at_lookup(c, fn, key, out, g1, g2);
 	return 0;
 }
 
@@ -217,6 +244,9 @@ int cache_ensure_gens(struct txc_cache *c, int fn, struct txc_lookup *lk)
 	if (rc == 0)
 		rc = ensure_gen(c, &c->ns_gen, &lk->ns_gen);
 	lk->gens_known = rc == 0;
+	if (rc == 0 && lk->at_wall) /* remember the new ones: the old may come back */
+		revoke_gens(c->revoked, rid_fn(c, fn), rid_ns(c), lk->fn_gen, lk->ns_gen,
+			    lk->at_wall);
 	return rc;
 }
 
@@ -233,7 +263,7 @@ static int open_sealed(struct txc_cache *c, int fn, const struct txc_key *key,
 	lk->body_off = TXC_SEAL_HEAD;
 	lk->body_len = lk->value.len - TXC_SEAL_OVERHEAD;
 	int64_t now = lk->at_wall ? lk->at_wall : fresh_now_ns();
-	int64_t revoked = revoke_since(c->revoked, fn, &key->digest);
+	int64_t revoked = revoke_since(c->revoked, rid_fn(c, fn), rid_ns(c), &key->digest);
 	if ((t.expires && now > t.expires) || t.created < revoked) {
 		log_msg(TXC_LOG_INFO, "%s: sealed value for %s refused: %s",
 			c->cfg->fns[fn].sig.name, key->text,
@@ -379,7 +409,7 @@ int cache_bump(struct txc_cache *c, int fn)
 	else
 		key = c->ns_gen;
 	uint64_t v;
-	revoke_note(c->revoked, fn, NULL, fresh_now_ns());
+	revoke_note(c->revoked, rid_fn(c, fn), NULL, fresh_now_ns());
 	int rc = store_incr(c->store, &key, &v);
 	if (rc == TXC_ENOTFOUND) {
 		/* No generation yet: a fresh random one invalidates all the same. */
@@ -405,7 +435,7 @@ static int tombstone_one(struct txc_cache *c, int fn, const struct txc_digest *i
 		if (rc != 0)
 			return rc;
 		near_forget(fn, &key.digest);
-		revoke_note(c->revoked, fn, &key.digest, fresh_now_ns());
+		revoke_note(c->revoked, rid_fn(c, fn), &key.digest, fresh_now_ns());
 		rc = store_set(c->store, &key, tomb, sizeof(tomb), c->cfg->tombstone_ttl);
 	}
 	return rc;

@@ -41,7 +41,7 @@ struct txc_cache {
 	struct txc_key ns_gen;	    /* "<ns>:@gen" */
 	struct txc_key_fn *kf;	    /* cfg->nfns entries */
 	struct txc_auth *auth;	    /* secret_file: PRF keys, sealed values; NULL = none */
-	struct txc_revoke *revoked; /* with auth: invalidations seen (revoke.h) */
+	struct txc_revoke *revoked; /* the process's invalidations seen (revoke.h) */
 	/* Set when an invalidation reached no server: no lookup answers until
 	 * the namespace generation has been bumped (see cache_invalidate_for). */
 	int fence;

@@ -42,6 +42,10 @@
  * the stream decodes uniquely: two different argument tuples never produce
  * the same bytes. A per-parameter index would add nothing.
  *
+ * With a PRF key (secret_file) the stream goes to BLAKE2b-128 keyed with it,
+ * after one byte of length and the key's prefix "<ns>:<fn>:": the same
+ * arguments in two namespaces give unrelated digests.
+ *
  * Small calls are encoded into a stack buffer and hashed in one shot; the
  * streaming state is set up only when an argument does not fit, and big
  * blobs go straight to XXH3 without a copy. XXH3 gives the same digest for
@@ -70,6 +74,8 @@ struct kenc {
 	size_t n;
 	int streaming;
 	const uint8_t *prf; /* NULL: XXH3-128 */
+	const char *pre;    /* with PRF: "<ns>:<fn>:", hashed first */
+	size_t pre_len;
 	uint8_t buf[KENC_BUF];
 	union {
 		XXH3_state_t x;
@@ -88,9 +94,14 @@ static void enc_update(struct kenc *e, const void *p, size_t len)
 static void enc_flush(struct kenc *e)
 {
 	if (!e->streaming) {
-		if (e->prf)
+		if (e->prf) {
+			/* the namespace and function too: equal arguments in two
+			 * namespaces must not show as equal digests */
+			uint8_t n = (uint8_t)e->pre_len;
 			crypto_generichash_init(&e->st.b, e->prf, TXC_PRF_KEY, 16);
-		else
+			crypto_generichash_update(&e->st.b, &n, 1);
+			crypto_generichash_update(&e->st.b, (const uint8_t *)e->pre, e->pre_len);
+		} else
 			XXH3_128bits_reset(&e->st.x);
 		e->streaming = 1;
 	}
@@ -451,6 +462,8 @@ static int build(const struct txc_key_fn *kf, const struct txc_digest *ident,
 
 	e.streaming = 0;
 	e.prf = kf->prf;
+	e.pre = kf->prefix;
+	e.pre_len = kf->prefix_len;
 	e.n = 39;
 	memcpy(e.buf, "TXK2", 4);
 	memcpy(e.buf + 4, kf->sig_digest.b, 16);

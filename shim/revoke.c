@@ -1,49 +1,66 @@
 /* revoke.c - invalidation times per call, function and namespace. */
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
 #include "revoke.h"
 
 struct slot {
 	_Atomic uint64_t tag; /* the digest's first 8 bytes | 1; 0 = empty or being written */
 	_Atomic int64_t at;
-	_Atomic int fn;
+	_Atomic uint64_t fn;
 };
 
-struct gen_seen {
+struct group {
+	_Atomic uint64_t id;  /* 0 = free */
 	_Atomic int64_t at;   /* latest invalidation of every call */
 	_Atomic uint64_t gen; /* generation read last; 0 = none yet */
 };
 
 struct txc_revoke {
-	int nfns;
-	pthread_mutex_t mu; /* writers of slots */
-	struct gen_seen ns;
+	pthread_mutex_t mu;  /* writers of slots */
+	pthread_mutex_t gmu; /* writers of group ids; taken after mu, never before */
+	struct group overflow;
+	struct group groups[REVOKE_GROUPS];
 	struct slot calls[REVOKE_SLOTS];
-	struct gen_seen fns[];
 };
 
-int revoke_new(int nfns, struct txc_revoke **out)
+static struct txc_revoke g_revoke = {.mu = PTHREAD_MUTEX_INITIALIZER,
+				     .gmu = PTHREAD_MUTEX_INITIALIZER};
+
+/* A fork while another thread holds a lock would leave it held in the
+ * child for ever: hold both across fork(). */
+static void fork_prepare(void)
 {
-	struct txc_revoke *r =
-	    calloc(1, sizeof(*r) + sizeof(r->fns[0]) * (size_t)(nfns > 0 ? nfns : 1));
-	*out = r;
-	if (!r)
-		return TXC_ENOMEM;
-	r->nfns = nfns;
-	pthread_mutex_init(&r->mu, NULL);
-	return 0;
+	pthread_mutex_lock(&g_revoke.mu);
+	pthread_mutex_lock(&g_revoke.gmu);
 }
 
-void revoke_free(struct txc_revoke *r)
+static void fork_done(void)
 {
-	if (!r)
-		return;
-	pthread_mutex_destroy(&r->mu);
-	free(r);
+	pthread_mutex_unlock(&g_revoke.gmu);
+	pthread_mutex_unlock(&g_revoke.mu);
+}
+
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_init(void)
+{
+	pthread_atfork(fork_prepare, fork_done, fork_done);
+}
+
+struct txc_revoke *revoke_process(void)
+{
+	pthread_once(&fork_once, fork_init);
+	return &g_revoke;
+}
+
+uint64_t revoke_id(const char *text, size_t len)
+{
+	return XXH3_64bits(text, len) | 1;
 }
 
 static void raise_to(_Atomic int64_t *t, int64_t at)
@@ -53,9 +70,38 @@ static void raise_to(_Atomic int64_t *t, int64_t at)
 		;
 }
 
-static struct gen_seen *group_of(struct txc_revoke *r, int fn)
+static struct group *group_find(struct txc_revoke *r, uint64_t id)
 {
-	return fn >= 0 && fn < r->nfns ? &r->fns[fn] : &r->ns;
+	for (unsigned i = 0; i < REVOKE_GROUPS; i++) {
+		struct group *g = &r->groups[(id + i) % REVOKE_GROUPS];
+		uint64_t gid = atomic_load(&g->id);
+		if (gid == id)
+			return g;
+		if (gid == 0)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* The group of ID, made when new: its own entry, or the shared overflow
+ * entry once the table is full (entries are never removed, so a lock-free
+ * probe that stops at a free entry is right). */
+static struct group *group_of(struct txc_revoke *r, uint64_t id)
+{
+	struct group *g = group_find(r, id);
+	if (g)
+		return g;
+	pthread_mutex_lock(&r->gmu);
+	for (unsigned i = 0; i < REVOKE_GROUPS && !g; i++) {
+		struct group *e = &r->groups[(id + i) % REVOKE_GROUPS];
+		uint64_t gid = atomic_load(&e->id);
+		if (gid == 0)
+			atomic_store(&e->id, id);
+		if (gid == 0 || gid == id)
+			g = e;
+	}
+	pthread_mutex_unlock(&r->gmu);
+	return g ? g : &r->overflow;
 }
 
 static uint64_t tag_of(const struct txc_digest *d)
@@ -65,13 +111,12 @@ static uint64_t tag_of(const struct txc_digest *d)
 	return t | 1;
 }
 
-static void note_call(struct txc_revoke *r, int fn, const struct txc_digest *d, int64_t at)
+static void note_call(struct txc_revoke *r, uint64_t fn, const struct txc_digest *d, int64_t at)
 {
 	uint64_t tag = tag_of(d);
 	struct slot *s = &r->calls[tag % REVOKE_SLOTS];
 	pthread_mutex_lock(&r->mu);
-	uint64_t old = atomic_load(&s->tag);
-	int ofn = atomic_load(&s->fn);
+	uint64_t old = atomic_load(&s->tag), ofn = atomic_load(&s->fn);
 	if (old == tag && ofn == fn) {
 		raise_to(&s->at, at);
 	} else {
@@ -86,17 +131,17 @@ static void note_call(struct txc_revoke *r, int fn, const struct txc_digest *d, 
 	pthread_mutex_unlock(&r->mu);
 }
 
-void revoke_note(struct txc_revoke *r, int fn, const struct txc_digest *d, int64_t at)
+void revoke_note(struct txc_revoke *r, uint64_t fn, const struct txc_digest *d, int64_t at)
 {
 	if (!r)
 		return;
-	if (fn >= 0 && d)
+	if (d)
 		note_call(r, fn, d, at);
 	else
 		raise_to(&group_of(r, fn)->at, at);
 }
 
-static void gen_seen(struct gen_seen *g, uint64_t gen, int64_t at)
+static void gen_seen(struct group *g, uint64_t gen, int64_t at)
 {
 	uint64_t old = atomic_load_explicit(&g->gen, memory_order_relaxed);
 	if (old == gen)
@@ -106,43 +151,46 @@ static void gen_seen(struct gen_seen *g, uint64_t gen, int64_t at)
 		raise_to(&g->at, at);
 }
 
-void revoke_gens(struct txc_revoke *r, int fn, uint64_t fn_gen, uint64_t ns_gen, int64_t at)
+void revoke_gens(struct txc_revoke *r, uint64_t fn, uint64_t ns, uint64_t fn_gen, uint64_t ns_gen,
+		 int64_t at)
 {
 	if (!r)
 		return;
-	gen_seen(&r->ns, ns_gen, at);
-	if (fn >= 0 && fn < r->nfns)
-		gen_seen(&r->fns[fn], fn_gen, at);
+	gen_seen(group_of(r, ns), ns_gen, at);
+	gen_seen(group_of(r, fn), fn_gen, at);
 }
 
 /* The slot's time when it holds D's call, else 0. A writer zeroes the tag
  * first: a tag read twice unchanged around the time means the time is
  * that call's. */
-static int64_t call_at(const struct txc_revoke *r, int fn, const struct txc_digest *d)
+static int64_t call_at(const struct txc_revoke *r, uint64_t fn, const struct txc_digest *d)
 {
 	uint64_t tag = tag_of(d);
 	const struct slot *s = &r->calls[tag % REVOKE_SLOTS];
 	if (atomic_load_explicit(&s->tag, memory_order_acquire) != tag)
 		return 0;
 	int64_t at = atomic_load(&s->at);
-	int sfn = atomic_load(&s->fn);
+	uint64_t sfn = atomic_load(&s->fn);
 	atomic_thread_fence(memory_order_acquire);
 	if (atomic_load_explicit(&s->tag, memory_order_relaxed) != tag || sfn != fn)
 		return 0;
 	return at;
 }
 
-int64_t revoke_since(const struct txc_revoke *r, int fn, const struct txc_digest *d)
+static int64_t group_at(struct txc_revoke *r, uint64_t id)
+{
+	struct group *g = group_find(r, id);
+	return atomic_load(g ? &g->at : &r->overflow.at);
+}
+
+int64_t revoke_since(struct txc_revoke *r, uint64_t fn, uint64_t ns, const struct txc_digest *d)
 {
 	if (!r)
 		return 0;
 	/* the call first: an entry pushed out raised its function's time
 	 * before it went, so one of the two reads sees it */
-	int64_t t = fn >= 0 && fn < r->nfns && d ? call_at(r, fn, d) : 0;
-	if (fn >= 0 && fn < r->nfns) {
-		int64_t f = atomic_load(&r->fns[fn].at);
-		t = f > t ? f : t;
-	}
-	int64_t n = atomic_load(&r->ns.at);
+	int64_t t = d ? call_at(r, fn, d) : 0;
+	int64_t f = group_at(r, fn), n = ns ? group_at(r, ns) : 0;
+	t = f > t ? f : t;
 	return n > t ? n : t;
 }

@@ -113,6 +113,13 @@ static void test_prf(struct txc_auth *a, struct txc_auth *b)
 	CHECK(strcmp(kp.text, k1.text) != 0 && strcmp(k1.text, k2.text) != 0,
 	      "plain, secret A and secret B keys all differ");
 	CHECK(strcmp(k1.text, k3.text) == 0 && k1.len == kp.len, "deterministic, same length");
+	struct txc_key_fn other;
+	struct txc_key ko;
+	key_fn_init(&other, "ns2", &s);
+	key_fn_set_prf(&other, auth_prf_key(a));
+	key_build(&other, &id, &s, args, &ko);
+	CHECK(strcmp(ko.text + ko.len - 32, k1.text + k1.len - 32) != 0,
+	      "the same arguments in another namespace: another digest");
 	/* the streaming path (an argument past the stack buffer) agrees with itself
 	 * and differs from a one-byte change at the end */
 	memset(big, 'x', sizeof(big));
@@ -129,53 +136,65 @@ static void test_prf(struct txc_auth *a, struct txc_auth *b)
 
 static void test_revoke(void)
 {
-	struct txc_revoke *r;
+	struct txc_revoke *r = revoke_process();
 	struct txc_digest d[REVOKE_SLOTS * 2 + 1];
-	CHECK(revoke_new(3, &r) == 0, "revoke_new");
+	uint64_t f0 = revoke_id("ns:f0:", 6), f1 = revoke_id("ns:f1:", 6),
+		 f2 = revoke_id("ns:f2:", 6);
+	uint64_t ns = revoke_id("ns:@gen", 7), other = revoke_id("other:@gen", 10);
+	CHECK(r == revoke_process() && f0 && f0 != f1, "one table per process; ids differ");
 	for (int i = 0; i < REVOKE_SLOTS * 2 + 1; i++) {
 		int v = 2 * i; /* the table's tag sets the low bit */
 		memset(&d[i], 0, sizeof(d[i]));
 		memcpy(d[i].b, &v, sizeof(v));
 		d[i].b[8] = 0x5a;
 	}
-	CHECK(revoke_since(r, 0, &d[0]) == 0, "nothing seen: 0");
-	revoke_note(r, 0, &d[0], 100);
-	CHECK(revoke_since(r, 0, &d[0]) == 100 && revoke_since(r, 0, &d[1]) == 0 &&
-		  revoke_since(r, 1, &d[0]) == 0,
+	CHECK(revoke_since(r, f0, ns, &d[0]) == 0, "nothing seen: 0");
+	revoke_note(r, f0, &d[0], 100);
+	CHECK(revoke_since(r, f0, ns, &d[0]) == 100 && revoke_since(r, f0, ns, &d[1]) == 0 &&
+		  revoke_since(r, f1, ns, &d[0]) == 0,
 	      "a call: only that call of that function");
-	revoke_note(r, 0, &d[0], 50);
-	CHECK(revoke_since(r, 0, &d[0]) == 100, "a time never moves back");
+	revoke_note(r, f0, &d[0], 50);
+	CHECK(revoke_since(r, f0, ns, &d[0]) == 100, "a time never moves back");
 	/* d[REVOKE_SLOTS / 2] shares d[0]'s slot (the digest's first bytes):
 	 * it pushes d[0] out, which widens to function 0 */
-	revoke_note(r, 0, &d[REVOKE_SLOTS / 2], 200);
-	CHECK(revoke_since(r, 0, &d[0]) >= 100 && revoke_since(r, 0, &d[REVOKE_SLOTS / 2]) == 200,
+	revoke_note(r, f0, &d[REVOKE_SLOTS / 2], 200);
+	CHECK(revoke_since(r, f0, ns, &d[0]) >= 100 &&
+		  revoke_since(r, f0, ns, &d[REVOKE_SLOTS / 2]) == 200,
 	      "a call pushed out is still refused (through its function)");
-	CHECK(revoke_since(r, 2, &d[0]) == 0, "another function untouched");
+	CHECK(revoke_since(r, f2, ns, &d[0]) == 0, "another function untouched");
 	int lost = 0;
 	for (int i = 0; i < REVOKE_SLOTS * 2 + 1; i++)
-		revoke_note(r, 1, &d[i], 1000 + i);
+		revoke_note(r, f1, &d[i], 1000 + i);
 	for (int i = 0; i < REVOKE_SLOTS * 2 + 1; i++)
-		lost += revoke_since(r, 1, &d[i]) < 1000 + i;
+		lost += revoke_since(r, f1, ns, &d[i]) < 1000 + i;
 	CHECK(lost == 0, "%d calls noted in %d slots: none forgotten", REVOKE_SLOTS * 2 + 1,
 	      REVOKE_SLOTS);
-	revoke_note(r, 2, NULL, 300);
-	CHECK(revoke_since(r, 2, &d[5]) == 300, "a function: every call of it");
-	revoke_gens(r, 0, 7, 9, 400);
-	CHECK(revoke_since(r, 0, &d[7]) < 400, "the first generations read: no invalidation");
-	revoke_gens(r, 0, 7, 9, 450);
-	CHECK(revoke_since(r, 0, &d[7]) < 400, "the same again: none");
-	revoke_gens(r, 0, 8, 9, 500);
-	CHECK(revoke_since(r, 0, &d[7]) == 500 && revoke_since(r, 2, &d[7]) == 300,
+	revoke_note(r, f2, NULL, 300);
+	CHECK(revoke_since(r, f2, ns, &d[5]) == 300, "a function: every call of it");
+	revoke_gens(r, f0, ns, 7, 9, 400);
+	CHECK(revoke_since(r, f0, ns, &d[7]) < 400, "the first generations read: no invalidation");
+	revoke_gens(r, f0, ns, 7, 9, 450);
+	CHECK(revoke_since(r, f0, ns, &d[7]) < 400, "the same again: none");
+	revoke_gens(r, f0, ns, 8, 9, 500);
+	CHECK(revoke_since(r, f0, ns, &d[7]) == 500 && revoke_since(r, f2, ns, &d[7]) == 300,
 	      "a function generation moved: that function");
-	revoke_gens(r, 0, 7, 9, 550);
-	CHECK(revoke_since(r, 0, &d[7]) == 550, "and moved back (a replayed counter): again");
-	revoke_gens(r, 2, 1, 10, 600);
-	CHECK(revoke_since(r, 2, &d[5]) == 600 && revoke_since(r, 0, &d[7]) == 600,
+	revoke_gens(r, f0, ns, 7, 9, 550);
+	CHECK(revoke_since(r, f0, ns, &d[7]) == 550, "and moved back (a replayed counter): again");
+	revoke_gens(r, f2, ns, 1, 10, 600);
+	CHECK(revoke_since(r, f2, ns, &d[5]) == 600 && revoke_since(r, f0, ns, &d[7]) == 600,
 	      "the namespace generation moved: every function");
-	revoke_note(r, -1, NULL, 700);
-	CHECK(revoke_since(r, 0, NULL) == 700, "a namespace invalidation");
-	revoke_free(r);
-	CHECK(revoke_since(NULL, 0, NULL) == 0, "no table (no secret): never refuses");
+	CHECK(revoke_since(r, f2, other, &d[5]) == 300, "another namespace's functions untouched");
+	revoke_note(r, ns, NULL, 700);
+	CHECK(revoke_since(r, f0, ns, NULL) == 700, "a namespace invalidation");
+	int full = 0;
+	for (int i = 0; i < REVOKE_GROUPS + 10; i++) {
+		char name[32];
+		int n = snprintf(name, sizeof(name), "many:g%d:", i);
+		revoke_note(r, revoke_id(name, (size_t)n), NULL, 800 + i);
+		full += revoke_since(r, revoke_id(name, (size_t)n), 0, NULL) < 800 + i;
+	}
+	CHECK(full == 0, "past %d groups: the shared entry still refuses", REVOKE_GROUPS);
+	CHECK(revoke_since(NULL, f0, ns, NULL) == 0, "no table: never refuses");
 }
 
 int main(void)
