@@ -25,6 +25,10 @@ setup() {
 	BIND=$FIXTURES/bind_now_pie_full
 	PLUG=$FIXTURES/libbindplug_now_pie_full.so
 	HASHLIB_RE='/.*/lib-dynload/_hashlib\.[^ /]*\.so'
+	# check --run adds the shim after what LD_PRELOAD holds: under make asan
+	# the ASan runtime must come first
+	ASAN_PRE=()
+	[[ ${TXCACHE_ASAN:-} != 1 ]] || ASAN_PRE=(LD_PRELOAD="$TXC_LIBASAN")
 }
 
 need_python() {
@@ -102,7 +106,7 @@ EOF2
 	kinds_exec "$PY" -c "$SCRYPT" pw2 3
 	expect_status 3 || return 1
 	kinds_keep_ref
-	kinds_exec "$TXCACHE" check --run -c "$(scrypt_config crun)" -- "$PY" -c "$SCRYPT" pw2 3
+	kinds_exec env "${ASAN_PRE[@]}" "$TXCACHE" check --run -c "$(scrypt_config crun)" -- "$PY" -c "$SCRYPT" pw2 3
 	assert_same_as_plain || return 1
 	grep -qxE "txcache check: process [0-9]+ \(${PY//./\\.}\):" <<<"$stderr" ||
 		{ kinds_fail "no process line"; return 1; }
@@ -121,7 +125,7 @@ EOF2
 	kinds_exec "$BIND" plt 1 dlsym 3 plugin 5
 	expect_status 0 || return 1
 	kinds_keep_ref
-	kinds_exec "$TXCACHE" check --run -c "$(bind_tgamma_config)" -- "$BIND" plt 1 dlsym 3 plugin 5
+	kinds_exec env "${ASAN_PRE[@]}" "$TXCACHE" check --run -c "$(bind_tgamma_config)" -- "$BIND" plt 1 dlsym 3 plugin 5
 	assert_same_as_plain || return 1
 	local want
 	for want in "txcache check:   $BIND (at start): 1 call site: bind_slow 1" \
@@ -134,7 +138,7 @@ EOF2
 }
 
 @test "check --run: a shim that did not start reports nothing, and says so" {
-	kinds_exec env TXCACHE_DISABLE=1 "$TXCACHE" check --run -c "$(bind_tgamma_config)" -- "$BIND" plt 1
+	kinds_exec env "${ASAN_PRE[@]}" TXCACHE_DISABLE=1 "$TXCACHE" check --run -c "$(bind_tgamma_config)" -- "$BIND" plt 1
 	expect_status 0 || return 1
 	[[ $output == "plt 1 = 8" ]] || { kinds_fail "program output changed"; return 1; }
 	grep -qF "txcache check: the shim reported nothing: it did not start" <<<"$stderr" ||
@@ -143,11 +147,11 @@ EOF2
 }
 
 @test "check --run: usage errors" {
-	kinds_exec "$TXCACHE" check --run -c "$(bind_tgamma_config)"
+	kinds_exec env "${ASAN_PRE[@]}" "$TXCACHE" check --run -c "$(bind_tgamma_config)"
 	expect_status 64 || return 1
 	[[ $stderr == *"no PROGRAM given"* ]] || { kinds_fail "no usage message"; return 1; }
 	# -c before --run works the same
-	kinds_exec "$TXCACHE" check -c "$(bind_tgamma_config)" --run -- "$BIND" plt 1
+	kinds_exec env "${ASAN_PRE[@]}" "$TXCACHE" check -c "$(bind_tgamma_config)" --run -- "$BIND" plt 1
 	expect_status 0 || return 1
 	[[ $stderr == *"txcache check: 1 of 2 configured functions redirected in 1 process"* ]] ||
 		{ kinds_fail "no report"; return 1; }
