@@ -11,7 +11,7 @@ LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
 MANDIR      ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
-TXC_VERSION := 0.1.0
+TXC_VERSION := $(shell sed -n 's/^#define TXC_VERSION "\(.*\)"$$/\1/p' shim/version.h)
 INSTALL     ?= install
 
 .PHONY: install uninstall

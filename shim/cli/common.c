@@ -6,6 +6,7 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "version.h"
 #include "err.h"
 
 void cli_usage(FILE *out)
@@ -15,6 +16,7 @@ void cli_usage(FILE *out)
 		fprintf(out, "  txcache %s\n", cli_commands[i].usage);
 	fprintf(out, "\nThe config is -c CONFIG, else $TXCACHE_CONFIG, else %s.\n",
 		TXC_DEFAULT_PATH);
+	fprintf(out, "txcache --version prints the version (%s).\n", TXC_VERSION);
 }
 
 static void report_stderr(void *ctx, const char *path, int line, bool warning, const char *msg)

@@ -4,6 +4,7 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "version.h"
 
 const struct cli_cmd cli_commands[] = {
     {"check", cmd_check,
@@ -40,6 +41,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		cli_usage(stdout);
+		return EX_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("txcache %s\n", TXC_VERSION);
 		return EX_OK;
 	}
 	for (size_t i = 0; i < cli_ncommands; i++)

@@ -54,3 +54,17 @@ mancheck() {
 		fi
 	done
 }
+
+@test "txcache --version prints the version of shim/version.h, which both man pages carry" {
+	local v
+	v=$(sed -n 's/^#define TXC_VERSION "\(.*\)"$/\1/p' "$TXC_ROOT/shim/version.h")
+	[[ -n $v ]] || fail "no TXC_VERSION in shim/version.h"
+	run "$TXCACHE" --version
+	assert_success
+	assert_output "txcache $v"
+	run "$TXCACHE" --help
+	[[ $output == *"txcache --version prints the version ($v)."* ]] || fail "--help: $output"
+	for page in "$TXC_ROOT/shim/man/txcache.1" "$TXC_ROOT/shim/man/txcache.ini.5"; do
+		head -n 1 "$page" | grep -qF "\"txcache $v\"" || fail "$page: $(head -n 1 "$page")"
+	done
+}
