@@ -25,56 +25,24 @@ struct txc_auth {
 	uint8_t seal[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
 };
 
-/* Reads the whole file into BUF. Returns its length, or -1 with MSG set. */
-static ssize_t read_secret(int fd, uint8_t *buf, size_t cap, char *msg, size_t msglen)
-{
-	size_t len = 0;
-
-	while (len < cap) {
-		ssize_t n = read(fd, buf + len, cap - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(msg, msglen, "cannot read (%s)", strerror(errno));
-			return -1;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len < SECRET_MIN || len >= cap) {
-		snprintf(msg, msglen, "must hold %d to %d bytes", SECRET_MIN, SECRET_MAX);
-		return -1;
-	}
-	return (ssize_t)len;
-}
-
 int auth_open(const char *path, struct txc_auth **out, char *msg, size_t msglen)
 {
 	uint8_t secret[SECRET_MAX + 1];
 	struct txc_auth *a;
-	ssize_t len;
-	int fd;
+	size_t len;
 
 	*out = NULL;
 	if (sodium_init() < 0) {
 		snprintf(msg, msglen, "libsodium failed to initialise");
 		return TXC_ECONFIG;
 	}
-	fd = privfile_open(path, msg, msglen); /* binary: read whole, nothing stripped */
-	if (fd < 0)
+	/* binary: read whole, nothing stripped */
+	if (privfile_read_raw(path, secret, sizeof(secret), SECRET_MIN, &len, msg, msglen) != 0)
 		return TXC_ECONFIG;
-	len = read_secret(fd, secret, sizeof(secret), msg, msglen);
-	close(fd);
-	if (len < 0) {
-		sodium_memzero(secret, sizeof(secret));
-		return TXC_ECONFIG;
-	}
 	a = malloc(sizeof(*a));
 	if (a) {
 		uint8_t master[crypto_kdf_KEYBYTES];
-		crypto_generichash(master, sizeof(master), secret, (size_t)len, NULL, 0);
+		crypto_generichash(master, sizeof(master), secret, len, NULL, 0);
 		crypto_kdf_derive_from_key(a->prf, sizeof(a->prf), 1, "txc-keys", master);
 		crypto_kdf_derive_from_key(a->seal, sizeof(a->seal), 2, "txc-seal", master);
 		sodium_memzero(master, sizeof(master));

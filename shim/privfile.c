@@ -55,8 +55,8 @@ static ssize_t read_all(int fd, char *buf, size_t cap, char *msg, size_t msglen)
 	return (ssize_t)len;
 }
 
-int privfile_read(const char *path, char *buf, size_t cap, size_t min, size_t *len, char *msg,
-		  size_t msglen)
+int privfile_read_raw(const char *path, void *buf, size_t cap, size_t min, size_t *len, char *msg,
+		      size_t msglen)
 {
 	int fd = privfile_open(path, msg, msglen);
 	ssize_t n;
@@ -74,11 +74,23 @@ int privfile_read(const char *path, char *buf, size_t cap, size_t min, size_t *l
 		explicit_bzero(buf, cap);
 		return TXC_ECONFIG;
 	}
+	*len = (size_t)n;
+	return 0;
+}
+
+int privfile_read(const char *path, char *buf, size_t cap, size_t min, size_t *len, char *msg,
+		  size_t msglen)
+{
+	int rc = privfile_read_raw(path, buf, cap, min, len, msg, msglen);
+	size_t n = *len;
+
+	if (rc != 0)
+		return rc;
 	if (n > 0 && buf[n - 1] == '\n')
 		n--;
 	if (n > 0 && buf[n - 1] == '\r')
 		n--;
 	buf[n] = '\0';
-	*len = (size_t)n;
+	*len = n;
 	return 0;
 }

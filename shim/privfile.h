@@ -17,6 +17,12 @@
  * not 0644"); nothing is left open then. */
 int privfile_open(const char *path, char *msg, size_t msglen);
 
+/* Opens PATH (privfile_open) and reads all of it, as it is, into BUF (CAP
+ * bytes): MIN to CAP - 1 bytes. Returns 0 and *LEN, or TXC_ECONFIG with MSG
+ * set and BUF wiped. On success the caller wipes BUF after use. */
+int privfile_read_raw(const char *path, void *buf, size_t cap, size_t min, size_t *len, char *msg,
+		      size_t msglen);
+
 /* Opens PATH (privfile_open) and reads all of it into BUF (CAP bytes), then
  * strips one trailing "\n" (or "\r\n") and NUL-terminates. The file must
  * hold MIN to CAP - 1 bytes (counted before stripping). Returns the length

@@ -8,6 +8,7 @@
 
 load helpers
 load kinds_helpers
+load rel_helpers # raw_get, raw_set
 
 VD=$FIXTURES/values_driver
 
@@ -48,32 +49,6 @@ same_as_plain() {
 # log_count TEXT: stderr lines of the last run containing TEXT.
 log_count() {
 	grep -cF -- "$1" <<<"$stderr" || true
-}
-
-# raw_get KEY FILE / raw_set KEY FILE: the value under KEY, with a raw
-# memcached client (ASCII protocol).
-raw_get() {
-	python3 -S -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-s.sendall(b"get %s\r\n" % sys.argv[2].encode())
-buf = b""
-while not buf.endswith(b"END\r\n"):
-    c = s.recv(65536)
-    if not c: break
-    buf += c
-if not buf.startswith(b"VALUE"): sys.exit(1)
-head, rest = buf.split(b"\r\n", 1)
-open(sys.argv[3], "wb").write(rest[:int(head.split()[3])])' "$MC_SOCK" "$1" "$2"
-}
-
-raw_set() {
-	python3 -S -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-d = open(sys.argv[3], "rb").read()
-s.sendall(b"set %s 0 0 %d\r\n" % (sys.argv[2].encode(), len(d)) + d + b"\r\n")
-sys.exit(0 if s.recv(100) == b"STORED\r\n" else 1)' "$MC_SOCK" "$1" "$2"
 }
 
 # poke FILE OFFSET BYTE...: overwrites bytes of FILE, then fixes its checksum.
