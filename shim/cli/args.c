@@ -376,7 +376,7 @@ static int parse_out(struct cli_call *c, const struct txc_param *p, const char *
 		     struct txc_out *o)
 {
 	o->present = true;
-	if (p->kind == TXC_K_OUT_SCALAR)
+	if (sig_kind_is_out_scalar(p->kind))
 		return parse_scalar(p->type, word, &o->num);
 	if (p->kind == TXC_K_OUT_STRING) {
 		o->data = word;
