@@ -244,6 +244,11 @@ static int parse_arg(struct cli_call *c, const struct txc_param *p, const char *
 {
 	if (p->kind == TXC_K_SCALAR)
 		return parse_scalar(p->type, word, &a->num);
+	if (p->kind == TXC_K_INOUT_SCALAR) { /* the value it points to on entry, or NULL */
+		static const char present = 1;
+		a->ptr = strcmp(word, "NULL") ? &present : NULL;
+		return a->ptr ? parse_scalar(p->type, word, &a->num) : 0;
+	}
 	/* a symptr is written as the text the shim keys it by (symptr.h) */
 	if (p->kind == TXC_K_STRING || p->kind == TXC_K_SYMPTR || sig_kind_is_file(p->kind)) {
 		a->ptr = strcmp(word, "NULL") ? word : NULL;

@@ -227,3 +227,20 @@ $stderr"
 	grep -qE "^$cfg:6: .*dest.*needs a kind: 'out Bytef \*' or 'inout Bytef \*'" <<<"$all" ||
 		{ echo "$all"; return 1; }
 }
+
+@test "txcache key takes an inout's value (or NULL) and prints the key the shim used" {
+	txc_mc_flush
+	local cfg args want v hex=00010203040506070809
+	cfg=$(fcfg key)
+	for args in "10 10" "null 10" "12 10"; do
+		# shellcheck disable=SC2086
+		drv "$cfg" fill $args || return 1
+		want=$(sed -n 's/^txcache: miss sl_fill \([^ ]*\) .*/\1/p' <<<"$stderr")
+		[[ -n $want ]] || { echo "fill $args: no miss line: $stderr"; return 1; }
+		v=${args%% *}
+		[[ $v != null ]] || v=NULL # the CLI's spelling of a NULL pointer
+		run_txcache --separate-stderr key -c "$cfg" sl_fill "$v" "$hex"
+		[[ $status -eq 0 && ${output^^} == "${want^^}" ]] ||
+			{ echo "fill $args: txcache key printed '$output' ($stderr), the shim used '$want'"; return 1; }
+	done
+}
