@@ -167,6 +167,10 @@ int sig_types_add(struct txc_sig_types *types, const char *name, const char *tar
 int sig_parse_types(const char *text, const struct txc_sig_types *types, struct txc_sig *out,
 		    char *err, size_t errcap);
 
+/* Writes size S of SIG as the canonical text spells it ("16", "ret", "n",
+ * "*n"; "?" for none) into BUF of CAP bytes, cut to fit. */
+void sig_size_text(const struct txc_sig *sig, const struct txc_size *s, char *buf, size_t cap);
+
 /* Returns the index of the parameter called NAME, or -1. */
 int sig_find_param(const struct txc_sig *sig, const char *name);
 
