@@ -370,7 +370,9 @@ static uint64_t known_cap(const struct cli_call *c, const struct txc_param *p)
 {
 	if (p->size.from == TXC_SZ_LITERAL)
 		return p->size.literal;
-	if (p->size.from != TXC_SZ_PARAM || !c->sig->params[p->size.param].keyed)
+	bool deref = p->size.from == TXC_SZ_DEREF; /* *n: the inout's value given */
+	if ((p->size.from != TXC_SZ_PARAM && !deref) || !c->sig->params[p->size.param].keyed ||
+	    (deref && !c->args[p->size.param].ptr))
 		return 0;
 	const struct txc_param *ref = &c->sig->params[p->size.param];
 	uint64_t v = c->args[p->size.param].num;

@@ -244,3 +244,17 @@ $stderr"
 			{ echo "fill $args: txcache key printed '$output' ($stderr), the shim used '$want'"; return 1; }
 	done
 }
+
+@test "txcache set with *destLen given: the shim serves it, within the capacity" {
+	txc_mc_flush
+	local cfg want
+	cfg=$(fcfg set)
+	plain fill 10 10 || return 1
+	want=$output
+	run_txcache --separate-stderr set -c "$cfg" --library "$FIXTURES/libsiglang.so" sl_fill 10 00010203040506070809 -- 0 0102030405060708090a 10
+	[[ $status -eq 0 ]] || { echo "set: $status $output $stderr"; return 1; }
+	drv "$cfg" fill 10 10 || return 1
+	[[ $output == "$want" && $(hits sl_fill) -eq 1 ]] || { echo "after set: $output (real $want) $stderr"; return 1; }
+	run_txcache --separate-stderr set -c "$cfg" --library "$FIXTURES/libsiglang.so" sl_fill 4 00010203040506070809 -- 0 0102030405060708090a 10
+	[[ $status -ne 0 ]] || { echo "10 bytes set for a *destLen of 4: $output"; return 1; }
+}
