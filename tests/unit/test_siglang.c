@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "codec.h"
+#include "config.h"
 #include "err.h"
 #include "key.h"
 #include "result.h"
@@ -355,6 +356,45 @@ static void test_result_deref(void)
 	CHECK(result_outs_fit(&s, av, &res) == TXC_ERANGE, "filled 5: not served to 16");
 }
 
+static int g_nreports, g_report_line[8];
+
+static void record(void *ctx, const char *path, int line, bool warning, const char *msg)
+{
+	(void)ctx;
+	(void)path;
+	(void)warning;
+	printf("# report %d: %s\n", line, msg);
+	if (g_nreports < 8)
+		g_report_line[g_nreports] = line;
+	g_nreports++;
+}
+
+/* [types] anywhere in the file: the signatures are checked once it is read. */
+static void test_config_types(void)
+{
+	struct txc_config *cfg = NULL;
+	g_nreports = 0;
+	int rc =
+	    config_parse_string("[cache]\nservers = /tmp/x.sock\n"
+				"[function f]\nsignature = int f(argon2_type t, inout my_len *n)\n"
+				"[types]\nargon2_type = int\nmy_len = unsigned long\n",
+				"t.ini", &cfg, record, NULL);
+	CHECK(rc == 0 && cfg && cfg->nfns == 1 && cfg->fns[0].sig.params[0].type == TXC_T_INT &&
+		  cfg->fns[0].sig.params[1].kind == TXC_K_INOUT_SCALAR &&
+		  cfg->fns[0].sig.params[1].type == TXC_T_ULONG,
+	      "[types] after the function that uses it");
+	config_free(cfg);
+	cfg = NULL;
+	g_nreports = 0;
+	rc = config_parse_string(
+	    "[cache]\nservers = /tmp/x.sock\n[types]\nsize_t = int\n"
+	    "a = b\n[function f]\nsignature = int f(inout int *n)\nignore = n\n",
+	    "t.ini", &cfg, record, NULL);
+	CHECK(rc != 0 && g_nreports == 2 && g_report_line[0] == 4 && g_report_line[1] == 5,
+	      "bad [types] lines reported at their line (%d reports)", g_nreports);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	test_old_key_pinned();
@@ -363,5 +403,6 @@ int main(void)
 	test_types();
 	test_keys_inout();
 	test_result_deref();
+	test_config_types();
 	return check_done();
 }
