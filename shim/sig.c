@@ -447,7 +447,7 @@ static int pointer_hint(struct parser *ps, const char *ctx, const struct cdecl *
 			    ctx);
 	if (d->stars == 1 && d->base == B_SCALAR)
 		return fail(ps,
-			    "%s: a %.*s * needs a kind: 'out %.*s *' or 'inout %.*s *' (one value "
+			    "%s: '%.*s *' needs a kind: 'out %.*s *' or 'inout %.*s *' (one value "
 			    "written through it), 'bytes[LEN]' (an array it reads), 'out "
 			    "bytes[CAP]' (an array it writes) or 'ptr'",
 			    ctx, n, d->from, n, d->from, n, d->from);
