@@ -392,6 +392,9 @@ static int on_value(void *user, const char *section, const char *name, const cha
 		char err[160];
 		if (sig_types_add(&ld->types, name, value, err, sizeof(err)) != 0)
 			cfg_note(ld, ld->lineno, false, "[types] %s: %s", name, err);
+		ld->cur = &ld->types_cur; /* a continued type is an error, not dropped */
+		ld->cur_multi = false;
+		ld->cur_key = "a [types] entry";
 		return 1;
 	}
 	if (ld->sec == SEC_FN) {

@@ -119,6 +119,7 @@ struct loader {
 	const char *cur_key;
 
 	struct txc_sig_types types; /* [types]: the signatures parse with them */
+	struct raw types_cur;	    /* what a continuation of a [types] line extends: nothing */
 
 	struct cfg_note *notes;
 	int nnotes, notecap, dropped;

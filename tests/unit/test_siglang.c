@@ -393,6 +393,13 @@ static void test_config_types(void)
 	CHECK(rc != 0 && g_nreports == 2 && g_report_line[0] == 4 && g_report_line[1] == 5,
 	      "bad [types] lines reported at their line (%d reports)", g_nreports);
 	config_free(cfg);
+	cfg = NULL;
+	g_nreports = 0;
+	rc = config_parse_string("[cache]\nservers = /tmp/x.sock\n[types]\nt = unsigned\n  long\n",
+				 "t.ini", &cfg, record, NULL);
+	CHECK(rc != 0 && g_nreports == 1 && g_report_line[0] == 5,
+	      "a [types] line continued is an error, not a silent 'unsigned'");
+	config_free(cfg);
 }
 
 int main(void)
