@@ -113,4 +113,20 @@ format-check:
 # Fragments owned by their concerns: install, benchmarks, fuzzing.
 -include shim/install.mk tests/bench/bench.mk tests/fuzz/fuzz.mk shim/cross.mk
 
+# The catalogue of verified signatures (README "Catalogue", shim/catalogue.h):
+# the directory the shim and the CLI read when TXCACHE_CATALOGUE is unset,
+# and where `make install` puts config/catalogue/*.ini.
+PREFIX ?= /usr/local
+CATALOGUE_DIR ?= $(PREFIX)/share/txcache/catalogue
+$(BUILD)/obj/catalogue.o: REQ += -DTXC_CATALOGUE_DIR='"$(CATALOGUE_DIR)"'
+.PHONY: install-catalogue uninstall-catalogue
+install: install-catalogue
+install-catalogue:
+	install -d '$(DESTDIR)$(CATALOGUE_DIR)'
+	install -m 0644 config/catalogue/*.ini '$(DESTDIR)$(CATALOGUE_DIR)/'
+uninstall: uninstall-catalogue
+uninstall-catalogue:
+	rm -f $(patsubst config/catalogue/%,'$(DESTDIR)$(CATALOGUE_DIR)/%',$(wildcard config/catalogue/*.ini))
+	-rmdir '$(DESTDIR)$(CATALOGUE_DIR)' 2>/dev/null
+
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
