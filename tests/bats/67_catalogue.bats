@@ -195,8 +195,12 @@ verify_lib() {
 	[[ $status -eq 0 ]] || fail_with "run failed"
 	[[ $output != "$ref" ]] || fail_with "a ptr digest went unnoticed: the test cannot see keying"
 	cfg=$(cconfig symdigest '[function PKCS5_PBKDF2_HMAC]' 'from = libcrypto')
-	run_shim --separate-stderr "$cfg" "$FIXTURES/cat_libcrypto"
-	[[ $output == "$ref" ]] || fail_with "the catalogue's symptr digest gave other keys"
+	for run in 1 2; do
+		run_shim --separate-stderr "$cfg" "$FIXTURES/cat_libcrypto"
+		[[ $status -eq 0 && $output == "$ref" ]] ||
+			fail_with "run $run: the catalogue's symptr digest gave other keys"
+	done
+	(($(stat_of PKCS5_PBKDF2_HMAC hits) > 0)) || fail_with "PKCS5_PBKDF2_HMAC not cached"
 }
 
 @test "from = zlib takes one entry; the user's keys win over the catalogue's" {
