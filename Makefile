@@ -119,6 +119,7 @@ format-check:
 PREFIX ?= /usr/local
 CATALOGUE_DIR ?= $(PREFIX)/share/txcache/catalogue
 $(BUILD)/obj/catalogue.o: REQ += -DTXC_CATALOGUE_DIR='"$(CATALOGUE_DIR)"'
+$(BUILD)/tests/test_catalogue: REQ += -DTXC_TEST_DEFAULT_DIR='"$(CATALOGUE_DIR)"'
 .PHONY: install-catalogue uninstall-catalogue
 install: install-catalogue
 install-catalogue:

@@ -142,9 +142,13 @@ static void include_all(struct incl *in)
 			break;
 		char name[TXC_NAME_MAX];
 		snprintf(name, sizeof(name), "%.*s", n < sizeof(name) ? (int)n : 63, p);
-		if (n >= sizeof(name))
-			name[0] = '/'; /* too long: not a name */
-		include_one(in, name, r->line);
+		if (n < sizeof(name))
+			include_one(in, name, r->line);
+		else
+			cfg_note(in->ld, r->line, true,
+				 "include = %s...: not a catalogue name (longer than 63 bytes); "
+				 "skipped",
+				 name);
 		p += n;
 	}
 }
