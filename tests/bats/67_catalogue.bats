@@ -177,6 +177,10 @@ verify_lib() {
 
 @test "catalogue libcrypto: PKCS5_PBKDF2_HMAC (symptr digest), PKCS5_PBKDF2_HMAC_SHA1, EVP_PBE_scrypt" {
 	verify_lib libcrypto
+	# passlen = -1 means "a C string": keyed as 0 bytes, three passwords
+	# would share one result (verify saw it); such calls now run uncached
+	[[ $(grep -c 'PKCS5_PBKDF2_HMAC: bytes pass has a negative length; calling the real' \
+		<<<"$stderr") -eq 6 ]] || fail_with "passlen = -1 was not left uncached"
 }
 
 @test "catalogue libsodium: crypto_pwhash, crypto_pwhash_str_verify verify and hit" {
