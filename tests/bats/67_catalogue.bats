@@ -231,7 +231,9 @@ verify_lib() {
 @test "include = zlib with a section of one's own: its keys override that entry" {
 	cfg=$(cconfig incl 'include = zlib' '[function adler32]' 'mode = off')
 	run --separate-stderr "$TXCACHE" check -c "$cfg"
-	[[ $status -eq 0 && $output == *": ok: 4 functions,"* ]] || fail_with "check"
+	local nz
+	nz=$(cat_fns zlib | wc -l)
+	[[ $status -eq 0 && $output == *": ok: $nz functions,"* ]] || fail_with "check"
 	[[ $output == *"$cfg:7: adler32: from catalogue zlib"* ]] || fail_with "adler32 entry"
 	[[ $output == *"$cfg:6: crc32_z: from catalogue zlib"* ]] || fail_with "crc32_z entry"
 	for run in 1 2; do
@@ -255,11 +257,13 @@ verify_lib() {
 	export TXCACHE_CATALOGUE=$bad
 	run --separate-stderr "$TXCACHE" check -c "$cfg"
 	[[ $status -eq 0 ]] || fail_with "check: a skipped entry is not an error of the config"
-	[[ $output == *": ok: 4 functions,"* ]] || fail_with "zlib's 4 entries expected"
+	local nz
+	nz=$(cat_fns zlib | wc -l)
+	[[ $output == *": ok: $nz functions,"* ]] || fail_with "zlib's $nz entries expected"
 	local want=(
 		"$cfg:6: warning: include = nosuch: $bad/nosuch.ini: cannot open: No such file or directory; its functions are skipped"
 		"$cfg:6: warning: include = broken: $bad/broken.ini:2: signature:"
-		"$cfg:6: warning: include = withcache: $bad/withcache.ini:1: unknown section [cache] (expected [catalogue] or [function NAME])"
+		"$cfg:6: warning: include = withcache: $bad/withcache.ini:1: unknown section [cache] (expected [catalogue]"
 		"$cfg:6: warning: include = ../zlib: not a catalogue name"
 		"$cfg:8: warning: from = zlib: no [function inflate] in $bad/zlib.ini; inflate is skipped"
 		"$cfg:10: warning: from = nosuch2: $bad/nosuch2.ini: cannot open"
@@ -273,7 +277,7 @@ verify_lib() {
 		"from = zlib: no [function inflate]" "from = nosuch2:"; do
 		[[ $(grep -cF "$w" <<<"$stderr") -eq 1 ]] || fail_with "shim: not one line for $w"
 	done
-	[[ $stderr == *"4 functions configured"* ]] || fail_with "shim: zlib's entries not loaded"
+	[[ $stderr == *"$nz functions configured"* ]] || fail_with "shim: zlib's entries not loaded"
 	(($(stat_of crc32 misses) > 0)) || fail_with "crc32 not intercepted"
 }
 
@@ -292,7 +296,7 @@ verify_lib() {
 	[[ $output == *": ok: 0 functions,"* ]] || fail_with "a file others can write was trusted"
 	chmod 0644 "$open/zlib.ini"
 	TXCACHE_CATALOGUE=$open run --separate-stderr "$TXCACHE" check -c "$cfg"
-	[[ $output == *": ok: 4 functions,"* && $output == *"($open/zlib.ini)"* ]] ||
+	[[ $output == *": ok: $(cat_fns zlib | wc -l) functions,"* && $output == *"($open/zlib.ini)"* ]] ||
 		fail_with "TXCACHE_CATALOGUE not used"
 	# unset: the compiled-in directory ($(PREFIX)/share/txcache/catalogue)
 	run --separate-stderr env -u TXCACHE_CATALOGUE "$TXCACHE" check -c "$cfg"
