@@ -171,7 +171,7 @@ verify_lib() {
 	verify_lib libzstd
 }
 
-@test "catalogue libargon2: argon2id_hash_raw, argon2id_hash_encoded, argon2id_verify verify and hit" {
+@test "catalogue libargon2: argon2id_hash_raw, argon2id_hash_encoded, argon2id_verify, argon2_hash, argon2_verify" {
 	verify_lib libargon2
 }
 
