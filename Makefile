@@ -119,8 +119,12 @@ format-check:
 PREFIX ?= /usr/local
 CATALOGUE_DIR ?= $(PREFIX)/share/txcache/catalogue
 $(BUILD)/obj/catalogue.o: REQ += -DTXC_CATALOGUE_DIR='"$(CATALOGUE_DIR)"'
+# rebuilt when the directory changes (`make install PREFIX=/usr` after `make`)
+$(BUILD)/obj/catalogue.o $(BUILD)/tests/test_catalogue: $(BUILD)/catalogue-dir
+$(BUILD)/catalogue-dir: catalogue-dir-force | $(BUILD)/obj/cli
+	@echo '$(CATALOGUE_DIR)' | cmp -s - $@ || echo '$(CATALOGUE_DIR)' >$@
 $(BUILD)/tests/test_catalogue: REQ += -DTXC_TEST_DEFAULT_DIR='"$(CATALOGUE_DIR)"'
-.PHONY: install-catalogue uninstall-catalogue
+.PHONY: install-catalogue uninstall-catalogue catalogue-dir-force
 install: install-catalogue
 install-catalogue:
 	install -d '$(DESTDIR)$(CATALOGUE_DIR)'
