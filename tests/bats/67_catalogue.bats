@@ -303,3 +303,40 @@ verify_lib() {
 	[[ $stderr == *"/share/txcache/catalogue/zlib.ini"* || $output == *"/share/txcache/catalogue/zlib.ini"* ]] ||
 		fail_with "the built-in directory is not used"
 }
+
+@test "a Debian program nobody built for txcache: mkpasswd with from = libcrypt" {
+	command -v mkpasswd >/dev/null || skip "mkpasswd (package whois) is not installed"
+	local args=(-m sha-512 -R 20000 -S saltsaltsalt secret)
+	run --separate-stderr mkpasswd "${args[@]}"
+	[[ $status -eq 0 && $output == '$6$rounds=20000$saltsaltsalt$'* ]] || fail_with "mkpasswd"
+	local ref=$output
+	cfg=$(cconfig mkpasswd '[function crypt]' 'from = libcrypt')
+	for run in 1 2; do
+		run_shim --separate-stderr "$cfg" mkpasswd "${args[@]}"
+		[[ $status -eq 0 && $output == "$ref" ]] || fail_with "run $run differs"
+	done
+	[[ $(stat_of crypt hits) == 1 && $(stat_of crypt misses) == 0 ]] ||
+		fail_with "the second run's crypt was not a hit"
+}
+
+@test "a Debian program nobody built for txcache: mksquashfs -comp zstd with from = libzstd" {
+	command -v mksquashfs >/dev/null || skip "mksquashfs (squashfs-tools) is not installed"
+	local src=$BATS_TEST_TMPDIR/src t=$BATS_TEST_TMPDIR i
+	mkdir "$src"
+	for i in 1 2 3; do
+		seq 1 40000 | sed "s/^/line $i /" >"$src/f$i.txt"
+	done
+	cfg=$(cconfig squash '[function ZSTD_compressCCtx]' 'from = libzstd')
+	local args=(-noappend -comp zstd -all-time 0 -mkfs-time 0 -all-root -processors 1
+		-no-progress -quiet)
+	run --separate-stderr mksquashfs "$src" "$t/plain.img" "${args[@]}"
+	[[ $status -eq 0 ]] || fail_with "mksquashfs"
+	local n
+	for n in 1 2; do
+		run_shim --separate-stderr "$cfg" mksquashfs "$src" "$t/run$n.img" "${args[@]}"
+		[[ $status -eq 0 ]] || fail_with "run $n"
+		cmp "$t/plain.img" "$t/run$n.img" || fail_with "run $n: another image"
+	done
+	(($(stat_of ZSTD_compressCCtx hits) > 0)) || fail_with "no hit on the second run"
+	[[ $(stat_of ZSTD_compressCCtx stores) == 0 ]] || fail_with "the second run stored"
+}
