@@ -155,7 +155,7 @@ verify_lib() {
 	done
 }
 
-@test "catalogue zlib: crc32, crc32_z, adler32, adler32_z verify and hit" {
+@test "catalogue zlib: crc32, crc32_z, adler32, adler32_z, compress, compress2, uncompress verify and hit" {
 	verify_lib zlib
 }
 
