@@ -21,6 +21,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "catalogue.h"
 #include "checkrun.h"
 #include "cli.h"
 #include "elfscan.h"
@@ -370,6 +371,19 @@ static void warn_exposed_args(const struct txc_config *cfg, const char *path)
 	}
 }
 
+/* The entries include = and from = took from the catalogue, one a line:
+ * a user reads what the config really holds. */
+static void show_included(const struct txc_config *cfg, const char *path)
+{
+	char cat[4096];
+	for (int f = 0; f < cfg->nfns; f++) {
+		const struct txc_fn_config *fc = &cfg->fns[f];
+		if (fc->from[0] && catalogue_path(fc->from, cat, sizeof(cat)) == 0)
+			printf("%s:%d: %s: from catalogue %s (%s)\n", path, fc->line, fc->sig.name,
+			       fc->from, cat);
+	}
+}
+
 int cmd_check(int argc, char **argv)
 {
 	if (checkrun_take_flag(&argc, argv))
@@ -389,6 +403,7 @@ int cmd_check(int argc, char **argv)
 		return rc;
 	warn_plain_ptrs(cfg, path);
 	warn_exposed_args(cfg, path);
+	show_included(cfg, path);
 	if (first < argc) {
 		rc = check_program(cfg, argv[first]);
 	} else {
