@@ -110,7 +110,7 @@ format:
 format-check:
 	clang-format --dry-run --Werror shim/*.[ch] shim/cli/*.[ch] include/*.h tests/unit/*.[ch]
 
-# Fragments owned by their concerns: install, benchmarks, fuzzing.
--include shim/install.mk tests/bench/bench.mk tests/fuzz/fuzz.mk shim/cross.mk
+# Fragments owned by their concerns: install, the Debian package, benchmarks, fuzzing.
+-include shim/install.mk shim/deb.mk tests/bench/bench.mk tests/fuzz/fuzz.mk shim/cross.mk
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -4,17 +4,26 @@
 #
 # Installs the shim as libtxcache.so.0 (its soname) with the libtxcache.so
 # link for -ltxcache, include/txcache.h, txcache.pc for pkg-config, the
-# txcache command and the man pages txcache(1) and txcache.ini(5).
+# txcache command, the man pages txcache(1) and txcache.ini(5), and the
+# catalogue (config/catalogue/*.ini) in DATADIR/txcache/catalogue.
 PREFIX      ?= /usr/local
 BINDIR      ?= $(PREFIX)/bin
 LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
 MANDIR      ?= $(PREFIX)/share/man
+DATADIR     ?= $(PREFIX)/share
+CATALOGUEDIR ?= $(DATADIR)/txcache/catalogue
+CATALOGUE   := $(wildcard config/catalogue/*.ini)
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 TXC_VERSION := $(shell sed -n 's/^#define TXC_VERSION "\(.*\)"$$/\1/p' shim/version.h)
 INSTALL     ?= install
+# The compiler's multiarch name (x86_64-linux-gnu), or nothing: `txcache run`
+# also looks for the shim in ../lib/MULTIARCH, where Debian puts libraries.
+MULTIARCH   ?= $(shell $(CC) -print-multiarch 2>/dev/null)
 
 .PHONY: install uninstall
+
+$(BUILD)/obj/cli/cmd_run.o: REQ += $(if $(MULTIARCH),-DTXC_MULTIARCH='"$(MULTIARCH)"')
 
 # The soname link, so programs linked against build/ run from build/.
 all: $(BUILD)/libtxcache.so.0
@@ -39,9 +48,14 @@ install: all
 	$(INSTALL) -m 0644 $(BUILD)/txcache.pc '$(DESTDIR)$(PKGCONFIGDIR)/txcache.pc'
 	$(INSTALL) -m 0644 shim/man/txcache.1 '$(DESTDIR)$(MANDIR)/man1/txcache.1'
 	$(INSTALL) -m 0644 shim/man/txcache.ini.5 '$(DESTDIR)$(MANDIR)/man5/txcache.ini.5'
+ifneq ($(CATALOGUE),)
+	$(INSTALL) -d '$(DESTDIR)$(CATALOGUEDIR)'
+	$(INSTALL) -m 0644 $(CATALOGUE) '$(DESTDIR)$(CATALOGUEDIR)/'
+endif
 
 uninstall:
 	rm -f '$(DESTDIR)$(BINDIR)/txcache' '$(DESTDIR)$(LIBDIR)/libtxcache.so.0' \
 		'$(DESTDIR)$(LIBDIR)/libtxcache.so' '$(DESTDIR)$(INCLUDEDIR)/txcache.h' \
 		'$(DESTDIR)$(PKGCONFIGDIR)/txcache.pc' '$(DESTDIR)$(MANDIR)/man1/txcache.1' \
-		'$(DESTDIR)$(MANDIR)/man5/txcache.ini.5'
+		'$(DESTDIR)$(MANDIR)/man5/txcache.ini.5' \
+		$(CATALOGUE:config/catalogue/%='$(DESTDIR)$(CATALOGUEDIR)/%')

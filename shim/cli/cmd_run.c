@@ -95,7 +95,23 @@ static int export_config(const char *path)
 	return rc;
 }
 
-/* The shim next to this executable (build/ or PREFIX/bin -> PREFIX/lib). */
+/* Where the shim may be, relative to this executable's directory: build/
+ * (both in one directory), PREFIX/bin -> PREFIX/lib, and PREFIX/bin ->
+ * PREFIX/lib/<multiarch> (Debian's layout: the deb's /usr/lib/x86_64-linux-gnu).
+ * The multiarch name is the one of the compiler that built this program, so
+ * it always matches its architecture; relative paths keep an install movable. */
+static const char *const shim_dirs[] = {
+    "",
+    "/../lib",
+#ifdef TXC_MULTIARCH
+    "/../lib/" TXC_MULTIARCH,
+#endif
+};
+/* The development link (build/, make install), then the soname, which is all
+ * a runtime install needs to hold. */
+static const char *const shim_names[] = {"libtxcache.so", "libtxcache.so.0"};
+
+/* The shim next to this executable (see shim_dirs), resolved to a real path. */
 static int find_shim(char *out, size_t cap)
 {
 	const char *env = getenv("TXCACHE_LIB");
@@ -109,13 +125,14 @@ static int find_shim(char *out, size_t cap)
 		return -1;
 	self[n] = '\0';
 	const char *dir = dirname(self);
-	const char *suffixes[] = {"", "/../lib"};
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(out, cap, "%s%s/libtxcache.so", dir, suffixes[i]);
-		char real[PATH_MAX];
-		if (access(out, R_OK) == 0 && realpath(out, real)) {
-			snprintf(out, cap, "%s", real);
-			return 0;
+	for (size_t i = 0; i < sizeof(shim_dirs) / sizeof(shim_dirs[0]); i++) {
+		for (size_t j = 0; j < sizeof(shim_names) / sizeof(shim_names[0]); j++) {
+			snprintf(out, cap, "%s%s/%s", dir, shim_dirs[i], shim_names[j]);
+			char real[PATH_MAX];
+			if (access(out, R_OK) == 0 && realpath(out, real)) {
+				snprintf(out, cap, "%s", real);
+				return 0;
+			}
 		}
 	}
 	return -1;
