@@ -4,7 +4,9 @@
 #
 # dpkg-buildpackage runs in a copy of the tree, $(BUILD)/deb/src: it writes
 # its results to the parent directory and runs `make clean` (which would
-# delete $(BUILD)), neither of which may touch the checkout. The package's
+# delete $(BUILD)), neither of which may touch the checkout; and with none
+# of this make's variables (MAKEFLAGS holds BUILD=...: the copy's `make
+# clean` would delete this one's build directory). The package's
 # version is debian/changelog's; it must be shim/version.h's, which
 # `txcache --version` prints: checked here before the build, and by
 # debian/rules against the built program. Lintian errors fail the build
@@ -39,7 +41,8 @@ $(DEB_STAMP): $(or $(DEB_INPUTS),deb-force) | deb-version
 		git ls-files -z -co --exclude-standard | \
 			tar --null --ignore-failed-read -T - -cf - 2>/dev/null; \
 	else tar --exclude-vcs --exclude='./build*' -cf - .; fi | tar -C '$(DEB_DIR)/src' -xf -
-	cd '$(DEB_DIR)/src' && dpkg-buildpackage $(DPKG_BUILDPACKAGE_FLAGS)
+	cd '$(DEB_DIR)/src' && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD \
+		dpkg-buildpackage $(DPKG_BUILDPACKAGE_FLAGS)
 	if [ -n '$(LINTIAN)' ]; then $(LINTIAN) --fail-on error '$(DEB_DIR)/$(DEB_FILE)'; fi
 	cp '$(DEB_DIR)/$(DEB_FILE)' '$(BUILD)/$(DEB_FILE)'
 	echo '$(DEB_FILE)' >'$@'
