@@ -22,6 +22,7 @@ PKGS=(
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # the ELF code compiles for aarch64
 	squashfs-tools libzstd-dev  # mksquashfs -comp zstd: ZSTD_compressCCtx cached (41_zstd)
 	sasl2-bin libsasl2-modules  # saslpasswd2 (the user database of memcached -S) and PLAIN (43_sasl)
+	debhelper dpkg-dev lintian  # make deb and 69_deb (Rules-Requires-Root: no, so no fakeroot)
 )
 
 # One dpkg-query for all: unknown packages are simply absent from its output.
