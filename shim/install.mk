@@ -4,16 +4,12 @@
 #
 # Installs the shim as libtxcache.so.0 (its soname) with the libtxcache.so
 # link for -ltxcache, include/txcache.h, txcache.pc for pkg-config, the
-# txcache command, the man pages txcache(1) and txcache.ini(5), and the
-# catalogue (config/catalogue/*.ini) in DATADIR/txcache/catalogue.
+# txcache command and the man pages txcache(1) and txcache.ini(5).
 PREFIX      ?= /usr/local
 BINDIR      ?= $(PREFIX)/bin
 LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
 MANDIR      ?= $(PREFIX)/share/man
-DATADIR     ?= $(PREFIX)/share
-CATALOGUEDIR ?= $(DATADIR)/txcache/catalogue
-CATALOGUE   := $(wildcard config/catalogue/*.ini)
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 TXC_VERSION := $(shell sed -n 's/^#define TXC_VERSION "\(.*\)"$$/\1/p' shim/version.h)
 INSTALL     ?= install
@@ -48,14 +44,9 @@ install: all
 	$(INSTALL) -m 0644 $(BUILD)/txcache.pc '$(DESTDIR)$(PKGCONFIGDIR)/txcache.pc'
 	$(INSTALL) -m 0644 shim/man/txcache.1 '$(DESTDIR)$(MANDIR)/man1/txcache.1'
 	$(INSTALL) -m 0644 shim/man/txcache.ini.5 '$(DESTDIR)$(MANDIR)/man5/txcache.ini.5'
-ifneq ($(CATALOGUE),)
-	$(INSTALL) -d '$(DESTDIR)$(CATALOGUEDIR)'
-	$(INSTALL) -m 0644 $(CATALOGUE) '$(DESTDIR)$(CATALOGUEDIR)/'
-endif
 
 uninstall:
 	rm -f '$(DESTDIR)$(BINDIR)/txcache' '$(DESTDIR)$(LIBDIR)/libtxcache.so.0' \
 		'$(DESTDIR)$(LIBDIR)/libtxcache.so' '$(DESTDIR)$(INCLUDEDIR)/txcache.h' \
 		'$(DESTDIR)$(PKGCONFIGDIR)/txcache.pc' '$(DESTDIR)$(MANDIR)/man1/txcache.1' \
-		'$(DESTDIR)$(MANDIR)/man5/txcache.ini.5' \
-		$(CATALOGUE:config/catalogue/%='$(DESTDIR)$(CATALOGUEDIR)/%')
+		'$(DESTDIR)$(MANDIR)/man5/txcache.ini.5'
