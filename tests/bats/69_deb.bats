@@ -110,7 +110,8 @@ deb_files() {
 @test "the compiled-in paths are the installed ones, not /usr/local" {
 	local f
 	for f in /usr/bin/txcache "/usr/lib/$MA/libtxcache.so.0"; do
-		! grep -aq /usr/local/ "$f" || deb_fail "$f names /usr/local/: $(grep -ao '/usr/local/[^"]*' "$f")"
+		! grep -aq /usr/local/ "$f" ||
+			deb_fail "$f names /usr/local/: $(tr '\0' '\n' <"$f" | grep -a /usr/local/ | head -n 3)"
 	done
 	# once the catalogue is compiled in (TXC_CATALOGUE_DIR), it is /usr's
 	if grep -q TXC_CATALOGUE_DIR "$TXC_ROOT/Makefile"; then
@@ -163,6 +164,7 @@ EOF
 # deb_mkpasswd: mkpasswd under /usr/bin/txcache run with the test's config,
 # from /, with nothing of the checkout or the build in its environment.
 deb_mkpasswd() {
+	# shellcheck disable=SC2016 # $1 is the inner sh's
 	run --separate-stderr env -i PATH=/usr/bin:/bin TXCACHE_LOG=info \
 		sh -c 'cd / && exec /usr/bin/txcache run -c "$1" -- mkpasswd -m sha-512 -R 5000 -S saltsalt secret' \
 		sh "$BATS_TEST_TMPDIR/crypt.ini"
@@ -180,6 +182,7 @@ cache_if  = ret != NULL
 EOF
 	local plain
 	plain=$(mkpasswd -m sha-512 -R 5000 -S saltsalt secret)
+	# shellcheck disable=SC2016 # a literal crypt prefix
 	[[ $plain == '$6$rounds=5000$saltsalt$'* ]] || deb_fail "mkpasswd said: $plain"
 
 	deb_mkpasswd
