@@ -195,6 +195,12 @@ EOF
 	[[ $stderr == *"txcache: hit crypt deb$$:crypt:"* ]] || deb_fail "second run: no hit"
 	grep -Eq '^txcache: stats crypt: hits=1 misses=0( |$)' <<<"$stderr" || deb_fail "second run: counters"
 
+	# txcache check finds the installed shim too (to leave its libraries alone)
+	run --separate-stderr env -i PATH=/usr/bin:/bin /usr/bin/txcache check \
+		-c "$BATS_TEST_TMPDIR/crypt.ini" "$(command -v mkpasswd)"
+	[[ $status -eq 0 && $stderr != *"cannot list libtxcache.so"* ]] ||
+		deb_fail "txcache check did not find the installed shim"
+
 	# the shim that answered is the installed one
 	run env -i PATH=/usr/bin:/bin /usr/bin/txcache run -c "$BATS_TEST_TMPDIR/crypt.ini" -- \
 		printenv LD_PRELOAD
