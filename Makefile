@@ -110,8 +110,8 @@ format:
 format-check:
 	clang-format --dry-run --Werror shim/*.[ch] shim/cli/*.[ch] include/*.h tests/unit/*.[ch]
 
-# Fragments owned by their concerns: install, benchmarks, fuzzing.
--include shim/install.mk tests/bench/bench.mk tests/fuzz/fuzz.mk shim/cross.mk
+# Fragments owned by their concerns: install, the Debian package, benchmarks, fuzzing.
+-include shim/install.mk shim/deb.mk tests/bench/bench.mk tests/fuzz/fuzz.mk shim/cross.mk
 
 # The catalogue of verified signatures (README "Catalogue", shim/catalogue.h):
 # the directory the shim and the CLI read when TXCACHE_CATALOGUE is unset,

@@ -10,7 +10,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -26,6 +25,7 @@
 #include "cli.h"
 #include "elfscan.h"
 #include "err.h"
+#include "shimpath.h"
 
 #define MAX_LIBS 512
 
@@ -118,33 +118,12 @@ static int list_libraries(const char *interp, const char *path, struct modlist *
 	return 0;
 }
 
-/* The shim next to this command, as `txcache run` finds it. */
-static int find_shim(char *out, size_t cap)
-{
-	const char *env = getenv("TXCACHE_LIB");
-	if (env && *env) {
-		snprintf(out, cap, "%s", env);
-		return access(out, R_OK);
-	}
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return -1;
-	self[n] = '\0';
-	const char *dir = dirname(self);
-	snprintf(out, cap, "%s/libtxcache.so", dir);
-	if (access(out, R_OK) == 0)
-		return 0;
-	snprintf(out, cap, "%s/../lib/libtxcache.so", dir);
-	return access(out, R_OK);
-}
-
 /* Marks the shim's own dependency closure: never patched. */
 static void mark_never_patched(const char *interp, struct modlist *prog)
 {
 	char shim[PATH_MAX];
 	struct modlist deps = {calloc(MAX_LIBS, sizeof(struct module)), 0};
-	if (!deps.m || find_shim(shim, sizeof(shim)) != 0 || add_module(&deps, shim) != 0 ||
+	if (!deps.m || shim_path_find(shim, sizeof(shim)) != 0 || add_module(&deps, shim) != 0 ||
 	    list_libraries(interp, shim, &deps) != 0)
 		fprintf(stderr, "txcache check: cannot list libtxcache.so's libraries; "
 				"the loader and libc are assumed never patched\n");
