@@ -11,12 +11,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -24,119 +22,8 @@
 #include "checkrun.h"
 #include "cli.h"
 #include "elfscan.h"
+#include "modscan.h"
 #include "err.h"
-#include "shimpath.h"
-
-#define MAX_LIBS 512
-
-extern char **environ;
-
-struct module {
-	char path[PATH_MAX];
-	struct elfscan *elf;
-	bool never_patched;
-};
-
-struct modlist {
-	struct module *m;
-	size_t n;
-};
-
-static int add_module(struct modlist *l, const char *path)
-{
-	char real[PATH_MAX];
-	if (l->n == MAX_LIBS || !realpath(path, real))
-		return -1;
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->m[i].path, real) == 0)
-			return 0;
-	snprintf(l->m[l->n].path, sizeof(l->m[l->n].path), "%s", real);
-	l->n++;
-	return 0;
-}
-
-/* One line of `ld.so --list`: "\tlibx.so.1 => /path (0x...)" or
- * "\t/path (0x...)". Returns the path in LINE, or NULL. */
-static char *listed_path(char *line)
-{
-	char *arrow = strstr(line, "=> ");
-	char *p = arrow ? arrow + 3 : line + strspn(line, " \t");
-	if (*p != '/')
-		return NULL;
-	char *end = strstr(p, " (0x");
-	if (end)
-		*end = '\0';
-	else
-		p[strcspn(p, "\n")] = '\0';
-	return p;
-}
-
-/* The environment without LD_PRELOAD and LD_AUDIT: the list is what the
- * program loads by itself. */
-static char **clean_env(void)
-{
-	size_t n = 0;
-	while (environ[n])
-		n++;
-	char **env = calloc(n + 1, sizeof(*env));
-	for (size_t i = 0, k = 0; env && i < n; i++)
-		if (strncmp(environ[i], "LD_PRELOAD=", 11) && strncmp(environ[i], "LD_AUDIT=", 9))
-			env[k++] = environ[i];
-	return env;
-}
-
-/* Appends the libraries PATH loads at start, in the loader's order. */
-static int list_libraries(const char *interp, const char *path, struct modlist *l)
-{
-	int fds[2];
-	char **env = clean_env();
-	if (!env || pipe(fds) != 0) {
-		free(env);
-		return -1;
-	}
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-	posix_spawn_file_actions_addclose(&fa, fds[0]);
-	char *const args[] = {(char *)interp, "--list", (char *)path, NULL};
-	pid_t pid;
-	int rc = posix_spawn(&pid, interp, &fa, NULL, args, env);
-	posix_spawn_file_actions_destroy(&fa);
-	free(env);
-	close(fds[1]);
-	FILE *f = rc == 0 ? fdopen(fds[0], "r") : NULL;
-	char line[PATH_MAX + 128];
-	while (f && fgets(line, sizeof(line), f)) {
-		char *p = listed_path(line);
-		if (p)
-			add_module(l, p);
-	}
-	f ? fclose(f) : close(fds[0]);
-	int st = 0;
-	if (rc != 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		return -1;
-	return 0;
-}
-
-/* Marks the shim's own dependency closure: never patched. */
-static void mark_never_patched(const char *interp, struct modlist *prog)
-{
-	char shim[PATH_MAX];
-	struct modlist deps = {calloc(MAX_LIBS, sizeof(struct module)), 0};
-	if (!deps.m || shim_path_find(shim, sizeof(shim)) != 0 || add_module(&deps, shim) != 0 ||
-	    list_libraries(interp, shim, &deps) != 0)
-		fprintf(stderr, "txcache check: cannot list libtxcache.so's libraries; "
-				"the loader and libc are assumed never patched\n");
-	for (size_t i = 0; i < prog->n; i++) {
-		const char *b = strrchr(prog->m[i].path, '/') + 1;
-		prog->m[i].never_patched =
-		    i > 0 && (strncmp(b, "ld-linux", 8) == 0 || strncmp(b, "libc.so", 7) == 0);
-		for (size_t j = 0; j < deps.n; j++)
-			if (strcmp(prog->m[i].path, deps.m[j].path) == 0)
-				prog->m[i].never_patched = true;
-	}
-	free(deps.m);
-}
 
 /* "libfoo", "libfoo.so" or "libfoo.so.1" names the file libfoo.so.1. */
 static bool library_matches(const char *want, const char *path)
@@ -147,10 +34,10 @@ static bool library_matches(const char *want, const char *path)
 }
 
 /* Prints one function's verdict. Returns 1 when it can be intercepted. */
-static int judge(const struct modlist *l, const struct txc_fn_config *fn)
+static int judge(const struct modscan *l, const struct txc_fn_config *fn)
 {
 	const char *name = fn->sig.name, *ver = fn->version;
-	const struct module *def = NULL, *got = NULL, *got_skipped = NULL;
+	const struct modscan_module *def = NULL, *got = NULL, *got_skipped = NULL;
 	struct elfscan_use use, def_use = {0}, got_use = {0};
 	for (size_t i = 0; i < l->n; i++) {
 		if (!l->m[i].elf)
@@ -197,7 +84,7 @@ static int judge(const struct modlist *l, const struct txc_fn_config *fn)
 
 /* The shim sees only the namespace it was preloaded into: a module that
  * calls dlmopen may load others it never patches. Says so once. */
-static void note_dlmopen(const struct modlist *l)
+static void note_dlmopen(const struct modscan *l)
 {
 	struct elfscan_use use;
 	for (size_t i = 0; i < l->n; i++) {
@@ -213,67 +100,20 @@ static void note_dlmopen(const struct modlist *l)
 	}
 }
 
-/* Finds PROG along PATH when it has no slash, as execvp would. */
-static int program_path(const char *prog, char *out, size_t cap)
-{
-	const char *path = getenv("PATH");
-	if (strchr(prog, '/') || !path) {
-		snprintf(out, cap, "%s", prog);
-		return 0;
-	}
-	for (const char *p = path; *p;) {
-		size_t len = strcspn(p, ":");
-		snprintf(out, cap, "%.*s/%s", (int)len, p, prog);
-		if (access(out, X_OK) == 0)
-			return 0;
-		p += len + (p[len] == ':');
-	}
-	return -1;
-}
-
 static int check_program(const struct txc_config *cfg, const char *prog)
 {
-	char path[PATH_MAX];
-	struct elfscan *e = NULL;
-	int rc = program_path(prog, path, sizeof(path));
-	errno = ENOENT;
-	if (rc == 0)
-		rc = elfscan_open(path, &e);
-	if (rc != 0) {
-		fprintf(stderr, "txcache check: %s: %s\n", prog,
-			rc == TXC_EINVAL ? "not an ELF file of this machine" : strerror(errno));
-		return EX_NOINPUT;
-	}
-	char interp[PATH_MAX];
-	const char *in = elfscan_interp(e);
-	snprintf(interp, sizeof(interp), "%s", in ? in : "");
-	if (!elfscan_is_dynamic(e) || !in) {
-		printf("%s: statically linked: nothing can be intercepted\n", path);
-		elfscan_close(e);
-		return 1;
-	}
-	struct modlist l = {calloc(MAX_LIBS, sizeof(struct module)), 0};
-	if (!l.m || add_module(&l, path) != 0 || list_libraries(interp, path, &l) != 0) {
-		fprintf(stderr, "txcache check: %s: its loader %s cannot list its libraries\n",
-			path, interp);
-		free(l.m);
-		elfscan_close(e);
-		return EX_DATAERR;
-	}
-	elfscan_close(e);
-	mark_never_patched(interp, &l);
-	for (size_t i = 0; i < l.n; i++)
-		if (elfscan_open(l.m[i].path, &l.m[i].elf) != 0)
-			fprintf(stderr, "txcache check: %s: cannot read it\n", l.m[i].path);
+	struct modscan l;
+	int rc = modscan_open("txcache check", prog, &l);
+	if (rc != MODSCAN_OK)
+		return rc == MODSCAN_NOINPUT ? EX_NOINPUT : rc == MODSCAN_STATIC ? 1 : EX_DATAERR;
 	int ok = 0;
 	for (int i = 0; i < cfg->nfns; i++)
 		ok += judge(&l, &cfg->fns[i]);
 	note_dlmopen(&l);
-	printf("%d of %d configured functions can be intercepted in %s%s\n", ok, cfg->nfns, path,
+	printf("%d of %d configured functions can be intercepted in %s%s\n", ok, cfg->nfns,
+	       l.program,
 	       ok < cfg->nfns ? " at start (txcache check --run tells what a run redirects)" : "");
-	for (size_t i = 0; i < l.n; i++)
-		elfscan_close(l.m[i].elf);
-	free(l.m);
+	modscan_close(&l);
 	return ok > 0 ? EX_OK : 1;
 }
 

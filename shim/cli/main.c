@@ -30,6 +30,9 @@ const struct cli_cmd cli_commands[] = {
     {"flush", cmd_flush, "flush [-c CONFIG] --all-server      flush_all every server (all data!)"},
     {"stats", cmd_stats, "stats [-c CONFIG] [--json]          counters published by the shim"},
     {"ls", cmd_ls, "ls [-c CONFIG] [FUNCTION]           list cached calls"},
+    {"suggest", cmd_suggest,
+     "suggest [-c CONFIG] [--catalogue DIR] [-o FILE] PROGRAM  a config for the catalogue "
+     "functions PROGRAM imports"},
 };
 const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);
 

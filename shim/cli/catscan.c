@@ -1,0 +1,127 @@
+/* catscan.c - the catalogue's entries by name (catscan.h). */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catscan.h"
+#include "err.h"
+
+#define MAX_ENTRIES 4096
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+/* "[function crc32]" -> "crc32"; "[catalogue]" -> ""; NULL otherwise. */
+static const char *section_name(char *line, int *is_catalogue)
+{
+	size_t n = strlen(line);
+	*is_catalogue = 0;
+	if (line[0] != '[' || line[n - 1] != ']')
+		return NULL;
+	line[n - 1] = '\0';
+	char *s = trim(line + 1);
+	if (strcmp(s, "catalogue") == 0) {
+		*is_catalogue = 1;
+		return "";
+	}
+	if (strncmp(s, "function", 8) != 0 || !isspace((unsigned char)s[8]))
+		return NULL;
+	return trim(s + 8);
+}
+
+static int read_file(const char *dir, const char *file, struct catscan *c)
+{
+	char path[4096], line[1024], doc[160] = "", library[CATSCAN_NAME_MAX] = "";
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		fprintf(stderr, "txcache: %s: %s\n", path, strerror(errno));
+		return 0;
+	}
+	size_t first = c->n;
+	int in_catalogue = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *s = trim(line);
+		int is_cat;
+		const char *fn;
+		if (*s == ';' || *s == '#') {
+			if (!doc[0])
+				snprintf(doc, sizeof(doc), "%s", trim(s + 1));
+		} else if ((fn = section_name(s, &is_cat)) != NULL) {
+			in_catalogue = is_cat;
+			if (!is_cat && *fn && c->n < MAX_ENTRIES) {
+				struct catscan_entry *e = &c->e[c->n++];
+				snprintf(e->cat, sizeof(e->cat), "%.*s", (int)(strlen(file) - 4),
+					 file);
+				snprintf(e->fn, sizeof(e->fn), "%s", fn);
+				snprintf(e->doc, sizeof(e->doc), "%s", doc);
+			}
+			doc[0] = '\0';
+		} else if (*s) {
+			doc[0] = '\0';
+			char *eq = strchr(s, '=');
+			if (in_catalogue && eq) {
+				*eq = '\0';
+				if (strcmp(trim(s), "library") == 0)
+					snprintf(library, sizeof(library), "%s", trim(eq + 1));
+			}
+		}
+	}
+	fclose(f);
+	for (size_t i = first; i < c->n; i++)
+		snprintf(c->e[i].library, sizeof(c->e[i].library), "%s", library);
+	return 0;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int is_ini(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+	return d->d_name[0] != '.' && n > 4 && strcmp(d->d_name + n - 4, ".ini") == 0;
+}
+
+int catscan_read(const char *dir, struct catscan *c)
+{
+	struct dirent **names;
+	c->n = 0;
+	c->e = NULL;
+	int n = scandir(dir, &names, is_ini, by_name);
+	if (n < 0)
+		return TXC_ESYS;
+	c->e = calloc(MAX_ENTRIES, sizeof(*c->e));
+	for (int i = 0; i < n; i++) {
+		if (c->e)
+			read_file(dir, names[i]->d_name, c);
+		free(names[i]);
+	}
+	free(names);
+	return c->e ? 0 : TXC_ENOMEM;
+}
+
+void catscan_free(struct catscan *c)
+{
+	free(c->e);
+	c->e = NULL;
+	c->n = 0;
+}
+
+int catscan_library_is(const char *lib, const char *path)
+{
+	const char *b = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	size_t n = strlen(lib);
+	return n == 0 || (strncmp(b, lib, n) == 0 && (b[n] == '\0' || b[n] == '.'));
+}
