@@ -39,9 +39,21 @@ static const char *section_name(char *line, int *is_catalogue)
 	return trim(s + 8);
 }
 
+/* Adds LINE to the entry's comment DOC: the first of its own lines replaces
+ * the fallback (the comment above the section); the others follow on new
+ * lines. A comment that does not fit is cut at a line. */
+static void append_line(char *doc, size_t cap, const char *line, int *own)
+{
+	size_t n = *own ? strlen(doc) : 0;
+	if (n + strlen(line) + 2 > cap)
+		return;
+	snprintf(doc + n, cap - n, "%s%s", n ? "\n" : "", line);
+	*own = 1;
+}
+
 static int read_file(const char *dir, const char *file, struct catscan *c)
 {
-	char path[4096], line[1024], doc[160] = "", library[CATSCAN_NAME_MAX] = "";
+	char path[4096], line[1024], doc[CATSCAN_DOC_MAX] = "", library[CATSCAN_NAME_MAX] = "";
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	FILE *f = fopen(path, "re");
 	if (!f) {
@@ -50,25 +62,34 @@ static int read_file(const char *dir, const char *file, struct catscan *c)
 	}
 	size_t first = c->n;
 	int in_catalogue = 0;
+	/* the entry whose own comment (first lines of its section) is still
+	 * awaited; a comment above the section is the fallback */
+	struct catscan_entry *cur = NULL;
+	int cur_own = 0;
 	while (fgets(line, sizeof(line), f)) {
 		char *s = trim(line);
 		int is_cat;
 		const char *fn;
 		if (*s == ';' || *s == '#') {
-			if (!doc[0])
+			if (cur)
+				append_line(cur->doc, sizeof(cur->doc), trim(s + 1), &cur_own);
+			else if (!doc[0])
 				snprintf(doc, sizeof(doc), "%s", trim(s + 1));
 		} else if ((fn = section_name(s, &is_cat)) != NULL) {
 			in_catalogue = is_cat;
+			cur = NULL;
 			if (!is_cat && *fn && c->n < MAX_ENTRIES) {
-				struct catscan_entry *e = &c->e[c->n++];
-				snprintf(e->cat, sizeof(e->cat), "%.*s", (int)(strlen(file) - 4),
-					 file);
-				snprintf(e->fn, sizeof(e->fn), "%s", fn);
-				snprintf(e->doc, sizeof(e->doc), "%s", doc);
+				cur = &c->e[c->n++];
+				snprintf(cur->cat, sizeof(cur->cat), "%.*s",
+					 (int)(strlen(file) - 4), file);
+				snprintf(cur->fn, sizeof(cur->fn), "%s", fn);
+				snprintf(cur->doc, sizeof(cur->doc), "%s", doc);
+				cur_own = 0;
 			}
 			doc[0] = '\0';
 		} else if (*s) {
 			doc[0] = '\0';
+			cur = NULL;
 			char *eq = strchr(s, '=');
 			if (in_catalogue && eq) {
 				*eq = '\0';

@@ -1,7 +1,7 @@
 /* catscan.h - what the catalogue offers: every [function F] of every
  * config/catalogue/NAME.ini, for `txcache suggest`.
  *
- * Reads only section names, the `;` comment lines just above each section
+ * Reads only section names, each entry's comment
  * and the optional [catalogue] section's `library =`. The shim loads the
  * entries themselves (include / from); this module never interprets them.
  */
@@ -11,12 +11,15 @@
 #include <stddef.h>
 
 #define CATSCAN_NAME_MAX 64
+#define CATSCAN_DOC_MAX	 2048
 
 struct catscan_entry {
 	char cat[CATSCAN_NAME_MAX];	/* the file's NAME: what `from =` takes */
 	char fn[CATSCAN_NAME_MAX];	/* F */
 	char library[CATSCAN_NAME_MAX]; /* the [catalogue] library = (a soname), or "" */
-	char doc[160];			/* the first comment line above [function F], or "" */
+	/* its comment: the lines at the top of its section, one per line, else
+	 * the first line just above it; "" when none */
+	char doc[CATSCAN_DOC_MAX];
 };
 
 struct catscan {

@@ -70,8 +70,11 @@ static void print_config(FILE *o, const char *prog, const char *dir, const struc
 	print_cache_section(o, cfg, prog);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(o, "\n[function %s]\n", p[i].e->fn);
-		if (p[i].e->doc[0])
-			fprintf(o, "; %s\n", p[i].e->doc);
+		for (const char *d = p[i].e->doc; *d;) {
+			size_t len = strcspn(d, "\n");
+			fprintf(o, ";%s%.*s\n", len ? " " : "", (int)len, d);
+			d += len + (d[len] == '\n');
+		}
 		fprintf(o, "; imported by %s\nfrom = %s\n", p[i].importer, p[i].e->cat);
 	}
 }
