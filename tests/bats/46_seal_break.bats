@@ -463,9 +463,16 @@ while not os.path.exists(sys.argv[2]):
 	local cfg
 	cfg=$(rel_config t2 "$MC_SOCK" "secret_file = $SECRET
 ttl = 2")
-	saved_role "$cfg"
-	run mc_raw "touch $KEY 0\r\n"
-	[[ $output == TOUCHED* ]] || fail "touch: $output"
+	# the read and the touch must land inside the 2 s ttl: set-up, not the
+	# claim, so a loaded machine gets three tries
+	local try
+	for try in 1 2 3; do
+		txc_mc_flush
+		saved_role "$cfg"
+		run mc_raw "touch $KEY 0\r\n"
+		[[ $output == TOUCHED* ]] && break
+	done
+	[[ $output == TOUCHED* ]] || fail "touch, three times: $output"
 	printf banned >"$REL_DB/role"
 	sleep 3.5
 	rel_run "$cfg" get role
@@ -483,10 +490,16 @@ ttl = 2")
 	local cfg key v=$BATS_TEST_TMPDIR/v
 	cfg=$(seal_config neg 'ttl = 600' 'outs_if = ret >= 0' 'negative_ttl = 1')
 	rm -f "$REL_DB/role"
-	rel_run "$cfg" get role
-	assert_output "get role -1 -"
-	key=$(miss_key rel_get)
-	raw_get "$key" "$v" || fail "negative result not cached: $stderr"
+	# capturing the 1 s value is set-up: three tries on a loaded machine
+	local try got=0
+	for try in 1 2 3; do
+		txc_mc_flush
+		rel_run "$cfg" get role
+		assert_output "get role -1 -"
+		key=$(miss_key rel_get)
+		raw_get "$key" "$v" && { got=1; break; }
+	done
+	((got)) || fail "negative result not cached (three tries): $stderr"
 	[[ $stderr == *"without outs: outs_if"* ]] || fail "not a negative value: $stderr"
 	printf user >"$REL_DB/role"
 	sleep 3.5 # memcached dropped it after 1 s

@@ -20,7 +20,7 @@ teardown_file() {
 setup() {
 	txc_mc_flush
 	{
-		printf '[cache]\nservers = %s\nnamespace = pub\nstats_interval = 1\ntimeout_ms = 2000\n' "$MC_SOCK"
+		printf '[cache]\nservers = %s\nnamespace = pub\nstats_interval = 3\ntimeout_ms = 2000\n' "$MC_SOCK"
 		local f
 		for f in $FUNCS; do
 			case $f in
@@ -59,7 +59,7 @@ for f in '$FUNCS'.split():
     fn = getattr(m, f); fn.restype = ctypes.c_double
     fn.argtypes = [ctypes.c_double] * (2 if f in ('atan2', 'pow') else 1)
     fn(*([0.5] * len(fn.argtypes)))
-time.sleep(2.2)
+time.sleep(3.5)
 m.sin.restype = ctypes.c_double; m.sin.argtypes = [ctypes.c_double]
 for i in range($1):
     m.sin(0.5)
