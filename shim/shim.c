@@ -21,6 +21,7 @@
 #include "interpose.h"
 #include "log.h"
 #include "mc.h"
+#include "prof.h"
 #include "publish.h"
 #include "redir.h"
 #include "sigguard.h"
@@ -139,6 +140,12 @@ static void start(void)
 		return;
 	}
 	apply_mode_env(g_config);
+	/* profile mode: timing only, no memcached at all (prof.h) */
+	int prof = prof_init(g_config);
+	if (prof < 0)
+		return;
+	if (prof)
+		interpose_set_any(prof_any);
 	/* loaded on the first cached call: never patch it or what it pulls in */
 	interpose_add_private(mc_library());
 	rc = cache_open(g_config, &g_cache);
@@ -154,7 +161,8 @@ static void start(void)
 				      "from them take the normal path");
 	if (rc == 0) {
 		dl_after_load(rearm, g_config);
-		dl_before_load(load_mc);
+		if (!prof)
+			dl_before_load(load_mc);
 		dl_after_unload(dispatch_forget_unloaded);
 	}
 	/* TXC_EDISABLED: the reason is already logged */
