@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "prof_tramp.h"
 
@@ -255,6 +256,27 @@ static struct shadow *shadow(void)
 	return ss;
 }
 
+/* Entries at the top whose slot lies at or below SLOT, close to it, on
+ * the same stack: their calls can no longer be running (a call made from
+ * a frame at SLOT means every frame below it is gone), so a longjmp or a
+ * thrown-away coroutine left them. Without this, a program that longjmps
+ * out of a comparator again and again fills the stack with them. Slots
+ * farther away may be on another stack (sigaltstack): left for the exit
+ * rule (pop_at). */
+#define SAME_STACK_SPAN (64 * 1024)
+
+static void drop_stale(struct shadow *ss, void **slot)
+{
+	uint32_t d = ss->depth;
+	while (d > 0 && ss->f[d - 1].slot <= slot &&
+	       (uintptr_t)slot - (uintptr_t)ss->f[d - 1].slot < SAME_STACK_SPAN)
+		d--;
+	if (d != ss->depth) {
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		ss->depth = d;
+	}
+}
+
 struct pair prof_tramp_enter(uint64_t index, void **slot)
 {
 	struct ent *e = &g_ents[index];
@@ -267,7 +289,10 @@ struct pair prof_tramp_enter(uint64_t index, void **slot)
 		return p;
 	}
 	struct shadow *ss = shadow();
-	if (!ss || ss->depth >= PROF_DEPTH)
+	if (!ss)
+		return p;
+	drop_stale(ss, slot); /* first: a stack full of stale entries recovers */
+	if (ss->depth >= PROF_DEPTH)
 		return p;
 	/* reserve first: a signal handler's calls push above this entry */
 	uint32_t d = ss->depth;
@@ -300,9 +325,16 @@ void *prof_tramp_exit(void **slot)
 	uint32_t i = ss->depth;
 	while (i > 0 && ss->f[i - 1].slot != slot)
 		i--;
-	/* Always found: this trampoline is reached only through a slot whose
-	 * entry is on this thread's stack (the entry is dropped only once a
-	 * return above it shows that its frame is gone). */
+	/* Found unless a frame was copied to another place and resumed there
+	 * (stack-copying green threads): no return address is left to go to.
+	 * Said plainly, then the same fault as a smashed stack. */
+	if (i == 0) {
+		static const char msg[] = "txcache: profile: a timed call returned to a frame "
+					  "it no longer knows (a copied stack?); stopping\n";
+		if (write(2, msg, sizeof(msg) - 1) < 0)
+			__builtin_trap();
+		__builtin_trap();
+	}
 	struct frame f = ss->f[i - 1];
 	pop_at(ss, i - 1, slot);
 	struct ent *e = &g_ents[f.index];
