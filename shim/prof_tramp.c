@@ -256,19 +256,22 @@ static struct shadow *shadow(void)
 	return ss;
 }
 
-/* Entries at the top whose slot lies at or below SLOT, close to it, on
- * the same stack: their calls can no longer be running (a call made from
- * a frame at SLOT means every frame below it is gone), so a longjmp or a
- * thrown-away coroutine left them. Without this, a program that longjmps
- * out of a comparator again and again fills the stack with them. Slots
- * farther away may be on another stack (sigaltstack): left for the exit
- * rule (pop_at). */
+/* Entries at the top that can no longer be running, on the same stack:
+ * those whose slot lies below SLOT (a call made from the frame at SLOT
+ * means every frame below it is gone: a longjmp skipped them), and those
+ * at SLOT itself unless SLOT still leads to the return trampoline, which
+ * means a timed function is making a tail call (jmp) through a stub: that
+ * entry is live, and the new one goes above it. Without this, a program
+ * that longjmps out of a comparator again and again fills the stack with
+ * dead entries. Slots farther away may be on another stack (sigaltstack):
+ * left for the exit rule (pop_at). */
 #define SAME_STACK_SPAN (64 * 1024)
 
 static void drop_stale(struct shadow *ss, void **slot)
 {
+	bool tail = *slot == (void *)prof_tramp_ret;
 	uint32_t d = ss->depth;
-	while (d > 0 && ss->f[d - 1].slot <= slot &&
+	while (d > 0 && (ss->f[d - 1].slot < slot || (ss->f[d - 1].slot == slot && !tail)) &&
 	       (uintptr_t)slot - (uintptr_t)ss->f[d - 1].slot < SAME_STACK_SPAN)
 		d--;
 	if (d != ss->depth) {
