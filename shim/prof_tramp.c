@@ -11,6 +11,11 @@
 
 #include "prof_tramp.h"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <x86intrin.h>
+#endif
+
 #define STUB_SIZE  16
 #define CHUNK_FNS  4096 /* stubs per chunk; its first STUB_SIZE bytes hold the common entry */
 #define CHUNK_SIZE ((CHUNK_FNS + 1) * STUB_SIZE)
@@ -23,7 +28,7 @@ struct ent {
 	void *real;
 	unsigned flags;
 	uint64_t calls; /* atomic */
-	uint64_t ns;	/* atomic */
+	uint64_t ticks; /* atomic: ticks() units */
 };
 
 struct frame {
@@ -81,6 +86,44 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Times are taken in TSC ticks when the TSC is invariant (rdtsc costs
+ * about half of a clock_gettime that a VM's kvm-clock does not serve from
+ * the vDSO), converted to ns at each drain with the ratio measured since
+ * the tables were made; else in ns. */
+static bool g_tsc;
+static uint64_t g_tsc0, g_ns0;
+
+static void clock_init(void)
+{
+#if defined(__x86_64__)
+	unsigned a, b, c, d;
+	if (__get_cpuid(0x80000007, &a, &b, &c, &d) && (d & (1u << 8))) {
+		g_ns0 = now_ns();
+		g_tsc0 = __rdtsc();
+		g_tsc = true;
+	}
+#endif
+}
+
+static uint64_t ticks(void)
+{
+#if defined(__x86_64__)
+	if (g_tsc)
+		return __rdtsc();
+#endif
+	return now_ns();
+}
+
+static double ns_per_tick(void)
+{
+#if defined(__x86_64__)
+	uint64_t t = __rdtsc(), n = now_ns();
+	if (g_tsc && t > g_tsc0 && n > g_ns0)
+		return (double)(n - g_ns0) / (double)(t - g_tsc0);
+#endif
+	return 1.0;
+}
+
 static void *map(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -104,6 +147,7 @@ static int tables(void)
 	if (!g_hash || !g_names || !e)
 		return -1;
 	g_key_ok = pthread_key_create(&g_key, drop_shadow) == 0;
+	clock_init();
 	__atomic_store_n(&g_ents, e, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -221,12 +265,13 @@ void prof_tramp_set_flush(void (*fn)(void))
 void prof_tramp_drain(prof_tramp_each_fn fn, void *ctx)
 {
 	uint32_t n = __atomic_load_n(&g_nents, __ATOMIC_ACQUIRE);
+	double scale = n ? ns_per_tick() : 1.0;
 	for (uint32_t i = 0; i < n; i++) {
 		struct ent *e = &g_ents[i];
 		uint64_t calls = __atomic_exchange_n(&e->calls, 0, __ATOMIC_RELAXED);
-		uint64_t ns = __atomic_exchange_n(&e->ns, 0, __ATOMIC_RELAXED);
+		uint64_t t = __atomic_exchange_n(&e->ticks, 0, __ATOMIC_RELAXED);
 		if (calls)
-			fn(ctx, e->name, e->real, calls, ns);
+			fn(ctx, e->name, e->real, calls, (uint64_t)((double)t * scale));
 	}
 }
 
@@ -235,7 +280,7 @@ void prof_tramp_zero(void)
 	uint32_t n = __atomic_load_n(&g_nents, __ATOMIC_ACQUIRE);
 	for (uint32_t i = 0; i < n; i++) {
 		__atomic_store_n(&g_ents[i].calls, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&g_ents[i].ns, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&g_ents[i].ticks, 0, __ATOMIC_RELAXED);
 	}
 }
 
@@ -302,7 +347,7 @@ struct pair prof_tramp_enter(uint64_t index, void **slot)
 	__atomic_store_n(&ss->depth, d + 1, __ATOMIC_RELAXED);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	ss->f[d] = (struct frame){slot, *slot, 0, (uint32_t)index};
-	ss->f[d].start = now_ns();
+	ss->f[d].start = ticks();
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	p.ret = prof_tramp_ret;
 	return p;
@@ -323,7 +368,7 @@ static void pop_at(struct shadow *ss, uint32_t i, void **slot)
 
 void *prof_tramp_exit(void **slot)
 {
-	uint64_t end = now_ns();
+	uint64_t end = ticks();
 	struct shadow *ss = t_ss;
 	uint32_t i = ss->depth;
 	while (i > 0 && ss->f[i - 1].slot != slot)
@@ -342,7 +387,7 @@ void *prof_tramp_exit(void **slot)
 	pop_at(ss, i - 1, slot);
 	struct ent *e = &g_ents[f.index];
 	__atomic_add_fetch(&e->calls, 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&e->ns, end - f.start, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&e->ticks, end - f.start, __ATOMIC_RELAXED);
 	return f.ret;
 }
 #endif
