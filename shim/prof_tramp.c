@@ -54,7 +54,10 @@ static void (*g_flush)(void);
 static pthread_key_t g_key;
 static int g_key_ok;
 
-static __thread struct shadow *t_ss __attribute__((tls_model("initial-exec")));
+/* (unused elsewhere than x86_64, where nothing is timed) */
+#define X86_ONLY __attribute__((unused))
+
+static __thread struct shadow *t_ss X86_ONLY __attribute__((tls_model("initial-exec")));
 
 #if defined(__x86_64__)
 extern char prof_tramp_common[], prof_tramp_ret[];
@@ -90,8 +93,8 @@ static uint64_t now_ns(void)
  * about half of a clock_gettime that a VM's kvm-clock does not serve from
  * the vDSO), converted to ns at each drain with the ratio measured since
  * the tables were made; else in ns. */
-static bool g_tsc;
-static uint64_t g_tsc0, g_ns0;
+static bool g_tsc X86_ONLY;
+static uint64_t g_tsc0 X86_ONLY, g_ns0 X86_ONLY;
 
 static void clock_init(void)
 {
@@ -105,7 +108,7 @@ static void clock_init(void)
 #endif
 }
 
-static uint64_t ticks(void)
+X86_ONLY static uint64_t ticks(void)
 {
 #if defined(__x86_64__)
 	if (g_tsc)
