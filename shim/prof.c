@@ -36,28 +36,51 @@ static int g_busy;	/* atomic: a flush is being written */
 
 /* Never given a trampoline: functions that look at or replace their
  * caller's frame or return address, that switch stacks, that do not
- * return, or that unwind (an unwinder cannot cross a timed frame), and
+ * return, or that walk the frames (a walk stops at a timed frame), and
  * the loader's own. The signal functions are left to sigguard (wrap.h). */
 static const char *const never[] = {
-    "setjmp",	      "_setjmp",
-    "__sigsetjmp",    "sigsetjmp",
-    "__setjmp",	      "longjmp",
-    "_longjmp",	      "siglongjmp",
-    "__longjmp_chk",  "vfork",
-    "__vfork",	      "clone",
-    "clone3",	      "getcontext",
-    "setcontext",     "swapcontext",
-    "makecontext",    "__libc_start_main",
-    "__tls_get_addr", "__cxa_throw",
-    "__cxa_rethrow",  "pthread_exit",
-    "exit",	      "abort",
-    "quick_exit",     "__stack_chk_fail",
-    "__fortify_fail", "__chk_fail",
-    "sigaction",      "signal",
-    "sysv_signal",    "bsd_signal",
-    "sigset",	      "__gmon_start__",
+    "setjmp",
+    "_setjmp",
+    "__sigsetjmp",
+    "sigsetjmp",
+    "__setjmp",
+    "longjmp",
+    "_longjmp",
+    "siglongjmp",
+    "__longjmp_chk",
+    "vfork",
+    "__vfork",
+    "clone",
+    "clone3",
+    "getcontext",
+    "setcontext",
+    "swapcontext",
+    "makecontext",
+    "__libc_start_main",
+    "__tls_get_addr",
+    "exit",
+    "abort",
+    "quick_exit",
+    "__stack_chk_fail",
+    "__fortify_fail",
+    "__chk_fail",
+    "sigaction",
+    "signal",
+    "sysv_signal",
+    "bsd_signal",
+    "sigset",
+    "__gmon_start__",
+    "backtrace",
+    "__cxa_call_unexpected",
 };
-static const char *const never_prefix[] = {"dl", "_dl_", "_Unwind_", "__cxa_call_"};
+static const char *const never_prefix[] = {"dl", "_dl_", "_Unwind_"};
+/* Start an unwind: untimed, and the timed frames above are given back
+ * their return addresses first (PROF_TRAMP_REPAIR). C++'s std::__throw_*
+ * helpers too (by name, below). */
+static const char *const unwinds[] = {"__cxa_throw",	     "__cxa_rethrow",
+				      "pthread_exit",	     "_Unwind_RaiseException",
+				      "_Unwind_Resume",	     "_Unwind_Resume_or_Rethrow",
+				      "_Unwind_ForcedUnwind"};
 /* Called untimed after a flush: the process image ends there. */
 static const char *const flush_first[] = {"execve", "execv",  "execvp",	 "execvpe", "execl",
 					  "execlp", "execle", "fexecve", "_exit",   "_Exit"};
@@ -70,14 +93,20 @@ static bool in_list(const char *name, const char *const *list, size_t n)
 	return false;
 }
 
+static bool starts_unwind(const char *name)
+{
+	if (strncmp(name, "_ZSt", 4) == 0 && strstr(name, "throw"))
+		return true;
+	return in_list(name, unwinds, sizeof(unwinds) / sizeof(*unwinds));
+}
+
 static bool never_timed(const char *name)
 {
+	if (starts_unwind(name))
+		return false;
 	for (size_t i = 0; i < sizeof(never_prefix) / sizeof(*never_prefix); i++)
 		if (strncmp(name, never_prefix[i], strlen(never_prefix[i])) == 0)
 			return true;
-	/* C++'s std::__throw_* helpers throw through their caller */
-	if (strncmp(name, "_ZSt", 4) == 0 && strstr(name, "throw"))
-		return true;
 	return in_list(name, never, sizeof(never) / sizeof(*never));
 }
 
@@ -184,9 +213,11 @@ void *prof_any(const char *name, void *real, int from_dlsym)
 		return NULL;
 	if (from_dlsym && !is_function(real))
 		return NULL;
-	unsigned flags = in_list(name, flush_first, sizeof(flush_first) / sizeof(*flush_first))
-			     ? PROF_TRAMP_FLUSH
-			     : 0;
+	unsigned flags = 0;
+	if (in_list(name, flush_first, sizeof(flush_first) / sizeof(*flush_first)))
+		flags = PROF_TRAMP_FLUSH;
+	else if (starts_unwind(name))
+		flags = PROF_TRAMP_REPAIR;
 	return prof_tramp_make(name, real, flags);
 }
 

@@ -134,8 +134,12 @@ static void *map(size_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* The thread is ending (a key destructor runs in it): calls it still
+ * makes (other destructors, libc's freeres) map a new one. */
 static void drop_shadow(void *p)
 {
+	if (t_ss == p)
+		t_ss = NULL;
 	munmap(p, sizeof(struct shadow));
 }
 
@@ -328,6 +332,26 @@ static void drop_stale(struct shadow *ss, void **slot)
 	}
 }
 
+/* PROF_TRAMP_REPAIR: entries at or above SLOT are the frames an unwind
+ * started here may cross: each whose slot still leads to the trampoline
+ * gets its return address back; all of them are forgotten (the others
+ * are gone). Entries below SLOT (dead, or on another stack) stay. */
+static void repair(void **slot)
+{
+	struct shadow *ss = t_ss;
+	if (!ss)
+		return;
+	uint32_t d = 0;
+	for (uint32_t i = ss->depth; i-- > 0;)
+		if (ss->f[i].slot >= slot && *ss->f[i].slot == (void *)prof_tramp_ret)
+			*ss->f[i].slot = ss->f[i].ret;
+	for (uint32_t i = 0; i < ss->depth; i++)
+		if (ss->f[i].slot < slot)
+			ss->f[d++] = ss->f[i];
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	ss->depth = d;
+}
+
 struct pair prof_tramp_enter(uint64_t index, void **slot)
 {
 	struct ent *e = &g_ents[index];
@@ -337,6 +361,10 @@ struct pair prof_tramp_enter(uint64_t index, void **slot)
 		if (g_flush)
 			g_flush();
 		errno = saved;
+		return p;
+	}
+	if (e->flags & PROF_TRAMP_REPAIR) {
+		repair(slot);
 		return p;
 	}
 	struct shadow *ss = shadow();

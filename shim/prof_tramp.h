@@ -16,11 +16,13 @@
  * full (PROF_DEPTH deep) a call is neither timed nor counted: the stub
  * jumps straight to the real function.
  *
- * Limits (README "txcache profile"): x86_64 only; an unwinder (C++
- * exceptions, thread cancellation) cannot cross a timed frame, whose return
- * address is the trampoline; AVX arguments wider than 128 bits (__m256)
- * keep only their low half across the hook; a stack copied and resumed
- * elsewhere (some green threads) is not followed.
+ * Limits (README "txcache profile"): x86_64 only; an unwinder cannot
+ * cross a timed frame, whose return address is the trampoline: the
+ * functions that start one get PROF_TRAMP_REPAIR stubs, but an unwind
+ * started elsewhere (asynchronous thread cancellation, a throw inside a
+ * module the shim does not patch) meets it and stops the program; AVX arguments wider than 128 bits
+ * (__m256) keep only their low half across the hook; a stack copied and resumed elsewhere (some
+ * green threads) is not followed.
  */
 #ifndef TXC_PROF_TRAMP_H
 #define TXC_PROF_TRAMP_H
@@ -34,6 +36,12 @@
 /* Untimed: the stub calls the flush callback, then jumps to the function
  * (exec and _exit, so that the counters reach the report first). */
 #define PROF_TRAMP_FLUSH 1u
+/* Untimed: the stub first gives the live timed frames above the caller
+ * their real return addresses back (and forgets them), then jumps to the
+ * function: for the functions that start an unwind (C++ throw,
+ * _Unwind_Resume, pthread_exit), so that the unwinder never meets the
+ * return trampoline. Those frames are then neither timed nor counted. */
+#define PROF_TRAMP_REPAIR 2u
 
 /* 1 on x86_64, where the stubs work; 0 elsewhere (every call below then
  * returns NULL / does nothing). */

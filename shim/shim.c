@@ -146,8 +146,11 @@ static void start(void)
 		return;
 	if (prof)
 		interpose_set_any(prof_any);
-	/* loaded on the first cached call: never patch it or what it pulls in */
-	interpose_add_private(mc_library());
+	/* loaded on the first cached call: never patch it or what it pulls in
+	 * (profile mode never loads it: there libstdc++ is patched, so that
+	 * its throws reach the unwind stubs, prof.c) */
+	if (!prof)
+		interpose_add_private(mc_library());
 	rc = cache_open(g_config, &g_cache);
 	if (rc == 0)
 		rc = dispatch_init(g_config, g_cache);

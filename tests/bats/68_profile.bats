@@ -206,6 +206,31 @@ for f in ('pl_mix', 'pl_pair', 'pl_ld', 'pl_fmt'):
 	check "$BATS_TEST_TMPDIR/p.json" "assert fn('pl_triv')['calls'] == 4, fn('pl_triv')"
 }
 
+@test "profile: C++ exceptions thrown through a timed qsort and from libstdc++'s helpers are caught" {
+	local plain
+	plain=$("$FIXTURES/prof_throw" 100)
+	[[ $plain == "caught 101 sum 1275" ]] || { echo "plain: $plain"; return 1; }
+	prof "$BATS_TEST_TMPDIR/p.json" -c "$MIN" -- "$FIXTURES/prof_throw" 100
+	[[ $status -eq 0 && $output == "$plain" && -z $stderr ]] ||
+		{ echo "status $status: $output $stderr"; return 1; }
+	# the 100 qsort calls the throws left are not counted; the rest are
+	check "$BATS_TEST_TMPDIR/p.json" "
+assert fn('pl_triv')['calls'] == 50, fn('pl_triv')
+assert fn('qsort') is None, fn('qsort')"
+}
+
+@test "profile: pthread_exit from inside a timed call; threads that end (python3)" {
+	same pexit 10 || return 1
+	check "$BATS_TEST_TMPDIR/p.json" "assert fn('pl_triv')['calls'] == 10, fn('pl_triv')"
+	local py=/usr/bin/python3 plain
+	[[ -x $py ]] || py=$(command -v python3)
+	printf '%s\n' 'import threading' \
+		'ts = [threading.Thread(target=lambda: sum(range(100000))) for _ in range(8)]' \
+		'[t.start() for t in ts]' '[t.join() for t in ts]' 'print("ok")' >"$BATS_TEST_TMPDIR/thr.py"
+	prof "$BATS_TEST_TMPDIR/p.json" -c "$MIN" -- "$py" "$BATS_TEST_TMPDIR/thr.py"
+	[[ $status -eq 0 && $output == ok ]] || { echo "status $status: $output $stderr"; return 1; }
+}
+
 # conns: memcached's total_connections so far.
 conns() {
 	python3 -S -c '
