@@ -144,8 +144,13 @@ static void start(void)
 	int prof = prof_init(g_config);
 	if (prof < 0)
 		return;
-	if (prof)
+	if (prof) {
 		interpose_set_any(prof_any);
+		/* the program's stderr stays its own: the config's info lines
+		 * are for cached runs (TXCACHE_LOG still wins) */
+		if (log_get_level() > TXC_LOG_WARN && !secure_getenv("TXCACHE_LOG"))
+			log_set_level(TXC_LOG_WARN);
+	}
 	/* loaded on the first cached call: never patch it or what it pulls in
 	 * (profile mode never loads it: there libstdc++ is patched, so that
 	 * its throws reach the unwind stubs, prof.c) */

@@ -112,6 +112,8 @@ for i in range(4):
 	mksquashfs "$src" "$t/plain.img" "${args[@]}" >/dev/null
 	prof "$t/p.json" -c "$cfg" -- mksquashfs "$src" "$t/prof.img" "${args[@]}"
 	[[ $status -eq 0 ]] || { echo "status $status: $stderr"; return 1; }
+	# log = info is for cached runs: the program's stderr stays its own
+	[[ -z $stderr ]] || { echo "stderr: $stderr"; return 1; }
 	cmp "$t/plain.img" "$t/prof.img"
 	# the calls a cached run makes: its hits and misses, from a cold cache
 	txc_mc_flush
@@ -184,6 +186,13 @@ assert d['processes'] == 2"
 @test "profile: calls from a signal handler interrupting timed calls" {
 	same signal 50 || return 1
 	check "$BATS_TEST_TMPDIR/p.json" "assert fn('pl_triv')['calls'] == 100, fn('pl_triv')"
+}
+
+@test "profile: calls from a handler on an alternate signal stack" {
+	same altsig 50 || return 1
+	check "$BATS_TEST_TMPDIR/p.json" "
+assert fn('pl_triv')['calls'] == 100, fn('pl_triv')
+assert fn('raise')['calls'] == 50, fn('raise')"
 }
 
 @test "profile: 8 integer + 9 double arguments, rax:rdx and long double returns, varargs, recursion past the shadow stack" {
