@@ -117,6 +117,21 @@ static void rearm(void *ctx)
 	sigguard_arm();
 }
 
+/* Profile mode (prof.h): timing only, no memcached at all. Returns 1 when
+ * on, 0 when off, or a negative code: the shim must stay inert. */
+static int profile_mode(void)
+{
+	int prof = prof_init(g_config);
+	if (prof != 1)
+		return prof;
+	interpose_set_any(prof_any);
+	/* the program's stderr stays its own: the config's info lines are
+	 * for cached runs (TXCACHE_LOG still wins) */
+	if (log_get_level() > TXC_LOG_WARN && !secure_getenv("TXCACHE_LOG"))
+		log_set_level(TXC_LOG_WARN);
+	return 1;
+}
+
 static void start(void)
 {
 	log_init();
@@ -135,22 +150,14 @@ static void start(void)
 	if (log_set_target(g_config->log_file) != 0)
 		log_msg(TXC_LOG_WARN, "log_file %s: cannot open (%s); logging to stderr",
 			g_config->log_file, strerror(errno));
-	if (!g_config->enabled || env_true("TXCACHE_DISABLE")) {
+	int prof = profile_mode(); /* before `enabled`: profiling caches nothing */
+	if (prof < 0)
+		return;
+	if (!prof && (!g_config->enabled || env_true("TXCACHE_DISABLE"))) {
 		log_msg(TXC_LOG_INFO, "caching disabled; every call goes to the real function");
 		return;
 	}
 	apply_mode_env(g_config);
-	/* profile mode: timing only, no memcached at all (prof.h) */
-	int prof = prof_init(g_config);
-	if (prof < 0)
-		return;
-	if (prof) {
-		interpose_set_any(prof_any);
-		/* the program's stderr stays its own: the config's info lines
-		 * are for cached runs (TXCACHE_LOG still wins) */
-		if (log_get_level() > TXC_LOG_WARN && !secure_getenv("TXCACHE_LOG"))
-			log_set_level(TXC_LOG_WARN);
-	}
 	/* loaded on the first cached call: never patch it or what it pulls in
 	 * (profile mode never loads it: there libstdc++ is patched, so that
 	 * its throws reach the unwind stubs, prof.c) */

@@ -301,6 +301,18 @@ assert t == sorted(t, reverse=True), t
 assert d['program'] == '$P' and d['processes'] == 1"
 }
 
+@test "profile: a config with enabled = no, and no config at all, still profile" {
+	local cfg
+	cfg=$(printf '[cache]\nservers = %s\nenabled = no\n' "$MC_SOCK" | txc_config off)
+	same setjmp || return 1
+	prof "$BATS_TEST_TMPDIR/p.json" -c "$cfg" -- "$P" setjmp
+	[[ $status -eq 0 ]] || { echo "status $status: $stderr"; return 1; }
+	check "$BATS_TEST_TMPDIR/p.json" "assert fn('pl_triv')['calls'] == 10, fn('pl_triv')"
+	prof "$BATS_TEST_TMPDIR/p.json" -- "$P" setjmp
+	[[ $status -eq 0 ]] || { echo "status $status: $stderr"; return 1; }
+	check "$BATS_TEST_TMPDIR/p.json" "assert fn('pl_triv')['calls'] == 10"
+}
+
 @test "profile: bad usage" {
 	run --separate-stderr "$TXCACHE" profile
 	[[ $status -eq 64 && $stderr == *"no PROGRAM"* ]] || { echo "status $status: $stderr"; return 1; }
