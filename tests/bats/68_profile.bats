@@ -79,6 +79,8 @@ assert d['processes'] == 4, d['processes']"
 	[[ $status -eq 7 ]] || { echo "status $status"; return 1; }
 	[[ $output == out && $stderr == err ]] || { echo "out: $output err: $stderr"; return 1; }
 	check "$BATS_TEST_TMPDIR/p.json" "assert d['processes'] == 1"
+	prof "$BATS_TEST_TMPDIR/p.json" -c "$MIN" -- sh -c 'kill -TERM $$'
+	[[ $status -eq 143 ]] || { echo "killed: status $status"; return 1; }
 	# without -o the report follows the program's output on stdout
 	run --separate-stderr "$TXCACHE" profile -c "$MIN" -- sh -c 'printf "out\n"'
 	[[ $status -eq 0 && ${lines[0]} == out && ${lines[1]} == "txcache profile: sh: "* ]] ||
