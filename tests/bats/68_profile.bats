@@ -103,6 +103,7 @@ for i in range(4):
 			[cache]
 			servers = $MC_SOCK
 			namespace = prof68
+			timeout_ms = 2000
 			log = info
 
 			[function ZSTD_compressCCtx]
@@ -121,14 +122,15 @@ for i in range(4):
 	txc_mc_flush
 	run_shim --separate-stderr "$cfg" mksquashfs "$src" "$t/cached.img" "${args[@]}"
 	[[ $status -eq 0 ]] || { echo "cached run: status $status: $stderr"; return 1; }
-	local hits misses
+	local hits misses errors
 	hits=$(sed -n 's/^txcache: stats ZSTD_compressCCtx: hits=\([0-9]*\).*/\1/p' <<<"$stderr")
 	misses=$(sed -n 's/^txcache: stats ZSTD_compressCCtx: .*misses=\([0-9]*\).*/\1/p' <<<"$stderr")
-	[[ -n $hits && -n $misses ]] || { echo "no stats line: $stderr"; return 1; }
+	errors=$(sed -n 's/^txcache: stats ZSTD_compressCCtx: .*errors=\([0-9]*\).*/\1/p' <<<"$stderr")
+	[[ -n $hits && -n $misses && -n $errors ]] || { echo "no stats line: $stderr"; return 1; }
 	check "$t/p.json" "
 r = fn('ZSTD_compressCCtx')
 assert r and r['signature'], d['functions'][:3]
-assert r['calls'] == $hits + $misses and r['calls'] > 10, (r, $hits, $misses)
+assert r['calls'] == $hits + $misses + $errors and r['calls'] > 10, (r, $hits, $misses, $errors)
 assert 0 < r['keys'] <= r['calls'] and r['unkeyed_calls'] == 0, r
 assert d['functions'][0]['function'] == 'ZSTD_compressCCtx', d['functions'][0]"
 }
