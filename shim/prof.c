@@ -19,6 +19,7 @@
 #include "log.h"
 #include "prof.h"
 #include "prof_tramp.h"
+#include "sigguard.h"
 
 /* One configured function's counters and its keys (open addressing on the
  * first 8 bytes of the key digest; 0 marks a free entry). */
@@ -117,6 +118,16 @@ static void child_zero(void)
 		memset(g_k, 0, (size_t)g_cfg->nfns * sizeof(*g_k));
 }
 
+/* Before exec* and _exit. Not from a signal handler (a handler that
+ * calls _exit): the flush formats, opens and asks dladdr, which may wait
+ * for a lock the interrupted code holds; that process's records are lost
+ * instead. */
+static void flush_before_exit(void)
+{
+	if (!sigguard_in_handler())
+		prof_flush();
+}
+
 int prof_init(const struct txc_config *cfg)
 {
 	const char *p = secure_getenv("TXCACHE_PROFILE");
@@ -146,7 +157,7 @@ int prof_init(const struct txc_config *cfg)
 		}
 		g_k = k;
 	}
-	prof_tramp_set_flush(prof_flush);
+	prof_tramp_set_flush(flush_before_exit);
 	pthread_atfork(NULL, NULL, child_zero);
 	g_on = true;
 	return 1;

@@ -20,7 +20,9 @@
  * unknown, a symptr to nowhere, a file that cannot be read); "lost": keyed
  * calls past PROF_KEYS distinct keys of the function, not itemized.
  * Written by a destructor, before exec* and _exit (their stubs flush:
- * prof_tramp.h), and by a fork child for its own calls (zeroed at fork).
+ * prof_tramp.h; not when called from a signal handler, whose process's
+ * records are then lost), and by a fork child for its own calls (zeroed
+ * at fork).
  */
 #ifndef TXC_PROF_H
 #define TXC_PROF_H
