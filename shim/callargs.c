@@ -19,6 +19,8 @@ static bool is_bytes_len(const struct txc_sig *sig, int i)
 bool callargs_given(const struct txc_sig *sig, int i)
 {
 	const struct txc_param *p = &sig->params[i];
+	if (p->kind == TXC_K_INOUT_SCALAR)
+		return p->keyed; /* its value on entry, or NULL */
 	if (!sig_param_keyed(p))
 		return false;
 	return p->kind != TXC_K_SCALAR || !is_bytes_len(sig, i);
@@ -72,6 +74,8 @@ int callargs_finish(const struct txc_sig *sig, struct txc_arg *args)
 	for (int i = 0; i < sig->nparams; i++) {
 		const struct txc_param *p = &sig->params[i];
 		struct txc_arg *a = &args[i];
+		if (p->kind == TXC_K_INOUT_SCALAR && p->keyed)
+			continue; /* given: a value, or NULL */
 		if (sig_param_is_out(p)) {
 			a->ptr = &present;
 			continue;
@@ -81,6 +85,13 @@ int callargs_finish(const struct txc_sig *sig, struct txc_arg *args)
 		uint64_t len = a->ptr ? a->len : 0;
 		if (p->size.from == TXC_SZ_LITERAL && a->ptr && len != p->size.literal)
 			return TXC_EINVAL;
+		if (p->size.from == TXC_SZ_DEREF) { /* bytes[*n]: n is given on its own */
+			const struct txc_arg *n = &args[p->size.param];
+			if (sig->params[p->size.param].keyed && a->ptr &&
+			    (!n->ptr || n->num != len))
+				return TXC_EINVAL;
+			continue;
+		}
 		if (p->size.from != TXC_SZ_PARAM)
 			continue;
 		int ref = p->size.param;

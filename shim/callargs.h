@@ -4,7 +4,9 @@
  *
  * The caller supplies one value per "given" parameter, in signature order:
  * keyed scalars, strings and bytes, except an integer parameter that is the
- * LEN of a bytes parameter (it is derived from the bytes' length). Then
+ * LEN of a bytes parameter (it is derived from the bytes' length); a keyed
+ * inout T * as its value on entry or NULL (bytes[*n] must then have *n
+ * bytes). Then
  * callargs_finish() fills in what a real call would have: derived lengths,
  * and every out-parameter as a non-NULL pointer. The key built from the
  * result is the key of the real call with those values.

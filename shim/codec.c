@@ -133,9 +133,9 @@ static uint64_t payload_size(const struct txc_sig *sig, const struct txc_result 
 		n += 1;
 		if (!o->present)
 			continue;
-		if (p->kind == TXC_K_OUT_SCALAR || has_cap(p))
+		if (sig_kind_is_out_scalar(p->kind) || has_cap(p))
 			n += 8;
-		if (p->kind != TXC_K_OUT_SCALAR && !add_blob(&n, o->data, o->len))
+		if (!sig_kind_is_out_scalar(p->kind) && !add_blob(&n, o->data, o->len))
 			return UINT64_MAX;
 	}
 	return n;
@@ -184,7 +184,7 @@ static void encode_payload(const struct txc_sig *sig, const struct txc_result *r
 		*w++ = o->present ? 1 : 0;
 		if (!o->present)
 			continue;
-		if (par->kind == TXC_K_OUT_SCALAR) {
+		if (sig_kind_is_out_scalar(par->kind)) {
 			put_u64(w, o->num);
 			w += 8;
 			continue;
@@ -243,6 +243,12 @@ static int out_len_ok(const struct txc_sig *sig, const struct txc_param *p,
 	}
 	if (p->len.from == TXC_SZ_LITERAL) {
 		want = p->len.literal;
+		return o->len == (want < o->cap ? want : o->cap);
+	}
+	if (p->len.from == TXC_SZ_DEREF) { /* [*n]: *n as stored, 0 through NULL */
+		const struct txc_out *n = &res->out[p->len.param];
+		const struct txc_type_info *ti = sig_type_info(sig->params[p->len.param].type);
+		want = !n->present || (ti->is_signed && (int64_t)n->num < 0) ? 0 : n->num;
 		return o->len == (want < o->cap ? want : o->cap);
 	}
 	return 1; /* [CAP:param]: checked at hit time, where the value is known */
@@ -385,7 +391,7 @@ static int decode_payload(const struct txc_sig *sig, struct reader *r, struct tx
 		o->present = present;
 		if (!present)
 			continue;
-		if (p->kind == TXC_K_OUT_SCALAR) {
+		if (sig_kind_is_out_scalar(p->kind)) {
 			if (!rd_u64(r, &o->num))
 				return 0;
 			continue;

@@ -213,7 +213,7 @@ static int parse_operand(struct parser *p, struct txc_cond_term *t, char *what, 
 	int i = sig_find_param(sig, name);
 	if (i < 0)
 		return fail(p, "no parameter named '%s'", name);
-	if (sig->params[i].kind != TXC_K_OUT_SCALAR)
+	if (!sig_kind_is_out_scalar(sig->params[i].kind))
 		return fail(p, "'*%s': only out scalar parameters (out T *) can be compared", name);
 	t->src = TXC_CS_OUT;
 	t->param = (uint8_t)i;

@@ -251,8 +251,12 @@ static void enter_section(struct loader *ld, const char *s, size_t n)
 			ld->sec = SEC_FN;
 		return;
 	}
+	if (n == 5 && memcmp(s, "types", 5) == 0) { /* may repeat: each line adds one */
+		ld->sec = SEC_TYPES;
+		return;
+	}
 	cfg_note(ld, ld->lineno, false,
-		 "unknown section [%.*s] (expected [cache] or [function NAME])",
+		 "unknown section [%.*s] (expected [cache], [function NAME] or [types])",
 		 n > 64 ? 64 : (int)n, s);
 }
 
@@ -384,6 +388,15 @@ static int on_value(void *user, const char *section, const char *name, const cha
 	}
 	if (ld->sec == SEC_SKIP)
 		return 1;
+	if (ld->sec == SEC_TYPES) { /* NAME = C scalar type, known to every signature */
+		char err[160];
+		if (sig_types_add(&ld->types, name, value, err, sizeof(err)) != 0)
+			cfg_note(ld, ld->lineno, false, "[types] %s: %s", name, err);
+		ld->cur = &ld->types_cur; /* a continued type is an error, not dropped */
+		ld->cur_multi = false;
+		ld->cur_key = "a [types] entry";
+		return 1;
+	}
 	if (ld->sec == SEC_FN) {
 		defs = fn_keys;
 		slots = ld->raw[ld->fn].k;

@@ -292,15 +292,19 @@ static void check_ignore(struct loader *ld, const struct raw *r, struct txc_sig 
 			cfg_note(ld, r->line, false, "ignore: empty entry");
 		} else if (j < 0) {
 			cfg_note(ld, r->line, false, "ignore: no parameter named '%s'", item);
+		} else if (sig->params[j].kind == TXC_K_INOUT_SCALAR && sig->params[j].keyed) {
+			sig->params[j].keyed = false; /* its value on entry; NULL-ness stays */
 		} else if (!sig_param_keyed(&sig->params[j])) {
 			enum txc_kind kd = sig->params[j].kind;
-			cfg_note(ld, r->line, false,
-				 kd == TXC_K_SCALAR || kd == TXC_K_STRING || kd == TXC_K_BYTES ||
-					 kd == TXC_K_SYMPTR || sig_kind_is_file(kd)
-				     ? "ignore: '%s' is listed twice"
-				     : "ignore: '%s' is not keyed (only scalar, string, bytes, "
-				       "symptr and file parameters are)",
-				 item);
+			cfg_note(
+			    ld, r->line, false,
+			    kd == TXC_K_SCALAR || kd == TXC_K_STRING || kd == TXC_K_BYTES ||
+				    kd == TXC_K_SYMPTR || sig_kind_is_file(kd) ||
+				    kd == TXC_K_INOUT_SCALAR
+				? "ignore: '%s' is listed twice"
+				: "ignore: '%s' is not keyed (only scalar, string, bytes, inout, "
+				  "symptr and file parameters are)",
+			    item);
 		} else {
 			sig->params[j].keyed = false;
 		}
@@ -354,7 +358,7 @@ static void check_fn(struct loader *ld, int i)
 	struct txc_sig sig;
 	if (!k[FK_SIGNATURE].val) {
 		cfg_note(ld, fc->line, false, "[function %s]: signature is required", fc->sig.name);
-	} else if (sig_parse(k[FK_SIGNATURE].val, &sig, err, sizeof(err))) {
+	} else if (sig_parse_types(k[FK_SIGNATURE].val, &ld->types, &sig, err, sizeof(err))) {
 		cfg_note(ld, k[FK_SIGNATURE].line, false, "signature: %s", err);
 	} else if (strcmp(sig.name, fc->sig.name) != 0) {
 		cfg_note(ld, k[FK_SIGNATURE].line, false,

@@ -89,6 +89,12 @@ static int resolve_target(struct loader *ld, int i, const struct target *t, int 
 		    "invalidates: %s takes %d argument%s, one per keyed parameter (%s), "
 		    "got %d",
 		    t->name, nkeyed, nkeyed == 1 ? "" : "s", list, t->nargs);
+	for (int p = 0; !t->star && p < ts->nparams; p++) /* not mapped from a call */
+		if (ts->params[p].kind == TXC_K_INOUT_SCALAR && ts->params[p].keyed)
+			return cfg_note(ld, line, false,
+					"invalidates: %s is keyed by inout '%s', which no argument "
+					"can stand for: use %s(*)",
+					t->name, ts->params[p].name, t->name);
 	for (int p = 0, a = 0; !t->star && p < ts->nparams; p++) {
 		const struct txc_param *tp = &ts->params[p];
 		if (!sig_param_keyed(tp))

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "sig.h"
 
 enum {
 	CK_SERVERS,
@@ -90,7 +91,7 @@ struct cfg_note {
 };
 
 enum line_kind { LK_BLANK, LK_KEY, LK_CONT };
-enum section { SEC_NONE, SEC_CACHE, SEC_FN, SEC_SKIP };
+enum section { SEC_NONE, SEC_CACHE, SEC_FN, SEC_SKIP, SEC_TYPES };
 
 struct loader {
 	struct txc_config *cfg;
@@ -116,6 +117,9 @@ struct loader {
 	struct raw *cur; /* what a continuation line extends, or NULL */
 	bool cur_multi;
 	const char *cur_key;
+
+	struct txc_sig_types types; /* [types]: the signatures parse with them */
+	struct raw types_cur;	    /* what a continuation of a [types] line extends: nothing */
 
 	struct cfg_note *notes;
 	int nnotes, notecap, dropped;

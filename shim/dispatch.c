@@ -338,14 +338,14 @@ static void drop_outs(const struct txc_sig *sig, struct txc_result *res)
 			res->out[i].present = false;
 }
 
-static void store_result(struct fn_rt *f, void *ret, void **args, const struct txc_key *key,
-			 const struct txc_lookup *lk, const struct miss *m,
-			 const struct capture_call *cc)
+static void store_result(struct fn_rt *f, void *ret, void **args, const struct txc_arg *entry,
+			 const struct txc_key *key, const struct txc_lookup *lk,
+			 const struct miss *m, const struct capture_call *cc)
 {
 	const struct txc_sig *sig = &f->fc->sig;
 	int64_t cost = m->cost;
 	struct txc_result res;
-	int rc = result_collect(sig, ret, args, &res);
+	int rc = result_collect(sig, ret, args, entry, &res);
 	res.err_set = m->err_set;
 	res.err = m->err_set ? m->err : 0;
 	if (!cond_holds(&f->fc->cache_if, &res)) {
@@ -492,7 +492,7 @@ static void run_miss(struct closure_ud *ud, struct call *c, const struct txc_key
 			"changed)",
 			f->fc->sig.name, key->text);
 	} else {
-		store_result(f, c->ret, c->args, key, lk, &m, &cc);
+		store_result(f, c->ret, c->args, c->a, key, lk, &m, &cc);
 	}
 	capture_free(&cc);
 	retstr_adopt(&f->rs, c->ret);

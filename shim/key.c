@@ -25,7 +25,10 @@
  *                          and 8 bytes LE each of dev, ino, size, mtime s,
  *                          mtime ns, ctime s, ctime ns (file), or of size
  *                          and the 16 bytes of the content hash (content)
+ *     keyed inout T *      'N' when NULL; else 'W', 1 byte enum txc_type,
+ *                          8 bytes LE portable value it points to on entry
  *     out kinds            'O', 1 byte: 1 for a non-NULL pointer, 0 for NULL
+ *                          (an ignored inout T * too)
  *     anything else        'X' (ptr, ignored, out fd, out stream): holds
  *                          the position; a descriptor or stream is never
  *                          keyed, whatever its number or NULL-ness
@@ -216,7 +219,14 @@ static void enc_param(struct kenc *e, const struct txc_param *p, const struct tx
 {
 	uint8_t *w;
 
-	if (sig_param_is_out(p)) {
+	if (p->kind == TXC_K_INOUT_SCALAR && p->keyed && a->ptr) {
+		w = enc_room(e, 10);
+		w[0] = 'W';
+		w[1] = (uint8_t)p->type;
+		put_le64(w + 2, a->num);
+	} else if (p->kind == TXC_K_INOUT_SCALAR && p->keyed) {
+		*enc_room(e, 1) = 'N';
+	} else if (sig_param_is_out(p)) {
 		w = enc_room(e, 2);
 		w[0] = 'O';
 		w[1] = a->ptr != NULL;
@@ -339,10 +349,18 @@ static uint64_t bytes_len(const struct txc_sig *sig, const struct txc_size *sz, 
 
 	if (sz->from == TXC_SZ_LITERAL)
 		return sz->literal;
-	if (sz->from != TXC_SZ_PARAM || sz->param < 0 || sz->param >= nparams_of(sig))
+	if ((sz->from != TXC_SZ_PARAM && sz->from != TXC_SZ_DEREF) || sz->param < 0 ||
+	    sz->param >= nparams_of(sig))
 		return 0;
 	ref = &sig->params[sz->param];
 	ti = sig_type_info(ref->type);
+	if (sz->from == TXC_SZ_DEREF) { /* bytes[*n]: *n on entry, 0 through NULL */
+		const void *at = *(const void *const *)avalue[sz->param];
+		if (!at || !ti || ti->is_float || ti->size == 0)
+			return 0;
+		v = sig_scalar_load(ref->type, at);
+		return ti->is_signed && (int64_t)v < 0 ? 0 : v;
+	}
 	if (ref->kind != TXC_K_SCALAR || !ti || ti->is_float || ti->size == 0)
 		return 0;
 	v = sig_scalar_load(ref->type, avalue[sz->param]);
@@ -380,6 +398,10 @@ void key_args_from_ffi(const struct txc_sig *sig, void *const *avalue, struct tx
 			break;
 		case TXC_K_OUT_FD: /* an int: never read as a pointer */
 			a->num = (uint64_t)(int64_t) * (const int *)avalue[i];
+			break;
+		case TXC_K_INOUT_SCALAR: /* the value on entry: the key's, and a CAP's */
+			a->ptr = *(void *const *)avalue[i];
+			a->num = a->ptr ? sig_scalar_load(p->type, a->ptr) : 0;
 			break;
 		default:
 			a->ptr = *(void *const *)avalue[i];

@@ -45,7 +45,8 @@ struct txc_key_fn {
 
 /* The value of one parameter of a call, as the encoder sees it. */
 struct txc_arg {
-	uint64_t num;			/* SCALAR: portable form (sig_scalar_load) */
+	uint64_t num;			/* SCALAR: portable form (sig_scalar_load);
+					 * INOUT_SCALAR: the value on entry, 0 for NULL */
 	const void *ptr;		/* STRING, BYTES: the data, NULL for a NULL pointer;
 					 * SYMPTR: the pointer (key_args_from_ffi), then its
 					 * text (symptr_args_text) before key_build;

@@ -48,6 +48,14 @@ static uint64_t size_value(const struct txc_sig *sig, const struct txc_size *sz,
 		t = sig->ret_type;
 		v = result_ret_load(sig, ret);
 		break;
+	case TXC_SZ_DEREF: { /* what it points to now; NULL counts as 0 */
+		const void *at = *(void **)args[sz->param];
+		if (!at)
+			return 0;
+		t = sig->params[sz->param].type;
+		v = sig_scalar_load(t, at);
+		break;
+	}
 	default:
 		return 0;
 	}
@@ -120,7 +128,7 @@ int result_outs_fit(const struct txc_sig *sig, void **args, const struct txc_res
 		void *dst = *(void **)args[i];
 		if ((dst != NULL) != res->out[i].present)
 			return TXC_ECORRUPT; /* the key covers NULL-ness: cannot happen honestly */
-		if (!dst || p->kind == TXC_K_OUT_SCALAR)
+		if (!dst || sig_kind_is_out_scalar(p->kind))
 			continue;
 		int rc = buffer_fits(sig, p, args, res, &res->out[i]);
 		if (rc != 0)
@@ -137,7 +145,7 @@ void result_outs_write(const struct txc_sig *sig, void **args, const struct txc_
 		if (!dst || res->outs_dropped) /* outs_if said no: the caller's stay */
 			continue;
 		const struct txc_out *o = &res->out[i];
-		if (p->kind == TXC_K_OUT_SCALAR) {
+		if (sig_kind_is_out_scalar(p->kind)) {
 			sig_scalar_store(p->type, o->num, dst);
 		} else {
 			if (o->len)
@@ -152,7 +160,20 @@ void result_outs_write(const struct txc_sig *sig, void **args, const struct txc_
  * out string was left without a NUL inside its capacity (not storable
  * unless outs_if drops the outs); that out reads as absent, the rest is
  * read all the same. */
-int result_collect(const struct txc_sig *sig, void *ret, void **args, struct txc_result *res)
+/* A CAP read through a pointer is its value on entry: the real call may
+ * have overwritten it (compress2's *destLen). */
+static uint64_t entry_cap(const struct txc_sig *sig, const struct txc_size *sz,
+			  const struct txc_arg *entry)
+{
+	if (!entry || sz->param < 0 || !entry[sz->param].ptr)
+		return 0;
+	uint64_t v = entry[sz->param].num;
+	bool neg = sig_type_info(sig->params[sz->param].type)->is_signed && (int64_t)v < 0;
+	return neg ? 0 : v;
+}
+
+int result_collect(const struct txc_sig *sig, void *ret, void **args, const struct txc_arg *entry,
+		   struct txc_result *res)
 {
 	int bad = 0;
 	memset(res, 0, sizeof(*res));
@@ -171,11 +192,12 @@ int result_collect(const struct txc_sig *sig, void *ret, void **args, struct txc
 		if (!src)
 			continue;
 		o->present = true;
-		if (p->kind == TXC_K_OUT_SCALAR) {
+		if (sig_kind_is_out_scalar(p->kind)) {
 			o->num = sig_scalar_load(p->type, src);
 			continue;
 		}
-		uint64_t cap = size_value(sig, &p->size, args, ret);
+		uint64_t cap = p->size.from == TXC_SZ_DEREF ? entry_cap(sig, &p->size, entry)
+							    : size_value(sig, &p->size, args, ret);
 		o->data = src;
 		o->cap = cap;
 		if (p->kind == TXC_K_OUT_STRING) {

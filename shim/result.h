@@ -38,10 +38,14 @@ int result_outs_fit(const struct txc_sig *sig, void **args, const struct txc_res
 void result_outs_write(const struct txc_sig *sig, void **args, const struct txc_result *res);
 
 /* Fills RES from the real call's RET and out-buffers, with each buffer's
- * capacity; pointers borrow the caller's memory. errno is not touched:
+ * capacity; pointers borrow the caller's memory. ENTRY holds the key's
+ * arguments taken before the call (key_args_from_ffi): a CAP read through
+ * a pointer ("*destLen") is its value there (NULL: 0, as through a NULL
+ * pointer); the LEN of out bytes[*n] is *n after the call. errno is not touched:
  * the caller sets RES->err_set and RES->err. Returns 0, or TXC_EINVAL when an out string has no NUL
  * within its capacity (such a result is not stored, unless outs_if drops
  * its outs); that out reads as absent and every other part is read. */
-int result_collect(const struct txc_sig *sig, void *ret, void **args, struct txc_result *res);
+int result_collect(const struct txc_sig *sig, void *ret, void **args, const struct txc_arg *entry,
+		   struct txc_result *res);
 
 #endif

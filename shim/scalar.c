@@ -126,7 +126,7 @@ bool sig_param_keyed(const struct txc_param *p)
 bool sig_param_is_out(const struct txc_param *p)
 {
 	return p->kind == TXC_K_OUT_STRING || p->kind == TXC_K_OUT_BYTES ||
-	       p->kind == TXC_K_OUT_SCALAR;
+	       sig_kind_is_out_scalar(p->kind);
 }
 
 bool sig_param_is_capture(const struct txc_param *p)

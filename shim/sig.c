@@ -4,8 +4,9 @@
  * bounded by the text length (itself capped at SIG_TEXT_MAX), so the parser
  * can be fed arbitrary bytes.
  *
- * Over 500 lines on purpose: the grammar, its error messages and the
- * canonical printer must stay in step, and one file keeps them so.
+ * Over 500 lines on purpose: the grammar and its error messages must stay
+ * in step, and one file keeps them so. The canonical printer is
+ * sig_canon.c, the typedef tables sigtypes.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "err.h"
 #include "fmt.h"
 #include "sig.h"
+#include "sigtypes.h"
 
 #define SIG_TEXT_MAX 8192
 #define SIG_LIT_MAX  (1u << 30) /* largest literal size: keeps buffers sane */
@@ -36,6 +38,7 @@ struct size_ref {
 struct parser {
 	const char *p, *end;
 	struct txc_sig *sig;
+	const struct txc_sig_types *types; /* [types] of the config, or NULL */
 	char *err;
 	size_t errcap;
 	struct size_ref size[TXC_MAX_PARAMS], len[TXC_MAX_PARAMS];
@@ -134,33 +137,38 @@ static const char *tok_desc(struct tok t, char *buf, size_t cap)
 	return buf;
 }
 
-/* Words that can never be a name: they would make the text ambiguous. */
-static bool is_reserved(struct tok t)
+enum { W_SIGNED, W_UNSIGNED, W_CHAR, W_SHORT, W_INT, W_LONG, W_COUNT };
+static const char *const c_words[W_COUNT] = {"signed", "unsigned", "char", "short", "int", "long"};
+
+static bool is_qual(struct tok t)
 {
-	static const char *const words[] = {
-	    "ret",	"out",	 "string", "bytes",  "ptr",   "owned", "void",	 "symptr",
-	    "const",	"char",	 "short",  "int",    "long",  "float", "double", "signed",
-	    "unsigned", "_Bool", "bool",   "struct", "union", "enum",
-	};
+	return t.kind == TK_IDENT && sigtypes_is_qualifier(t.s, t.len);
+}
+
+/* True when T starts a C type: a type word, a typedef name, void, or
+ * struct/union/enum. Such a word is never a parameter name. */
+static bool is_type_start(const struct parser *ps, struct tok t)
+{
+	static const char *const words[] = {"void", "struct", "union", "enum"};
+	enum txc_type dummy;
+	if (t.kind != TK_IDENT)
+		return false;
+	for (int k = 0; k < W_COUNT; k++)
+		if (tok_is(t, c_words[k]))
+			return true;
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (tok_is(t, words[i]))
 			return true;
-	return false;
+	return sigtypes_lookup(t.s, t.len, ps->types, &dummy) == 1;
 }
 
-static const struct {
-	const char *name;
-	enum txc_type type;
-} typedef_names[] = {
-    {"size_t", TXC_T_SIZE},  {"ssize_t", TXC_T_SSIZE}, {"int8_t", TXC_T_I8},
-    {"uint8_t", TXC_T_U8},   {"int16_t", TXC_T_I16},   {"uint16_t", TXC_T_U16},
-    {"int32_t", TXC_T_I32},  {"uint32_t", TXC_T_U32},  {"int64_t", TXC_T_I64},
-    {"uint64_t", TXC_T_U64}, {"bool", TXC_T_BOOL},     {"_Bool", TXC_T_BOOL},
-    {"float", TXC_T_FLOAT},  {"double", TXC_T_DOUBLE},
-};
-
-enum { W_SIGNED, W_UNSIGNED, W_CHAR, W_SHORT, W_INT, W_LONG, W_COUNT };
-static const char *const c_words[W_COUNT] = {"signed", "unsigned", "char", "short", "int", "long"};
+/* Words that can never be a name: C's type words and qualifiers. The
+ * language's own words (out, string, ret, ...) can: a name is always in
+ * a place where no kind can be. */
+static bool is_reserved(const struct parser *ps, struct tok t)
+{
+	return is_type_start(ps, t) || is_qual(t);
+}
 
 /* Maps counts of the C type words to a type, or TXC_T_VOID when the
  * combination is not a C type. Order of the words does not matter, as in C. */
@@ -188,12 +196,8 @@ static enum txc_type combine_words(const int *w)
  * Returns 0 and *T, or 1 when FIRST does not start a scalar type. */
 static int parse_scalar(struct parser *ps, const char *ctx, struct tok first, enum txc_type *t)
 {
-	for (size_t i = 0; i < sizeof(typedef_names) / sizeof(typedef_names[0]); i++) {
-		if (tok_is(first, typedef_names[i].name)) {
-			*t = typedef_names[i].type;
-			return 0;
-		}
-	}
+	if (first.kind == TK_IDENT && sigtypes_lookup(first.s, first.len, ps->types, t))
+		return 0;
 	int w[W_COUNT] = {0};
 	struct tok cur = first;
 	bool any = false;
@@ -212,12 +216,10 @@ static int parse_scalar(struct parser *ps, const char *ctx, struct tok first, en
 	if (!any)
 		return 1;
 	*t = combine_words(w);
-	for (size_t i = 0; i < sizeof(typedef_names) / sizeof(typedef_names[0]); i++) {
-		if (tok_is(cur, typedef_names[i].name)) {
-			lex_next(ps); /* "long double", "unsigned size_t" */
-			*t = TXC_T_VOID;
-			break;
-		}
+	enum txc_type other;
+	if (cur.kind == TK_IDENT && sigtypes_lookup(cur.s, cur.len, ps->types, &other)) {
+		lex_next(ps); /* "long double", "unsigned size_t" */
+		*t = TXC_T_VOID;
 	}
 	if (*t == TXC_T_VOID) {
 		size_t n = (size_t)(ps->p - first.s);
@@ -263,6 +265,11 @@ static int parse_brackets(struct parser *ps, const char *ctx, struct txc_size *s
 					    t.len > 30 ? 30 : (int)t.len, t.s, SIG_LIT_MAX);
 			s->from = TXC_SZ_LITERAL;
 			s->literal = v;
+		} else if (tok_is(t, "*")) { /* read through a pointer: "*destLen" */
+			if (copy_name(ps, lex_next(ps), r->name, ctx))
+				return TXC_EINVAL;
+			s->from = TXC_SZ_DEREF;
+			r->set = 1;
 		} else if (t.kind == TK_IDENT) {
 			if (copy_name(ps, t, r->name, ctx))
 				return TXC_EINVAL;
@@ -283,111 +290,272 @@ static int parse_brackets(struct parser *ps, const char *ctx, struct txc_size *s
 	return 0;
 }
 
-/* Explains why a C pointer type is not accepted, after "T *". */
-static int pointer_hint(struct parser *ps, const char *ctx, enum txc_type t)
+/* A C type as a header writes it, before the name: "const Bytef *",
+ * "struct z_stream_s *", "z_streamp". */
+enum base { B_NONE, B_SCALAR, B_VOID, B_OPAQUE };
+struct cdecl {
+	enum base base;
+	enum txc_type type; /* B_SCALAR */
+	int stars;
+	bool is_const;	       /* const before the first star: "const char *" */
+	bool unknown;	       /* B_OPAQUE from a name no table knows */
+	const char *from, *to; /* the text of the base type, for messages */
+};
+
+/* Skips qualifiers; true when one of them was const. */
+static bool skip_quals(struct parser *ps)
 {
-	if (t == TXC_T_CHAR)
-		return fail(ps,
-			    "%s: use 'string' for a const char * (or 'out string[CAP]' for a "
-			    "buffer)",
-			    ctx);
-	return fail(ps, "%s: use 'out %s *' for a pointer the function writes, or 'ptr'", ctx,
-		    sig_type_info(t)->name);
+	bool c = false;
+	while (is_qual(lex_peek(ps)))
+		c |= tok_is(lex_next(ps), "const");
+	return c;
 }
 
-static int parse_out(struct parser *ps, struct txc_param *pm, int i, const char *ctx)
+/* The base type of a declarator; B_NONE when the next word is a name. */
+static int parse_base(struct parser *ps, const char *ctx, struct cdecl *d)
+{
+	struct tok t = lex_peek(ps);
+	if (is_type_start(ps, t)) {
+		lex_next(ps);
+		if (tok_is(t, "void")) {
+			d->base = B_VOID;
+		} else if (tok_is(t, "struct") || tok_is(t, "union") || tok_is(t, "enum")) {
+			if (lex_next(ps).kind != TK_IDENT)
+				return fail(ps, "%s: expected a name after '%.*s'", ctx, (int)t.len,
+					    t.s);
+			d->base = B_OPAQUE;
+		} else {
+			int rc = parse_scalar(ps, ctx, t, &d->type);
+			if (rc)
+				return rc < 0 ? rc : fail(ps, "%s: unknown type", ctx);
+			d->base = B_SCALAR;
+		}
+	} else if (t.kind == TK_IDENT) {
+		/* a typedef no table knows, when a star or a name follows it */
+		struct parser la = *ps;
+		lex_next(&la);
+		struct tok n = lex_peek(&la);
+		if (tok_is(n, "*") || n.kind == TK_IDENT) {
+			*ps = la;
+			d->base = B_OPAQUE;
+			d->unknown = true;
+		}
+	}
+	return 0;
+}
+
+/* Qualifiers, base type, stars: everything of a declarator but its name. */
+static int parse_ctype(struct parser *ps, const char *ctx, struct cdecl *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->is_const = skip_quals(ps);
+	d->from = lex_peek(ps).s;
+	int rc = parse_base(ps, ctx, d);
+	if (rc)
+		return rc;
+	d->to = ps->p;
+	for (;;) {
+		bool c = skip_quals(ps);
+		if (d->stars == 0)
+			d->is_const |= c;
+		if (!lex_accept(ps, "*"))
+			break;
+		d->stars++;
+	}
+	if (d->stars > 0 && d->base == B_NONE)
+		return fail(ps, "%s: '*' without a type", ctx);
+	return 0;
+}
+
+/* The name after the type, if any: any word but C's type words, so the
+ * language's own words (out, string, ret, ...) are names here. */
+static int parse_name(struct parser *ps, struct txc_param *pm, int i, const char *ctx)
+{
+	struct tok t = lex_peek(ps);
+	if (t.kind != TK_IDENT)
+		return 0;
+	if (is_reserved(ps, t))
+		return fail(ps, "%s: '%.*s' cannot be a parameter name", ctx, (int)t.len, t.s);
+	lex_next(ps);
+	if (copy_name(ps, t, pm->name, ctx))
+		return TXC_EINVAL;
+	for (int j = 0; j < i; j++)
+		if (strcmp(ps->sig->params[j].name, pm->name) == 0)
+			return fail(ps, "%s: duplicate parameter name '%s'", ctx, pm->name);
+	return 0;
+}
+
+static bool is_integer(enum txc_type t);
+
+static bool is_char(enum txc_type t)
+{
+	return t == TXC_T_CHAR || t == TXC_T_SCHAR || t == TXC_T_UCHAR;
+}
+
+/* What a kind accepts as the C type after it. */
+enum want { WANT_CHARS, WANT_BUFFER, WANT_POINTER, WANT_INT };
+
+/* Checks that the C type given after a kind agrees with the kind. */
+static int check_ctype(struct parser *ps, const char *ctx, const char *kw, const struct cdecl *d,
+		       enum want w)
+{
+	static const char *const need[] = {"a char *", "a pointer to the buffer", "a pointer",
+					   "an int"};
+	if (d->base == B_NONE)
+		return 0;
+	bool ok = false;
+	if (w == WANT_CHARS)
+		ok = d->stars == 1 && d->base == B_SCALAR && is_char(d->type);
+	else if (w == WANT_BUFFER)
+		ok = d->stars == 1;
+	else if (w == WANT_POINTER)
+		ok = d->stars >= 1 || d->base == B_OPAQUE;
+	else
+		ok = d->stars == 0 && d->base == B_SCALAR && is_integer(d->type);
+	if (ok)
+		return 0;
+	size_t n = (size_t)(ps->p - d->from);
+	while (n > 0 && is_space(d->from[n - 1]))
+		n--;
+	return fail(ps, "%s: '%s' needs %s, not '%.*s'", ctx, kw, need[w], n > 60 ? 60 : (int)n,
+		    d->from);
+}
+
+/* After a kind: the C declarator a header has ("const Bytef *source"),
+ * checked against the kind, then the name. */
+static int parse_decl(struct parser *ps, struct txc_param *pm, int i, const char *ctx,
+		      const char *kw, enum want w)
+{
+	struct cdecl d;
+	int rc = parse_ctype(ps, ctx, &d);
+	if (rc == 0)
+		rc = check_ctype(ps, ctx, kw, &d, w);
+	if (rc == 0)
+		rc = parse_name(ps, pm, i, ctx);
+	return rc;
+}
+
+/* Explains which kinds fit a C pointer given without one. */
+static int pointer_hint(struct parser *ps, const char *ctx, const struct cdecl *d)
+{
+	int n = (int)(d->to - d->from);
+	n = n > 40 ? 40 : n;
+	if (d->stars == 1 && d->base == B_SCALAR && d->type == TXC_T_CHAR)
+		return fail(ps,
+			    "%s: a char * needs a kind: 'out string[CAP]' or 'out bytes[CAP]' when "
+			    "the function writes it; use 'string' for a const char * it only reads",
+			    ctx);
+	if (d->stars == 1 && d->base == B_SCALAR)
+		return fail(ps,
+			    "%s: '%.*s *' needs a kind: 'out %.*s *' or 'inout %.*s *' (one value "
+			    "written through it), 'bytes[LEN]' (an array it reads), 'out "
+			    "bytes[CAP]' (an array it writes) or 'ptr'",
+			    ctx, n, d->from, n, d->from, n, d->from);
+	if (d->stars == 1 && d->base == B_VOID)
+		return fail(ps,
+			    "%s: a void * needs a kind: use 'ptr' (passed through), 'bytes[LEN]' "
+			    "(read) or 'out bytes[CAP]' (written)",
+			    ctx);
+	return fail(ps,
+		    "%s: a pointer to '%.*s' needs a kind: 'ptr' (passed through) or 'bytes[LEN]'",
+		    ctx, n, d->from);
+}
+
+/* A parameter without a kind, as C writes it: a scalar type means a
+ * scalar, const char * a string; other pointers need a kind. */
+static int parse_plain(struct parser *ps, struct txc_param *pm, int i, const char *ctx)
+{
+	char desc[64];
+	struct cdecl d;
+	struct parser at = *ps;
+	skip_quals(&at);
+	struct tok t = lex_peek(&at);
+	if (t.kind != TK_IDENT)
+		return fail(ps, "%s: expected a type, got %s", ctx,
+			    tok_desc(t, desc, sizeof(desc)));
+	int rc = parse_ctype(ps, ctx, &d);
+	if (rc)
+		return rc;
+	if (d.base == B_NONE || (d.unknown && d.stars == 0))
+		return fail(ps, "%s: unknown type %s", ctx, tok_desc(t, desc, sizeof(desc)));
+	if (d.base == B_VOID && d.stars == 0)
+		return fail(ps, "%s: void is only allowed as a return type", ctx);
+	if (d.base == B_OPAQUE && d.stars == 0)
+		return fail(ps, "%s: a struct passed by value cannot be cached", ctx);
+	if (d.stars == 1 && d.base == B_SCALAR && is_char(d.type) && d.is_const) {
+		pm->kind = TXC_K_STRING;
+	} else if (d.stars == 0) {
+		pm->kind = TXC_K_SCALAR;
+		pm->type = d.type;
+	} else {
+		return pointer_hint(ps, ctx, &d);
+	}
+	pm->keyed = true;
+	return parse_name(ps, pm, i, ctx);
+}
+
+/* out ... and inout T *; the word itself was read. */
+static int parse_out(struct parser *ps, struct txc_param *pm, int i, const char *ctx, bool inout)
 {
 	char d[64];
+	skip_quals(ps);
 	struct tok t = lex_next(ps);
-	if (tok_is(t, "string")) {
+	if (!inout && tok_is(t, "string")) {
 		pm->kind = TXC_K_OUT_STRING;
-		return parse_brackets(ps, ctx, &pm->size, &ps->size[i], NULL, NULL);
+		int rc = parse_brackets(ps, ctx, &pm->size, &ps->size[i], NULL, NULL);
+		return rc ? rc : parse_decl(ps, pm, i, ctx, "out string", WANT_CHARS);
 	}
-	if (tok_is(t, "bytes")) {
+	if (!inout && tok_is(t, "bytes")) {
 		pm->kind = TXC_K_OUT_BYTES;
-		return parse_brackets(ps, ctx, &pm->size, &ps->size[i], &pm->len, &ps->len[i]);
+		int rc = parse_brackets(ps, ctx, &pm->size, &ps->size[i], &pm->len, &ps->len[i]);
+		if (rc)
+			return rc;
+		if (pm->size.from == TXC_SZ_DEREF && pm->len.from == TXC_SZ_NONE) {
+			pm->len = pm->size; /* out bytes[*n] means [*n:*n] */
+			ps->len[i] = ps->size[i];
+		}
+		return parse_decl(ps, pm, i, ctx, "out bytes", WANT_BUFFER);
 	}
-	if (tok_is(t, "fd") || tok_is(t, "stream")) {
-		pm->kind = tok_is(t, "fd") ? TXC_K_OUT_FD : TXC_K_OUT_STREAM;
-		pm->type = tok_is(t, "fd") ? TXC_T_INT : TXC_T_VOID; /* passed as an int */
-		return 0;
+	if (!inout && (tok_is(t, "fd") || tok_is(t, "stream"))) {
+		bool fd = tok_is(t, "fd");
+		pm->kind = fd ? TXC_K_OUT_FD : TXC_K_OUT_STREAM;
+		pm->type = fd ? TXC_T_INT : TXC_T_VOID; /* passed as an int */
+		return parse_decl(ps, pm, i, ctx, fd ? "out fd" : "out stream",
+				  fd ? WANT_INT : WANT_POINTER);
 	}
 	int rc = parse_scalar(ps, ctx, t, &pm->type);
 	if (rc < 0)
 		return rc;
+	if (rc > 0 && inout)
+		return fail(ps, "%s: unknown inout type %s (expected T *, T a scalar type)", ctx,
+			    tok_desc(t, d, sizeof(d)));
 	if (rc > 0)
 		return fail(ps,
 			    "%s: unknown out type %s (expected string[CAP], bytes[CAP], T *, fd "
 			    "or stream)",
 			    ctx, tok_desc(t, d, sizeof(d)));
+	skip_quals(ps);
 	if (!lex_accept(ps, "*"))
-		return fail(ps, "%s: expected '*' after 'out %s'", ctx,
+		return fail(ps, "%s: expected '*' after '%s %s'", ctx, inout ? "inout" : "out",
 			    sig_type_info(pm->type)->name);
-	pm->kind = TXC_K_OUT_SCALAR;
-	return 0;
+	skip_quals(ps);
+	pm->kind = inout ? TXC_K_INOUT_SCALAR : TXC_K_OUT_SCALAR;
+	pm->keyed = inout; /* the value on entry, unless ignored */
+	return parse_name(ps, pm, i, ctx);
 }
 
 /* "file" (already read) or "file:content": a path keyed by its file. */
-static int parse_file(struct parser *ps, struct txc_param *pm, const char *ctx)
+static int parse_file(struct parser *ps, struct txc_param *pm, int i, const char *ctx)
 {
 	pm->kind = TXC_K_FILE;
 	pm->keyed = true;
-	if (!lex_accept(ps, ":"))
-		return 0;
-	if (!lex_accept(ps, "content"))
-		return fail(ps, "%s: expected 'content' after 'file:' (file or file:content)", ctx);
-	pm->kind = TXC_K_FILE_CONTENT;
-	return 0;
-}
-
-/* The type part of parameter I: everything before its name. */
-static int parse_param_type(struct parser *ps, struct txc_param *pm, int i, const char *ctx)
-{
-	char d[64];
-	struct tok t = lex_next(ps);
-	if (t.kind != TK_IDENT)
-		return fail(ps, "%s: expected a type, got %s", ctx, tok_desc(t, d, sizeof(d)));
-	if (tok_is(t, "out"))
-		return parse_out(ps, pm, i, ctx);
-	if (tok_is(t, "string")) {
-		pm->kind = TXC_K_STRING;
-		pm->keyed = true;
-		return 0;
+	if (lex_accept(ps, ":")) {
+		if (!lex_accept(ps, "content"))
+			return fail(
+			    ps, "%s: expected 'content' after 'file:' (file or file:content)", ctx);
+		pm->kind = TXC_K_FILE_CONTENT;
 	}
-	if (tok_is(t, "bytes")) {
-		pm->kind = TXC_K_BYTES;
-		pm->keyed = true;
-		return parse_brackets(ps, ctx, &pm->size, &ps->size[i], NULL, NULL);
-	}
-	if (tok_is(t, "ptr")) {
-		pm->kind = TXC_K_PTR;
-		return 0;
-	}
-	if (tok_is(t, "symptr")) {
-		pm->kind = TXC_K_SYMPTR;
-		pm->keyed = true;
-		return 0;
-	}
-	if (tok_is(t, "file")) /* not reserved: "string file" stays a valid name */
-		return parse_file(ps, pm, ctx);
-	if (tok_is(t, "void"))
-		return fail(ps, "%s: void is only allowed as a return type%s", ctx,
-			    tok_is(lex_peek(ps), "*") ? " (use 'ptr' for a void *)" : "");
-	if (tok_is(t, "const"))
-		return fail(ps,
-			    "%s: use 'string' for a const char *, 'bytes[LEN]' for a const "
-			    "void *",
-			    ctx);
-	int rc = parse_scalar(ps, ctx, t, &pm->type);
-	if (rc < 0)
-		return rc;
-	if (rc > 0)
-		return fail(ps, "%s: unknown type %s", ctx, tok_desc(t, d, sizeof(d)));
-	if (tok_is(lex_peek(ps), "*"))
-		return pointer_hint(ps, ctx, pm->type);
-	pm->kind = TXC_K_SCALAR;
-	pm->keyed = true;
-	return 0;
+	return parse_decl(ps, pm, i, ctx, "file", WANT_CHARS);
 }
 
 /* "parameter N" or "parameter N (name)", the name looked up ahead when the
@@ -402,32 +570,41 @@ static void param_ctx(const struct parser *ps, int i, char *buf, size_t cap)
 		ntok++;
 		t = lex_next(&la);
 	}
-	if (ntok >= 2 && name.kind == TK_IDENT && name.len < TXC_NAME_MAX && !is_reserved(name))
+	if (ntok >= 2 && name.kind == TK_IDENT && name.len < TXC_NAME_MAX && !is_reserved(ps, name))
 		txc_fmt(buf, cap, "parameter %d (%.*s)", i + 1, (int)name.len, name.s);
 	else
 		txc_fmt(buf, cap, "parameter %d", i + 1);
 }
 
+/* One parameter: a kind and what follows it, or a C declaration. */
 static int parse_param(struct parser *ps, int i)
 {
 	struct txc_param *pm = &ps->sig->params[i];
 	char ctx[96];
 	param_ctx(ps, i, ctx, sizeof(ctx));
-	int rc = parse_param_type(ps, pm, i, ctx);
-	if (rc)
-		return rc;
 	struct tok t = lex_peek(ps);
-	if (t.kind != TK_IDENT)
-		return 0;
-	if (is_reserved(t))
-		return fail(ps, "%s: '%.*s' cannot be a parameter name", ctx, (int)t.len, t.s);
+	bool is_kind = tok_is(t, "out") || tok_is(t, "inout") || tok_is(t, "string") ||
+		       tok_is(t, "bytes") || tok_is(t, "ptr") || tok_is(t, "symptr") ||
+		       tok_is(t, "file");
+	if (!is_kind)
+		return parse_plain(ps, pm, i, ctx);
 	lex_next(ps);
-	if (copy_name(ps, t, pm->name, ctx))
-		return TXC_EINVAL;
-	for (int j = 0; j < i; j++)
-		if (strcmp(ps->sig->params[j].name, pm->name) == 0)
-			return fail(ps, "%s: duplicate parameter name '%s'", ctx, pm->name);
-	return 0;
+	if (tok_is(t, "out") || tok_is(t, "inout"))
+		return parse_out(ps, pm, i, ctx, tok_is(t, "inout"));
+	if (tok_is(t, "file")) /* not reserved: "string file" stays a valid name */
+		return parse_file(ps, pm, i, ctx);
+	pm->keyed = !tok_is(t, "ptr");
+	if (tok_is(t, "string")) {
+		pm->kind = TXC_K_STRING;
+		return parse_decl(ps, pm, i, ctx, "string", WANT_CHARS);
+	}
+	if (tok_is(t, "bytes")) {
+		pm->kind = TXC_K_BYTES;
+		int rc = parse_brackets(ps, ctx, &pm->size, &ps->size[i], NULL, NULL);
+		return rc ? rc : parse_decl(ps, pm, i, ctx, "bytes", WANT_BUFFER);
+	}
+	pm->kind = tok_is(t, "ptr") ? TXC_K_PTR : TXC_K_SYMPTR;
+	return parse_decl(ps, pm, i, ctx, tok_is(t, "ptr") ? "ptr" : "symptr", WANT_POINTER);
 }
 
 static int parse_return(struct parser *ps)
@@ -509,16 +686,32 @@ static bool is_integer(enum txc_type t)
 	return ti && ti->size > 0 && !ti->is_float && t != TXC_T_BOOL;
 }
 
-static void size_text(const struct txc_sig *sig, const struct txc_size *s, char *buf, size_t cap)
+/* "*name": NAME must be an integer written through a pointer. A CAP or an
+ * input length is read on entry, so only an inout has one; the LEN of out
+ * bytes is read after the call, where an out has it too. */
+static int resolve_deref(struct parser *ps, struct txc_size *s, int j, const char *ctx, bool is_len)
 {
-	if (s->from == TXC_SZ_LITERAL)
-		txc_fmt(buf, cap, "%llu", (unsigned long long)s->literal);
-	else if (s->from == TXC_SZ_RET)
-		txc_fmt(buf, cap, "ret");
-	else if (s->from == TXC_SZ_PARAM && s->param >= 0)
-		txc_fmt(buf, cap, "%s", sig->params[s->param].name);
+	const struct txc_param *ref = &ps->sig->params[j];
+	if (!sig_kind_is_out_scalar(ref->kind) || !is_integer(ref->type))
+		return fail(ps, "%s: '*%s' needs '%s' to be an inout (or out) integer: inout T *",
+			    ctx, ref->name, ref->name);
+	if (ref->kind != TXC_K_INOUT_SCALAR && !is_len)
+		return fail(ps, "%s: '*%s' is read on entry: '%s' must be inout T *, not out", ctx,
+			    ref->name, ref->name);
+	s->param = j;
+	return 0;
+}
+
+/* A size as written, before it is resolved: "n", "*n", "ret", "16". */
+static void ref_text(const struct txc_sig *sig, const struct txc_size *s, const struct size_ref *r,
+		     char *buf, size_t cap)
+{
+	if (s->from == TXC_SZ_PARAM)
+		txc_fmt(buf, cap, "%s", r->name);
+	else if (s->from == TXC_SZ_DEREF)
+		txc_fmt(buf, cap, "*%s", r->name);
 	else
-		txc_fmt(buf, cap, "?");
+		sig_size_text(sig, s, buf, cap);
 }
 
 /* Resolves one size of parameter I; IS_LEN for the LEN of out bytes. */
@@ -544,12 +737,14 @@ static int resolve_one(struct parser *ps, int i, struct txc_size *s, const struc
 			return fail(ps, "%s: a capacity of 0 leaves no room", ctx);
 		return 0;
 	}
-	if (s->from != TXC_SZ_PARAM)
+	if (s->from != TXC_SZ_PARAM && s->from != TXC_SZ_DEREF)
 		return 0;
 	int j = sig_find_param(sig, r->name);
 	if (j < 0)
 		return fail(ps, "%s: no parameter named '%s'", ctx, r->name);
 	const struct txc_param *ref = &sig->params[j];
+	if (s->from == TXC_SZ_DEREF)
+		return resolve_deref(ps, s, j, ctx, is_len);
 	if (ref->kind != TXC_K_SCALAR || !is_integer(ref->type))
 		return fail(ps, "%s: '%s' must be an integer parameter passed by value", ctx,
 			    r->name);
@@ -562,18 +757,14 @@ static int resolve_sizes(struct parser *ps)
 	struct txc_sig *sig = ps->sig;
 	for (int i = 0; i < sig->nparams; i++) {
 		struct txc_param *pm = &sig->params[i];
-		char what[160], a[TXC_NAME_MAX], b[TXC_NAME_MAX];
+		char what[200], a[TXC_NAME_MAX + 2], b[TXC_NAME_MAX + 2];
 		const char *kw = pm->kind == TXC_K_BYTES	? "bytes"
 				 : pm->kind == TXC_K_OUT_STRING ? "out string"
 								: "out bytes";
 		if (pm->size.from == TXC_SZ_NONE)
 			continue;
-		txc_fmt(a, sizeof(a), "%s", pm->size.from == TXC_SZ_PARAM ? ps->size[i].name : "");
-		if (pm->size.from != TXC_SZ_PARAM)
-			size_text(sig, &pm->size, a, sizeof(a));
-		txc_fmt(b, sizeof(b), "%s", pm->len.from == TXC_SZ_PARAM ? ps->len[i].name : "");
-		if (pm->len.from != TXC_SZ_PARAM)
-			size_text(sig, &pm->len, b, sizeof(b));
+		ref_text(sig, &pm->size, &ps->size[i], a, sizeof(a));
+		ref_text(sig, &pm->len, &ps->len[i], b, sizeof(b));
 		if (pm->len.from != TXC_SZ_NONE)
 			txc_fmt(what, sizeof(what), "%s[%s:%s]", kw, a, b);
 		else
@@ -587,6 +778,12 @@ static int resolve_sizes(struct parser *ps)
 
 int sig_parse(const char *text, struct txc_sig *out, char *err, size_t errcap)
 {
+	return sig_parse_types(text, NULL, out, err, errcap);
+}
+
+int sig_parse_types(const char *text, const struct txc_sig_types *types, struct txc_sig *out,
+		    char *err, size_t errcap)
+{
 	struct parser ps;
 	char d[64];
 
@@ -597,6 +794,7 @@ int sig_parse(const char *text, struct txc_sig *out, char *err, size_t errcap)
 	for (int i = 0; i < TXC_MAX_PARAMS; i++)
 		out->params[i].size.param = out->params[i].len.param = -1;
 	ps.sig = out;
+	ps.types = types;
 	ps.err = err;
 	ps.errcap = errcap;
 	if (!text)
@@ -638,130 +836,55 @@ int sig_find_param(const struct txc_sig *sig, const char *name)
 	return -1;
 }
 
-struct sbuf {
-	char *buf;
-	size_t cap, len;
-	bool over;
-};
-
-static void sb_add(struct sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_add(struct sbuf *sb, const char *fmt, ...)
+/* Words a [types] name cannot be: the language's and C's own. */
+static bool is_language_word(const char *name)
 {
-	if (sb->over)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = txc_vfmt(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sb->cap - sb->len)
-		sb->over = true;
-	else
-		sb->len += (size_t)n;
+	static const char *const words[] = {
+	    "out",    "inout",	"string", "bytes",    "ptr",	  "symptr",	"file",
+	    "owned",  "static", "ret",	  "fd",	      "stream",	  "content",	"void",
+	    "struct", "union",	"enum",	  "signed",   "unsigned", "char",	"short",
+	    "int",    "long",	"const",  "volatile", "restrict", "__restrict", "__restrict__",
+	};
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(name, words[i]) == 0)
+			return true;
+	return false;
 }
 
-static const char *type_name(enum txc_type t)
+int sig_types_add(struct txc_sig_types *types, const char *name, const char *target, char *err,
+		  size_t errcap)
 {
-	const struct txc_type_info *ti = sig_type_info(t);
-	return ti ? ti->name : "?";
-}
-
-static void canon_param(struct sbuf *sb, const struct txc_sig *sig, const struct txc_param *pm)
-{
-	char a[TXC_NAME_MAX + 24], b[TXC_NAME_MAX + 24];
-	size_text(sig, &pm->size, a, sizeof(a));
-	size_text(sig, &pm->len, b, sizeof(b));
-	switch (pm->kind) {
-	case TXC_K_SCALAR:
-		sb_add(sb, "%s", type_name(pm->type));
-		break;
-	case TXC_K_STRING:
-		sb_add(sb, "string");
-		break;
-	case TXC_K_BYTES:
-		sb_add(sb, "bytes[%s]", a);
-		break;
-	case TXC_K_PTR:
-		sb_add(sb, "ptr");
-		break;
-	case TXC_K_OUT_STRING:
-		sb_add(sb, "out string[%s]", a);
-		break;
-	case TXC_K_OUT_BYTES:
-		if (pm->len.from == TXC_SZ_NONE)
-			sb_add(sb, "out bytes[%s]", a);
-		else
-			sb_add(sb, "out bytes[%s:%s]", a, b);
-		break;
-	case TXC_K_OUT_SCALAR:
-		sb_add(sb, "out %s *", type_name(pm->type));
-		break;
-	case TXC_K_OUT_FD:
-		sb_add(sb, "out fd");
-		break;
-	case TXC_K_OUT_STREAM:
-		sb_add(sb, "out stream");
-		break;
-	case TXC_K_SYMPTR:
-		sb_add(sb, "symptr");
-		break;
-	case TXC_K_FILE:
-		sb_add(sb, "file");
-		break;
-	case TXC_K_FILE_CONTENT:
-		sb_add(sb, "file:content");
-		break;
-	default:
-		sb_add(sb, "?");
-		break;
-	}
-	if (pm->name[0])
-		sb_add(sb, "%s%.*s", pm->kind == TXC_K_OUT_SCALAR ? "" : " ", TXC_NAME_MAX - 1,
-		       pm->name);
-	bool keyable = pm->kind == TXC_K_SCALAR || pm->kind == TXC_K_STRING ||
-		       pm->kind == TXC_K_BYTES || pm->kind == TXC_K_SYMPTR ||
-		       sig_kind_is_file(pm->kind);
-	if (keyable && !pm->keyed)
-		sb_add(sb, " [ignored]");
-}
-
-int sig_canonical(const struct txc_sig *sig, char *buf, size_t cap)
-{
-	struct sbuf sb = {buf, cap, 0, cap == 0};
-
-	switch (sig->ret) {
-	case TXC_R_VOID:
-		sb_add(&sb, "void ");
-		break;
-	case TXC_R_SCALAR:
-		sb_add(&sb, "%s ", type_name(sig->ret_type));
-		break;
-	case TXC_R_STRING:
-		sb_add(&sb, "string ");
-		break;
-	case TXC_R_OWNED_STRING:
-		sb_add(&sb, "owned string ");
-		break;
-	case TXC_R_STATIC_STRING:
-		sb_add(&sb, "static string ");
-		break;
-	default:
-		sb_add(&sb, "? ");
-		break;
-	}
-	sb_add(&sb, "%.*s(", TXC_NAME_MAX - 1, sig->name);
-	if (sig->nparams <= 0)
-		sb_add(&sb, "void");
-	for (int i = 0; i < sig->nparams && i < TXC_MAX_PARAMS; i++) {
-		if (i > 0)
-			sb_add(&sb, ", ");
-		canon_param(&sb, sig, &sig->params[i]);
-	}
-	sb_add(&sb, ")");
-	if (sb.over) {
-		if (cap > 0)
-			buf[0] = '\0';
-		return TXC_ETOOBIG;
-	}
+	struct parser ps = {.err = err, .errcap = errcap};
+	size_t n = strnlen(name, TXC_NAME_MAX);
+	bool ident = n > 0 && is_alpha(name[0]);
+	for (size_t i = 1; i < n; i++)
+		ident = ident && (is_alpha(name[i]) || is_digit(name[i]));
+	if (!ident || n >= TXC_NAME_MAX)
+		return fail(&ps, "'%.40s' is not a type name (letters, digits, '_'; at most %d)",
+			    name, TXC_NAME_MAX - 1);
+	if (is_language_word(name))
+		return fail(&ps, "'%s' is a keyword, not a type name", name);
+	if (sigtypes_is_builtin(name, n))
+		return fail(&ps,
+			    "'%s' is a built-in type (see txcache.ini(5)): it cannot be redefined",
+			    name);
+	enum txc_type t;
+	if (sigtypes_lookup(name, n, types, &t))
+		return fail(&ps, "'%s' is defined twice", name);
+	if (types->n >= TXC_MAX_USER_TYPES)
+		return fail(&ps, "too many types (at most %d)", TXC_MAX_USER_TYPES);
+	/* the target as the return type of a made-up prototype */
+	char text[256];
+	struct txc_sig sig;
+	char e[8];
+	if (strlen(target) > 100 ||
+	    txc_fmt(text, sizeof(text), "%s txc_type_probe(void)", target) < 0 ||
+	    sig_parse_types(text, types, &sig, e, sizeof(e)) != 0 || sig.ret != TXC_R_SCALAR)
+		return fail(&ps,
+			    "'%.60s' is not a C scalar type (int, unsigned long, uint32_t, ...)",
+			    target);
+	memcpy(types->v[types->n].name, name, n + 1);
+	types->v[types->n].type = sig.ret_type;
+	types->n++;
 	return 0;
 }

@@ -65,19 +65,26 @@ uint64_t sig_scalar_load(enum txc_type t, const void *p);
 void sig_scalar_store(enum txc_type t, uint64_t v, void *p);
 
 enum txc_kind {
-	TXC_K_SCALAR,	   /* T name: by value, keyed */
-	TXC_K_STRING,	   /* string: const char *, keyed by content, NULL != "" */
-	TXC_K_BYTES,	   /* bytes[LEN]: const void *, keyed by content */
-	TXC_K_PTR,	   /* ptr: opaque, never keyed, passed through */
-	TXC_K_OUT_STRING,  /* out string[CAP]: char * buffer filled with a string */
-	TXC_K_OUT_BYTES,   /* out bytes[CAP] or out bytes[CAP:LEN] */
-	TXC_K_OUT_SCALAR,  /* out T *: one scalar written through the pointer */
-	TXC_K_OUT_FD,	   /* out fd: an int descriptor; what the call writes to it */
-	TXC_K_OUT_STREAM,  /* out stream: a FILE *; what the call writes through it */
-	TXC_K_SYMPTR,	   /* symptr: a pointer into a library, keyed by where (symptr.h) */
-	TXC_K_FILE,	   /* file: a path (const char *), keyed by it and the file's stat */
-	TXC_K_FILE_CONTENT /* file:content: a path, keyed by it and the file's bytes */
+	TXC_K_SCALAR,	    /* T name: by value, keyed */
+	TXC_K_STRING,	    /* string: const char *, keyed by content, NULL != "" */
+	TXC_K_BYTES,	    /* bytes[LEN]: const void *, keyed by content */
+	TXC_K_PTR,	    /* ptr: opaque, never keyed, passed through */
+	TXC_K_OUT_STRING,   /* out string[CAP]: char * buffer filled with a string */
+	TXC_K_OUT_BYTES,    /* out bytes[CAP] or out bytes[CAP:LEN] */
+	TXC_K_OUT_SCALAR,   /* out T *: one scalar written through the pointer */
+	TXC_K_OUT_FD,	    /* out fd: an int descriptor; what the call writes to it */
+	TXC_K_OUT_STREAM,   /* out stream: a FILE *; what the call writes through it */
+	TXC_K_SYMPTR,	    /* symptr: a pointer into a library, keyed by where (symptr.h) */
+	TXC_K_FILE,	    /* file: a path (const char *), keyed by it and the file's stat */
+	TXC_K_FILE_CONTENT, /* file:content: a path, keyed by it and the file's bytes */
+	TXC_K_INOUT_SCALAR  /* inout T *: keyed by the value on entry, written back like out T * */
 };
+
+/* True for out T * and inout T *: one scalar written through the pointer. */
+static inline bool sig_kind_is_out_scalar(enum txc_kind k)
+{
+	return k == TXC_K_OUT_SCALAR || k == TXC_K_INOUT_SCALAR;
+}
 
 /* True for the two file kinds: a string naming a file (filekey.h). */
 static inline bool sig_kind_is_file(enum txc_kind k)
@@ -99,21 +106,24 @@ static inline bool sig_ret_is_string(enum txc_ret r)
 	return r == TXC_R_STRING || r == TXC_R_OWNED_STRING || r == TXC_R_STATIC_STRING;
 }
 
-/* A size given as a number, a parameter, or the return value. */
-enum txc_size_from { TXC_SZ_NONE, TXC_SZ_LITERAL, TXC_SZ_PARAM, TXC_SZ_RET };
+/* A size given as a number, a parameter, the return value, or read
+ * through a pointer ("*name": an out or inout integer scalar; as a CAP or a
+ * bytes LEN its value on entry, as the LEN of out bytes its value after
+ * the call; a NULL pointer counts as 0). */
+enum txc_size_from { TXC_SZ_NONE, TXC_SZ_LITERAL, TXC_SZ_PARAM, TXC_SZ_RET, TXC_SZ_DEREF };
 struct txc_size {
 	enum txc_size_from from;
 	uint64_t literal; /* TXC_SZ_LITERAL */
-	int param;	  /* TXC_SZ_PARAM: index into params */
+	int param;	  /* TXC_SZ_PARAM, TXC_SZ_DEREF: index into params */
 };
 
 struct txc_param {
 	char name[TXC_NAME_MAX]; /* "" when unnamed */
 	enum txc_kind kind;
-	enum txc_type type;   /* SCALAR and OUT_SCALAR */
+	enum txc_type type;   /* SCALAR, OUT_SCALAR and INOUT_SCALAR */
 	struct txc_size size; /* BYTES: LEN; OUT_STRING, OUT_BYTES: CAP */
 	struct txc_size len;  /* OUT_BYTES[CAP:LEN]: LEN; otherwise NONE */
-	bool keyed;	      /* SCALAR, STRING, BYTES: true until ignored */
+	bool keyed;	      /* SCALAR, STRING, BYTES, INOUT_SCALAR: true until ignored */
 };
 
 struct txc_sig {
@@ -134,6 +144,33 @@ struct txc_sig {
  * a returned ptr is rejected (it cannot be cached). */
 int sig_parse(const char *text, struct txc_sig *out, char *err, size_t errcap);
 
+/* Typedef names a config adds ([types]: "argon2_type = int"). */
+#define TXC_MAX_USER_TYPES 32
+struct txc_sig_types {
+	int n;
+	struct {
+		char name[TXC_NAME_MAX];
+		enum txc_type type;
+	} v[TXC_MAX_USER_TYPES];
+};
+
+/* Adds NAME = TARGET (a [types] line: "argon2_type = int") to TYPES.
+ * Returns 0, or TXC_EINVAL with a one-line reason in ERR (as sig_parse)
+ * and TYPES unchanged: NAME is not an identifier, is a word of C or of
+ * the language, a built-in typedef or already in TYPES; TARGET is not a
+ * C scalar type (a built-in typedef or an earlier NAME is one); TYPES is
+ * full (TXC_MAX_USER_TYPES). */
+int sig_types_add(struct txc_sig_types *types, const char *name, const char *target, char *err,
+		  size_t errcap);
+
+/* sig_parse with the typedef names of TYPES known too (NULL: none). */
+int sig_parse_types(const char *text, const struct txc_sig_types *types, struct txc_sig *out,
+		    char *err, size_t errcap);
+
+/* Writes size S of SIG as the canonical text spells it ("16", "ret", "n",
+ * "*n"; "?" for none) into BUF of CAP bytes, cut to fit. */
+void sig_size_text(const struct txc_sig *sig, const struct txc_size *s, char *buf, size_t cap);
+
 /* Returns the index of the parameter called NAME, or -1. */
 int sig_find_param(const struct txc_sig *sig, const char *name);
 
@@ -144,13 +181,14 @@ int sig_find_param(const struct txc_sig *sig, const char *name);
  * differently always have different canonical texts. */
 int sig_canonical(const struct txc_sig *sig, char *buf, size_t cap);
 
-/* True when parameter P of SIG contributes to the key: keyed SCALAR,
+/* True when parameter P of SIG contributes to the key as an input: keyed SCALAR,
  * STRING, BYTES, SYMPTR and file parameters. Out-parameters contribute only whether their
- * pointer is NULL; see key.h. */
+ * pointer is NULL; an inout T * its value on entry unless ignored (see key.h), but it
+ * is not an input here: it cannot be given by hand or mapped by invalidate. */
 bool sig_param_keyed(const struct txc_param *p);
 
 /* True for the out-parameter kinds that are buffers (out string, out bytes,
- * out T *). The capture kinds below are not among them. */
+ * out T *, inout T *). The capture kinds below are not among them. */
 bool sig_param_is_out(const struct txc_param *p);
 
 /* True for out fd and out stream: never keyed (like ptr); what the call

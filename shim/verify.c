@@ -199,7 +199,7 @@ static void compare_outs(const struct txc_sig *sig, const struct txc_result *c,
 		char nb[16];
 		const char *name = param_name(p, i, nb, sizeof(nb));
 		if (sig_param_is_out(p) && !c->outs_dropped &&
-		    !same_out(&c->out[i], &r->out[i], p->kind == TXC_K_OUT_SCALAR))
+		    !same_out(&c->out[i], &r->out[i], sig_kind_is_out_scalar(p->kind)))
 			part_add(ps, "out %s", name);
 		if (sig_param_is_capture(p) && cap_ok && !same_out(&c->out[i], &r->out[i], false))
 			part_add(ps, "output on %s '%s'", p->kind == TXC_K_OUT_FD ? "fd" : "stream",
@@ -287,7 +287,7 @@ int verify_finish(struct verify_kept *vk, const struct verify_call *vc, void *re
 	/* An out string left without NUL reads as absent, so it is reported
 	 * as differing too; a value stored without outs (outs_if) has none to
 	 * compare. */
-	if (result_collect(vc->sig, ret, avalue, &real) != 0 && !vk->res.outs_dropped)
+	if (result_collect(vc->sig, ret, avalue, vc->args, &real) != 0 && !vk->res.outs_dropped)
 		part_add(&ps, "an out string without NUL");
 	bool cap_ok = capture_fill(cc, &real) != TXC_ESYS;
 	compare_ret(vc->sig, &vk->res, &real, &ps);

@@ -22,6 +22,7 @@ PKGS=(
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # the ELF code compiles for aarch64
 	squashfs-tools libzstd-dev  # mksquashfs -comp zstd: ZSTD_compressCCtx cached (41_zstd)
 	sasl2-bin libsasl2-modules  # saslpasswd2 (the user database of memcached -S) and PLAIN (43_sasl)
+	zlib1g-dev  # zlib.h: compress2/uncompress with inout *destLen (14_siglang)
 )
 
 # One dpkg-query for all: unknown packages are simply absent from its output.

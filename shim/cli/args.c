@@ -244,6 +244,11 @@ static int parse_arg(struct cli_call *c, const struct txc_param *p, const char *
 {
 	if (p->kind == TXC_K_SCALAR)
 		return parse_scalar(p->type, word, &a->num);
+	if (p->kind == TXC_K_INOUT_SCALAR) { /* the value it points to on entry, or NULL */
+		static const char present = 1;
+		a->ptr = strcmp(word, "NULL") ? &present : NULL;
+		return a->ptr ? parse_scalar(p->type, word, &a->num) : 0;
+	}
 	/* a symptr is written as the text the shim keys it by (symptr.h) */
 	if (p->kind == TXC_K_STRING || p->kind == TXC_K_SYMPTR || sig_kind_is_file(p->kind)) {
 		a->ptr = strcmp(word, "NULL") ? word : NULL;
@@ -365,7 +370,9 @@ static uint64_t known_cap(const struct cli_call *c, const struct txc_param *p)
 {
 	if (p->size.from == TXC_SZ_LITERAL)
 		return p->size.literal;
-	if (p->size.from != TXC_SZ_PARAM || !c->sig->params[p->size.param].keyed)
+	bool deref = p->size.from == TXC_SZ_DEREF; /* *n: the inout's value given */
+	if ((p->size.from != TXC_SZ_PARAM && !deref) || !c->sig->params[p->size.param].keyed ||
+	    (deref && !c->args[p->size.param].ptr))
 		return 0;
 	const struct txc_param *ref = &c->sig->params[p->size.param];
 	uint64_t v = c->args[p->size.param].num;
@@ -376,7 +383,7 @@ static int parse_out(struct cli_call *c, const struct txc_param *p, const char *
 		     struct txc_out *o)
 {
 	o->present = true;
-	if (p->kind == TXC_K_OUT_SCALAR)
+	if (sig_kind_is_out_scalar(p->kind))
 		return parse_scalar(p->type, word, &o->num);
 	if (p->kind == TXC_K_OUT_STRING) {
 		o->data = word;

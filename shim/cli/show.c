@@ -71,7 +71,7 @@ static void out_value(FILE *out, const struct txc_param *p, const struct txc_out
 {
 	if (!o->present)
 		fputs(json ? "null" : "NULL", out);
-	else if (p->kind == TXC_K_OUT_SCALAR)
+	else if (sig_kind_is_out_scalar(p->kind))
 		scalar(out, p->type, o->num, json);
 	else if (p->kind == TXC_K_OUT_STRING)
 		string(out, o->data, o->len, json);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The man pages against the program: every config key the parser knows
 # (shim/config.c's keydef tables), every parameter and return kind of the
-# signature language (shim/sig.c), and every command and option that
+# signature language (shim/sig_canon.c), and every command and option that
 # `txcache --help` lists must be documented, and the pages must format
 # without groff warnings. tests/lib/mancheck.py reads what the program knows
 # from the source and from --help, so a key added to the parser alone fails.

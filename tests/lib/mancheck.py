@@ -5,7 +5,7 @@
                                vs the .TP entries of txcache.ini(5)'s
                                [cache] and [function NAME] sections
   mancheck.py kinds ROOT       the parameter kinds and return kinds that
-                               shim/sig.c prints vs the signature entry
+                               shim/sig_canon.c prints vs the signature
   mancheck.py cli ROOT TXCACHE the usage lines of `TXCACHE --help` vs
                                txcache(1)'s SYNOPSIS, COMMANDS and OPTIONS
 
@@ -97,15 +97,17 @@ def check_keys(root):
 
 
 def sig_kinds(root):
-    """The kind words shim/sig.c prints for parameters and returns."""
-    src = open(f"{root}/shim/sig.c", encoding="utf-8").read()
+    """The kind words shim/sig_canon.c (the canonical printer) prints for
+    parameters and returns."""
+    src = "".join(open(f"{root}/shim/{f}", encoding="utf-8").read()
+                  for f in ("sig.c", "sig_canon.c"))
     kinds = set()
     for enum, lit in re.findall(r"case (TXC_[KR]_[A-Z_]+):\s*sb_add\([^,]+,\s*\"([^\"]*)\"", src):
         word = re.split(r"[\[%]", lit)[0].strip()
         if word and word != "?":
             kinds.add(word)
     if len(kinds) < 8:
-        sys.exit(f"mancheck: found only {sorted(kinds)} in shim/sig.c: the scan is stale")
+        sys.exit(f"mancheck: found only {sorted(kinds)} in shim/sig*.c: the scan is stale")
     return kinds
 
 
@@ -113,7 +115,7 @@ def check_kinds(root):
     secs = sections(f"{root}/shim/man/txcache.ini.5")
     body = dict(tp_entries(secs.get("[function NAME]", []))).get("signature", "")
     text = re.sub(r"\s+", " ", body)
-    return [f"txcache.ini.5 signature: kind '{k}' (shim/sig.c) is not described"
+    return [f"txcache.ini.5 signature: kind '{k}' (shim/sig_canon.c) is not described"
             for k in sorted(sig_kinds(root)) if not re.search(r"(^|[\s(,])%s\b" % re.escape(k), text)]
 
 
