@@ -22,6 +22,7 @@
 
 #include "cli.h"
 #include "mcraw.h"
+#include "profcat.h"
 #include "profrep.h"
 
 #define RTT_ASSUMED_US 6.0 /* a loopback get (shared notes: 5.3-6.6 us) */
@@ -117,6 +118,32 @@ static const char *pick_config(const char *given, const char *dir, char *buf, si
 	if (!fp || fputs(builtin_config, fp) < 0 || fclose(fp) != 0)
 		return NULL;
 	return buf;
+}
+
+/* The config CONFIG with every catalogue file included (profcat.h),
+ * written to DIR/profile.ini: its path in BUF, or CONFIG itself when the
+ * catalogue is empty or missing. NULL (after a message) on failure. */
+static const char *with_catalogue(const char *config, const char *dir, char *buf, size_t cap)
+{
+	FILE *fp = fopen(config, "re");
+	char *text = NULL;
+	size_t tcap = 0;
+	ssize_t got = fp ? getdelim(&text, &tcap, '\0', fp) : -1;
+	if (fp)
+		fclose(fp);
+	snprintf(buf, cap, "%s/profile.ini", dir);
+	int n = got >= 0 ? profcat_write(text, buf) : -1;
+	free(text);
+	if (n < 0) {
+		fprintf(stderr, "txcache profile: %s: %s\n", got < 0 ? config : buf,
+			strerror(errno));
+		unlink(buf);
+		return NULL;
+	}
+	if (n > 0)
+		return buf;
+	unlink(buf);
+	return config;
 }
 
 /* Runs `txcache run -c CONFIG -- ARGV...` with TXCACHE_PROFILE=REPORT in
@@ -245,14 +272,15 @@ int cmd_profile(int argc, char **argv)
 	fprintf(stderr, "txcache profile: not supported on this architecture (x86_64 only)\n");
 	return EX_UNAVAILABLE;
 #endif
-	char dir[4096], file[4200], cbuf[4200];
+	char dir[4096], file[4200], cbuf[4200], pbuf[4200];
 	if (make_dir(dir, sizeof(dir), file, sizeof(file)) != 0) {
 		fprintf(stderr, "txcache profile: cannot make a report file: %s\n",
 			strerror(errno));
 		return EX_CANTCREAT;
 	}
 	const char *config = pick_config(po.config, dir, cbuf, sizeof(cbuf));
-	int st = config ? run_child(config, file, argc - first, argv + first) : -1;
+	const char *run = config ? with_catalogue(config, dir, pbuf, sizeof(pbuf)) : NULL;
+	int st = run ? run_child(run, file, argc - first, argv + first) : -1;
 	int rc = st == -1 ? EX_OSERR : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
 	struct profrep_opts o = {.json = po.json, .program = argv[first]};
 	pick_rtt(&po, config, config == cbuf, &o);
@@ -261,6 +289,8 @@ int cmd_profile(int argc, char **argv)
 	unlink(file);
 	if (config == cbuf)
 		unlink(cbuf);
+	if (run == pbuf)
+		unlink(pbuf);
 	rmdir(dir);
 	return rc;
 }

@@ -18,6 +18,10 @@ teardown_file() {
 }
 
 setup() {
+	# no catalogue unless a test names one (profcat.h): the rows stay the
+	# config's, whatever is installed
+	mkdir -p "$BATS_TEST_TMPDIR/nocat"
+	export TXCACHE_CATALOGUE=$BATS_TEST_TMPDIR/nocat
 	P=$FIXTURES/prof_main
 	MIN=$(printf '[cache]\nservers = %s\n' "$MC_SOCK" | txc_config min)
 }
@@ -149,6 +153,32 @@ assert d['functions'][0]['function'] == 'ZSTD_compressCCtx', d['functions'][0]"
 r = fn('adler32')
 assert r and 'libz' in r['library'] and not r['signature'], r
 assert r['calls'] == 7, r"
+	# with the catalogue (zlib.ini has adler32): keyed, 3 keys, 4 repeated
+	[[ -f $TXC_ROOT/config/catalogue/zlib.ini ]] || return 0
+	TXCACHE_CATALOGUE=$TXC_ROOT/config/catalogue \
+		prof "$BATS_TEST_TMPDIR/p.json" -c "$MIN" -- "$py" "$BATS_TEST_TMPDIR/ct.py"
+	[[ $status -eq 0 && $output == "$plain" ]] || { echo "status $status: $output $stderr"; return 1; }
+	check "$BATS_TEST_TMPDIR/p.json" "
+r = fn('adler32')
+assert r and r['signature'] and 'libz' in r['library'], r
+assert r['calls'] == 7 and r['keys'] == 3 and r['repeated_calls'] == 4, r"
+}
+
+@test "profile with the catalogue: mkpasswd without a config: crypt keyed from libcrypt.ini" {
+	command -v mkpasswd >/dev/null || skip "mkpasswd not installed (whois)"
+	[[ -f $TXC_ROOT/config/catalogue/libcrypt.ini ]] || skip "no libcrypt.ini in the catalogue"
+	local cfg
+	# a config that names crypt itself keeps its own entry; one that names
+	# nothing gets the catalogue's
+	cfg=$(printf '[cache]\nservers = %s\n' "$MC_SOCK" | txc_config bare)
+	TXCACHE_CATALOGUE=$TXC_ROOT/config/catalogue \
+		prof "$BATS_TEST_TMPDIR/p.json" -c "$cfg" -- mkpasswd -m sha-512 -S saltsaltsalt secret
+	[[ $status -eq 0 && $output == '$6$saltsaltsalt$'* ]] || { echo "status $status: $output $stderr"; return 1; }
+	check "$BATS_TEST_TMPDIR/p.json" "
+r = d['functions'][0]
+assert r['function'] == 'crypt' and r['signature'] and r['calls'] == 1 and r['keys'] == 1, r"
+	# the config file itself is left as it was
+	[[ $(cat "$cfg") == "$(printf '[cache]\nservers = %s' "$MC_SOCK")" ]] || { cat "$cfg"; return 1; }
 }
 
 # same MODE [N]: prof_main's output with and without profile is the same.
