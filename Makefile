@@ -114,7 +114,28 @@ format:
 format-check:
 	clang-format --dry-run --Werror shim/*.[ch] shim/cli/*.[ch] include/*.h tests/unit/*.[ch]
 
-# Fragments owned by their concerns: install, benchmarks, fuzzing.
--include shim/install.mk tests/bench/bench.mk tests/fuzz/fuzz.mk shim/cross.mk
+# Fragments owned by their concerns: install, the Debian package, benchmarks, fuzzing.
+-include shim/install.mk shim/deb.mk tests/bench/bench.mk tests/fuzz/fuzz.mk shim/cross.mk
+
+# The catalogue of verified signatures (README "Catalogue", shim/catalogue.h):
+# the directory the shim and the CLI read when TXCACHE_CATALOGUE is unset,
+# and where `make install` puts config/catalogue/*.ini.
+PREFIX ?= /usr/local
+CATALOGUE_DIR ?= $(PREFIX)/share/txcache/catalogue
+$(BUILD)/obj/catalogue.o: REQ += -DTXC_CATALOGUE_DIR='"$(CATALOGUE_DIR)"'
+# rebuilt when the directory changes (`make install PREFIX=/usr` after `make`)
+$(BUILD)/obj/catalogue.o $(BUILD)/tests/test_catalogue: $(BUILD)/catalogue-dir
+$(BUILD)/catalogue-dir: catalogue-dir-force | $(BUILD)/obj/cli
+	@echo '$(CATALOGUE_DIR)' | cmp -s - $@ || echo '$(CATALOGUE_DIR)' >$@
+$(BUILD)/tests/test_catalogue: REQ += -DTXC_TEST_DEFAULT_DIR='"$(CATALOGUE_DIR)"'
+.PHONY: install-catalogue uninstall-catalogue catalogue-dir-force
+install: install-catalogue
+install-catalogue:
+	install -d '$(DESTDIR)$(CATALOGUE_DIR)'
+	install -m 0644 config/catalogue/*.ini '$(DESTDIR)$(CATALOGUE_DIR)/'
+uninstall: uninstall-catalogue
+uninstall-catalogue:
+	rm -f $(patsubst config/catalogue/%,'$(DESTDIR)$(CATALOGUE_DIR)/%',$(wildcard config/catalogue/*.ini))
+	-rmdir '$(DESTDIR)$(CATALOGUE_DIR)' 2>/dev/null
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -52,6 +52,7 @@ static const struct keydef cache_keys[CK_COUNT] = {
     [CK_KEY_LOCALE] = {"key_locale", false},
     [CK_SASL_USER] = {"sasl_user", false},
     [CK_SASL_PWFILE] = {"sasl_password_file", false},
+    [CK_INCLUDE] = {"include", true},
 };
 
 static const struct keydef fn_keys[FK_COUNT] = {
@@ -79,6 +80,12 @@ static const struct keydef fn_keys[FK_COUNT] = {
     [FK_BETA] = {"beta", false},
     [FK_MODE] = {"mode", false},
     [FK_KEY_LOCALE] = {"key_locale", false},
+    [FK_FROM] = {"from", false},
+};
+
+static const struct keydef catalogue_keys[CATK_COUNT] = {
+    [CATK_LIBRARY] = {"library", false},
+    [CATK_DOC] = {"doc", true},
 };
 
 int cfg_note(struct loader *ld, int line, bool warning, const char *fmt, ...)
@@ -177,12 +184,12 @@ static bool is_ident(const char *s, size_t n)
 	return true;
 }
 
-static int add_function(struct loader *ld, const char *name, size_t n)
+static int add_function(struct loader *ld, const char *name, size_t n, int line)
 {
 	struct txc_config *cfg = ld->cfg;
 	char fname[TXC_NAME_MAX];
 	if (n >= TXC_NAME_MAX || !is_ident(name, n)) {
-		cfg_note(ld, ld->lineno, false,
+		cfg_note(ld, line, false,
 			 n >= TXC_NAME_MAX ? "[function %.*s...]: name longer than 63 bytes"
 					   : "[function %.*s]: not a C identifier",
 			 n > 64 ? 64 : (int)n, name);
@@ -192,13 +199,12 @@ static int add_function(struct loader *ld, const char *name, size_t n)
 	fname[n] = '\0';
 	int dup = config_find_fn(cfg, fname);
 	if (dup >= 0) {
-		cfg_note(ld, ld->lineno, false,
-			 "duplicate section [function %s] (first on line %d)", fname,
-			 cfg->fns[dup].line);
+		cfg_note(ld, line, false, "duplicate section [function %s] (first on line %d)",
+			 fname, cfg->fns[dup].line);
 		return -1;
 	}
 	if (cfg->nfns == FNS_MAX) {
-		cfg_note(ld, ld->lineno, false, "more than %d functions", FNS_MAX);
+		cfg_note(ld, line, false, "more than %d functions", FNS_MAX);
 		return -1;
 	}
 	if (cfg->nfns == ld->fncap) {
@@ -218,8 +224,13 @@ static int add_function(struct loader *ld, const char *name, size_t n)
 	memset(fc, 0, sizeof(*fc));
 	memset(&ld->raw[cfg->nfns], 0, sizeof(ld->raw[0]));
 	memcpy(fc->sig.name, fname, n + 1);
-	fc->line = ld->lineno;
+	fc->line = line;
 	return cfg->nfns++;
+}
+
+int config_add_fn(struct loader *ld, const char *name, int line)
+{
+	return add_function(ld, name, strlen(name), line);
 }
 
 static void enter_section(struct loader *ld, const char *s, size_t n)
@@ -229,10 +240,11 @@ static void enter_section(struct loader *ld, const char *s, size_t n)
 	while (n > 0 && c_space((unsigned char)s[n - 1]))
 		n--;
 	ld->sec = SEC_SKIP;
-	if (n == 5 && memcmp(s, "cache", 5) == 0) {
+	const char *top = ld->is_catalogue ? "catalogue" : "cache";
+	if (n == strlen(top) && memcmp(s, top, n) == 0) {
 		if (ld->cache_line)
-			cfg_note(ld, ld->lineno, false,
-				 "duplicate section [cache] (first on line %d)", ld->cache_line);
+			cfg_note(ld, ld->lineno, false, "duplicate section [%s] (first on line %d)",
+				 top, ld->cache_line);
 		else
 			ld->sec = SEC_CACHE, ld->cache_line = ld->lineno;
 		return;
@@ -246,18 +258,17 @@ static void enter_section(struct loader *ld, const char *s, size_t n)
 			cfg_note(ld, ld->lineno, false, "[function]: the function name is missing");
 			return;
 		}
-		ld->fn = add_function(ld, name, m);
+		ld->fn = add_function(ld, name, m, ld->lineno);
 		if (ld->fn >= 0)
 			ld->sec = SEC_FN;
 		return;
 	}
-	if (n == 5 && memcmp(s, "types", 5) == 0) { /* may repeat: each line adds one */
+	if (!ld->is_catalogue && n == 5 && memcmp(s, "types", 5) == 0) { /* may repeat */
 		ld->sec = SEC_TYPES;
 		return;
 	}
-	cfg_note(ld, ld->lineno, false,
-		 "unknown section [%.*s] (expected [cache], [function NAME] or [types])",
-		 n > 64 ? 64 : (int)n, s);
+	cfg_note(ld, ld->lineno, false, "unknown section [%.*s] (expected [%s], [function NAME]%s)",
+		 n > 64 ? 64 : (int)n, s, top, ld->is_catalogue ? "" : " or [types]");
 }
 
 /* Mirrors inih's view of the line (comment, continuation, section, key). */
@@ -401,13 +412,19 @@ static int on_value(void *user, const char *section, const char *name, const cha
 		defs = fn_keys;
 		slots = ld->raw[ld->fn].k;
 		nkeys = FK_COUNT;
+	} else if (ld->is_catalogue) {
+		defs = catalogue_keys;
+		slots = ld->cat;
+		nkeys = CATK_COUNT;
 	}
 	int k = 0;
 	while (k < nkeys && strcmp(defs[k].name, name) != 0)
 		k++;
 	if (k == nkeys) {
 		cfg_note(ld, ld->lineno, true, "unknown key '%s' in [%s]", name,
-			 ld->sec == SEC_FN ? "function" : "cache");
+			 ld->sec == SEC_FN	  ? "function"
+			 : defs == catalogue_keys ? "catalogue"
+						  : "cache");
 	} else if (slots[k].val) {
 		cfg_note(ld, ld->lineno, false, "duplicate key '%s' (first on line %d)", name,
 			 slots[k].line);
@@ -428,6 +445,8 @@ static void loader_free(struct loader *ld)
 {
 	for (int k = 0; k < CK_COUNT; k++)
 		free(ld->cache[k].val);
+	for (int k = 0; k < CATK_COUNT; k++)
+		free(ld->cat[k].val);
 	for (int i = 0; ld->cfg && i < ld->cfg->nfns; i++)
 		for (int k = 0; k < FK_COUNT; k++)
 			free(ld->raw[i].k[k].val);
@@ -435,7 +454,8 @@ static void loader_free(struct loader *ld)
 	ld->raw = NULL;
 }
 
-static int run(struct loader *ld, struct txc_config **out)
+/* Reads, completes (catalogue entries) and validates; reports everything. */
+static void parse_all(struct loader *ld)
 {
 	int rc = ini_parse_stream(cfg_reader, ld, on_value, ld);
 	finish_line(ld); /* in case inih stopped before reading to the end */
@@ -443,11 +463,18 @@ static int run(struct loader *ld, struct txc_config **out)
 		ld->oom = true;
 	if (ld->read_errno)
 		cfg_note(ld, 0, false, "read error: %s", strerror(ld->read_errno));
+	if (!ld->oom && !ld->is_catalogue)
+		config_include_all(ld);
 	if (!ld->oom)
 		config_check_all(ld);
 	if (ld->oom)
 		cfg_note(ld, 0, false, "out of memory");
 	flush_notes(ld);
+}
+
+static int run(struct loader *ld, struct txc_config **out)
+{
+	parse_all(ld);
 	loader_free(ld);
 	if (ld->oom || ld->nerrors) {
 		config_free(ld->cfg);
@@ -494,9 +521,10 @@ int config_parse_string(const char *text, const char *name, struct txc_config **
 	return run(&ld, out);
 }
 
-int config_load(const char *path, struct txc_config **out, config_report_fn report, void *ctx)
+/* Opens PATH as a trusted file (trustpath.h). Returns 0 and *FP, or
+ * TXC_ECONFIG after reporting why (line 0). */
+static int open_trusted(const char *path, FILE **fpp, config_report_fn report, void *ctx)
 {
-	*out = NULL;
 	char msg[1024]; /* a longer directory name is cut */
 	/* one open, checked on its fd: a refused config reads nothing it names */
 	int rc, fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -518,6 +546,17 @@ int config_load(const char *path, struct txc_config **out, config_report_fn repo
 			report(ctx, path, 0, false, msg);
 		return rc;
 	}
+	*fpp = fp;
+	return 0;
+}
+
+int config_load(const char *path, struct txc_config **out, config_report_fn report, void *ctx)
+{
+	*out = NULL;
+	FILE *fp;
+	int rc = open_trusted(path, &fp, report, ctx);
+	if (rc)
+		return rc;
 	struct loader ld;
 	rc = start(&ld, path, report, ctx);
 	if (rc == 0) {
@@ -526,6 +565,32 @@ int config_load(const char *path, struct txc_config **out, config_report_fn repo
 	}
 	fclose(fp);
 	return rc;
+}
+
+int config_read_catalogue(struct loader *sub, const char *path, config_report_fn report, void *ctx)
+{
+	FILE *fp = NULL;
+	memset(sub, 0, sizeof(*sub));
+	int rc = open_trusted(path, &fp, report, ctx);
+	if (rc == 0)
+		rc = start(sub, path, report, ctx);
+	if (rc == 0) {
+		sub->fp = fp;
+		sub->is_catalogue = true;
+		parse_all(sub);
+		rc = sub->oom ? TXC_ENOMEM : sub->nerrors ? TXC_ECONFIG : 0;
+		sub->fp = NULL;
+	}
+	if (fp)
+		fclose(fp);
+	return rc;
+}
+
+void config_sub_free(struct loader *sub)
+{
+	loader_free(sub);
+	config_free(sub->cfg);
+	sub->cfg = NULL;
 }
 
 void config_free(struct txc_config *cfg)

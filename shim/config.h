@@ -85,6 +85,9 @@ struct txc_fn_config {
 	bool refresh_early; /* refresh = early: XFetch */
 	double beta;	    /* XFetch's beta; default 1.0 */
 	enum txc_mode mode; /* inherits [cache] mode; always normal for a mutator */
+	/* the catalogue file (catalogue.h) this entry came from, by include = or
+	 * from =; "" for a function the config defines alone */
+	char from[TXC_NAME_MAX];
 };
 
 struct txc_config {

@@ -426,8 +426,10 @@ static void check_sasl(struct loader *ld)
 
 void config_check_all(struct loader *ld)
 {
-	check_cache(ld);
-	check_sasl(ld);
+	if (!ld->is_catalogue) { /* a catalogue file has no [cache]: no servers */
+		check_cache(ld);
+		check_sasl(ld);
+	}
 	for (int i = 0; i < ld->cfg->nfns; i++)
 		check_fn(ld, i);
 	for (int i = -1; i < ld->cfg->nfns; i++) /* after check_fn: ttl is known */

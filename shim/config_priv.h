@@ -38,6 +38,7 @@ enum {
 	CK_KEY_LOCALE,
 	CK_SASL_USER,
 	CK_SASL_PWFILE,
+	CK_INCLUDE,
 	CK_COUNT
 };
 enum {
@@ -65,8 +66,12 @@ enum {
 	FK_BETA,
 	FK_MODE,
 	FK_KEY_LOCALE,
+	FK_FROM,
 	FK_COUNT
 };
+
+/* keys of a catalogue file's [catalogue] section */
+enum { CATK_LIBRARY, CATK_DOC, CATK_COUNT };
 
 struct keydef {
 	const char *name;
@@ -125,6 +130,11 @@ struct loader {
 	int nnotes, notecap, dropped;
 	int nerrors;
 	bool oom;
+
+	/* a catalogue file (config_include.c): [catalogue] instead of [cache],
+	 * no servers, no include or from */
+	bool is_catalogue;
+	struct raw cat[CATK_COUNT];
 };
 
 #define VALUE_MAX 65536 /* a joined multi-line value */
@@ -141,6 +151,24 @@ void config_check_all(struct loader *ld);
 /* invalidates = of function I (config_inval.c): fills its inval[] and
  * reports each bad target at its line. Returns 0 or TXC_ECONFIG. */
 int config_check_invalidates(struct loader *ld, int i);
+
+/* include = in [cache] and from = in [function] (config_include.c): reads
+ * the catalogue files named, adds their entries to LD (a user's own keys
+ * win over the catalogue's) and drops a function whose entry cannot be
+ * had, with one warning at its line. Never makes the config invalid. */
+void config_include_all(struct loader *ld);
+
+/* Reads the catalogue file at PATH into SUB (config.c): opened and trusted
+ * as a config is (trustpath.h), parsed and validated like a config without
+ * [cache]. Reports go to REPORT (its path is PATH). Returns 0, TXC_ECONFIG
+ * or TXC_ENOMEM. SUB holds the raw values and the config either way: the
+ * caller releases it with config_sub_free(). */
+int config_read_catalogue(struct loader *sub, const char *path, config_report_fn report, void *ctx);
+void config_sub_free(struct loader *sub);
+
+/* Appends [function NAME] to LD at LINE (config.c's section code). Returns
+ * its index, or -1 after a note (bad name, duplicate, too many) or OOM. */
+int config_add_fn(struct loader *ld, const char *name, int line);
 
 /* Parses yes/no, true/false, on/off, 1/0 (any case). False when S is none. */
 bool parse_bool(const char *s, bool *out);

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bytelen.h"
 #include "capture.h"
 #include "closures.h"
 #include "cond.h"
@@ -512,6 +513,14 @@ static int call_key(struct closure_ud *ud, void **args, struct txc_arg *a, struc
 		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
 		log_msg(TXC_LOG_INFO, "%s: %s; calling the real function", f->fc->sig.name,
 			id ? "a symptr argument points into no library" : "definition unknown");
+		return TXC_ENOTFOUND;
+	}
+	int bad;
+	if (bytelen_check(&f->fc->sig, args, &bad) != 0) {
+		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
+		log_msg(TXC_LOG_INFO,
+			"%s: bytes %s has a negative length; calling the real function",
+			f->fc->sig.name, f->fc->sig.params[bad].name);
 		return TXC_ENOTFOUND;
 	}
 	if (world_take(f->fc, a, w) != 0) { /* logged there */

@@ -13,8 +13,14 @@ MANDIR      ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 TXC_VERSION := $(shell sed -n 's/^#define TXC_VERSION "\(.*\)"$$/\1/p' shim/version.h)
 INSTALL     ?= install
+# The compiler's multiarch name (x86_64-linux-gnu), or nothing: `txcache run`
+# and `txcache check` also look for the shim in ../lib/MULTIARCH, where
+# Debian puts libraries (shim/cli/shimpath.h).
+MULTIARCH   ?= $(shell $(CC) -print-multiarch 2>/dev/null)
 
 .PHONY: install uninstall
+
+$(BUILD)/obj/cli/shimpath.o: REQ += $(if $(MULTIARCH),-DTXC_MULTIARCH='"$(MULTIARCH)"')
 
 # The soname link, so programs linked against build/ run from build/.
 all: $(BUILD)/libtxcache.so.0

@@ -23,6 +23,8 @@ PKGS=(
 	squashfs-tools libzstd-dev  # mksquashfs -comp zstd: ZSTD_compressCCtx cached (41_zstd)
 	sasl2-bin libsasl2-modules  # saslpasswd2 (the user database of memcached -S) and PLAIN (43_sasl)
 	zlib1g-dev  # zlib.h: compress2/uncompress with inout *destLen (14_siglang)
+	libargon2-dev libssl-dev  # the catalogue's drivers link the real libraries (67_catalogue)
+	debhelper dpkg-dev lintian  # make deb and 69_deb (Rules-Requires-Root: no, so no fakeroot)
 )
 
 # One dpkg-query for all: unknown packages are simply absent from its output.

@@ -10,7 +10,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -21,10 +20,12 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "catalogue.h"
 #include "checkrun.h"
 #include "cli.h"
 #include "elfscan.h"
 #include "err.h"
+#include "shimpath.h"
 
 #define MAX_LIBS 512
 
@@ -117,33 +118,12 @@ static int list_libraries(const char *interp, const char *path, struct modlist *
 	return 0;
 }
 
-/* The shim next to this command, as `txcache run` finds it. */
-static int find_shim(char *out, size_t cap)
-{
-	const char *env = getenv("TXCACHE_LIB");
-	if (env && *env) {
-		snprintf(out, cap, "%s", env);
-		return access(out, R_OK);
-	}
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return -1;
-	self[n] = '\0';
-	const char *dir = dirname(self);
-	snprintf(out, cap, "%s/libtxcache.so", dir);
-	if (access(out, R_OK) == 0)
-		return 0;
-	snprintf(out, cap, "%s/../lib/libtxcache.so", dir);
-	return access(out, R_OK);
-}
-
 /* Marks the shim's own dependency closure: never patched. */
 static void mark_never_patched(const char *interp, struct modlist *prog)
 {
 	char shim[PATH_MAX];
 	struct modlist deps = {calloc(MAX_LIBS, sizeof(struct module)), 0};
-	if (!deps.m || find_shim(shim, sizeof(shim)) != 0 || add_module(&deps, shim) != 0 ||
+	if (!deps.m || shim_path_find(shim, sizeof(shim)) != 0 || add_module(&deps, shim) != 0 ||
 	    list_libraries(interp, shim, &deps) != 0)
 		fprintf(stderr, "txcache check: cannot list libtxcache.so's libraries; "
 				"the loader and libc are assumed never patched\n");
@@ -370,6 +350,19 @@ static void warn_exposed_args(const struct txc_config *cfg, const char *path)
 	}
 }
 
+/* The entries include = and from = took from the catalogue, one a line:
+ * a user reads what the config really holds. */
+static void show_included(const struct txc_config *cfg, const char *path)
+{
+	char cat[4096];
+	for (int f = 0; f < cfg->nfns; f++) {
+		const struct txc_fn_config *fc = &cfg->fns[f];
+		if (fc->from[0] && catalogue_path(fc->from, cat, sizeof(cat)) == 0)
+			printf("%s:%d: %s: from catalogue %s (%s)\n", path, fc->line, fc->sig.name,
+			       fc->from, cat);
+	}
+}
+
 int cmd_check(int argc, char **argv)
 {
 	if (checkrun_take_flag(&argc, argv))
@@ -389,6 +382,7 @@ int cmd_check(int argc, char **argv)
 		return rc;
 	warn_plain_ptrs(cfg, path);
 	warn_exposed_args(cfg, path);
+	show_included(cfg, path);
 	if (first < argc) {
 		rc = check_program(cfg, argv[first]);
 	} else {

@@ -2,7 +2,6 @@
  * txcache warm: the same with TXCACHE_MODE=recache (mode.h), so that every
  * call the program makes is computed anew and stored. */
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "shimpath.h"
 #include "trustpath.h"
 
 static const char *g_cmd = "run"; /* in messages: run or warm */
@@ -95,32 +95,6 @@ static int export_config(const char *path)
 	return rc;
 }
 
-/* The shim next to this executable (build/ or PREFIX/bin -> PREFIX/lib). */
-static int find_shim(char *out, size_t cap)
-{
-	const char *env = getenv("TXCACHE_LIB");
-	if (env && *env) {
-		snprintf(out, cap, "%s", env);
-		return access(out, R_OK) == 0 ? 0 : -1;
-	}
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return -1;
-	self[n] = '\0';
-	const char *dir = dirname(self);
-	const char *suffixes[] = {"", "/../lib"};
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(out, cap, "%s%s/libtxcache.so", dir, suffixes[i]);
-		char real[PATH_MAX];
-		if (access(out, R_OK) == 0 && realpath(out, real)) {
-			snprintf(out, cap, "%s", real);
-			return 0;
-		}
-	}
-	return -1;
-}
-
 static int set_preload(const char *shim)
 {
 	const char *old = getenv("LD_PRELOAD");
@@ -149,7 +123,7 @@ static int run_program(int argc, char **argv)
 	}
 	const char *path = cli_config_path(given);
 	char shim[PATH_MAX];
-	if (find_shim(shim, sizeof(shim)) != 0) {
+	if (shim_path_find(shim, sizeof(shim)) != 0) {
 		fprintf(stderr, "txcache %s: cannot find libtxcache.so (set TXCACHE_LIB)\n", g_cmd);
 		return EX_UNAVAILABLE;
 	}

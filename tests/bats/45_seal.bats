@@ -163,10 +163,16 @@ open(sys.argv[3], "wb").write(d)' "$v" "$off" "$t"
 
 @test "seal: a value written back past its expiry is refused" {
 	printf user >"$REL_DB/role"
-	rel_run "$AUTH3" get role
-	local key v=$BATS_TEST_TMPDIR/v v2=$BATS_TEST_TMPDIR/v2
-	key=$(miss_key rel_get)
-	raw_get "$key" "$v" || fail "nothing under $key (read within its 3 s)"
+	local key v=$BATS_TEST_TMPDIR/v v2=$BATS_TEST_TMPDIR/v2 got=0
+	# capturing the value is set-up, not the claim: on a loaded machine the
+	# run can outlast the 3 s ttl, so try the capture up to three times
+	for _ in 1 2 3; do
+		txc_mc_flush
+		rel_run "$AUTH3" get role
+		key=$(miss_key rel_get)
+		raw_get "$key" "$v" && { got=1; break; }
+	done
+	((got)) || fail "nothing under $key (read within its 3 s, three times)"
 	printf banned >"$REL_DB/role"
 	# memcached drops it after its 3 s ttl; the attacker writes it back
 	# with no expiry at all
