@@ -1,27 +1,12 @@
 /* profcat.c - the profile config with the catalogue; see profcat.h. */
 #include <dirent.h>
-#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "profcat.h"
-
-/* The catalogue module (catalogue.h) lands from a sibling branch; until it
- * is there, the catalogue is empty and the user's config is used as is. */
-#if __has_include("catalogue.h")
 #include "catalogue.h"
-#else
-static const char *catalogue_dir(void)
-{
-	return "/nonexistent";
-}
-static bool catalogue_name_ok(const char *name)
-{
-	return name[0] != '\0';
-}
-#endif
+#include "profcat.h"
 
 /* ", NAME" for each catalogue file, in directory order, into *LIST
  * (malloc'ed; starts with ", " when not empty). Returns the count, or -1. */
