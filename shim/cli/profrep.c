@@ -263,7 +263,8 @@ static void print_row(const struct view *v, FILE *out)
 	fprintf(out, " %7llu%s %7.1f%% %12.3f %12.3f", w->keys, w->lost ? "+" : " ", share,
 		v->save_run / 1e6, v->save_rerun / 1e6);
 	if (w->unkeyed)
-		fprintf(out, "  (%llu calls without a key)", w->unkeyed);
+		fprintf(out, "  (%llu call%s without a key)", w->unkeyed,
+			w->unkeyed == 1 ? "" : "s");
 	fputc('\n', out);
 }
 
