@@ -17,7 +17,7 @@ SHIM_STATIC ?= -Wl,--exclude-libs,ALL -Wl,-Bstatic -lffi_pic -linih -lxxhash -ls
 SHIM_LIBS := $(if $(SHIM_STATIC),$(SHIM_STATIC) -ldl -lpthread -lm,$(filter-out -lmemcached,$(LIBS)))
 
 LIB_SRC := $(wildcard shim/*.c)
-LIB_OBJ := $(LIB_SRC:shim/%.c=$(BUILD)/obj/%.o)
+LIB_OBJ := $(LIB_SRC:shim/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/prof_tramp_S.o
 CLI_SRC := $(wildcard shim/cli/*.c)
 CLI_OBJ := $(CLI_SRC:shim/cli/%.c=$(BUILD)/obj/cli/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -28,6 +28,10 @@ all: $(BUILD)/libtxcache.so $(BUILD)/txcache
 
 $(BUILD)/obj/%.o: shim/%.c $(wildcard shim/*.h) | $(BUILD)/obj/cli
 	$(CC) $(CFLAGS) $(REQ) -MMD -c -o $@ $<
+
+# profile mode's trampolines (x86_64; an empty object elsewhere)
+$(BUILD)/obj/prof_tramp_S.o: shim/prof_tramp.S | $(BUILD)/obj/cli
+	$(CC) $(CFLAGS) $(REQ) -c -o $@ $<
 
 $(BUILD)/obj/cli/%.o: shim/cli/%.c $(wildcard shim/*.h) | $(BUILD)/obj/cli
 	$(CC) $(CFLAGS) $(REQ) -Ishim/cli -MMD -c -o $@ $<

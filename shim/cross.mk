@@ -2,7 +2,7 @@
 # that read relocations and symbol tables for aarch64 with Debian's cross
 # compiler (gcc-aarch64-linux-gnu), when it is installed. Part of `make check`.
 CROSS_CC  ?= aarch64-linux-gnu-gcc
-CROSS_SRC := shim/interpose.c shim/dl.c shim/scope.c shim/elfsym.c shim/ident.c shim/cli/elfscan.c shim/cli/cmd_check.c
+CROSS_SRC := shim/prof_tramp.c shim/prof_tramp.S shim/interpose.c shim/dl.c shim/scope.c shim/elfsym.c shim/ident.c shim/cli/elfscan.c shim/cli/cmd_check.c
 CROSS_OUT := $(BUILD)/cross-aarch64
 
 .PHONY: cross-check

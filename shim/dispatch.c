@@ -41,6 +41,7 @@
 #include "mode.h"
 #include "modref.h"
 #include "near.h"
+#include "prof.h"
 #include "publish.h"
 #include "result.h"
 #include "retstr.h"
@@ -656,6 +657,25 @@ static void run_cached(struct closure_ud *ud, void *ret, void **args, int caller
 		run_unstored(ud, &c, &key, rc, caller_errno);
 }
 
+/* Profile mode (prof.h): the key as a real run would make it, the real
+ * call timed, no cache at all. A mutator's calls are only timed. */
+static void run_profile(struct closure_ud *ud, void *ret, void **args, int caller_errno,
+			struct fpenv *fe)
+{
+	struct txc_arg a[TXC_MAX_PARAMS];
+	struct symptr_texts tx;
+	struct txc_world w;
+	struct txc_key key;
+	bool keyed = ud->fn->fc->ninval == 0 && call_key(ud, args, a, &tx, &w, &key) == 0;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	call_real(ud, ret, args, caller_errno, fe);
+	int real_errno = errno;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	prof_keyed(ud->fn->index, ud->real, keyed ? &key.digest : NULL, elapsed_ns(&t0, &t1));
+	errno = real_errno;
+}
+
 static void on_call(ffi_cif *cif, void *ret, void **args, void *user)
 {
 	struct closure_ud *ud = closure_target(user);
@@ -672,11 +692,14 @@ static void on_call(ffi_cif *cif, void *ret, void **args, void *user)
 	fpenv_enter(&fe);
 	if (took_over) /* the jump left the thread's handle mid-request */
 		store_thread_drop(g_cache->store);
-	if (ud->fn->fc->ninval > 0)
+	if (prof_on())
+		run_profile(ud, ret, args, caller_errno, &fe);
+	else if (ud->fn->fc->ninval > 0)
 		run_mutator(ud, ret, args, caller_errno, &fe);
 	else
 		run_cached(ud, ret, args, caller_errno, &fe);
-	publish_tick(g_cfg, g_cache);
+	if (!prof_on())
+		publish_tick(g_cfg, g_cache);
 	int errno_out = errno;
 	guard_leave(); /* deferred handlers run here */
 	/* last, outside the guard: a hit's trap fires as the real call's would */

@@ -391,19 +391,21 @@ static void *sym_for(void *h, const char *name, const char *ver, void *ra)
 		}
 		return c ? c : r;
 	}
-	return r;
+	interpose_any_fn any = interpose_get_any(); /* profile mode: time it */
+	void *stub = any ? any(name, r, 1) : NULL;
+	return stub ? stub : r;
 }
 
 TXC_TAILCALL static void *w_dlsym(void *h, const char *name)
 {
-	if (h != RTLD_NEXT && configured(name))
+	if (h != RTLD_NEXT && (configured(name) || interpose_get_any()))
 		return sym_for(h, name, NULL, __builtin_return_address(0));
 	return dlsym(h, name); /* tail call: glibc sees our caller */
 }
 
 TXC_TAILCALL static void *w_dlvsym(void *h, const char *name, const char *ver)
 {
-	if (h != RTLD_NEXT && ver && configured(name))
+	if (h != RTLD_NEXT && ver && (configured(name) || interpose_get_any()))
 		return sym_for(h, name, ver, __builtin_return_address(0));
 	return dlvsym(h, name, ver); /* tail call: glibc sees our caller */
 }

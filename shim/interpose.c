@@ -73,6 +73,7 @@ struct patcher {
 };
 
 static struct mod mods[MAX_MODS];
+static interpose_any_fn g_any;	    /* interpose_set_any's */
 static char names_arena[64 * 1024]; /* copies of the modules' names */
 
 /* Copies NAME into the arena at *USED. Returns the copy, or NULL. */
@@ -515,6 +516,32 @@ struct slot_at {
 	uintptr_t addend;
 };
 
+void interpose_set_any(interpose_any_fn fn)
+{
+	g_any = fn;
+}
+
+interpose_any_fn interpose_get_any(void)
+{
+	return g_any;
+}
+
+/* A call slot no target names, in profile mode: g_any's address. */
+static void patch_any(struct patcher *p, const struct mod *m, const struct dyninfo *di,
+		      const struct slot_at *at, size_t idx, void *cur)
+{
+	const char *name = di->strtab + di->symtab[idx].st_name;
+	const char *ver = import_version(di, idx);
+	const struct interpose_target t = {name, ver, NULL};
+	void *real = NULL;
+	if (slot_target(p, m, di, idx, &t, ver, SLOT_CALL, cur, &real) != 0)
+		return;
+	void *val = g_any(name, real, 0);
+	if (val && val != cur && write_slot(p, at->owner, at->slot, val, NULL) == 0)
+		log_msg(TXC_LOG_DEBUG, "interpose: timing %s in %s", name,
+			*at->owner->name ? at->owner->name : "(main)");
+}
+
 static void patch_slot(struct patcher *p, const struct mod *m, const struct dyninfo *di,
 		       const struct slot_at *at, size_t idx, enum slot_kind kind)
 {
@@ -561,6 +588,8 @@ static void patch_slot(struct patcher *p, const struct mod *m, const struct dyni
 		}
 		return;
 	}
+	if (kind == SLOT_CALL && g_any)
+		patch_any(p, m, di, at, idx, cur);
 }
 
 /* Calls FN for each relocation with a symbol in M's table at TABLE (SIZE

@@ -73,4 +73,13 @@ int interpose_library_ok(const struct interpose_target *target, void *real);
  * host has loaded already. Call before the first patch; up to 64 names. */
 void interpose_add_private(const char *name);
 
+/* Profile mode (prof.h): asked for each JUMP_SLOT whose name matches no
+ * target, with the import's NAME and its definition REAL (resolved as for
+ * a target); returns the address to write, or NULL to leave the slot.
+ * FROM_DLSYM is 0 here (dl.c passes 1 for pointers dlsym returns). Set
+ * once, before the first patch; NULL (the default): such slots are left. */
+typedef void *(*interpose_any_fn)(const char *name, void *real, int from_dlsym);
+void interpose_set_any(interpose_any_fn fn);
+interpose_any_fn interpose_get_any(void);
+
 #endif

@@ -21,6 +21,7 @@
 #include "interpose.h"
 #include "log.h"
 #include "mc.h"
+#include "prof.h"
 #include "publish.h"
 #include "redir.h"
 #include "sigguard.h"
@@ -116,6 +117,21 @@ static void rearm(void *ctx)
 	sigguard_arm();
 }
 
+/* Profile mode (prof.h): timing only, no memcached at all. Returns 1 when
+ * on, 0 when off, or a negative code: the shim must stay inert. */
+static int profile_mode(void)
+{
+	int prof = prof_init(g_config);
+	if (prof != 1)
+		return prof;
+	interpose_set_any(prof_any);
+	/* the program's stderr stays its own: the config's info lines are
+	 * for cached runs (TXCACHE_LOG still wins) */
+	if (log_get_level() > TXC_LOG_WARN && !secure_getenv("TXCACHE_LOG"))
+		log_set_level(TXC_LOG_WARN);
+	return 1;
+}
+
 static void start(void)
 {
 	log_init();
@@ -134,13 +150,19 @@ static void start(void)
 	if (log_set_target(g_config->log_file) != 0)
 		log_msg(TXC_LOG_WARN, "log_file %s: cannot open (%s); logging to stderr",
 			g_config->log_file, strerror(errno));
-	if (!g_config->enabled || env_true("TXCACHE_DISABLE")) {
+	int prof = profile_mode(); /* before `enabled`: profiling caches nothing */
+	if (prof < 0)
+		return;
+	if (!prof && (!g_config->enabled || env_true("TXCACHE_DISABLE"))) {
 		log_msg(TXC_LOG_INFO, "caching disabled; every call goes to the real function");
 		return;
 	}
 	apply_mode_env(g_config);
-	/* loaded on the first cached call: never patch it or what it pulls in */
-	interpose_add_private(mc_library());
+	/* loaded on the first cached call: never patch it or what it pulls in
+	 * (profile mode never loads it: there libstdc++ is patched, so that
+	 * its throws reach the unwind stubs, prof.c) */
+	if (!prof)
+		interpose_add_private(mc_library());
 	rc = cache_open(g_config, &g_cache);
 	if (rc == 0)
 		rc = dispatch_init(g_config, g_cache);
@@ -154,7 +176,8 @@ static void start(void)
 				      "from them take the normal path");
 	if (rc == 0) {
 		dl_after_load(rearm, g_config);
-		dl_before_load(load_mc);
+		if (!prof)
+			dl_before_load(load_mc);
 		dl_after_unload(dispatch_forget_unloaded);
 	}
 	/* TXC_EDISABLED: the reason is already logged */

@@ -44,5 +44,6 @@ int cmd_flush(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_suggest(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
 
 #endif

@@ -11,6 +11,9 @@ const struct cli_cmd cli_commands[] = {
      "check [-c CONFIG] [PROGRAM]        validate a config; say what PROGRAM lets it intercept"},
     {"check", cmd_check,
      "check --run [-c CONFIG] -- PROGRAM [ARG...]  run PROGRAM; say what it really redirected"},
+    {"profile", cmd_profile,
+     "profile [-c CONFIG] [-o FILE] [--json] [--rtt US] -- PROGRAM [ARG...]  time PROGRAM's "
+     "calls; say what caching would save"},
     {"run", cmd_run, "run [-c CONFIG] -- PROGRAM [ARG...] run PROGRAM with the shim preloaded"},
     {"warm", cmd_warm,
      "warm [-c CONFIG] -- PROGRAM [ARG...] run PROGRAM in mode recache: recompute, store"},

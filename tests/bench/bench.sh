@@ -288,6 +288,26 @@ cache_if = ret < 18446744073709551000')
 		"${x}× ($u → $m → $h ms)" "-" "-"
 fi
 
+# 9c. profile overhead per timed call (txcache profile): a trivial library
+# function called through the PLT, without and with profile mode's timing
+# trampoline, side by side in each round
+PM=$BUILD/fixtures/prof_main
+if [[ -x $PM && $(uname -m) == x86_64 ]]; then
+	PCFG=$(cfg prof </dev/null)
+	: >"$TMP/prof.report"
+	pw=() pt=()
+	for ((i = 0; i < ROUNDS; i++)); do
+		pw+=("$("$PM" bench 2000000)")
+		pt+=("$(env LD_PRELOAD="$SHIM" TXCACHE_CONFIG="$PCFG" TXCACHE_PROFILE="$TMP/prof.report" \
+			"$PM" bench 2000000)")
+	done
+	mid() { printf '%s\n' "$@" | sort -g | sed -n "$((($# + 1) / 2))p"; }
+	a=$(mid "${pw[@]}") b=$(mid "${pt[@]}")
+	row "Profile overhead per timed call (PLT call of a trivial function)" \
+		"$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.0f ns (%.1f → %.1f ns a call)", b-a, a, b}')" \
+		"-" "-"
+fi
+
 # 10. the picture: latency per call of a 1 ms function
 u=$("$B" cases 3 200 sleep | field sleep 2)
 m=$(shim "$HIT" "$B" cases 3 200 sleepmiss | field sleepmiss 2)
