@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "checkrun.h"
+#include "runchild.h"
 #include "cli.h"
 
 int checkrun_take_flag(int *argc, char **argv)
@@ -165,46 +166,6 @@ static void print_report(const struct report *rep, const struct txc_config *cfg)
 		ok, cfg->nfns, nproc, nproc == 1 ? "" : "es");
 }
 
-/* Makes an empty private report file: DIR (mkdtemp) and DIR/report. */
-static int make_report(char *dir, size_t dcap, char *file, size_t fcap)
-{
-	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, dcap, "%s/txcache-check.XXXXXX", tmp && *tmp == '/' ? tmp : "/tmp");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(file, fcap, "%s/report", dir);
-	FILE *fp = fopen(file, "wx");
-	if (fp && fclose(fp) == 0 && setenv("TXCACHE_REPORT", file, 1) == 0)
-		return 0;
-	unlink(file);
-	rmdir(dir);
-	return -1;
-}
-
-/* Runs `txcache run -c CONFIG -- ARGV...` in a child; returns its wait
- * status, or -1. */
-static int run_child(const char *config, int argc, char **argv)
-{
-	char **av = calloc((size_t)argc + 5, sizeof(*av));
-	if (!av)
-		return -1;
-	av[0] = "run";
-	av[1] = "-c";
-	av[2] = (char *)config;
-	av[3] = "--";
-	memcpy(av + 4, argv, (size_t)argc * sizeof(*av));
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(cmd_run(argc + 4, av));
-	free(av);
-	int st = 0;
-	while (pid > 0 && waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return pid > 0 ? st : -1;
-}
-
 int checkrun(int argc, char **argv)
 {
 	const char *given = NULL;
@@ -221,13 +182,13 @@ int checkrun(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	char dir[4096], file[4200];
-	if (make_report(dir, sizeof(dir), file, sizeof(file)) != 0) {
+	if (runchild_report("check", dir, sizeof(dir), file, sizeof(file)) != 0) {
 		fprintf(stderr, "txcache check --run: cannot make a report file: %s\n",
 			strerror(errno));
 		config_free(cfg);
 		return EX_CANTCREAT;
 	}
-	int st = run_child(path, argc - first, argv + first);
+	int st = runchild_run(path, "TXCACHE_REPORT", file, argc - first, argv + first);
 	struct report rep = {0};
 	if (st == -1)
 		rc = EX_OSERR;

@@ -36,6 +36,9 @@ const struct cli_cmd cli_commands[] = {
     {"suggest", cmd_suggest,
      "suggest [-c CONFIG] [--catalogue DIR] [-o FILE] PROGRAM  a config for the catalogue "
      "functions PROGRAM imports"},
+    {"suggest", cmd_suggest,
+     "suggest [-c CONFIG] [--catalogue DIR] [-o FILE] --profile [--rtt US] -- PROGRAM [ARG...]  "
+     "only those a profiled run finds worth caching"},
 };
 const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);
 

@@ -218,6 +218,14 @@ static double rtt_ns(const struct profrep_opts *o)
 	return o->rtt_us * 1000.0;
 }
 
+/* Savings of one row (profrep.h gives the formulas). */
+static void row_savings(const struct row *w, const struct profrep_opts *o, double *run,
+			double *rerun)
+{
+	*rerun = (double)w->ns - (double)w->calls * rtt_ns(o);
+	*run = w->rep_ns - (double)w->rep_calls * rtt_ns(o);
+}
+
 static int cmp_view(const void *a, const void *b)
 {
 	const struct view *x = a, *y = b;
@@ -235,8 +243,7 @@ static struct view *order(const struct profrep *r, const struct profrep_opts *o)
 	for (size_t i = 0; v && i < r->nrows; i++) {
 		const struct row *w = &r->rows[i];
 		v[i].w = w;
-		v[i].save_rerun = (double)w->ns - (double)w->calls * rtt_ns(o);
-		v[i].save_run = w->rep_ns - (double)w->rep_calls * rtt_ns(o);
+		row_savings(w, o, &v[i].save_run, &v[i].save_rerun);
 	}
 	if (v)
 		qsort(v, r->nrows, sizeof(*v), cmp_view);
@@ -274,7 +281,9 @@ static void print_table(const struct profrep *r, const struct view *v, const str
 	int nproc = profrep_processes(r);
 	fprintf(out, "txcache profile: %s: %d process%s; round trip %.1f us%s\n", o->program, nproc,
 		nproc == 1 ? "" : "es", o->rtt_us,
-		o->assumed ? " (assumed: no server measured; --rtt sets it)" : " (measured)");
+		o->assumed ? " (assumed: no server measured; --rtt sets it)"
+		: o->given ? " (--rtt)"
+			   : " (measured)");
 	fprintf(out, "%-28s %-22s %9s %11s %11s %8s %8s %12s %12s\n", "function", "library",
 		"calls", "total ms", "mean us", "keys", "repeat", "save run ms", "rerun ms");
 	size_t others = 0;
@@ -334,6 +343,28 @@ static void print_json(const struct profrep *r, const struct view *v, const stru
 		print_json_row(&v[i], out);
 	}
 	fputs("]}\n", out);
+}
+
+bool profrep_find(const struct profrep *r, const struct profrep_opts *o, const char *name,
+		  struct profrep_fn *f)
+{
+	bool found = false;
+	memset(f, 0, sizeof(*f));
+	for (size_t i = 0; i < r->nrows; i++) {
+		const struct row *w = &r->rows[i];
+		if (w->type != 'K' || strcmp(w->name, name) != 0)
+			continue;
+		found = true;
+		f->calls += w->calls;
+		f->keys += w->keys;
+		f->repeated += w->rep_calls;
+		f->ns += (double)w->ns;
+		double run, rerun;
+		row_savings(w, o, &run, &rerun);
+		f->save_run_ns += run;
+		f->save_rerun_ns += rerun;
+	}
+	return found;
 }
 
 void profrep_print(const struct profrep *r, const struct profrep_opts *o, FILE *out)

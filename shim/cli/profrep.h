@@ -28,6 +28,7 @@ int profrep_processes(const struct profrep *r);
 struct profrep_opts {
 	double rtt_us;
 	bool assumed;
+	bool given; /* --rtt */
 	bool json;
 	const char *program;
 };
@@ -35,6 +36,18 @@ struct profrep_opts {
 /* Writes the table (or JSON) to OUT: functions with a signature by the
  * rerun saving, then the others by total time ("needs a signature"). */
 void profrep_print(const struct profrep *r, const struct profrep_opts *o, FILE *out);
+
+/* What the run saw of one function with a signature, all libraries
+ * together; savings in ns, as the table computes them. */
+struct profrep_fn {
+	unsigned long long calls, keys, repeated;
+	double ns, save_run_ns, save_rerun_ns;
+};
+
+/* Fills *F for NAME's keyed rows. Returns true, or false when the run made
+ * no call of NAME with its signature known. */
+bool profrep_find(const struct profrep *r, const struct profrep_opts *o, const char *name,
+		  struct profrep_fn *f);
 
 void profrep_free(struct profrep *r);
 
