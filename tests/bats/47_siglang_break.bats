@@ -1,0 +1,112 @@
+#!/usr/bin/env bats
+# Issue 15, trying to break what landed: the signature language's inout
+# scalars and `*n` sizes, the zlib catalogue entries (include/from), and
+# the catalogue's trust rules. Every run under the shim is compared with
+# the same program without it: what the caller sees (returns, *destLen,
+# every byte of the buffer it gave, the canaries after it, neighbours of
+# an inout scalar) must be identical, on a miss and on a hit.
+
+load helpers
+
+setup_file() {
+	[[ -x $FIXTURES/brk15_io ]] || {
+		echo "missing fixtures: make -C tests/fixtures BUILD=$BUILD" >&2
+		return 1
+	}
+	CATDIR=$BATS_FILE_TMPDIR/catalogue
+	mkdir -m 0755 "$CATDIR"
+	cp "$TXC_ROOT"/config/catalogue/*.ini "$CATDIR/"
+	export CATDIR
+	txc_mc_start
+}
+
+teardown_file() {
+	txc_mc_stop
+}
+
+setup() {
+	unset TXCACHE_VERIFY TXCACHE_VERIFY_LOG TXCACHE_DISABLE TXCACHE_MODE
+	export TXCACHE_CATALOGUE=$CATDIR
+}
+
+# bcfg NAME LINES...: a config in this test's own namespace.
+bcfg() {
+	local name=$1
+	shift
+	{
+		printf '[cache]\nservers = %s\nnamespace = brk15_%s\ntimeout_ms = 2000\nlog = info\n' \
+			"$MC_SOCK" "$BATS_TEST_NUMBER"
+		printf 'stats_interval = 0\n'
+		printf '%s\n' "$@"
+	} | txc_config "$name"
+}
+
+# same_as_plain CONFIG PROG ARGS...: PROG's stdout without the shim, then
+# twice under it (the second process serves from the cache); all equal,
+# exit 0, and at least one hit logged by the second run.
+same_as_plain() {
+	local cfg=$1 ref
+	shift
+	run --separate-stderr "$@"
+	[[ $status -eq 0 ]] || { echo "without the shim: status $status: $stderr"; return 1; }
+	ref=$output
+	local pass
+	for pass in 1 2; do
+		run_shim --separate-stderr "$cfg" "$@"
+		[[ $status -eq 0 ]] || {
+			echo "pass $pass: status $status"
+			grep -v '^txcache: \(hit\|miss\) ' <<<"$stderr" | head -30
+			return 1
+		}
+		[[ $output == "$ref" ]] || {
+			echo "pass $pass differs from the real run:"
+			diff <(printf '%s\n' "$ref") <(printf '%s\n' "$output") | head -40
+			return 1
+		}
+	done
+	grep -q '^txcache: hit ' <<<"$stderr" || {
+		echo "no hit in the second run: the test proves nothing"
+		grep -v '^txcache: miss ' <<<"$stderr" | head -20
+		return 1
+	}
+}
+
+ZSIG_OUT='out bytes[*destLen] Bytef *dest, inout uLongf *destLen'
+
+@test "zlib include: compress2/compress/uncompress at capacities 0, 1, L-1, L, L+1, bound: same bytes, canaries intact" {
+	[[ -x $FIXTURES/brk15_z ]] || skip "zlib.h missing"
+	local cfg
+	cfg=$(bcfg z 'include = zlib')
+	same_as_plain "$cfg" "$FIXTURES/brk15_z" seq
+}
+
+@test "zlib from + ignore = destLen: one key for every capacity, a hit never exceeds the caller's *destLen" {
+	[[ -x $FIXTURES/brk15_z ]] || skip "zlib.h missing"
+	local cfg
+	cfg=$(bcfg zi '[function compress2]' 'from = zlib' 'ignore = destLen' \
+		'[function compress]' 'from = zlib' 'ignore = destLen' \
+		'[function uncompress]' 'from = zlib' 'ignore = destLen')
+	same_as_plain "$cfg" "$FIXTURES/brk15_z" seq
+}
+
+@test "zlib ignore = destLen: three threads at capacities bound, L-1 and L at once" {
+	[[ -x $FIXTURES/brk15_z ]] || skip "zlib.h missing"
+	local cfg
+	cfg=$(bcfg zt '[function compress2]' 'from = zlib' 'ignore = destLen')
+	same_as_plain "$cfg" "$FIXTURES/brk15_z" threads
+}
+
+@test "inout scalars of every width: the value written back on a hit is the real call's, neighbours untouched; +0 and -0 key apart" {
+	local cfg
+	cfg=$(bcfg io \
+		'[function io_u8]' 'signature = int io_u8(inout uint8_t * p)' \
+		'[function io_i8]' 'signature = int io_i8(inout int8_t * p)' \
+		'[function io_u16]' 'signature = int io_u16(inout uint16_t * p)' \
+		'[function io_i32]' 'signature = int io_i32(inout int32_t * p)' \
+		'[function io_u64]' 'signature = int io_u64(inout uint64_t * p)' \
+		'[function io_f]' 'signature = int io_f(inout float * p)' \
+		'[function io_d]' 'signature = int io_d(inout double * p)' \
+		'[function brk15_inv]' 'signature = double brk15_inv(double x)' \
+		'[function brk15_invf]' 'signature = float brk15_invf(float x)')
+	same_as_plain "$cfg" "$FIXTURES/brk15_io"
+}
