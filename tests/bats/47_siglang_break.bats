@@ -110,3 +110,21 @@ ZSIG_OUT='out bytes[*destLen] Bytef *dest, inout uLongf *destLen'
 		'[function brk15_invf]' 'signature = float brk15_invf(float x)')
 	same_as_plain "$cfg" "$FIXTURES/brk15_io"
 }
+
+NEG_FNS=(
+	'[function brk15_fill]' 'signature = int brk15_fill(out bytes[*n] dst, inout int *n)'
+	'[function brk15_fill8]' 'signature = int brk15_fill8(out bytes[*n] dst, inout int8_t *n)'
+	'[function brk15_sum]' 'signature = int brk15_sum(bytes[*n] src, inout int *n)'
+)
+
+@test "a negative *n on entry (int, int8_t) as a capacity and an input length: as the real call, no read or write" {
+	local cfg
+	cfg=$(bcfg neg "${NEG_FNS[@]}")
+	same_as_plain "$cfg" "$FIXTURES/brk15_neg"
+}
+
+@test "a negative *n with ignore = n: a value stored for *n = 100 is not served to *n = -1" {
+	local cfg
+	cfg=$(bcfg negi "${NEG_FNS[@]:0:2}" 'ignore = n' "${NEG_FNS[@]:2:2}" 'ignore = n' "${NEG_FNS[@]:4:2}")
+	same_as_plain "$cfg" "$FIXTURES/brk15_neg"
+}
