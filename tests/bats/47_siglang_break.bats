@@ -175,3 +175,35 @@ NEG_FNS=(
 		return 1
 	}
 }
+
+# profile_same ARGS...: the program without the shim, then under
+# `txcache profile -o FILE`: the same stdout and exit status, and a report
+# that counts brk15_each.
+profile_same() {
+	local ref rs
+	run --separate-stderr "$@"
+	ref=$output rs=$status
+	run_txcache --separate-stderr profile -o "$BATS_TEST_TMPDIR/report.txt" -- "$@"
+	[[ $status -eq $rs && $output == "$ref" ]] || {
+		echo "status $status (want $rs); stdout differs or stderr: ${stderr:0:2000}"
+		diff <(printf '%s\n' "$ref") <(printf '%s\n' "$output") | head -20
+		return 1
+	}
+	grep -q '^brk15_each ' "$BATS_TEST_TMPDIR/report.txt" || {
+		echo "brk15_each not in the report:"
+		head -20 "$BATS_TEST_TMPDIR/report.txt"
+		return 1
+	}
+}
+
+@test "profile: two ucontext coroutines (256 KiB stacks) switch inside interleaved timed library calls" {
+	profile_same "$FIXTURES/brk15_coro" 256
+}
+
+# KNOWN BREAK (found by this suite, not fixed): entries are told apart by
+# stack distance (64 KiB); coroutine stacks closer than that are taken
+# for one stack, and a live call on the other is dropped as longjmp'd.
+@test "profile: the same with 16 KiB coroutine stacks" {
+	[[ ${TXC_BRK15_KNOWN:-} == 1 ]] || skip "known break: coroutine stacks closer than 64 KiB (TXC_BRK15_KNOWN=1 runs it)"
+	profile_same "$FIXTURES/brk15_coro" 16
+}
