@@ -196,8 +196,12 @@ profile_same() {
 	}
 }
 
-@test "profile: two ucontext coroutines (256 KiB stacks) switch inside interleaved timed library calls" {
+@test "profile: two ucontext coroutines (256 KiB stacks, the second below) switch inside interleaved timed library calls" {
 	profile_same "$FIXTURES/brk15_coro" 256
+}
+
+@test "profile: the same with the second coroutine's stack above the first's" {
+	profile_same "$FIXTURES/brk15_coro" 256 up
 }
 
 # KNOWN BREAK (found by this suite, not fixed): entries are told apart by
@@ -206,4 +210,5 @@ profile_same() {
 @test "profile: the same with 16 KiB coroutine stacks" {
 	[[ ${TXC_BRK15_KNOWN:-} == 1 ]] || skip "known break: coroutine stacks closer than 64 KiB (TXC_BRK15_KNOWN=1 runs it)"
 	profile_same "$FIXTURES/brk15_coro" 16
+	profile_same "$FIXTURES/brk15_coro" 16 up
 }
