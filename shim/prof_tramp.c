@@ -384,14 +384,17 @@ struct pair prof_tramp_enter(uint64_t index, void **slot)
 	return p;
 }
 
-/* Removes entry I: the entries above it whose slot lies below SLOT are
- * frames a longjmp skipped (dropped); the others belong to another stack
- * (kept, moved down). */
+/* Removes entry I: the entries above it whose slot lies below SLOT on the
+ * same stack (closer than SAME_STACK_SPAN, as drop_stale) are frames a
+ * longjmp skipped (dropped); the others belong to another stack (kept,
+ * moved down): a coroutine on a lower stack may still be inside a timed
+ * call that this one's callback switched away from. */
 static void pop_at(struct shadow *ss, uint32_t i, void **slot)
 {
 	uint32_t d = i;
 	for (uint32_t j = i + 1; j < ss->depth; j++)
-		if (ss->f[j].slot > slot)
+		if (ss->f[j].slot > slot ||
+		    (uintptr_t)slot - (uintptr_t)ss->f[j].slot >= SAME_STACK_SPAN)
 			ss->f[d++] = ss->f[j];
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	ss->depth = d;
