@@ -212,3 +212,7 @@ profile_same() {
 	profile_same "$FIXTURES/brk15_coro" 16
 	profile_same "$FIXTURES/brk15_coro" 16 up
 }
+
+@test "profile: backtrace() and _Unwind_Backtrace from a callback inside timed calls find every frame" {
+	profile_same "$FIXTURES/brk15_bt"
+}
