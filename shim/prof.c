@@ -71,17 +71,18 @@ static const char *const never[] = {
     "bsd_signal",
     "sigset",
     "__gmon_start__",
-    "backtrace",
     "__cxa_call_unexpected",
 };
 static const char *const never_prefix[] = {"dl", "_dl_", "_Unwind_"};
-/* Start an unwind: untimed, and the timed frames above are given back
- * their return addresses first (PROF_TRAMP_REPAIR). C++'s std::__throw_*
- * helpers too (by name, below). */
-static const char *const unwinds[] = {"__cxa_throw",	     "__cxa_rethrow",
-				      "pthread_exit",	     "_Unwind_RaiseException",
-				      "_Unwind_Resume",	     "_Unwind_Resume_or_Rethrow",
-				      "_Unwind_ForcedUnwind"};
+/* Start an unwind, or walk the frames (backtrace: a walk stops at a
+ * return trampoline, which has no unwind information): untimed, and the
+ * timed frames above are given back their return addresses first
+ * (PROF_TRAMP_REPAIR). C++'s std::__throw_* helpers too (by name, below). */
+static const char *const unwinds[] = {"__cxa_throw",	      "__cxa_rethrow",
+				      "pthread_exit",	      "_Unwind_RaiseException",
+				      "_Unwind_Resume",	      "_Unwind_Resume_or_Rethrow",
+				      "_Unwind_ForcedUnwind", "backtrace",
+				      "_Unwind_Backtrace"};
 /* Called untimed after a flush: the process image ends there. */
 static const char *const flush_first[] = {"execve", "execv",  "execvp",	 "execvpe", "execl",
 					  "execlp", "execle", "fexecve", "_exit",   "_Exit"};

@@ -178,7 +178,7 @@ NEG_FNS=(
 
 # profile_same ARGS...: the program without the shim, then under
 # `txcache profile -o FILE`: the same stdout and exit status, and a report
-# that counts brk15_each.
+# with a row for $PROFILE_ROW (default brk15_each).
 profile_same() {
 	local ref rs
 	run --separate-stderr "$@"
@@ -189,8 +189,8 @@ profile_same() {
 		diff <(printf '%s\n' "$ref") <(printf '%s\n' "$output") | head -20
 		return 1
 	}
-	grep -q '^brk15_each ' "$BATS_TEST_TMPDIR/report.txt" || {
-		echo "brk15_each not in the report:"
+	grep -q "^${PROFILE_ROW:-brk15_each} " "$BATS_TEST_TMPDIR/report.txt" || {
+		echo "${PROFILE_ROW:-brk15_each} not in the report:"
 		head -20 "$BATS_TEST_TMPDIR/report.txt"
 		return 1
 	}
@@ -214,5 +214,7 @@ profile_same() {
 }
 
 @test "profile: backtrace() and _Unwind_Backtrace from a callback inside timed calls find every frame" {
-	profile_same "$FIXTURES/brk15_bt"
+	# the timed calls a walk goes through are forgotten, not counted: the
+	# row to look for is a call made outside any walk
+	PROFILE_ROW=printf profile_same "$FIXTURES/brk15_bt"
 }
