@@ -218,3 +218,10 @@ profile_same() {
 	# row to look for is a call made outside any walk
 	PROFILE_ROW=printf profile_same "$FIXTURES/brk15_bt"
 }
+
+@test "zlib include: NULL buffers (crc32 of NULL with a length, NULL dest and source): keyed apart, never read" {
+	[[ -x $FIXTURES/brk15_z ]] || skip "zlib.h missing"
+	local cfg
+	cfg=$(bcfg zn 'include = zlib')
+	same_as_plain "$cfg" "$FIXTURES/brk15_z" nulls
+}
