@@ -179,10 +179,21 @@ static size_t pick_entries(const struct modscan *s, const struct catscan *c, str
 	for (size_t i = 0; i < c->n; i++) {
 		const struct catscan_entry *e = &c->e[i];
 		struct elfscan_use use;
-		const struct modscan_module *m = modscan_importer(s, e->fn, "", &use);
-		if ((!m && !r) || picked(p, n, e->fn))
-			continue;
 		const char *def = definer(s, e->fn);
+		const struct modscan_module *m = modscan_importer(s, e->fn, "", def, &use);
+		if (picked(p, n, e->fn))
+			continue;
+		/* a library's calls to its own function (zlib's compress2 calling
+		 * adler32 through its PLT) are its internals: caching them costs
+		 * a lookup per internal call and serves no caller of the program */
+		if (!m && def && modscan_importer(s, e->fn, "", NULL, &use)) {
+			fprintf(stderr,
+				"txcache suggest: %s: left out: only %s's own calls reach it\n",
+				e->fn, def);
+			continue;
+		}
+		if (!m && !r)
+			continue;
 		if (def && !catscan_library_is(e->library, def)) {
 			fprintf(stderr,
 				"txcache suggest: %s: left out: %s defines it, not %s (the "

@@ -177,10 +177,11 @@ void modscan_close(struct modscan *s)
 }
 
 const struct modscan_module *modscan_importer(const struct modscan *s, const char *name,
-					      const char *version, struct elfscan_use *use)
+					      const char *version, const char *skip,
+					      struct elfscan_use *use)
 {
 	for (size_t i = 0; i < s->n; i++) {
-		if (!s->m[i].elf || s->m[i].never_patched)
+		if (!s->m[i].elf || s->m[i].never_patched || (skip && !strcmp(skip, s->m[i].path)))
 			continue;
 		elfscan_lookup(s->m[i].elf, name, version, use);
 		if (use->via_got)

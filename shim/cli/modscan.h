@@ -43,9 +43,11 @@ int modscan_open(const char *cmd, const char *prog, struct modscan *s);
 
 void modscan_close(struct modscan *s);
 
-/* The first module that imports NAME (VERSION: "" for any) through a GOT
- * slot the shim patches, or NULL. *USE gets that module's use. */
+/* The first module other than SKIP (a path, or NULL) that imports NAME
+ * (VERSION: "" for any) through a GOT slot the shim patches, or NULL.
+ * *USE gets that module's use. */
 const struct modscan_module *modscan_importer(const struct modscan *s, const char *name,
-					      const char *version, struct elfscan_use *use);
+					      const char *version, const char *skip,
+					      struct elfscan_use *use);
 
 #endif

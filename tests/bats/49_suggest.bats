@@ -107,3 +107,16 @@ EOF2
 	run_txcache --separate-stderr suggest --bogus "$MKPASSWD"
 	[[ $status -eq 64 ]] || { echo "unknown option: status $status"; return 1; }
 }
+
+@test "suggest: a function only its own library calls (zlib's adler32 inside compress2) is left out, and said so" {
+	command -v mksquashfs >/dev/null || skip "mksquashfs not installed (squashfs-tools)"
+	local libz
+	libz=$(ldd "$(command -v mksquashfs)" | sed -n 's/.*libz.so.1 => \([^ ]*\).*/\1/p')
+	[[ -n $libz ]] || skip "mksquashfs does not link libz here"
+	readelf -W -r "$libz" | grep -q ' adler32\b' || skip "this libz calls adler32 directly"
+	printf '[catalogue]\nlibrary = libz.so.1\n\n[function adler32]\nsignature = unsigned long adler32(unsigned long a, bytes[len] buf, unsigned int len)\n' \
+		>"$cat_dir/zlib.ini"
+	run_txcache --separate-stderr suggest --catalogue "$cat_dir" "$(command -v mksquashfs)"
+	! grep -q '\[function adler32\]' <<<"$output" || { echo "suggested libz's internal adler32: $output"; return 1; }
+	grep -q "adler32: left out: only .*libz.so.*'s own calls reach it" <<<"$stderr" || { echo "stderr: $stderr"; return 1; }
+}
