@@ -358,7 +358,8 @@ static void check_fn(struct loader *ld, int i)
 	struct txc_sig sig;
 	if (!k[FK_SIGNATURE].val) {
 		cfg_note(ld, fc->line, false, "[function %s]: signature is required", fc->sig.name);
-	} else if (sig_parse_types(k[FK_SIGNATURE].val, &ld->types, &sig, err, sizeof(err))) {
+	} else if (sig_parse_types(k[FK_SIGNATURE].val, rf->sig_from_catalogue ? NULL : &ld->types,
+				   &sig, err, sizeof(err))) {
 		cfg_note(ld, k[FK_SIGNATURE].line, false, "signature: %s", err);
 	} else if (strcmp(sig.name, fc->sig.name) != 0) {
 		cfg_note(ld, k[FK_SIGNATURE].line, false,

@@ -103,6 +103,8 @@ static void merge(struct incl *in, int fi, const struct cat *c, int ci, int line
 			return;
 		}
 		dst[k].line = line;
+		if (k == FK_SIGNATURE)
+			ld->raw[fi].sig_from_catalogue = true;
 	}
 	snprintf(ld->cfg->fns[fi].from, sizeof(ld->cfg->fns[fi].from), "%s", c->name);
 }

@@ -87,6 +87,9 @@ struct raw {
 struct raw_fn {
 	struct raw k[FK_COUNT];
 	bool sig_ok;
+	/* the signature came from a catalogue entry (config_include.c): it is
+	 * parsed without the user's [types], whose names are the user's own */
+	bool sig_from_catalogue;
 };
 
 struct cfg_note {

@@ -340,3 +340,18 @@ verify_lib() {
 	(($(stat_of ZSTD_compressCCtx hits) > 0)) || fail_with "no hit on the second run"
 	[[ $(stat_of ZSTD_compressCCtx stores) == 0 ]] || fail_with "the second run stored"
 }
+
+@test "the user's [types] never reach a catalogue entry: a type named like its parameter (len, level) breaks nothing" {
+	# found by the attack round: [types] len = int made from = zlib a hard
+	# config error (caching off for the whole program)
+	cfg=$(cconfig types '[types]' 'len = int' 'level = int' '[function crc32]' 'from = zlib' \
+		'[function compress2]' 'from = zlib')
+	run --separate-stderr "$TXCACHE" check -c "$cfg"
+	[[ $status -eq 0 ]] || fail_with "check refused the config"
+	[[ $stderr != *unsupported* ]] || fail_with "a [types] name reached the catalogue's signature"
+	# the user's own signatures still see [types]
+	cfg=$(cconfig types2 '[types]' 'myint = int' '[function crc32]' 'from = zlib' \
+		'[function f]' 'signature = myint f(myint x)')
+	run --separate-stderr "$TXCACHE" check -c "$cfg"
+	[[ $status -eq 0 ]] || fail_with "the user's own [types] stopped working"
+}
