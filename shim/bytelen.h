@@ -13,8 +13,8 @@
 #include "sig.h"
 
 /* Checks each keyed bytes parameter of SIG whose LEN is a signed integer
- * parameter, in AVALUE (libffi's argument pointers). Returns 0, or
- * TXC_EINVAL when one has a non-NULL pointer and a negative LEN; then *BAD
+ * parameter, or read through a signed inout integer (bytes[*n]), in AVALUE (libffi's argument
+ * pointers). Returns 0, or TXC_EINVAL when one has a non-NULL pointer and a negative LEN; then *BAD
  * is that parameter's index. Reads only the LEN values; never fails
  * otherwise. */
 int bytelen_check(const struct txc_sig *sig, void *const *avalue, int *bad);

@@ -244,3 +244,21 @@ profile_same() {
 	cfg=$(bcfg zn 'include = zlib')
 	same_as_plain "$cfg" "$FIXTURES/brk15_z" nulls
 }
+
+@test "bytes[*n] with *n = -1 (\"a C string\", as PKCS5_PBKDF2_HMAC's passlen) runs uncached: two strings never share a key" {
+	local cfg
+	cfg=$(bcfg cstr '[function brk15_csum]' 'signature = int brk15_csum(bytes[*n] src, inout int *n)')
+	run --separate-stderr "$FIXTURES/brk15_cstr"
+	[[ $status -eq 0 ]] || { echo "plain: $status $stderr"; return 1; }
+	local ref=$output pass
+	for pass in 1 2; do
+		run_shim --separate-stderr "$cfg" "$FIXTURES/brk15_cstr"
+		[[ $status -eq 0 && $output == "$ref" ]] || {
+			echo "pass $pass: status $status; the real run printed:"
+			printf '%s\n---\nunder the shim:\n%s\n' "$ref" "$output"
+			return 1
+		}
+	done
+	[[ $stderr == *"brk15_csum: bytes src has a negative length; calling the real function"* ]] ||
+		{ echo "no 'negative length' line: $stderr"; return 1; }
+}
