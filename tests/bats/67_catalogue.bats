@@ -160,10 +160,16 @@ verify_lib() {
 }
 
 @test "catalogue libm: every entry verifies and hits (lgamma enabled by the user's own section)" {
+	# the sanitizer runtime intercepts crypt and lgamma_r: calls bind to it,
+	# not to the library the catalogue pins (library =), so nothing is cached
+	[[ ${TXCACHE_ASAN:-} != 1 ]] || skip "the sanitizer runtime defines lgamma_r (make asan)"
 	verify_lib libm '[function lgamma]' 'mode = normal'
 }
 
 @test "catalogue libcrypt: crypt, crypt_r, crypt_rn verify and hit" {
+	# the sanitizer runtime intercepts crypt and lgamma_r: calls bind to it,
+	# not to the library the catalogue pins (library =), so nothing is cached
+	[[ ${TXCACHE_ASAN:-} != 1 ]] || skip "the sanitizer runtime defines crypt (make asan)"
 	verify_lib libcrypt
 }
 
@@ -305,6 +311,9 @@ verify_lib() {
 }
 
 @test "a Debian program nobody built for txcache: mkpasswd with from = libcrypt" {
+	# the sanitizer runtime intercepts crypt and lgamma_r: calls bind to it,
+	# not to the library the catalogue pins (library =), so nothing is cached
+	[[ ${TXCACHE_ASAN:-} != 1 ]] || skip "the sanitizer runtime defines crypt (make asan)"
 	command -v mkpasswd >/dev/null || skip "mkpasswd (package whois) is not installed"
 	local args=(-m sha-512 -R 20000 -S saltsaltsalt secret)
 	run --separate-stderr mkpasswd "${args[@]}"
