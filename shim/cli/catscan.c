@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalogue.h"
 #include "catscan.h"
 #include "err.h"
 
@@ -109,10 +110,15 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
+/* NAME.ini with a NAME that `include =` and `from =` can name */
 static int is_ini(const struct dirent *d)
 {
+	char name[CATSCAN_NAME_MAX];
 	size_t n = strlen(d->d_name);
-	return d->d_name[0] != '.' && n > 4 && strcmp(d->d_name + n - 4, ".ini") == 0;
+	if (n <= 4 || n - 4 >= sizeof(name) || strcmp(d->d_name + n - 4, ".ini") != 0)
+		return 0;
+	snprintf(name, sizeof(name), "%.*s", (int)(n - 4), d->d_name);
+	return catalogue_name_ok(name);
 }
 
 int catscan_read(const char *dir, struct catscan *c)

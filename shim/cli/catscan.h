@@ -27,10 +27,9 @@ struct catscan {
 	size_t n;
 };
 
-/* Reads every *.ini file of DIR. Returns 0 with *C filled (free with
- * catscan_free; it may hold no entry), or TXC_ESYS (errno set: DIR cannot be
- * read) or TXC_ENOMEM with *C empty. A file that cannot be read is skipped
- * with one line on stderr. */
+/* Reads every NAME.ini file of DIR whose NAME catalogue_name_ok() accepts. Returns 0 with *C filled
+ * (free with catscan_free; it may hold no entry), or TXC_ESYS (errno set: DIR cannot be read) or
+ * TXC_ENOMEM with *C empty. A file that cannot be read is skipped with one line on stderr. */
 int catscan_read(const char *dir, struct catscan *c);
 
 void catscan_free(struct catscan *c);

@@ -50,18 +50,8 @@ struct report {
 
 static int read_report(const char *path, struct report *rep)
 {
-	FILE *fp = fopen(path, "re");
-	size_t cap = 0;
-	if (!fp)
-		return -1;
 	/* the whole file: the shim writes no NUL byte */
-	ssize_t got = getdelim(&rep->text, &cap, '\0', fp);
-	fclose(fp);
-	if (got < 0) {
-		free(rep->text);
-		rep->text = strdup("");
-	}
-	if (!rep->text)
+	if (cli_read_text(path, &rep->text) != 0)
 		return -1;
 	size_t len = strlen(rep->text);
 	rep->r = calloc(len / 2 + 1, sizeof(*rep->r)); /* a line has 2 bytes or more */
@@ -70,12 +60,7 @@ static int read_report(const char *path, struct report *rep)
 	for (char *save = NULL, *line = strtok_r(rep->text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		struct rec *r = &rep->r[rep->n++];
-		for (char *p = line; p && r->nf < 6; r->nf++) {
-			r->f[r->nf] = p;
-			p = strchr(p, '\t');
-			if (p)
-				*p++ = '\0';
-		}
+		r->nf = cli_split_tabs(line, r->f, 6);
 	}
 	return 0;
 }

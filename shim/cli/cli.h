@@ -33,6 +33,15 @@ int cli_load_config(const char *path, struct txc_config **cfg);
 /* The same for the config text TEXT, named PATH in messages. */
 int cli_parse_config(const char *text, const char *path, struct txc_config **cfg);
 
+/* The whole file at PATH, NUL-terminated, in *TEXT (malloc'ed; "" when the
+ * file is empty; a NUL byte in it ends the text). Returns 0, or -1 with
+ * errno set and *TEXT NULL. */
+int cli_read_text(const char *path, char **text);
+
+/* Splits LINE in place at every tab into F, keeping at most MAX fields
+ * (what follows the MAXth is dropped). Returns the number kept. */
+int cli_split_tabs(char *line, char **f, int max);
+
 int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_warm(int argc, char **argv);

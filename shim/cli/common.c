@@ -1,8 +1,11 @@
-/* common.c - option parsing and config loading shared by the subcommands. */
+/* common.c - option parsing, config loading and text files shared by the
+ * subcommands. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sysexits.h>
 
 #include "cli.h"
@@ -89,4 +92,39 @@ int cli_parse_config(const char *text, const char *path, struct txc_config **cfg
 		return EX_DATAERR;
 	}
 	return 0;
+}
+
+int cli_read_text(const char *path, char **text)
+{
+	FILE *fp = fopen(path, "re");
+	size_t cap = 0;
+	*text = NULL;
+	if (!fp)
+		return -1;
+	ssize_t got = getdelim(text, &cap, '\0', fp);
+	int bad = ferror(fp) ? errno : 0;
+	fclose(fp);
+	if (got < 0 && !bad) { /* empty */
+		free(*text);
+		*text = strdup("");
+	}
+	if (bad || !*text) {
+		free(*text);
+		*text = NULL;
+		errno = bad ? bad : ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+int cli_split_tabs(char *line, char **f, int max)
+{
+	int n = 0;
+	for (char *p = line; p && n < max; n++) {
+		f[n] = p;
+		p = strchr(p, '\t');
+		if (p)
+			*p++ = '\0';
+	}
+	return n;
 }

@@ -1,45 +1,33 @@
 /* profcat.c - the profile config with the catalogue; see profcat.h. */
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "catalogue.h"
+#include "catscan.h"
 #include "profcat.h"
 
-/* ", NAME" for each catalogue file, in directory order, into *LIST
- * (malloc'ed; starts with ", " when not empty). Returns the count, or -1. */
+/* ", NAME" for each catalogue file with an entry (catscan.h: sorted by
+ * name) into *LIST (malloc'ed; starts with ", " when not empty). Returns
+ * the count (0: no catalogue), or -1. */
 static int list_names(char **list)
 {
-	size_t len = 0, cap = 256;
+	struct catscan c;
+	size_t len = 0;
 	int n = 0;
-	*list = calloc(1, cap);
-	DIR *d = opendir(catalogue_dir());
-	if (!*list || !d) {
-		if (d)
-			closedir(d);
-		return *list ? 0 : -1;
-	}
-	for (struct dirent *e = readdir(d); e; e = readdir(d)) {
-		size_t l = strlen(e->d_name);
-		char name[64];
-		if (l < 5 || l - 4 >= sizeof(name) || strcmp(e->d_name + l - 4, ".ini") != 0)
+	*list = NULL;
+	if (catscan_read(catalogue_dir(), &c) != 0)
+		return (*list = calloc(1, 1)) ? 0 : -1;
+	/* every name fits: at most "NAME, " per entry */
+	*list = calloc(c.n + 1, CATSCAN_NAME_MAX + 2);
+	for (size_t i = 0; *list && i < c.n; i++) {
+		if (i > 0 && strcmp(c.e[i].cat, c.e[i - 1].cat) == 0)
 			continue;
-		snprintf(name, sizeof(name), "%.*s", (int)(l - 4), e->d_name);
-		if (!catalogue_name_ok(name))
-			continue;
-		if (len + l + 3 > cap) {
-			char *grown = realloc(*list, cap = 2 * cap + l);
-			if (!grown)
-				break;
-			*list = grown;
-		}
-		len += (size_t)sprintf(*list + len, ", %s", name);
+		len += (size_t)sprintf(*list + len, ", %s", c.e[i].cat);
 		n++;
 	}
-	closedir(d);
-	return n;
+	catscan_free(&c);
+	return *list ? n : -1;
 }
 
 /* The end of the [cache] header line in TEXT, or NULL. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "jsonout.h"
 #include "prof.h"
 #include "profrep.h"
@@ -38,23 +39,10 @@ static unsigned long long num(const char *s)
 	return strtoull(s, NULL, 10);
 }
 
-/* Splits LINE at tabs into F (up to 8). Returns the field count. */
-static int split(char *line, char **f)
-{
-	int n = 0;
-	for (char *p = line; p && n < 8; n++) {
-		f[n] = p;
-		p = strchr(p, '\t');
-		if (p)
-			*p++ = '\0';
-	}
-	return n;
-}
-
 static void take_line(struct profrep *r, char *line)
 {
 	char *f[8];
-	int n = split(line, f);
+	int n = cli_split_tabs(line, f, 8);
 	if (n >= 3 && !strcmp(f[0], "P"))
 		r->pids[r->npids++] = atol(f[1]);
 	else if (n == 6 && !strcmp(f[0], "F"))
@@ -142,27 +130,10 @@ static void count_keys(struct profrep *r)
 	}
 }
 
-/* The whole file into R->text ("" when empty). 0 or -1. */
-static int slurp(const char *path, struct profrep *r)
-{
-	FILE *fp = fopen(path, "re");
-	size_t cap = 0;
-	if (!fp)
-		return -1;
-	ssize_t got = getdelim(&r->text, &cap, '\0', fp);
-	int bad = ferror(fp);
-	fclose(fp);
-	if (got < 0 && !bad) {
-		free(r->text);
-		r->text = strdup("");
-	}
-	return bad || !r->text ? -1 : 0;
-}
-
 int profrep_read(const char *path, struct profrep **out)
 {
 	struct profrep *r = calloc(1, sizeof(*r));
-	if (!r || slurp(path, r) != 0) {
+	if (!r || cli_read_text(path, &r->text) != 0) {
 		profrep_free(r);
 		return -1;
 	}

@@ -48,14 +48,10 @@ static const char *pick_config(const char *given, const char *dir, char *buf, si
  * catalogue is empty or missing. NULL (after a message) on failure. */
 static const char *with_catalogue(const char *config, const char *dir, char *buf, size_t cap)
 {
-	FILE *fp = fopen(config, "re");
 	char *text = NULL;
-	size_t tcap = 0;
-	ssize_t got = fp ? getdelim(&text, &tcap, '\0', fp) : -1;
-	if (fp)
-		fclose(fp);
+	int got = cli_read_text(config, &text);
 	snprintf(buf, cap, "%s/profile.ini", dir);
-	int n = got >= 0 ? profcat_write(text, buf) : -1;
+	int n = got == 0 ? profcat_write(text, buf) : -1;
 	free(text);
 	if (n < 0) {
 		fprintf(stderr, "txcache profile: %s: %s\n", got < 0 ? config : buf,

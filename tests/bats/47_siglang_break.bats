@@ -13,10 +13,7 @@ setup_file() {
 		echo "missing fixtures: make -C tests/fixtures BUILD=$BUILD" >&2
 		return 1
 	}
-	CATDIR=$BATS_FILE_TMPDIR/catalogue
-	mkdir -m 0755 "$CATDIR"
-	cp "$TXC_ROOT"/config/catalogue/*.ini "$CATDIR/"
-	export CATDIR
+	txc_catalogue_copy || return 1
 	txc_mc_start
 }
 

@@ -3,13 +3,14 @@
 # here wrote: txcache profile -> txcache suggest --profile -> a run with
 # verify = 1 -> a cached run. Nothing is written by hand but the [cache]
 # section that names the private memcached; the signatures come from the
-# shipped catalogue (config/catalogue).
+# shipped catalogue (config/catalogue, a copy).
 
 load helpers
 
 setup_file() {
 	txc_mc_start
-	export TXCACHE_CATALOGUE=$TXC_ROOT/config/catalogue
+	txc_catalogue_copy || return 1
+	export TXCACHE_CATALOGUE=$CATDIR
 }
 
 teardown_file() {

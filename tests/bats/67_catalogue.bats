@@ -22,12 +22,7 @@ setup_file() {
 			return 1
 		}
 	done
-	# A copy: the catalogue is read with the config's trust rules, and a
-	# checkout may sit in a directory others can write.
-	CATDIR=$BATS_FILE_TMPDIR/catalogue
-	mkdir -m 0755 "$CATDIR"
-	cp "$TXC_ROOT"/config/catalogue/*.ini "$CATDIR/"
-	export CATDIR
+	txc_catalogue_copy || return 1
 	txc_mc_start
 }
 

@@ -5,6 +5,7 @@
 # memcached per file:  txc_mc_start / txc_mc_stop in setup_file / teardown_file
 #           (export MC_SOCK, MC_PID, MC_SERVER); txc_mc_flush empties it.
 # Configs:  path=$(txc_config NAME <<EOF ... EOF)
+# Catalogue: txc_catalogue_copy (setup_file: a trusted copy in CATDIR)
 # JSON:     json_check [PYTHON]   ($output parses; PYTHON asserts on d)
 # Waiting:  wait_until [-t SECONDS] CMD [ARG...]        (a condition, not a sleep)
 # Preload:  run_shim [RUN-OPTIONS] CONFIG CMD [ARG...]   (run with the shim)
@@ -110,6 +111,16 @@ txc_mc_stop() {
 # Empties this file's memcached, for tests that need a cold cache.
 txc_mc_flush() {
 	memcflush --servers="$MC_SOCK" >/dev/null
+}
+
+# For setup_file: a copy of the shipped catalogue in CATDIR (exported), for
+# TXCACHE_CATALOGUE. A copy, because catalogue files are read with the
+# config's trust rules and a checkout may sit in a directory others can write.
+txc_catalogue_copy() {
+	CATDIR=$BATS_FILE_TMPDIR/catalogue
+	mkdir -m 0755 "$CATDIR" || return 1
+	cp "$TXC_ROOT"/config/catalogue/*.ini "$CATDIR/" || return 1
+	export CATDIR
 }
 
 # Writes stdin to a config file NAME (".ini" added when missing) in the
