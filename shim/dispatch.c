@@ -27,7 +27,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "bytelen.h"
 #include "capture.h"
 #include "closures.h"
 #include "cond.h"
@@ -247,7 +246,9 @@ static void run_mutator(struct closure_ud *ud, void *ret, void **args, int calle
 	int real_errno = errno;
 	struct txc_arg margs[TXC_MAX_PARAMS];
 	struct symptr_texts tx;
-	key_args_from_ffi(&f->fc->sig, args, margs);
+	/* a negative length: that call was never cached; its targets' keys
+	 * are built as given */
+	key_args_from_ffi(&f->fc->sig, args, margs, NULL);
 	int rc = symptr_args_text(&f->fc->sig, margs, &tx);
 	if (rc != 0) { /* a pointer that names nothing: drop every call of each target */
 		rc = 0;
@@ -508,15 +509,15 @@ static int call_key(struct closure_ud *ud, void **args, struct txc_arg *a, struc
 {
 	struct fn_rt *f = ud->fn;
 	const struct txc_ident *id = defid_get(&ud->def, f->fc, ud->real);
-	key_args_from_ffi(&f->fc->sig, args, a);
+	int bad = -1;
+	int neg = key_args_from_ffi(&f->fc->sig, args, a, &bad);
 	if (!id || symptr_args_text(&f->fc->sig, a, tx) != 0) {
 		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
 		log_msg(TXC_LOG_INFO, "%s: %s; calling the real function", f->fc->sig.name,
 			id ? "a symptr argument points into no library" : "definition unknown");
 		return TXC_ENOTFOUND;
 	}
-	int bad;
-	if (bytelen_check(&f->fc->sig, args, &bad) != 0) {
+	if (neg != 0) {
 		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
 		log_msg(TXC_LOG_INFO,
 			"%s: bytes %s has a negative length; calling the real function",

@@ -339,13 +339,15 @@ void key_fn_set_prf(struct txc_key_fn *kf, const uint8_t *prf)
 	kf->prf = prf;
 }
 
-/* A BYTES length from a literal or from an integer parameter. A negative
- * length is nonsense for a buffer: it keys as 0 bytes. */
-static uint64_t bytes_len(const struct txc_sig *sig, const struct txc_size *sz, void *const *avalue)
+/* A BYTES length from a literal, an integer parameter or what an inout
+ * integer points to (0 through NULL). A negative signed length is no
+ * length: 0, with *NEGATIVE set. */
+static uint64_t bytes_len(const struct txc_sig *sig, const struct txc_size *sz, void *const *avalue,
+			  bool *negative)
 {
 	const struct txc_param *ref;
 	const struct txc_type_info *ti;
-	uint64_t v;
+	const void *at;
 
 	if (sz->from == TXC_SZ_LITERAL)
 		return sz->literal;
@@ -354,28 +356,28 @@ static uint64_t bytes_len(const struct txc_sig *sig, const struct txc_size *sz, 
 		return 0;
 	ref = &sig->params[sz->param];
 	ti = sig_type_info(ref->type);
-	if (sz->from == TXC_SZ_DEREF) { /* bytes[*n]: *n on entry, 0 through NULL */
-		const void *at = *(const void *const *)avalue[sz->param];
-		if (!at || !ti || ti->is_float || ti->size == 0)
-			return 0;
-		v = sig_scalar_load(ref->type, at);
-		return ti->is_signed && (int64_t)v < 0 ? 0 : v;
+	if (sz->from == TXC_SZ_PARAM && ref->kind != TXC_K_SCALAR)
+		return 0;
+	at = sz->from == TXC_SZ_DEREF ? *(const void *const *)avalue[sz->param] : avalue[sz->param];
+	if (!at || !ti || ti->is_float || ti->size == 0)
+		return 0;
+	uint64_t v = sig_scalar_load(ref->type, at);
+	if (ti->is_signed && (int64_t)v < 0) {
+		*negative = true;
+		return 0;
 	}
-	if (ref->kind != TXC_K_SCALAR || !ti || ti->is_float || ti->size == 0)
-		return 0;
-	v = sig_scalar_load(ref->type, avalue[sz->param]);
-	if (ti->is_signed && (int64_t)v < 0)
-		return 0;
 	return v;
 }
 
-void key_args_from_ffi(const struct txc_sig *sig, void *const *avalue, struct txc_arg *args)
+int key_args_from_ffi(const struct txc_sig *sig, void *const *avalue, struct txc_arg *args,
+		      int *bad)
 {
-	int n = nparams_of(sig);
+	int n = nparams_of(sig), rc = 0;
 
 	for (int i = 0; i < n; i++) {
 		const struct txc_param *p = &sig->params[i];
 		struct txc_arg *a = &args[i];
+		bool negative = false;
 
 		a->num = 0;
 		a->ptr = NULL;
@@ -394,7 +396,8 @@ void key_args_from_ffi(const struct txc_sig *sig, void *const *avalue, struct tx
 			break;
 		case TXC_K_BYTES:
 			a->ptr = *(const void *const *)avalue[i];
-			a->len = a->ptr && p->keyed ? bytes_len(sig, &p->size, avalue) : 0;
+			a->len =
+			    a->ptr && p->keyed ? bytes_len(sig, &p->size, avalue, &negative) : 0;
 			break;
 		case TXC_K_OUT_FD: /* an int: never read as a pointer */
 			a->num = (uint64_t)(int64_t) * (const int *)avalue[i];
@@ -407,7 +410,13 @@ void key_args_from_ffi(const struct txc_sig *sig, void *const *avalue, struct tx
 			a->ptr = *(void *const *)avalue[i];
 			break;
 		}
+		if (negative && rc == 0) {
+			rc = TXC_EINVAL;
+			if (bad)
+				*bad = i;
+		}
 	}
+	return rc;
 }
 
 static void key_finish(const char *prefix, size_t prefix_len, const struct txc_digest *d,

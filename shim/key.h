@@ -76,9 +76,15 @@ void key_fn_set_prf(struct txc_key_fn *kf, const uint8_t *prf);
 
 /* Converts libffi's argument array (AVALUE[i] points at the i-th argument)
  * into ARGS[0..nparams-1]. Reads strings to find their length. A BYTES
- * length comes from its literal or from the referenced parameter's value.
- * Returns 0; never fails. */
-void key_args_from_ffi(const struct txc_sig *sig, void *const *avalue, struct txc_arg *args);
+ * length comes from its literal, the referenced parameter's value, or
+ * what a referenced inout integer points to.
+ * Returns 0, or TXC_EINVAL when a keyed, non-NULL bytes argument has a
+ * negative signed length: it would key as 0 bytes, the key of every buffer
+ * with that length (PKCS5_PBKDF2_HMAC reads passlen = -1 as "a C string"),
+ * so such a call must not be cached. *BAD (when BAD is not NULL) is then
+ * that parameter's index; ARGS are filled all the same (that length 0). */
+int key_args_from_ffi(const struct txc_sig *sig, void *const *avalue, struct txc_arg *args,
+		      int *bad);
 
 /* Builds the key of a call with the keyed arguments ARGS (indexed like
  * sig->params; entries of parameters that are not keyed are ignored, except

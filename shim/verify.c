@@ -124,7 +124,8 @@ void verify_inputs(struct verify_kept *vk, const struct txc_sig *sig, void *cons
 		   int caller_errno)
 {
 	struct txc_arg a[TXC_MAX_PARAMS];
-	key_args_from_ffi(sig, avalue, a);
+	/* a hit: its lengths were keyed, none negative */
+	key_args_from_ffi(sig, avalue, a, NULL);
 	for (int i = 0; i < sig->nparams; i++)
 		vk->has_in[i] = input_digest(&sig->params[i], &a[i], &vk->in_digest[i]);
 	vk->caller_errno = caller_errno;
@@ -211,7 +212,7 @@ static void compare_inputs(const struct txc_sig *sig, const struct verify_kept *
 			   void *const *avalue, struct parts *ps)
 {
 	struct txc_arg a[TXC_MAX_PARAMS];
-	key_args_from_ffi(sig, avalue, a);
+	key_args_from_ffi(sig, avalue, a, NULL);
 	for (int i = 0; i < sig->nparams; i++) {
 		const struct txc_param *p = &sig->params[i];
 		char nb[16];

@@ -48,8 +48,8 @@ static void test_key_and_codec(void)
 	struct txc_arg a1[2], a2[2];
 	struct txc_key k1, k2;
 	const struct txc_digest id = {{1}};
-	key_args_from_ffi(&s, av1, a1);
-	key_args_from_ffi(&s, av2, a2);
+	key_args_from_ffi(&s, av1, a1, NULL);
+	key_args_from_ffi(&s, av2, a2, NULL);
 	key_build(&kf, &id, &s, a1, &k1);
 	key_build(&kf, &id, &s, a2, &k2);
 	CHECK(strcmp(k1.text, k2.text) == 0, "the descriptor is not keyed");

@@ -373,7 +373,10 @@ static void test_ffi(void)
 	s.params[6].size = (struct txc_size){TXC_SZ_PARAM, 0, 7};
 	add_param(&s, "neg", TXC_K_SCALAR, TXC_T_SHORT);
 	memset(a, 0xee, sizeof(a));
-	key_args_from_ffi(&s, avalue, a);
+	int bad = -1;
+	int neg_rc = key_args_from_ffi(&s, avalue, a, &bad);
+	CHECK(neg_rc == TXC_EINVAL && bad == 6,
+	      "a negative signed length is reported (the call must run uncached)");
 	CHECK(a[0].num == (uint64_t)-7, "int -7 sign-extended");
 	CHECK(a[1].ptr == user && a[1].len == 3, "string pointer and strlen");
 	CHECK(a[2].ptr == blob && a[2].len == 4, "bytes length from a size_t param");
@@ -382,6 +385,11 @@ static void test_ffi(void)
 	CHECK(a[5].ptr == &kf, "ptr passed through");
 	CHECK(a[6].ptr == blob2 && a[6].len == 0, "negative length param keys as 0 bytes");
 	CHECK(a[7].num == (uint64_t)-2, "short -2 sign-extended");
+	neg = 3;
+	CHECK(key_args_from_ffi(&s, avalue, a, NULL) == 0 && a[6].len == 3,
+	      "a length of 0 or more is no error");
+	neg = -2;
+	key_args_from_ffi(&s, avalue, a, NULL);
 
 	h[0] = num_arg((uint64_t)-7);
 	h[1] = str_arg("bob");
@@ -398,12 +406,12 @@ static void test_ffi(void)
 	s.params[2].size = (struct txc_size){TXC_SZ_LITERAL, 5, 0};
 	user = NULL;
 	outp = NULL;
-	key_args_from_ffi(&s, avalue, a);
+	key_args_from_ffi(&s, avalue, a, NULL);
 	CHECK(a[2].len == 5 && a[1].ptr == NULL && a[1].len == 0 && a[4].ptr == NULL,
 	      "literal length, NULL string, NULL out");
 	s.params[1].keyed = false;
 	user = "not read";
-	key_args_from_ffi(&s, avalue, a);
+	key_args_from_ffi(&s, avalue, a, NULL);
 	CHECK(a[1].ptr == user && a[1].len == 0, "an ignored string is passed but not measured");
 }
 

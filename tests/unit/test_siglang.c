@@ -76,7 +76,7 @@ static void test_old_key_pinned(void)
 	void *av[] = {&fd, &bufp, &cap, &kbp, &n, &p, &str, &x, &d};
 	struct txc_arg a[TXC_MAX_PARAMS];
 	struct txc_key k;
-	key_args_from_ffi(&sig, av, a);
+	key_args_from_ffi(&sig, av, a, NULL);
 	key_build(&kf, &g_id, &sig, a, &k);
 	CHECK(strcmp(k.text, "pin:rd:73bd23ea03aaa08ac4954ce0076db0eb") == 0,
 	      "an old signature keys as before: %s", k.text);
@@ -264,31 +264,31 @@ static void test_keys_inout(void)
 	void *av[] = {&dp, &dlp, &sp, &srcl, &level};
 	struct txc_arg a[TXC_MAX_PARAMS];
 	struct txc_key k1, k2, k3, k4;
-	key_args_from_ffi(&s, av, a);
+	key_args_from_ffi(&s, av, a, NULL);
 	key_build(&kf, &g_id, &s, a, &k1);
 	dl = 63;
-	key_args_from_ffi(&s, av, a);
+	key_args_from_ffi(&s, av, a, NULL);
 	key_build(&kf, &g_id, &s, a, &k2);
 	CHECK(strcmp(k1.text, k2.text) != 0, "*destLen on entry is keyed");
 	dlp = NULL;
-	key_args_from_ffi(&s, av, a);
+	key_args_from_ffi(&s, av, a, NULL);
 	key_build(&kf, &g_id, &s, a, &k3);
 	dl = 0;
 	dlp = &dl;
-	key_args_from_ffi(&s, av, a);
+	key_args_from_ffi(&s, av, a, NULL);
 	key_build(&kf, &g_id, &s, a, &k4);
 	CHECK(strcmp(k3.text, k4.text) != 0 && strcmp(k3.text, k1.text) != 0,
 	      "NULL keys apart from 0");
 	s.params[1].keyed = false;
 	key_fn_init(&kf, "ns", &s);
 	dl = 64;
-	key_args_from_ffi(&s, av, a);
+	key_args_from_ffi(&s, av, a, NULL);
 	key_build(&kf, &g_id, &s, a, &k1);
 	dl = 63;
-	key_args_from_ffi(&s, av, a);
+	key_args_from_ffi(&s, av, a, NULL);
 	key_build(&kf, &g_id, &s, a, &k2);
 	dlp = NULL;
-	key_args_from_ffi(&s, av, a);
+	key_args_from_ffi(&s, av, a, NULL);
 	key_build(&kf, &g_id, &s, a, &k3);
 	CHECK(strcmp(k1.text, k2.text) == 0, "ignored: the value is not keyed");
 	CHECK(strcmp(k1.text, k3.text) != 0, "ignored: NULL-ness still is");
@@ -307,8 +307,8 @@ static void test_result_deref(void)
 	void *dp = dst, *sp = src;
 	void *av[] = {&dp, &dlp, &sp, &srcl, &level};
 	struct txc_arg a[TXC_MAX_PARAMS];
-	key_args_from_ffi(&s, av, a); /* before the call: *destLen = 16 */
-	dl = 5;			      /* the call wrote 5 bytes and said so */
+	key_args_from_ffi(&s, av, a, NULL); /* before the call: *destLen = 16 */
+	dl = 5;				    /* the call wrote 5 bytes and said so */
 	struct txc_result res;
 	CHECK(result_collect(&s, &ret, av, a, &res) == 0 && res.out[0].cap == 16 &&
 		  res.out[0].len == 5 && res.out[1].num == 5,
@@ -347,7 +347,7 @@ static void test_result_deref(void)
 	dlp = &dl;
 	dl = 5;
 	dp = dst;
-	key_args_from_ffi(&s, av, a);
+	key_args_from_ffi(&s, av, a, NULL);
 	dl = 5;
 	CHECK(result_collect(&s, &ret, av, a, &res) == 0 && res.out[0].len == 5 &&
 		  res.out[0].cap == 5,
