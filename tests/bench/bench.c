@@ -61,10 +61,11 @@ int bn_out(int n, unsigned char *buf, size_t cap);
 #define BN_F(i) int bn_f##i(int x);
 #define BN_F10(d)                                                                                  \
 	BN_F(d##0)                                                                                 \
-	BN_F(d##1) BN_F(d##2) BN_F(d##3) BN_F(d##4) BN_F(d##5) BN_F(d##6) BN_F(d##7) BN_F(d##8)    \
-	    BN_F(d##9)
+	BN_F(d##1)                                                                                 \
+	BN_F(d##2) BN_F(d##3) BN_F(d##4) BN_F(d##5) BN_F(d##6) BN_F(d##7) BN_F(d##8) BN_F(d##9)
 BN_F10(0)
-BN_F10(1) BN_F10(2) BN_F10(3) BN_F10(4)
+BN_F10(1)
+BN_F10(2) BN_F10(3) BN_F10(4)
 #undef BN_F
 #define BN_F(i)                                                                                    \
 	case 1##i - 100:                                                                           \
@@ -359,9 +360,9 @@ static double real_ns(void)
 static double wait_start(double seconds)
 {
 	const char *st = getenv("BENCH_START");
-	double start = st ? strtod(st, NULL) : 0, ahead = start - real_ns();
+	double start = st ? strtod(st, NULL) : 0, ahead = st ? start - real_ns() : 0;
 
-	if (st && ahead > 0) {
+	if (ahead > 0) {
 		struct timespec ts = {(time_t)(start / 1e9), (long)fmod(start, 1e9)};
 		while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) != 0)
 			;
