@@ -25,6 +25,7 @@ PKGS=(
 	zlib1g-dev  # zlib.h: compress2/uncompress with inout *destLen (14_siglang)
 	libargon2-dev libssl-dev  # the catalogue's drivers link the real libraries (67_catalogue)
 	debhelper dpkg-dev lintian  # make deb and 69_deb (Rules-Requires-Root: no, so no fakeroot)
+	linux-perf  # perf record: the profiles behind tests/bench/notes.md (not run by make bench)
 )
 
 # One dpkg-query for all: unknown packages are simply absent from its output.

@@ -213,15 +213,18 @@ set title "txcache: a hit by value size, against a raw get of the same bytes"
 set xlabel "value size (bytes)"
 set ylabel "µs per call"
 set logscale xy
-set format x "%.0b%BB"
+set xrange [8:2097152]
+set xtics ("16 B" 16, "1 KiB" 1024, "64 KiB" 65536, "1 MiB" 1048576)
 set grid
 set key top left
 set y2label "shim / raw"
-set y2range [0:5]
-set y2tics
+set logscale y2
+set y2range [0.5:50]
+set y2tics (0.5, 1, 2, 5, 10, 20, 50)
 plot "$TMP/size.dat" using 1:(\$3/1000) with linespoints lw 2 lc rgb "#3070b0" title "hit through the shim", \
      "" using 1:(\$2/1000) with linespoints lw 2 dt 2 lc rgb "#b03030" title "raw libmemcached get", \
-     "" using 1:4 axes x1y2 with linespoints lc rgb "#308030" title "shim / raw (right axis)"
+     "" using 1:4 axes x1y2 with linespoints lc rgb "#308030" title "shim / raw (right axis)", \
+     1.1 axes x1y2 with lines dt 3 lc rgb "#808080" title "goal: 1.10×"
 EOF
 
 # 2. miss overhead, in get round trips
@@ -385,6 +388,8 @@ set title "txcache: hits/s against one memcached, by processes × threads"
 set xlabel "processes"
 set ylabel "hits/s (all processes)"
 set logscale x 2
+set xrange [0.8:10]
+set yrange [0:*]
 set xtics (1, 2, 4, 8)
 set grid
 set key outside right
