@@ -156,6 +156,7 @@ row "Slowest call (p99.9) while publishing, 50 functions, over a hit" \
 OUTFN='[function bn_out]
 signature = int bn_out(int n, out bytes[cap:ret] buf, size_t cap)'
 SIZES=(16 1024 65536 1048576)
+human() { numfmt --to=iec-i --suffix=B "$1" | sed -e 's/\.0//' -e 's/\([0-9]\)\([KM]\)/\1 \2/' -e 's/\([0-9]\)B$/\1 B/'; }
 declare -A BLK=([16]=2000 [1024]=2000 [65536]=300 [1048576]=20)
 # shimkey NS: the one key of bn_out that the shim stored in namespace NS,
 # from memcached's key dump (lru_crawler metadump: memcdump's stats
@@ -208,7 +209,7 @@ for sz in "${SIZES[@]}"; do
 	out=$(outcase "$c" "out$sz" "$sz" 3)
 	r=$(field out 3 <<<"$out") ro=$(field rawout 2 <<<"$out") so=$(field out 2 <<<"$out")
 	echo "$sz $ro $so $r" >>"$TMP/size.dat"
-	row "Hit of an out bytes value of $(numfmt --to=iec-i --suffix=B "$sz") / raw get of it" \
+	row "Hit of an out bytes value of $(human "$sz") / raw get of it" \
 		"$(awk -v r="$r" -v s="$so" -v o="$ro" 'BEGIN { printf "%.3f× (%.1f / %.1f µs)", r, s / 1e3, o / 1e3 }')" \
 		"≤ 1.10×" "$(verdict "$r" '<=' 1.10)"
 done
@@ -333,7 +334,7 @@ for sz in 16 1024; do
 		sr+=("$(field out 3 <<<"$out")") sn+=("$(field out 2 <<<"$out")")
 	done
 	r=$(awk -v s="$(med "${sr[@]}")" -v p="$(med "${pr[@]}")" 'BEGIN { printf "%.3f", s / p }')
-	row "Sealed hit / plain hit, out bytes of $(numfmt --to=iec-i --suffix=B "$sz") (each / its raw get)" \
+	row "Sealed hit / plain hit, out bytes of $(human "$sz") (each / its raw get)" \
 		"$(printf '%s× (%.3f× / %.3f×; %.1f / %.1f µs)' "$r" "$(med "${sr[@]}")" "$(med "${pr[@]}")" \
 			"$(med "${sn[@]}" | awk '{print $1/1e3}')" "$(med "${pn[@]}" | awk '{print $1/1e3}')")" \
 		"≤ 1.10×" "$(verdict "$r" '<=' 1.10)"
