@@ -58,26 +58,22 @@ int bn_out(int n, unsigned char *buf, size_t cap);
 
 /* bn_f00 .. bn_f49, called directly (a call through a pointer the
  * executable took at load time might not go through the rewritten GOT) */
+// clang-format off
 #define BN_F(i) int bn_f##i(int x);
-#define BN_F10(d)                                                                                  \
-	BN_F(d##0)                                                                                 \
-	BN_F(d##1)                                                                                 \
-	BN_F(d##2) BN_F(d##3) BN_F(d##4) BN_F(d##5) BN_F(d##6) BN_F(d##7) BN_F(d##8) BN_F(d##9)
-BN_F10(0)
-BN_F10(1)
-BN_F10(2) BN_F10(3) BN_F10(4)
+#define BN_F10(d) BN_F(d##0) BN_F(d##1) BN_F(d##2) BN_F(d##3) BN_F(d##4) \
+		  BN_F(d##5) BN_F(d##6) BN_F(d##7) BN_F(d##8) BN_F(d##9)
+BN_F10(0) BN_F10(1) BN_F10(2) BN_F10(3) BN_F10(4)
 #undef BN_F
-#define BN_F(i)                                                                                    \
-	case 1##i - 100:                                                                           \
-		return bn_f##i(x);
+#define BN_F(i) case 1##i - 100: return bn_f##i(x);
 
-    static int call50(int i, int x)
+static int call50(int i, int x)
 {
 	switch (i) {
-		BN_F10(0) BN_F10(1) BN_F10(2) BN_F10(3) BN_F10(4)
+	BN_F10(0) BN_F10(1) BN_F10(2) BN_F10(3) BN_F10(4)
 	}
 	return 0;
 }
+// clang-format on
 
 #define MAX_CASES  16
 #define MAX_ROUNDS 64

@@ -25,19 +25,10 @@ BN_API int bn_out(int n, unsigned char *buf, size_t cap)
 	return (int)len;
 }
 
-#define BN_F(i)                                                                                    \
-	BN_API int bn_f##i(int x);                                                                 \
-	BN_API int bn_f##i(int x)                                                                  \
-	{                                                                                          \
-		return x * 2 + 1##i;                                                               \
-	}
-#define BN_F10(d)                                                                                  \
-	BN_F(d##0)                                                                                 \
-	BN_F(d##1) BN_F(d##2) BN_F(d##3) BN_F(d##4) BN_F(d##5) BN_F(d##6) BN_F(d##7) BN_F(d##8)    \
-	    BN_F(d##9)
-
-BN_F10(0)
-BN_F10(1)
-BN_F10(2)
-BN_F10(3)
-BN_F10(4)
+/* fifty definitions from one line; unformatted to the end of the file */
+// clang-format off
+#define BN_F(i) BN_API int bn_f##i(int x); \
+		BN_API int bn_f##i(int x) { return x * 2 + 1##i; }
+#define BN_F10(d) BN_F(d##0) BN_F(d##1) BN_F(d##2) BN_F(d##3) BN_F(d##4) \
+		  BN_F(d##5) BN_F(d##6) BN_F(d##7) BN_F(d##8) BN_F(d##9)
+BN_F10(0) BN_F10(1) BN_F10(2) BN_F10(3) BN_F10(4)
