@@ -34,20 +34,30 @@ setup() {
 	CFG=$BATS_TEST_TMPDIR/pub.ini
 }
 
-# counters_published: the number of "<ns>:<fn>:st:<name>" keys in memcached
-# (metadump prints keys URL-encoded).
-counters_published() {
-	python3 -S - "$MC_SOCK" <<'PY'
+# mc_ask COMMAND: memcached's reply to COMMAND, up to its END line
+mc_ask() {
+	python3 -S - "$MC_SOCK" "$1" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-s.sendall(b"lru_crawler metadump all\r\n")
+s.sendall(sys.argv[2].encode() + b"\r\n")
 buf = b""
 while not buf.endswith(b"END\r\n"):
     d = s.recv(65536)
     if not d: break
     buf += d
-print(sum(1 for l in buf.split(b"\n") if b"%3Ast%3A" in l))
+sys.stdout.write(buf.decode("latin-1"))
 PY
+}
+
+# counters_published: the number of "<ns>:<fn>:st:<name>" keys in memcached
+# (metadump prints keys URL-encoded).
+counters_published() {
+	mc_ask "lru_crawler metadump all" | grep -c '%3Ast%3A' || true
+}
+
+# write_ops: incr and storage commands memcached has served so far
+write_ops() {
+	mc_ask stats | tr -d '\r' | awk '$2 == "incr_hits" || $2 == "incr_misses" || $2 == "cmd_set" { n += $3 } END { print n }'
 }
 
 # host N [STEP]: calls every function once (misses: several counters
@@ -69,22 +79,6 @@ for i in range($1):
 os._exit(0)
 "
 	[[ $status -eq 0 ]] || { echo "status $status: $stderr"; return 1; }
-}
-
-# write_ops: incr and storage commands memcached has served so far
-write_ops() {
-	python3 -S - "$MC_SOCK" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-s.sendall(b"stats\r\n")
-buf = b""
-while not buf.endswith(b"END\r\n"):
-    d = s.recv(65536)
-    if not d: break
-    buf += d
-st = dict(l.split()[1:3] for l in buf.decode().splitlines() if l.startswith("STAT "))
-print(int(st["incr_hits"]) + int(st["incr_misses"]) + int(st["cmd_set"]))
-PY
 }
 
 @test "each call after stats_interval makes one publication operation, not all of them" {
