@@ -328,7 +328,8 @@ static uint32_t kept_s(const struct txc_fn_config *fc, uint32_t ttl)
 /* Writes an encoded value for TTL seconds: "set" without LK, else against
  * what LK saw. */
 static int put_value(struct txc_cache *c, int fn, const struct txc_key *key,
-		     const struct txc_lookup *lk, const void *buf, size_t len, uint32_t ttl)
+		     const struct txc_lookup *lk, const void *buf, size_t len, uint32_t ttl,
+		     bool nowait)
 {
 	if (!lk)
 		return store_set(c->store, key, buf, len, ttl);
@@ -340,8 +341,14 @@ static int put_value(struct txc_cache *c, int fn, const struct txc_key *key,
 			c->cfg->fns[fn].sig.name, c->cfg->tombstone_ttl);
 		return TXC_EEXIST;
 	}
-	int rc = lk->found ? store_cas(c->store, key, buf, len, ttl, lk->cas)
-			   : store_add(c->store, key, buf, len, ttl);
+	int rc;
+	if (nowait)
+		rc = lk->found
+			 ? store_cas_nowait(c->store, key, buf, len, ttl, lk->cas, (uint32_t)fn)
+			 : store_add_nowait(c->store, key, buf, len, ttl, (uint32_t)fn);
+	else
+		rc = lk->found ? store_cas(c->store, key, buf, len, ttl, lk->cas)
+			       : store_add(c->store, key, buf, len, ttl);
 #ifdef TXC_MUTANT_STORE_SET /* make mutants: a miss or refresh overwrites what changed */
 	rc = store_set(c->store, key, buf, len, ttl);
 #endif
@@ -350,7 +357,7 @@ static int put_value(struct txc_cache *c, int fn, const struct txc_key *key,
 
 static int store_value(struct txc_cache *c, int fn, const struct txc_key *key,
 		       const struct txc_lookup *lk, struct txc_value_meta *meta,
-		       const struct txc_result *res, size_t *len)
+		       const struct txc_result *res, size_t *len, bool nowait)
 {
 	const struct txc_fn_config *fc = &c->cfg->fns[fn];
 	size_t size = codec_size(&fc->sig, res), head = c->auth ? TXC_SEAL_HEAD : 0;
@@ -379,8 +386,8 @@ static int store_value(struct txc_cache *c, int fn, const struct txc_key *key,
 		*len += TXC_SEAL_OVERHEAD;
 	}
 	if (rc == 0)
-		rc = put_value(c, fn, key, lk, buf, *len, kept);
-	if (rc != 0)
+		rc = put_value(c, fn, key, lk, buf, *len, kept, nowait);
+	if (rc != 0 && rc != TXC_EPENDING)
 		*len = 0;
 	if (buf != small)
 		free(buf);
@@ -390,14 +397,44 @@ static int store_value(struct txc_cache *c, int fn, const struct txc_key *key,
 int cache_store(struct txc_cache *c, int fn, const struct txc_key *key, struct txc_value_meta *meta,
 		const struct txc_result *res, size_t *len)
 {
-	return store_value(c, fn, key, NULL, meta, res, len);
+	return store_value(c, fn, key, NULL, meta, res, len, false);
 }
 
 int cache_store_after(struct txc_cache *c, int fn, const struct txc_key *key,
 		      const struct txc_lookup *lk, struct txc_value_meta *meta,
 		      const struct txc_result *res, size_t *len)
 {
-	return store_value(c, fn, key, lk, meta, res, len);
+	return store_value(c, fn, key, lk, meta, res, len, false);
+}
+
+int cache_store_after_nowait(struct txc_cache *c, int fn, const struct txc_key *key,
+			     const struct txc_lookup *lk, struct txc_value_meta *meta,
+			     const struct txc_result *res, size_t *len)
+{
+	return store_value(c, fn, key, lk, meta, res, len, c->done != NULL);
+}
+
+/* The store reports "gone" for a cas whose item went away: to the miss
+ * path that is the same as "changed" (put_value). */
+static void store_done(void *ctx, uint32_t tag, size_t len, int err)
+{
+	struct txc_cache *c = ctx;
+
+	c->done(c->done_ctx, (int)tag, len, err == TXC_ENOTFOUND ? TXC_EEXIST : err);
+}
+
+void cache_on_store_done(struct txc_cache *c, cache_done_fn fn, void *ctx)
+{
+	c->done = fn;
+	c->done_ctx = ctx;
+	if (c->store)
+		store_on_done(c->store, fn ? store_done : NULL, c);
+}
+
+void cache_drain(struct txc_cache *c)
+{
+	if (c && c->store)
+		store_drain(c->store);
 }
 
 int cache_bump(struct txc_cache *c, int fn)

@@ -35,6 +35,10 @@
 struct txc_auth;
 struct txc_revoke;
 
+/* A pipelined miss store's outcome (cache_store_after_nowait): FN, the
+ * LEN bytes sent, and ERR as cache_store_after() would have returned it. */
+typedef void (*cache_done_fn)(void *ctx, int fn, size_t len, int err);
+
 struct txc_cache {
 	const struct txc_config *cfg; /* borrowed: must outlive the cache */
 	struct txc_store *store;
@@ -45,6 +49,8 @@ struct txc_cache {
 	/* Set when an invalidation reached no server: no lookup answers until
 	 * the namespace generation has been bumped (see cache_invalidate_for). */
 	int fence;
+	cache_done_fn done; /* cache_on_store_done */
+	void *done_ctx;
 };
 
 struct txc_lookup {
@@ -124,6 +130,22 @@ int cache_store(struct txc_cache *c, int fn, const struct txc_key *key, struct t
 int cache_store_after(struct txc_cache *c, int fn, const struct txc_key *key,
 		      const struct txc_lookup *lk, struct txc_value_meta *meta,
 		      const struct txc_result *res, size_t *len);
+
+/* The same, pipelined (store.h): returns TXC_EPENDING, with *LEN the bytes
+ * sent, when the store went out and its reply comes later (to the function
+ * of cache_on_store_done(), in this thread: before its next memcached
+ * operation, at its exit, or at cache_drain()); else what
+ * cache_store_after() returns. Waits for the reply when no function was
+ * set. */
+int cache_store_after_nowait(struct txc_cache *c, int fn, const struct txc_key *key,
+			     const struct txc_lookup *lk, struct txc_value_meta *meta,
+			     const struct txc_result *res, size_t *len);
+
+/* Sets the function that receives pipelined stores' outcomes. */
+void cache_on_store_done(struct txc_cache *c, cache_done_fn fn, void *ctx);
+
+/* Reads the calling thread's pending store reply now, if any. */
+void cache_drain(struct txc_cache *c);
 
 /* Bumps the generation of FN, or of the namespace when FN < 0: one
  * attempt, no fallback (see cache_invalidate_fn). */

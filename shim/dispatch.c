@@ -110,6 +110,7 @@ static int prep_fn(struct fn_rt *f, int index, const struct txc_fn_config *fc)
 }
 
 static void on_call(ffi_cif *cif, void *ret, void **args, void *user);
+static void miss_stored(void *ctx, int fn, size_t len, int err);
 
 int dispatch_init(const struct txc_config *cfg, struct txc_cache *cache)
 {
@@ -133,6 +134,8 @@ int dispatch_init(const struct txc_config *cfg, struct txc_cache *cache)
 		closure_set_init(&fns[i].closures, cfg->fns[i].sig.name, &fns[i].cif, &fns[i]);
 		sets[i] = &fns[i].closures;
 	}
+	if (cache)
+		cache_on_store_done(cache, miss_stored, NULL);
 	if (cache && near_init(cache) != 0)
 		log_msg(TXC_LOG_WARN, "no memory for the near cache; going without it");
 	verify_init();
@@ -340,6 +343,33 @@ static void drop_outs(const struct txc_sig *sig, struct txc_result *res)
 			res->out[i].present = false;
 }
 
+/* The outcome of a miss's store, read at once or later (a pipelined store:
+ * miss_stored). */
+static void count_store(struct fn_rt *f, int rc, size_t len)
+{
+	const char *name = f->fc->sig.name;
+
+	if (rc == 0) {
+		stats_add(&f->stats, TXC_ST_STORES, 1);
+		stats_add(&f->stats, TXC_ST_BYTES_OUT, len);
+	} else if (rc == TXC_EEXIST) {
+		stats_add(&f->stats, TXC_ST_RACED, 1);
+		log_msg(TXC_LOG_INFO, "%s: not stored: invalidated during the call", name);
+	} else if (rc == TXC_ETOOBIG) {
+		stats_add(&f->stats, TXC_ST_TOOBIG, 1);
+		log_msg(TXC_LOG_INFO, "%s: result larger than max_value; not stored", name);
+	} else {
+		stats_add(&f->stats, TXC_ST_ERRORS, 1);
+		warn_store(name, "store", rc);
+	}
+}
+
+static void miss_stored(void *ctx, int fn, size_t len, int err)
+{
+	(void)ctx;
+	count_store(&g_fns[fn], err, len);
+}
+
 static void store_result(struct fn_rt *f, void *ret, void **args, const struct txc_arg *entry,
 			 const struct txc_key *key, const struct txc_lookup *lk,
 			 const struct miss *m, const struct capture_call *cc)
@@ -373,30 +403,29 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 	res.fe_raised = fpenv_to_portable(m->fe_raised);
 	if (rc == 0)
 		rc = capture_fill(cc, &res);
+	/* pipelined: its outcome is counted when the reply is read
+	 * (miss_stored); a near cache takes only values known stored */
+	bool nowait = f->fc->local_ttl == 0;
+#ifdef TXC_MUTANT_RECACHE_SET
+	nowait = false;
+#endif
 	if (rc == 0)
-		rc = cache_store_after(g_cache, f->index, key, lk, &meta, &res, &len);
+		rc = nowait
+			 ? cache_store_after_nowait(g_cache, f->index, key, lk, &meta, &res, &len)
+			 : cache_store_after(g_cache, f->index, key, lk, &meta, &res, &len);
 #ifdef TXC_MUTANT_RECACHE_SET /* make mutants: recache overwrites with a plain set */
 	if (f->fc->mode == TXC_MODE_RECACHE && rc == TXC_EEXIST)
 		rc = cache_store(g_cache, f->index, key, &meta, &res, &len);
 #endif
-	if (rc == 0) {
-		stats_add(&f->stats, TXC_ST_STORES, 1);
-		stats_add(&f->stats, TXC_ST_BYTES_OUT, len);
+	if (rc == 0)
 		near_put_result(f->index, &key->digest, m->epoch, &meta, &res);
-	} else if (rc == TXC_EEXIST) {
-		stats_add(&f->stats, TXC_ST_RACED, 1);
-		log_msg(TXC_LOG_INFO, "%s: not stored: invalidated during the call", sig->name);
-	} else if (rc == TXC_ETOOBIG) {
-		stats_add(&f->stats, TXC_ST_TOOBIG, 1);
-		log_msg(TXC_LOG_INFO, "%s: result larger than max_value; not stored", sig->name);
-	} else if (rc == TXC_EINVAL) {
+	if (rc == TXC_EINVAL) {
 		log_msg(TXC_LOG_INFO, "%s: out string without NUL; not stored", sig->name);
 	} else if (rc == TXC_ESYS) {
 		stats_add(&f->stats, TXC_ST_SKIPPED, 1);
 		log_msg(TXC_LOG_INFO, "%s: %s; not stored", sig->name, capture_fail_reason(cc));
-	} else {
-		stats_add(&f->stats, TXC_ST_ERRORS, 1);
-		warn_store(sig->name, "store", rc);
+	} else if (rc != TXC_EPENDING) {
+		count_store(f, rc, len);
 	}
 	log_msg(TXC_LOG_INFO, "miss %s %s (%.3f ms, %zu bytes stored%s)", sig->name, key->text,
 		(double)cost / 1e6, len, res.outs_dropped ? ", without outs: outs_if" : "");

@@ -32,6 +32,8 @@ const char *txc_strerror(int err)
 		return "caching disabled";
 	case TXC_EEXIST:
 		return "already exists";
+	case TXC_EPENDING:
+		return "reply pending";
 	default:
 		return "unknown error";
 	}

@@ -21,7 +21,8 @@ enum txc_err {
 	TXC_ECONFIG = -10,   /* the configuration is invalid */
 	TXC_ESYS = -11,	     /* a system call failed; errno was logged */
 	TXC_EDISABLED = -12, /* caching is disabled, or the shim is inert */
-	TXC_EEXIST = -13     /* store_add: the key is already there */
+	TXC_EEXIST = -13,    /* store_add: the key is already there */
+	TXC_EPENDING = -14   /* a pipelined store: its reply comes later (store.h) */
 };
 
 /* Returns a static, human-readable description of ERR; never NULL. */

@@ -43,6 +43,7 @@ static void load(void)
 	    SYM(result_value),
 	    SYM(result_length),
 	    SYM(result_cas),
+	    SYM(result_take_value),
 	    SYM(set),
 	    SYM(add),
 	    SYM(cas),

@@ -34,6 +34,7 @@ struct txc_mc {
 	MC_FN(result_value);
 	MC_FN(result_length);
 	MC_FN(result_cas);
+	MC_FN(result_take_value);
 	MC_FN(set);
 	MC_FN(add);
 	MC_FN(cas);

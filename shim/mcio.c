@@ -1,6 +1,7 @@
 /* mcio.c - libmemcached's poll() and recv() under a per-thread deadline
  * and reply watch; see mcio.h. */
 #include <dlfcn.h>
+#include <errno.h>
 #include <link.h>
 #include <poll.h>
 #include <string.h>
@@ -37,6 +38,10 @@ static __thread int64_t deadline_ns;
 static __thread struct tail tails[TXC_MAX_SERVERS];
 static __thread int ntails;	   /* -1: more sockets than servers (never expected) */
 static __thread bool auth_refused; /* mcio_auth_refused() */
+/* mcio_fake_reply(): the reply to hand over (NULL: none armed), and the
+ * socket it went to */
+static __thread const char *fake;
+static __thread int fake_fd = -1;
 
 static int64_t now_ns(void)
 {
@@ -53,6 +58,16 @@ static int deadline_poll(struct pollfd *fds, nfds_t n, int timeout)
 
 	if (deadline_ns == 0)
 		return real_poll(fds, n, timeout);
+	if (fake && fake_fd < 0) { /* the armed reply is there to read */
+		int ready = 0;
+
+		for (nfds_t i = 0; i < n; i++) {
+			fds[i].revents = (short)(fds[i].events & POLLIN);
+			ready += fds[i].revents != 0;
+		}
+		if (ready)
+			return ready;
+	}
 	left = deadline_ns - now_ns();
 	if (left <= 0)
 		return 0; /* libmemcached reads 0 as a timeout */
@@ -93,8 +108,29 @@ static void tail_note(int fd, const char *buf, size_t n)
 	t->len += n;
 }
 
+/* Hands the armed reply over in one piece: libmemcached reads into a
+ * buffer of kilobytes, so LEN is never shorter in practice; when it is,
+ * the operation reads the real reply as usual. */
+static ssize_t fake_recv(int fd, void *buf, size_t len)
+{
+	size_t n = strlen(fake);
+
+	if (len < n)
+		return -2;
+	memcpy(buf, fake, n);
+	fake_fd = fd;
+	return (ssize_t)n;
+}
+
 static ssize_t tail_recv(int fd, void *buf, size_t len, int flags)
 {
+	if (fake && fake_fd < 0 && deadline_ns != 0 && !(flags & MSG_PEEK)) {
+		ssize_t f = fake_recv(fd, buf, len);
+
+		if (f >= 0)
+			return f;
+		fake = NULL;
+	}
 	ssize_t n = mcfd_recv(real_recv, fd, buf, len, flags);
 
 	if (n > 0 && deadline_ns != 0 && !(flags & MSG_PEEK)) {
@@ -162,6 +198,69 @@ bool mcio_replies_end_noop(void)
 			return false;
 	}
 	return true;
+}
+
+void mcio_fake_reply(const char *reply)
+{
+	fake = installed ? reply : NULL;
+	fake_fd = -1;
+}
+
+int mcio_fake_fd(void)
+{
+	int fd = fake ? fake_fd : -1;
+
+	fake = NULL;
+	fake_fd = -1;
+	return fd;
+}
+
+/* Waits for FD to be readable until DEADLINE (monotonic ns). */
+static int wait_readable(int fd, int64_t deadline)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int64_t left = deadline - now_ns();
+
+	if (left <= 0)
+		return TXC_ETIMEOUT;
+	int rc = real_poll(&p, 1, (int)((left + 999999) / 1000000));
+	if (rc == 0)
+		return TXC_ETIMEOUT;
+	return rc < 0 && errno != EINTR ? TXC_EUNAVAIL : 0;
+}
+
+int mcio_read_line(int fd, uint32_t ms, char *line, size_t cap)
+{
+	int64_t deadline = now_ns() + (int64_t)ms * 1000000;
+	size_t have = 0;
+
+	/* peek, then take exactly the line: bytes after it are not ours */
+	while (have + 1 < cap) {
+		ssize_t n = mcfd_recv(real_recv, fd, line + have, cap - 1 - have, MSG_PEEK);
+
+		if (n == 0)
+			return TXC_EUNAVAIL;
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				return TXC_EUNAVAIL;
+			int err = wait_readable(fd, deadline);
+			if (err)
+				return err;
+			continue;
+		}
+		char *end =
+		    memmem(line + (have ? have - 1 : 0), (size_t)n + (have ? 1 : 0), "\r\n", 2);
+		size_t take = end ? (size_t)(end - line) + 2 - have : (size_t)n;
+
+		if (mcfd_recv(real_recv, fd, line + have, take, 0) != (ssize_t)take)
+			return TXC_EUNAVAIL;
+		have += take;
+		if (end) {
+			line[have - 2] = '\0';
+			return 0;
+		}
+	}
+	return TXC_ESERVER;
 }
 
 /* What mcio_install needs of the module. */

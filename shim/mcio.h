@@ -64,4 +64,26 @@ bool mcio_replies_end_noop(void);
  * server disabled, and the mget says so. False when mcio_install failed. */
 bool mcio_auth_refused(void);
 
+/* Pipelined stores (store.h's *_nowait). Arms the calling thread's
+ * current operation (call after mcio_begin) so that the first reply
+ * libmemcached reads is REPLY (a static string such as "STORED\r\n"),
+ * handed over at once by the recv() slot on the socket it reads first; the
+ * server's real reply stays in that socket for mcio_read_line(). Nothing
+ * happens when mcio_install failed: libmemcached then waits for the real
+ * reply as usual. */
+void mcio_fake_reply(const char *reply);
+
+/* Disarms it. Returns the socket the fake reply went to, or -1 when none
+ * did (libmemcached failed before reading a reply, or nothing was armed):
+ * then libmemcached's result is the real one. */
+int mcio_fake_fd(void);
+
+/* Reads one reply line of FD, written to LINE without its "\r\n" and
+ * NUL-terminated, within MS milliseconds, and nothing past it (the socket
+ * holds only that reply: libmemcached has not sent since). Returns 0;
+ * TXC_ETIMEOUT; TXC_EUNAVAIL when the connection closed, failed or is no
+ * longer the shim's (mcfd.h); TXC_ESERVER when no line end came within
+ * CAP - 1 bytes. */
+int mcio_read_line(int fd, uint32_t ms, char *line, size_t cap);
+
 #endif

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,12 @@ static uint64_t *g_last;  /* nfns * TXC_ST_COUNT_ values already published */
 static bool *g_mode_sent; /* nfns: this process published the function's mode */
 static int64_t g_next;	  /* CLOCK_MONOTONIC_COARSE second of the next publication */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The item whose counter a host call's one operation found missing: the
+ * next call adds it (one_step). -1: none. */
+static int g_create = -1;
+/* Items the current round (publish_tick) has looked at: a round looks at
+ * each item once, so calls that keep changing counters still end it. */
+static int g_seen;
 
 const char *publish_counter_name(enum txc_stat k)
 {
@@ -56,7 +63,16 @@ static void snapshot(void)
 static void at_fork_child(void)
 {
 	pthread_mutex_init(&g_lock, NULL);
+	g_create = -1;
+	g_seen = 0;
 	snapshot();
+}
+
+static int add_counter(const struct txc_key *key, uint64_t delta)
+{
+	char text[24];
+	int n = snprintf(text, sizeof(text), "%" PRIu64, delta);
+	return store_add(g_cache->store, key, text, (size_t)n, 0);
 }
 
 static int incr_or_create(const struct txc_key *key, uint64_t delta)
@@ -65,11 +81,32 @@ static int incr_or_create(const struct txc_key *key, uint64_t delta)
 	int rc = store_incr_by(g_cache->store, key, delta, &v);
 	if (rc != TXC_ENOTFOUND)
 		return rc;
-	char text[24];
-	int n = snprintf(text, sizeof(text), "%" PRIu64, delta);
-	rc = store_add(g_cache->store, key, text, (size_t)n, 0);
+	rc = add_counter(key, delta);
 	if (rc == TXC_EEXIST) /* another process created it meanwhile */
 		rc = store_incr_by(g_cache->store, key, delta, &v);
+	return rc;
+}
+
+/* The same in one round trip, for a host call: an incr, or the add a
+ * previous call found missing. Returns 0, TXC_EPENDING when item I needs
+ * another call (its add, or an incr after another process's add), or a
+ * failure code. */
+static int one_step(int i, const struct txc_key *key, uint64_t delta)
+{
+	uint64_t v;
+	int rc;
+
+	if (g_create == i) {
+		g_create = -1;
+		rc = add_counter(key, delta);
+		return rc == TXC_EEXIST ? TXC_EPENDING : rc;
+	}
+	rc = delta > UINT32_MAX ? incr_or_create(key, delta)
+				: store_incr_by(g_cache->store, key, delta, &v);
+	if (rc == TXC_ENOTFOUND) {
+		g_create = i;
+		return TXC_EPENDING;
+	}
 	return rc;
 }
 
@@ -102,37 +139,85 @@ static int publish_mode(int f)
  * there, so every counter gets its turn. */
 static int g_cursor;
 
-/* Publishes up to MAX deltas (one incr each; a counter's first publication
- * ever also an add), from the cursor on. Returns 1 when deltas remain,
- * 0 when all are published or on a failure (the server is likely down: the
- * rest waits for the next publication). Under g_lock. */
-static int publish_locked(int max)
+/* What item ITEM of function F has to publish (0: nothing), and the
+ * counter K and its last published value *LAST. */
+static uint64_t item_units(int f, int item, enum txc_stat *k, uint64_t **last)
+{
+	*k = (enum txc_stat)(item < PUB_MODE ? item : 0);
+	*last = &g_last[f * TXC_ST_COUNT_ + *k];
+	if (item == PUB_MODE)
+		return !g_mode_sent[f] && fn_used(f);
+	return (stats_get(dispatch_stats(f), *k) - **last) / unit_of(*k);
+}
+
+/* Publishes item I (UNITS of it): with ONE in at most one round trip
+ * (one_step: TXC_EPENDING when I needs another call). */
+static int publish_item(int i, uint64_t units, bool one)
+{
+	int f = i / PUB_ITEMS, item = i % PUB_ITEMS;
+	enum txc_stat k;
+	uint64_t *last;
+	struct txc_key key;
+
+	if (item == PUB_MODE)
+		return publish_mode(f);
+	item_units(f, item, &k, &last);
+	publish_counter_key(&g_cache->kf[f], k, &key);
+	int rc = one ? one_step(i, &key, units) : incr_or_create(&key, units);
+	if (rc == 0)
+		*last += units * unit_of(k);
+	return rc;
+}
+
+static void publish_failed(int rc)
+{
+	log_msg(TXC_LOG_INFO, "publishing counters failed (%s)", txc_strerror(rc));
+}
+
+/* Publishes every delta (one incr each; a counter's first publication
+ * ever also an add), from the cursor on; stops at a failure (the server
+ * is likely down). Under g_lock. */
+static void publish_locked(void)
 {
 	int total = g_cfg->nfns * PUB_ITEMS;
 	for (int n = 0; n < total; n++) {
-		int i = (g_cursor + n) % total, f = i / PUB_ITEMS, item = i % PUB_ITEMS;
-		enum txc_stat k = (enum txc_stat)(item < PUB_MODE ? item : 0);
-		uint64_t *last = &g_last[f * TXC_ST_COUNT_ + k];
-		uint64_t units = item == PUB_MODE
-				     ? !g_mode_sent[f] && fn_used(f)
-				     : (stats_get(dispatch_stats(f), k) - *last) / unit_of(k);
-		if (units == 0)
-			continue;
-		if (max-- == 0) {
-			g_cursor = i;
-			return 1;
-		}
-		struct txc_key key;
-		if (item != PUB_MODE)
-			publish_counter_key(&g_cache->kf[f], k, &key);
-		int rc = item == PUB_MODE ? publish_mode(f) : incr_or_create(&key, units);
+		int i = (g_cursor + n) % total;
+		enum txc_stat k;
+		uint64_t *last, units = item_units(i / PUB_ITEMS, i % PUB_ITEMS, &k, &last);
+		int rc = units ? publish_item(i, units, false) : 0;
 		if (rc != 0) {
-			log_msg(TXC_LOG_INFO, "publishing counters failed (%s)", txc_strerror(rc));
-			return 0;
+			publish_failed(rc);
+			return;
 		}
-		if (item != PUB_MODE)
-			*last += units * unit_of(k);
 	}
+}
+
+/* One host call's share of a round: from the cursor to the next item with
+ * a delta, and one operation on it. Returns 1 while the round goes on, 0
+ * when it ended (every item looked at once) or failed. Under g_lock. */
+static int publish_step(void)
+{
+	int total = g_cfg->nfns * PUB_ITEMS;
+	while (g_seen < total) {
+		int i = g_cursor % total;
+		enum txc_stat k;
+		uint64_t *last, units = item_units(i / PUB_ITEMS, i % PUB_ITEMS, &k, &last);
+		int rc = units ? publish_item(i, units, true) : 0;
+		if (rc == TXC_EPENDING)
+			return 1; /* the same item, next call */
+		if (rc != 0) {
+			publish_failed(rc);
+			g_seen = total; /* the rest waits for the next round */
+			break;
+		}
+		g_cursor = (i + 1) % total;
+		g_seen++;
+		if (units)
+			break;
+	}
+	if (g_seen < total)
+		return 1;
+	g_seen = 0;
 	return 0;
 }
 
@@ -185,11 +270,13 @@ void publish_tick(const struct txc_config *cfg, struct txc_cache *c)
 	if (cfg->stats_interval == 0)
 		return;
 	int64_t now = now_s(), next = __atomic_load_n(&g_next, __ATOMIC_RELAXED);
-	/* One counter per host call, at most one round trip spent inside the
+	/* One operation per host call, at most one round trip spent inside the
 	 * host's call: a publication of many counters is spread over the next
-	 * calls (g_next stays due until it is done). */
+	 * calls (g_next stays due until the round has looked at every
+	 * counter once: calls that keep counters changing do not keep it
+	 * going). */
 	if (now >= next && pthread_mutex_trylock(&g_lock) == 0) {
-		int more = publish_locked(1);
+		int more = publish_step();
 		__atomic_store_n(&g_next, more ? now : now + cfg->stats_interval, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&g_lock);
 	}
@@ -203,7 +290,8 @@ void publish_exit(void)
 	int saved = errno;
 	/* another thread still publishing: it covers most of it; do not wait */
 	if (pthread_mutex_trylock(&g_lock) == 0) {
-		publish_locked(g_cfg->nfns * PUB_ITEMS);
+		g_create = -1;
+		publish_locked();
 		pthread_mutex_unlock(&g_lock);
 	}
 	errno = saved;

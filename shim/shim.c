@@ -199,8 +199,10 @@ __attribute__((destructor)) static void txcache_fini(void)
 	int saved = errno;
 	fenv_t fe; /* a program trapping FE_INEXACT: the report's divisions */
 	fpenv_hold(&fe);
-	if (g_cache)
+	if (g_cache) {
+		cache_drain(g_cache); /* this thread's last store: counted before the report */
 		dispatch_log_stats();
+	}
 	publish_exit();
 	fpenv_restore(&fe);
 	/* The cache and config stay allocated: other threads may still be in a

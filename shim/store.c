@@ -8,6 +8,7 @@
  * handles, breakers and fork state are one concern, each op touching all three
  * (SASL's state too: the password until the template takes it, the one probe,
  * and "authentication refused: off"; the SASL mechanics are in mcsasl.c).
+ * A pipelined store's reply belongs to the handle too (struct pending).
  */
 #include <netdb.h>
 #include <pthread.h>
@@ -34,10 +35,20 @@
 #define MGET_MAX	 16
 #define RESOLVE_RETRY_MS 5000
 
+/* A store sent without waiting for its reply (store_add_nowait): the
+ * reply is read from FD before the handle's next operation. */
+struct pending {
+	int fd; /* -1: none */
+	struct breaker *br;
+	uint32_t tag;
+	size_t len;
+};
+
 struct store_handle {
 	memcached_st *mc;
 	pid_t pid;
 	unsigned gen;
+	struct pending pend;
 };
 
 /* One per server: a dead server refuses only the keys that live on it. */
@@ -64,6 +75,8 @@ struct txc_store {
 	bool binary;
 	atomic_bool auth_off;
 	atomic_bool probed; /* sasl_probe ran (or runs) */
+	store_done_fn done; /* store_on_done */
+	void *done_ctx;
 };
 
 /* What an outcome says about the server's health. */
@@ -120,12 +133,19 @@ static void fork_init(void)
 
 /* Thread exit. getpid() rather than cur_pid: a raw clone() skips atfork,
  * and freeing a parent's handle would send "quit" on the parent's socket. */
+static struct txc_store *g_store; /* for handle_destroy's pending reply */
+
+static void pending_finish(struct txc_store *st, struct store_handle *h);
+
 static void handle_destroy(void *p)
 {
 	struct store_handle *h = p;
 
-	if (h->pid == getpid())
+	if (h->pid == getpid()) {
+		if (h->pend.fd >= 0 && g_store)
+			pending_finish(g_store, h);
 		MC(free)(h->mc);
+	}
 	free(h);
 }
 
@@ -249,6 +269,7 @@ static int handle_new(struct txc_store *st, unsigned gen, struct store_handle **
 	}
 	h->pid = atomic_load_explicit(&cur_pid, memory_order_relaxed);
 	h->gen = gen;
+	h->pend.fd = -1;
 	if (tslot_set(st->slot, h, handle_destroy) != 0) {
 		MC(free)(h->mc);
 		free(h);
@@ -287,6 +308,7 @@ void store_thread_drop(struct txc_store *st)
 	if (!h)
 		return;
 	tslot_set(st->slot, NULL, NULL);
+	h->pend.fd = -1;   /* its connection is in an unknown state: no reply to read */
 	handle_destroy(h); /* a parent's handle (fork) is left alone, as at thread exit */
 }
 
@@ -493,6 +515,8 @@ static int op_begin(struct txc_store *st, const struct txc_key *key, struct op *
 	err = handle_get(st, &op->h);
 	if (err)
 		return err;
+	if (op->h->pend.fd >= 0)
+		pending_finish(st, op->h);
 	if (st->nservers > 1)
 		srv = MC(generate_hash)(op->h->mc, key->text, key->len);
 	op->st = st;
@@ -545,9 +569,8 @@ static int op_end(struct op *op, memcached_return_t rc)
 /* Stores VALS[i] for every requested key equal to the result's key that is
  * still empty. Returns SUCCESS, MEMORY_ALLOCATION_FAILURE, or
  * PROTOCOL_ERROR for a reply to a key nobody asked for (a stale reply). */
-static memcached_return_t take_result(const memcached_result_st *res,
-				      const struct txc_key *const *keys, size_t n,
-				      struct txc_buf *vals)
+static memcached_return_t take_result(memcached_result_st *res, const struct txc_key *const *keys,
+				      size_t n, struct txc_buf *vals)
 {
 	const char *k = MC(result_key_value)(res);
 	size_t klen = MC(result_key_length)(res);
@@ -556,11 +579,12 @@ static memcached_return_t take_result(const memcached_result_st *res,
 	for (size_t i = 0; i < n; i++) {
 		if (vals[i].data || keys[i]->len != klen || memcmp(keys[i]->text, k, klen) != 0)
 			continue;
-		vals[i].data = malloc(len ? len : 1);
+		/* the value's own buffer, not a copy: a large value would
+		 * otherwise be allocated, copied and freed twice per hit (and
+		 * the two frees trim the heap every time) */
+		vals[i].data = len ? (uint8_t *)MC(result_take_value)(res) : malloc(1);
 		if (!vals[i].data)
 			return MEMCACHED_MEMORY_ALLOCATION_FAILURE;
-		if (len)
-			memcpy(vals[i].data, MC(result_value)(res), len);
 		vals[i].len = len;
 		vals[i].cas = MC(result_cas)(res);
 		return MEMCACHED_SUCCESS;
@@ -658,6 +682,101 @@ int store_cas(struct txc_store *st, const struct txc_key *key, const void *val, 
 	if (err)
 		return err;
 	return op_end(&op, MC(cas)(op.h->mc, key->text, key->len, val, len, (time_t)ttl, 0, cas));
+}
+
+/* What a storage reply line says; *SYNC false when the connection may
+ * hold more than the line (a reply nobody expects). */
+static int reply_err(const char *line, bool *sync)
+{
+	static const char too_big[] = "SERVER_ERROR object too large";
+
+	*sync = true;
+	if (strcmp(line, "STORED") == 0)
+		return 0;
+	if (strcmp(line, "NOT_STORED") == 0 || strcmp(line, "EXISTS") == 0)
+		return TXC_EEXIST;
+	if (strcmp(line, "NOT_FOUND") == 0)
+		return TXC_ENOTFOUND;
+	if (strncmp(line, too_big, sizeof(too_big) - 1) == 0)
+		return TXC_ETOOBIG;
+	*sync = strncmp(line, "SERVER_ERROR ", 13) == 0;
+	return TXC_ESERVER;
+}
+
+/* Reads the reply of H's pending store and reports it. A reply that does
+ * not come, or not as a storage reply, leaves the connection unusable:
+ * quit, so the next operation starts on a new one. */
+static void pending_finish(struct txc_store *st, struct store_handle *h)
+{
+	struct pending p = h->pend;
+	char line[128];
+	bool sync = false;
+
+	h->pend.fd = -1;
+	int err = mcio_read_line(p.fd, st->timeout_ms, line, sizeof(line));
+	if (!err)
+		err = reply_err(line, &sync);
+	else if (err != TXC_ESERVER)
+		breaker_leave(p.br, false, OUT_FAIL);
+	if (!sync)
+		MC(quit)(h->mc);
+	if (st->done)
+		st->done(st->done_ctx, p.tag, p.len, err);
+}
+
+static int store_nowait(struct txc_store *st, const struct txc_key *key, const void *val,
+			size_t len, uint32_t ttl, uint64_t cas, uint32_t tag)
+{
+	struct op op;
+	memcached_return_t rc;
+	int err = op_begin(st, key, &op);
+
+	if (err)
+		return err;
+	/* a probe waits: the breaker closes on a real answer only */
+	bool pipe = st->done && !st->binary && !op.probe;
+	if (pipe)
+		mcio_fake_reply("STORED\r\n");
+	if (cas)
+		rc = MC(cas)(op.h->mc, key->text, key->len, val, len, (time_t)ttl, 0, cas);
+	else
+		rc = MC(add)(op.h->mc, key->text, key->len, val, len, (time_t)ttl, 0);
+	int fd = pipe ? mcio_fake_fd() : -1;
+	err = op_end(&op, rc);
+	if (fd < 0)
+		return err;
+	if (err) { /* the real reply is still unread */
+		MC(quit)(op.h->mc);
+		return err;
+	}
+	op.h->pend = (struct pending){fd, op.br, tag, len};
+	return TXC_EPENDING;
+}
+
+int store_add_nowait(struct txc_store *st, const struct txc_key *key, const void *val, size_t len,
+		     uint32_t ttl, uint32_t tag)
+{
+	return store_nowait(st, key, val, len, ttl, 0, tag);
+}
+
+int store_cas_nowait(struct txc_store *st, const struct txc_key *key, const void *val, size_t len,
+		     uint32_t ttl, uint64_t cas, uint32_t tag)
+{
+	return cas ? store_nowait(st, key, val, len, ttl, cas, tag) : TXC_EINVAL;
+}
+
+void store_on_done(struct txc_store *st, store_done_fn fn, void *ctx)
+{
+	st->done = fn;
+	st->done_ctx = ctx;
+}
+
+void store_drain(struct txc_store *st)
+{
+	struct store_handle *h = tslot_get(st->slot);
+
+	if (h && h->pend.fd >= 0 && h->pid == getpid())
+		pending_finish(st, h);
 }
 
 int store_append(struct txc_store *st, const struct txc_key *key, const void *val, size_t len)
@@ -868,6 +987,7 @@ int store_open(const struct txc_config *cfg, struct txc_store **out)
 		free(st);
 		return err;
 	}
+	g_store = st;
 	*out = st;
 	return 0;
 }
@@ -885,6 +1005,8 @@ void store_close(struct txc_store *st)
 		tslot_set(st->slot, NULL, NULL);
 		handle_destroy(h);
 	}
+	if (g_store == st)
+		g_store = NULL;
 	if (st->tmpl)
 		MC(free)(st->tmpl);
 	mcsasl_wipe(&st->sasl_pw);

@@ -81,6 +81,39 @@ int store_add(struct txc_store *st, const struct txc_key *key, const void *val, 
 int store_cas(struct txc_store *st, const struct txc_key *key, const void *val, size_t len,
 	      uint32_t ttl, uint64_t cas);
 
+/* Pipelined stores, for the miss path: the add / cas is sent, and the
+ * caller goes on without waiting for the server's reply. The reply is read
+ * before the calling thread's next operation (any store_* call), at its
+ * exit, or by store_drain(); its outcome then goes to the function given to
+ * store_on_done(), with TAG and LEN, as ERR: what store_add / store_cas
+ * would have returned (0, TXC_EEXIST, TXC_ENOTFOUND, TXC_ETOOBIG,
+ * TXC_ESERVER, TXC_ETIMEOUT, TXC_EUNAVAIL). A failure to read it (timeout,
+ * closed connection) is charged to the server's breaker, and the
+ * connection is dropped; so is one whose reply is not a storage reply.
+ *
+ * Returns TXC_EPENDING when the reply is pending, or, when the store waited
+ * after all (the binary protocol of SASL, no store_on_done() function, the
+ * breaker's probe, mcio not installed, a failure before the send), what
+ * store_add / store_cas return; DONE is then not called. Invalidation still
+ * wins: the server applies add / cas as always, and the next operation on
+ * this connection (an invalidation of this thread's) is read after the
+ * store's reply. A forked child never reads its parent's pending reply;
+ * store_thread_drop() forgets one (the outcome is never reported). */
+typedef void (*store_done_fn)(void *ctx, uint32_t tag, size_t len, int err);
+int store_add_nowait(struct txc_store *st, const struct txc_key *key, const void *val, size_t len,
+		     uint32_t ttl, uint32_t tag);
+/* CAS must be nonzero (else TXC_EINVAL). */
+int store_cas_nowait(struct txc_store *st, const struct txc_key *key, const void *val, size_t len,
+		     uint32_t ttl, uint64_t cas, uint32_t tag);
+
+/* Sets the function that receives pipelined stores' outcomes, in the
+ * thread that made the store. Call before any *_nowait. */
+void store_on_done(struct txc_store *st, store_done_fn fn, void *ctx);
+
+/* Reads the calling thread's pending reply now, if any (process exit:
+ * before the last counters are published). */
+void store_drain(struct txc_store *st);
+
 /* Appends VAL to the value at KEY (its ttl unchanged). Returns 0,
  * TXC_ENOTFOUND when KEY is absent, or a failure code. */
 int store_append(struct txc_store *st, const struct txc_key *key, const void *val, size_t len);

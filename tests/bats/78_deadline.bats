@@ -9,8 +9,6 @@
 load helpers
 load rel_helpers
 
-FAKE=$TXC_ROOT/tests/lib/fake_mc.py
-
 setup_file() {
 	txc_mc_start
 }
@@ -28,23 +26,6 @@ setup() {
 
 teardown() {
 	rel_kill "$FAKE_PID"
-}
-
-# fake_start MODE: the fake server, for 60 s at most; sets FAKE_PORT,
-# FAKE_PID, FAKE_LOG (the commands it received).
-fake_start() {
-	local i
-	FAKE_LOG=$BATS_TEST_TMPDIR/fake.log
-	: >"$FAKE_LOG"
-	python3 "$FAKE" "$1" "$BATS_TEST_TMPDIR/fport" "$FAKE_LOG" 60 3>&- &
-	FAKE_PID=$!
-	for ((i = 0; i < 200; i++)); do
-		FAKE_PORT=$(cat "$BATS_TEST_TMPDIR/fport" 2>/dev/null || true)
-		[[ -z $FAKE_PORT ]] || return 0
-		sleep 0.05
-	done
-	echo "the fake server did not start"
-	return 1
 }
 
 @test "drip server: each call ends within its deadline, output unchanged, breaker opens" {

@@ -12,6 +12,8 @@
 #   rel_listener silent|full   a python3 listener; sets REL_LPORT, REL_LPID
 #   rel_kill PID           kills a process this file started, by pid
 #   raw_set KEY FILE / raw_get KEY FILE   a raw client on $MC_SOCK
+#   fake_start MODE        tests/lib/fake_mc.py in MODE; sets FAKE_PORT,
+#                          FAKE_PID (rel_kill it in teardown), FAKE_LOG
 #   now_ms                 wall-clock milliseconds
 
 REL=$FIXTURES/rel_driver
@@ -147,4 +149,23 @@ if not buf.startswith(b"VALUE"): sys.exit(1)
 head, rest = buf.split(b"\r\n", 1)
 n = int(head.split()[3])
 open(sys.argv[3], "wb").write(rest[:n])' "$MC_SOCK" "$1" "$2"
+}
+
+FAKE=$TXC_ROOT/tests/lib/fake_mc.py
+
+# fake_start MODE: the fake server, for 60 s at most; sets FAKE_PORT,
+# FAKE_PID, FAKE_LOG (the commands it received).
+fake_start() {
+	local i
+	FAKE_LOG=$BATS_TEST_TMPDIR/fake.log
+	: >"$FAKE_LOG"
+	python3 "$FAKE" "$1" "$BATS_TEST_TMPDIR/fport" "$FAKE_LOG" 60 3>&- &
+	FAKE_PID=$!
+	for ((i = 0; i < 200; i++)); do
+		FAKE_PORT=$(cat "$BATS_TEST_TMPDIR/fport" 2>/dev/null || true)
+		[[ -z $FAKE_PORT ]] || return 0
+		sleep 0.05
+	done
+	echo "the fake server did not start"
+	return 1
 }

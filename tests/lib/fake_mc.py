@@ -6,6 +6,9 @@ usage: fake_mc.py MODE PORTFILE LOGFILE [LIFETIME_S]
   server_error  every get is answered "SERVER_ERROR out of memory writing get
                 response" (what memcached says under memory pressure); every
                 other command gets a valid reply at once
+  store_silent  gets miss (END); an add, cas or set of a call's value (a
+                key ending in 32 hex digits) is never answered
+  store_toobig  the same, answered "SERVER_ERROR object too large for cache"
 Writes the port to PORTFILE once listening, each command line received to
 LOGFILE. Exits by itself after LIFETIME_S seconds (default 60): the loops are
 bounded even when the test that started it dies.
@@ -42,6 +45,12 @@ def reply(cmd, words):
         if MODE == "server_error":
             return b"SERVER_ERROR out of memory writing get response\r\n"
         return b"END\r\n"
+    value = (cmd in ("set", "add", "cas") and len(words) > 4 and
+             len(words[1].rsplit(":", 1)[-1]) == 32)
+    if value and MODE == "store_silent":
+        return b""
+    if value and MODE == "store_toobig":
+        return b"SERVER_ERROR object too large for cache\r\n"
     if cmd in ("set", "add", "cas", "replace", "append", "prepend"):
         return b"STORED\r\n"
     if cmd == "delete":
