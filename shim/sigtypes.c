@@ -92,6 +92,8 @@ static const struct {
 
 static bool same(const char *word, const char *name, size_t len)
 {
+	if (len > 0 && word[0] != name[0])
+		return false;
 	return strlen(word) == len && memcmp(word, name, len) == 0;
 }
 
