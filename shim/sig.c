@@ -76,6 +76,11 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+static bool is_punct(char c)
+{
+	return c == '(' || c == ')' || c == '[' || c == ']' || c == ',' || c == ':' || c == '*';
+}
+
 static struct tok lex_peek(const struct parser *ps)
 {
 	const char *p = ps->p;
@@ -95,7 +100,7 @@ static struct tok lex_peek(const struct parser *ps)
 		while (q < ps->end && (is_alpha(*q) || is_digit(*q)))
 			q++;
 		t.kind = TK_NUM;
-	} else if (strchr("()[],:*", *p)) {
+	} else if (is_punct(*p)) {
 		q++;
 		t.kind = TK_PUNCT;
 	} else {

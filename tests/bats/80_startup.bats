@@ -39,6 +39,8 @@ EOF
 
 @test "a program that loads only libc: no library file is opened at start" {
 	command -v strace >/dev/null || skip "strace not installed"
+	# libasan and libubsan load libstdc++: then reading the closure is right
+	[[ ${TXCACHE_ASAN:-} != 1 ]] || skip "the sanitizer runtimes load libstdc++"
 	local cfg
 	cfg=$(strlen_cfg libc)
 	run --separate-stderr strace -f -e trace=open,openat -o "$BATS_TEST_TMPDIR/trace" \
