@@ -17,6 +17,7 @@ strlen_cfg() {
 [cache]
 servers = $MC_SOCK
 namespace = startup$1$RANDOM
+timeout_ms = 2000
 
 [function strlen]
 signature = size_t strlen(string s)
@@ -66,4 +67,23 @@ EOF
 	local needed
 	needed=$(grep NEEDED <<<"$output" | sed 's/.*\[\(.*\)\]/\1/' | sort | tr '\n' ' ')
 	[[ $needed == "ld-linux-x86-64.so.2 libc.so.6 " ]] || { echo "needed: $needed"; return 1; }
+}
+
+@test "a config with no function: nothing is patched, not even at a dlopen; the program runs as without the shim, and the C API still flushes" {
+	local cfg
+	cfg=$(txc_config nofn <<EOF
+[cache]
+servers = $MC_SOCK
+namespace = startupnofn$RANDOM
+timeout_ms = 2000
+EOF
+)
+	TXCACHE_LOG=debug run_shim --separate-stderr "$cfg" "$FIXTURES/sudl" "$FIXTURES/libsucxx.so"
+	[[ $status -eq 0 && $output == "sudl 51 51 51" ]] || { echo "status $status: $output $stderr"; return 1; }
+	[[ $stderr == *"0 functions configured, 0 call sites redirected"* ]] || { echo "$stderr"; return 1; }
+	[[ $stderr != *"patched "* ]] || { echo "a slot was rewritten: $stderr"; return 1; }
+	local pre=()
+	[[ ${TXCACHE_ASAN:-} != 1 ]] || pre=(LD_PRELOAD="$TXC_LIBASAN")
+	run --separate-stderr env "${pre[@]}" TXCACHE_CONFIG="$cfg" "$FIXTURES/api_driver" flush
+	[[ $status -eq 0 ]] || { echo "txcache_flush: status $status: $output $stderr"; return 1; }
 }
