@@ -14,7 +14,9 @@ LIBS    := -lmemcached -lffi -linih -lxxhash -lsodium -ldl -lpthread -lm
 # shared library costs each preloaded program's start-up an open, mmaps and
 # relocations (README "Start-up"). SHIM_STATIC= links them shared instead.
 SHIM_STATIC ?= -Wl,--exclude-libs,ALL -Wl,-Bstatic -lffi_pic -linih -lxxhash -lsodium -Wl,-Bdynamic
-SHIM_LIBS := $(if $(SHIM_STATIC),$(SHIM_STATIC) -ldl -lpthread -lm,$(filter-out -lmemcached,$(LIBS)))
+# x86-64: the shim's few libm functions are inline (shim/fpenv.c, shim/fresh.c).
+SHIM_LIBM ?= $(if $(filter x86_64-%,$(shell $(CC) -dumpmachine)),,-lm)
+SHIM_LIBS := $(if $(SHIM_STATIC),$(SHIM_STATIC) -ldl -lpthread $(SHIM_LIBM),$(filter-out -lmemcached,$(LIBS)))
 
 LIB_SRC := $(wildcard shim/*.c)
 LIB_OBJ := $(LIB_SRC:shim/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/prof_tramp_S.o

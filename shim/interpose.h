@@ -68,9 +68,12 @@ int interpose_library_ok(const struct interpose_target *target, void *real);
 
 /* Declares that the shim itself loads NAME later (a soname or a path; base
  * names are matched): NAME and its DT_NEEDED closure, read from the files
- * on disk now (needed.h) and again from the loaded modules once it is
- * loaded, are then skipped like the shim's own dependencies, even those the
- * host has loaded already. Call before the first patch; up to 64 names. */
+ * on disk (needed.h) and again from the loaded modules once it is loaded,
+ * are then skipped like the shim's own dependencies, even those the host
+ * has loaded already. The files are read by the first pass that meets a
+ * loaded library not skipped otherwise (a program that loads only libc
+ * never reads them). Call before the first patch; up to 4 names (longer
+ * than 255 bytes: ignored), 64 in their closures. */
 void interpose_add_private(const char *name);
 
 /* Profile mode (prof.h): asked for each JUMP_SLOT whose name matches no

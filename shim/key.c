@@ -62,6 +62,7 @@
 #include <xxhash.h>
 
 #include "err.h"
+#include "fpenv.h"
 #include "key.h"
 
 #define KEY_NS_MAX    100
@@ -466,14 +467,14 @@ static int build(const struct txc_key_fn *kf, const struct txc_digest *ident,
 int key_build(const struct txc_key_fn *kf, const struct txc_digest *ident,
 	      const struct txc_sig *sig, const struct txc_arg *args, struct txc_key *out)
 {
-	return build(kf, ident, sig, args, NULL, fegetround(), out);
+	return build(kf, ident, sig, args, NULL, fpenv_round(), out);
 }
 
 int key_build_world(const struct txc_key_fn *kf, const struct txc_digest *ident,
 		    const struct txc_sig *sig, const struct txc_arg *args,
 		    const struct txc_key_world *w, struct txc_key *out)
 {
-	return build(kf, ident, sig, args, w, fegetround(), out);
+	return build(kf, ident, sig, args, w, fpenv_round(), out);
 }
 
 int key_build_round(const struct txc_key_fn *kf, const struct txc_digest *ident,

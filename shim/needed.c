@@ -1,10 +1,10 @@
 /* needed.c - DT_NEEDED closure from the files on disk; see needed.h. */
-#include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -131,9 +131,43 @@ static const unsigned char *try_dir(const char *dir, size_t dlen, const char *na
 	return f;
 }
 
+struct libc_find {
+	uintptr_t addr;
+	char *dir;
+	size_t cap;
+};
+
+static int libc_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct libc_find *lf = data;
+	(void)size;
+	for (size_t i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type != PT_LOAD || lf->addr < lo || lf->addr - lo >= ph->p_memsz)
+			continue;
+		const char *slash = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
+		if (slash)
+			snprintf(lf->dir, lf->cap, "%.*s", (int)(slash - info->dlpi_name),
+				 info->dlpi_name);
+		return 1;
+	}
+	return 0;
+}
+
+/* The directory libc was loaded from ("" when unknown). Not dladdr: it
+ * scans libc's whole symbol table for the nearest name (about 0.1 million
+ * instructions a call), where only the module's path is wanted. */
+static void find_libc_dir(char *dir, size_t cap)
+{
+	struct libc_find lf = {(uintptr_t)&strlen, dir, cap};
+	dir[0] = '\0';
+	dl_iterate_phdr(libc_cb, &lf);
+}
+
 /* Searches NAME (see needed.h). Returns the mapping and the path found. */
-static const unsigned char *find(const char *name, const char *parent_dir, size_t *size,
-				 char *found, size_t cap)
+static const unsigned char *find(const char *name, const char *parent_dir, const char *libc_dir,
+				 size_t *size, char *found, size_t cap)
 {
 	if (strchr(name, '/')) {
 		const char *slash = strrchr(name, '/');
@@ -146,11 +180,6 @@ static const unsigned char *find(const char *name, const char *parent_dir, size_
 		f = try_dir(p, len, name, size, found, cap);
 		p += len + (p[len] != '\0');
 	}
-	Dl_info info;
-	char libc_dir[NAME_CAP] = "";
-	if (dladdr((void *)&strlen, &info) && info.dli_fname && strrchr(info.dli_fname, '/'))
-		snprintf(libc_dir, sizeof(libc_dir), "%.*s",
-			 (int)(strrchr(info.dli_fname, '/') - info.dli_fname), info.dli_fname);
 	const char *dirs[] = {parent_dir, libc_dir, "/lib64", "/usr/lib64", "/lib", "/usr/lib"};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && !f; i++)
 		f = try_dir(dirs[i], strlen(dirs[i]), name, size, found, cap);
@@ -160,17 +189,19 @@ static const unsigned char *find(const char *name, const char *parent_dir, size_
 int needed_closure(const char *lib, needed_fn add, void *ctx)
 {
 	static struct walk w; /* 32 KiB: off the stack; start-up is single-threaded */
-	memset(&w, 0, sizeof(w));
+	w.n = 0; /* no memset: entries past N are never read, untouched pages stay free */
 	if (!lib || !add)
 		return TXC_EINVAL;
 	push(&w, lib, "");
+	char libc_dir[NAME_CAP];
+	find_libc_dir(libc_dir, sizeof(libc_dir));
 	int rc = 0;
 	for (size_t i = 0; i < w.n; i++) {
 		char found[2 * NAME_CAP];
 		size_t size = 0;
 		/* the first by the name as given (a path stays a path) */
 		const unsigned char *f =
-		    find(i ? w.names[i] : lib, w.dirs[i], &size, found, sizeof(found));
+		    find(i ? w.names[i] : lib, w.dirs[i], libc_dir, &size, found, sizeof(found));
 		add(w.names[i], ctx);
 		if (!f) {
 			if (i == 0)

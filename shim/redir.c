@@ -53,6 +53,11 @@ void redir_init(const struct txc_config *cfg)
 	const char *r = secure_getenv("TXCACHE_REPORT");
 	if (r && *r)
 		snprintf(g_report, sizeof(g_report), "%s", r);
+	/* only the report and the info/debug lines name the program: a
+	 * readlink of /proc is a path walk that every start need not pay */
+	g_exe[0] = '\0';
+	if (!g_report[0] && !log_enabled(TXC_LOG_INFO))
+		return;
 	ssize_t len = readlink("/proc/self/exe", g_exe, sizeof(g_exe) - 1);
 	g_exe[len > 0 ? len : 0] = '\0';
 }

@@ -30,7 +30,9 @@
 
 /* Registers the configured functions (CFG, whose function names are read
  * in every pass, must live for the rest of the process; FN indexes
- * cfg->fns) and reads TXCACHE_REPORT. Call once, before the first pass. */
+ * cfg->fns) and reads TXCACHE_REPORT, and the program's path when the
+ * report or info-level lines will name it. Call once, after the log level
+ * is set and before the first pass. */
 void redir_init(const struct txc_config *cfg);
 
 /* Starts a pass's tallies. */

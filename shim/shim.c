@@ -132,6 +132,15 @@ static int profile_mode(void)
 	return 1;
 }
 
+/* No function configured: every patch pass (three at start, one per
+ * dlopen) would find nothing to rewrite. Profile mode patches every import,
+ * and `txcache check --run` (TXCACHE_REPORT) reads what the passes saw. */
+static bool nothing_to_patch(int prof)
+{
+	const char *report = secure_getenv("TXCACHE_REPORT");
+	return g_config->nfns == 0 && !prof && !(report && *report);
+}
+
 static void start(void)
 {
 	log_init();
@@ -166,6 +175,13 @@ static void start(void)
 	rc = cache_open(g_config, &g_cache);
 	if (rc == 0)
 		rc = dispatch_init(g_config, g_cache);
+	if (rc == 0 && nothing_to_patch(prof)) {
+		/* the C API still has its cache; no module, now or later, has a
+		 * slot to rewrite, and the signal and capture wrappers only
+		 * serve cached functions */
+		log_msg(TXC_LOG_INFO, "0 functions configured, 0 call sites redirected");
+		return;
+	}
 	if (rc == 0)
 		rc = patch_everything(g_config);
 	if (rc == 0 && capture_arm(g_config) != 0)

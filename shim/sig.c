@@ -42,6 +42,10 @@ struct parser {
 	char *err;
 	size_t errcap;
 	struct size_ref size[TXC_MAX_PARAMS], len[TXC_MAX_PARAMS];
+	/* Error contexts ("parameter 2 (buf): out bytes[cap:ret]") are
+	 * formatted only when set: a signature that parses never needs them,
+	 * and one that fails is parsed again with it set (sig_parse_types). */
+	bool describe;
 };
 
 static int fail(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -72,6 +76,11 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+static bool is_punct(char c)
+{
+	return c == '(' || c == ')' || c == '[' || c == ']' || c == ',' || c == ':' || c == '*';
+}
+
 static struct tok lex_peek(const struct parser *ps)
 {
 	const char *p = ps->p;
@@ -91,7 +100,7 @@ static struct tok lex_peek(const struct parser *ps)
 		while (q < ps->end && (is_alpha(*q) || is_digit(*q)))
 			q++;
 		t.kind = TK_NUM;
-	} else if (strchr("()[],:*", *p)) {
+	} else if (is_punct(*p)) {
 		q++;
 		t.kind = TK_PUNCT;
 	} else {
@@ -111,6 +120,8 @@ static struct tok lex_next(struct parser *ps)
 
 static bool tok_is(struct tok t, const char *word)
 {
+	if (t.len > 0 && t.s[0] != word[0])
+		return false; /* most words differ here: no strlen */
 	size_t n = strlen(word);
 	return (t.kind == TK_IDENT || t.kind == TK_PUNCT) && t.len == n &&
 	       memcmp(t.s, word, n) == 0;
@@ -562,6 +573,9 @@ static int parse_file(struct parser *ps, struct txc_param *pm, int i, const char
  * type could not be parsed yet. */
 static void param_ctx(const struct parser *ps, int i, char *buf, size_t cap)
 {
+	buf[0] = '\0';
+	if (!ps->describe)
+		return;
 	struct parser la = *ps;
 	struct tok t = lex_next(&la), name = {TK_END, NULL, 0};
 	int ntok = 0;
@@ -720,10 +734,10 @@ static int resolve_one(struct parser *ps, int i, struct txc_size *s, const struc
 {
 	struct txc_sig *sig = ps->sig;
 	const struct txc_param *pm = &sig->params[i];
-	char ctx[256];
-	if (pm->name[0])
+	char ctx[256] = "";
+	if (ps->describe && pm->name[0])
 		txc_fmt(ctx, sizeof(ctx), "parameter %d (%s): %s", i + 1, pm->name, what);
-	else
+	else if (ps->describe)
 		txc_fmt(ctx, sizeof(ctx), "parameter %d: %s", i + 1, what);
 	if (s->from == TXC_SZ_RET) {
 		if (!is_len)
@@ -752,23 +766,33 @@ static int resolve_one(struct parser *ps, int i, struct txc_size *s, const struc
 	return 0;
 }
 
+/* "bytes[n]", "out bytes[cap:ret]": what resolve_one's errors name. */
+static void size_what(const struct parser *ps, int i, char *what, size_t cap)
+{
+	const struct txc_sig *sig = ps->sig;
+	const struct txc_param *pm = &sig->params[i];
+	char a[TXC_NAME_MAX + 2], b[TXC_NAME_MAX + 2];
+	const char *kw = pm->kind == TXC_K_BYTES	? "bytes"
+			 : pm->kind == TXC_K_OUT_STRING ? "out string"
+							: "out bytes";
+	ref_text(sig, &pm->size, &ps->size[i], a, sizeof(a));
+	ref_text(sig, &pm->len, &ps->len[i], b, sizeof(b));
+	if (pm->len.from != TXC_SZ_NONE)
+		txc_fmt(what, cap, "%s[%s:%s]", kw, a, b);
+	else
+		txc_fmt(what, cap, "%s[%s]", kw, a);
+}
+
 static int resolve_sizes(struct parser *ps)
 {
 	struct txc_sig *sig = ps->sig;
 	for (int i = 0; i < sig->nparams; i++) {
 		struct txc_param *pm = &sig->params[i];
-		char what[200], a[TXC_NAME_MAX + 2], b[TXC_NAME_MAX + 2];
-		const char *kw = pm->kind == TXC_K_BYTES	? "bytes"
-				 : pm->kind == TXC_K_OUT_STRING ? "out string"
-								: "out bytes";
+		char what[200] = "";
 		if (pm->size.from == TXC_SZ_NONE)
 			continue;
-		ref_text(sig, &pm->size, &ps->size[i], a, sizeof(a));
-		ref_text(sig, &pm->len, &ps->len[i], b, sizeof(b));
-		if (pm->len.from != TXC_SZ_NONE)
-			txc_fmt(what, sizeof(what), "%s[%s:%s]", kw, a, b);
-		else
-			txc_fmt(what, sizeof(what), "%s[%s]", kw, a);
+		if (ps->describe)
+			size_what(ps, i, what, sizeof(what));
 		if (resolve_one(ps, i, &pm->size, &ps->size[i], what, false) ||
 		    resolve_one(ps, i, &pm->len, &ps->len[i], what, true))
 			return TXC_EINVAL;
@@ -781,13 +805,14 @@ int sig_parse(const char *text, struct txc_sig *out, char *err, size_t errcap)
 	return sig_parse_types(text, NULL, out, err, errcap);
 }
 
-int sig_parse_types(const char *text, const struct txc_sig_types *types, struct txc_sig *out,
-		    char *err, size_t errcap)
+static int parse_sig(const char *text, const struct txc_sig_types *types, struct txc_sig *out,
+		     char *err, size_t errcap, bool describe)
 {
 	struct parser ps;
 	char d[64];
 
 	memset(&ps, 0, sizeof(ps));
+	ps.describe = describe;
 	if (errcap > 0)
 		err[0] = '\0';
 	memset(out, 0, sizeof(*out));
@@ -824,6 +849,17 @@ int sig_parse_types(const char *text, const struct txc_sig_types *types, struct 
 	if (t.kind != TK_END)
 		return fail(&ps, "trailing text after ')': %s", tok_desc(t, d, sizeof(d)));
 	return resolve_sizes(&ps);
+}
+
+int sig_parse_types(const char *text, const struct txc_sig_types *types, struct txc_sig *out,
+		    char *err, size_t errcap)
+{
+	/* the parser is a function of its input: the second run fails in the
+	 * same place, now with the context in the message */
+	int rc = parse_sig(text, types, out, err, errcap, false);
+	if (rc != 0 && errcap > 0)
+		rc = parse_sig(text, types, out, err, errcap, true);
+	return rc;
 }
 
 int sig_find_param(const struct txc_sig *sig, const char *name)

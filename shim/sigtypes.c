@@ -27,70 +27,85 @@
 			     : sizeof(ctype) == sizeof(unsigned short)	   ? TXC_T_USHORT          \
 									   : TXC_T_UCHAR))
 
+/* LEN: the name's length, so that a lookup (every word of every signature
+ * at start) compares lengths before bytes instead of calling strlen. */
+#define TY(name, type)                                                                             \
+	{                                                                                          \
+		name, sizeof(name) - 1, type                                                       \
+	}
+
 static const struct {
 	const char *name;
+	size_t len;
 	enum txc_type type;
 } builtin[] = {
     /* the language's own spellings: fixed-width, keyed under their name */
-    {"size_t", TXC_T_SIZE},
-    {"ssize_t", TXC_T_SSIZE},
-    {"int8_t", TXC_T_I8},
-    {"uint8_t", TXC_T_U8},
-    {"int16_t", TXC_T_I16},
-    {"uint16_t", TXC_T_U16},
-    {"int32_t", TXC_T_I32},
-    {"uint32_t", TXC_T_U32},
-    {"int64_t", TXC_T_I64},
-    {"uint64_t", TXC_T_U64},
-    {"bool", TXC_T_BOOL},
-    {"_Bool", TXC_T_BOOL},
-    {"float", TXC_T_FLOAT},
-    {"double", TXC_T_DOUBLE},
+    TY("size_t", TXC_T_SIZE),
+    TY("ssize_t", TXC_T_SSIZE),
+    TY("int8_t", TXC_T_I8),
+    TY("uint8_t", TXC_T_U8),
+    TY("int16_t", TXC_T_I16),
+    TY("uint16_t", TXC_T_U16),
+    TY("int32_t", TXC_T_I32),
+    TY("uint32_t", TXC_T_U32),
+    TY("int64_t", TXC_T_I64),
+    TY("uint64_t", TXC_T_U64),
+    TY("bool", TXC_T_BOOL),
+    TY("_Bool", TXC_T_BOOL),
+    TY("float", TXC_T_FLOAT),
+    TY("double", TXC_T_DOUBLE),
     /* zlib.h and zconf.h: fixed C types on every ABI */
-    {"uLong", TXC_T_ULONG},
-    {"uLongf", TXC_T_ULONG},
-    {"uInt", TXC_T_UINT},
-    {"uIntf", TXC_T_UINT},
-    {"Bytef", TXC_T_UCHAR},
-    {"Byte", TXC_T_UCHAR},
-    {"charf", TXC_T_CHAR},
-    {"intf", TXC_T_INT},
-    {"z_size_t", TXC_T_SIZE},
-    {"z_off_t", TXC_T_LONG},
+    TY("uLong", TXC_T_ULONG),
+    TY("uLongf", TXC_T_ULONG),
+    TY("uInt", TXC_T_UINT),
+    TY("uIntf", TXC_T_UINT),
+    TY("Bytef", TXC_T_UCHAR),
+    TY("Byte", TXC_T_UCHAR),
+    TY("charf", TXC_T_CHAR),
+    TY("intf", TXC_T_INT),
+    TY("z_size_t", TXC_T_SIZE),
+    TY("z_off_t", TXC_T_LONG),
     /* POSIX and C library typedefs: whatever they are here */
-    {"off_t", BASE_OF(off_t)},
-    {"off64_t", BASE_OF(off64_t)},
-    {"time_t", BASE_OF(time_t)},
-    {"uid_t", BASE_OF(uid_t)},
-    {"gid_t", BASE_OF(gid_t)},
-    {"pid_t", BASE_OF(pid_t)},
-    {"mode_t", BASE_OF(mode_t)},
-    {"dev_t", BASE_OF(dev_t)},
-    {"ino_t", BASE_OF(ino_t)},
-    {"nlink_t", BASE_OF(nlink_t)},
-    {"blksize_t", BASE_OF(blksize_t)},
-    {"blkcnt_t", BASE_OF(blkcnt_t)},
-    {"socklen_t", BASE_OF(socklen_t)},
-    {"ptrdiff_t", BASE_OF(ptrdiff_t)},
-    {"intptr_t", BASE_OF(intptr_t)},
-    {"uintptr_t", BASE_OF(uintptr_t)},
-    {"intmax_t", BASE_OF(intmax_t)},
-    {"uintmax_t", BASE_OF(uintmax_t)},
-    {"wchar_t", BASE_OF(wchar_t)},
-    {"clock_t", BASE_OF(clock_t)},
-    {"suseconds_t", BASE_OF(suseconds_t)},
-    {"useconds_t", BASE_OF(useconds_t)},
+    TY("off_t", BASE_OF(off_t)),
+    TY("off64_t", BASE_OF(off64_t)),
+    TY("time_t", BASE_OF(time_t)),
+    TY("uid_t", BASE_OF(uid_t)),
+    TY("gid_t", BASE_OF(gid_t)),
+    TY("pid_t", BASE_OF(pid_t)),
+    TY("mode_t", BASE_OF(mode_t)),
+    TY("dev_t", BASE_OF(dev_t)),
+    TY("ino_t", BASE_OF(ino_t)),
+    TY("nlink_t", BASE_OF(nlink_t)),
+    TY("blksize_t", BASE_OF(blksize_t)),
+    TY("blkcnt_t", BASE_OF(blkcnt_t)),
+    TY("socklen_t", BASE_OF(socklen_t)),
+    TY("ptrdiff_t", BASE_OF(ptrdiff_t)),
+    TY("intptr_t", BASE_OF(intptr_t)),
+    TY("uintptr_t", BASE_OF(uintptr_t)),
+    TY("intmax_t", BASE_OF(intmax_t)),
+    TY("uintmax_t", BASE_OF(uintmax_t)),
+    TY("wchar_t", BASE_OF(wchar_t)),
+    TY("clock_t", BASE_OF(clock_t)),
+    TY("suseconds_t", BASE_OF(suseconds_t)),
+    TY("useconds_t", BASE_OF(useconds_t)),
 };
 
 static bool same(const char *word, const char *name, size_t len)
 {
+	if (len > 0 && word[0] != name[0])
+		return false;
 	return strlen(word) == len && memcmp(word, name, len) == 0;
+}
+
+static bool same_builtin(size_t i, const char *name, size_t len)
+{
+	return builtin[i].len == len && memcmp(builtin[i].name, name, len) == 0;
 }
 
 bool sigtypes_is_builtin(const char *name, size_t len)
 {
 	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
-		if (same(builtin[i].name, name, len))
+		if (same_builtin(i, name, len))
 			return true;
 	return false;
 }
@@ -99,7 +114,7 @@ int sigtypes_lookup(const char *name, size_t len, const struct txc_sig_types *ty
 		    enum txc_type *t)
 {
 	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
-		if (same(builtin[i].name, name, len)) {
+		if (same_builtin(i, name, len)) {
 			*t = builtin[i].type;
 			return 1;
 		}

@@ -101,8 +101,50 @@ static void test_portable(void)
 	      "back, unknown bits dropped");
 }
 
+/* fpenv_round, fpenv_hold and fpenv_restore stand in for libm's
+ * fegetround, feholdexcept and fesetenv (x86-64: the shim links no libm):
+ * each must leave what libm's leaves, in every rounding mode and with
+ * flags and traps set. */
+static void test_libm_equivalents(void)
+{
+	static const int modes[] = {FE_TONEAREST, FE_DOWNWARD, FE_UPWARD, FE_TOWARDZERO};
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		fesetround(modes[i]);
+		CHECK(fpenv_round() == fegetround(), "fpenv_round is fegetround");
+		shim_work(); /* a flag set */
+		feenableexcept(FE_DIVBYZERO);
+		fenv_t mine, theirs, after_mine, after_theirs;
+		memset(&mine, 0, sizeof(mine));
+		memset(&theirs, 0, sizeof(theirs));
+		fpenv_hold(&mine);
+		fegetenv(&after_mine);
+		fesetenv(&mine);
+		feholdexcept(&theirs);
+		fegetenv(&after_theirs);
+		CHECK(memcmp(&mine, &theirs, sizeof(mine)) == 0,
+		      "fpenv_hold saves as feholdexcept");
+		CHECK(memcmp(&after_mine, &after_theirs, sizeof(mine)) == 0,
+		      "fpenv_hold leaves what feholdexcept leaves");
+		CHECK(fetestexcept(FE_ALL_EXCEPT) == 0, "held: no flag");
+		fpenv_restore(&theirs);
+		fegetenv(&after_mine);
+		feholdexcept(&mine);
+		fesetenv(&theirs);
+		fegetenv(&after_theirs);
+		CHECK(memcmp(&after_mine, &after_theirs, sizeof(mine)) == 0,
+		      "fpenv_restore installs what fesetenv installs");
+		CHECK(fetestexcept(FE_INEXACT) && fegetround() == modes[i] &&
+			  (fegetexcept() & FE_DIVBYZERO),
+		      "restored: the flag, the rounding mode and the trap are back");
+		fedisableexcept(FE_ALL_EXCEPT);
+		feclearexcept(FE_ALL_EXCEPT);
+	}
+	fesetround(FE_TONEAREST);
+}
+
 int main(void)
 {
+	test_libm_equivalents();
 	test_miss();
 	test_hit();
 	test_traps();

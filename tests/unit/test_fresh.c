@@ -109,8 +109,26 @@ static void test_fork(void)
 	CHECK(n == sizeof(childs) && childs != mine, "a child's draw is not its parent's");
 }
 
+/* The early-refresh draw's logarithm (fresh.c's own, not libm's): at
+ * u = 1/2 and a cost of 1 s, -ln u s = 693147180.56 ns decides. */
+static void test_xfetch_ln(void)
+{
+	uint64_t until = 10 * (uint64_t)S;
+	CHECK(fresh_xfetch(until, (uint64_t)S, 1.0, (int64_t)until - 693147180, 0.5),
+	      "ln: a gap of 693147180 ns refreshes at u = 1/2");
+	CHECK(!fresh_xfetch(until, (uint64_t)S, 1.0, (int64_t)until - 693147181, 0.5),
+	      "ln: a gap of 693147181 ns does not");
+	CHECK(fresh_xfetch(until, (uint64_t)S, 1.0, (int64_t)until - 2302585092, 0.1) &&
+		  !fresh_xfetch(until, (uint64_t)S, 1.0, (int64_t)until - 2302585094, 0.1),
+	      "ln: -ln 0.1 s = 2302585093 ns decides at u = 0.1");
+	CHECK(fresh_xfetch(until, 1, 1.0, (int64_t)until - 690, 1e-300) &&
+		  !fresh_xfetch(until, 1, 1.0, (int64_t)until - 691, 1e-300),
+	      "ln: -ln 1e-300 = 690.78");
+}
+
 int main(void)
 {
+	test_xfetch_ln();
 	test_until();
 	test_judge();
 	test_xfetch();
