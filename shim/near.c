@@ -9,7 +9,7 @@
  * Invalidation without touching other threads' tables: near_forget and
  * near_forget_fn bump the function's epoch and write what they invalidated
  * (a 48-bit tag of the key, or 0 for "everything") into a ring of the last
- * RING invalidations, slot epoch % RING, with the epoch's low 16 bits next
+ * RING such notes, slot epoch % RING, with the epoch's low 16 bits next
  * to the tag. Every entry carries the epoch its value is known current at
  * (the one read before the memcached lookup that found it). A hit on an
  * entry of an older epoch scans the ring slots after it: none names the key
@@ -37,8 +37,10 @@
 #include "near.h"
 #include "near_tab.h"
 
-#define TLS	   __thread __attribute__((tls_model("initial-exec")))
-#define RING	   64 /* invalidations a stale-stamped entry can be checked against */
+#define TLS __thread __attribute__((tls_model("initial-exec")))
+/* notes a stale-stamped entry can be checked against: the last 64
+ * invalidations, each noted twice (cache.c: before and after memcached's) */
+#define RING	   128
 #define EPOCH_BITS 16
 #define EPOCH_MASK ((1u << EPOCH_BITS) - 1)
 #define TAG_ALL	   0 /* a ring tag: every key of the function */
