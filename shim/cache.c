@@ -454,6 +454,7 @@ int cache_bump(struct txc_cache *c, int fn)
 		if (rc == 0)
 			rc = store_incr(c->store, &key, &v);
 	}
+	near_forget_fn(fn); /* again, after the increment: see tombstone_one */
 	return rc;
 }
 
@@ -474,6 +475,9 @@ static int tombstone_one(struct txc_cache *c, int fn, const struct txc_digest *i
 		near_forget(fn, &key.digest);
 		revoke_note(c->revoked, rid_fn(c, fn), &key.digest, fresh_now_ns());
 		rc = store_set(c->store, &key, tomb, sizeof(tomb), c->cfg->tombstone_ttl);
+		/* again: a thread that read the value before the tombstone
+		 * landed must not keep it near (81_near's hammer test) */
+		near_forget(fn, &key.digest);
 	}
 	return rc;
 }

@@ -62,7 +62,7 @@ struct txc_fn_config {
 	char version[64];	  /* optional "version = GLIBC_2.29"; "" = any */
 	char library[256];	  /* optional "library = libfoo.so.1"; "" = any */
 	uint32_t local_ttl;	  /* near cache: seconds an entry is served in-process; 0 = off */
-	uint32_t local_entries;	  /* near cache: LRU capacity; default 1024 */
+	uint32_t local_entries;	  /* near cache: capacity per thread; default 1024 */
 	bool lock;		  /* stampede lock: one process computes a missing key */
 	uint32_t lock_timeout_ms; /* how long the others wait for it; default 5000 */
 	bool errno_keep; /* errno = keep: a hit leaves the caller's errno; inherits [cache] */

@@ -41,6 +41,7 @@ MUTANTS=(
 	"STALE_LOCK|every reader of a stale value recomputes it (no refresh lock)|34_stale"
 	"STALE_FOREVER|a value past fresh-until + stale served as stale|34_stale"
 	"NEAR_FRESH|a near-cache entry outlives its value's fresh-until|34_stale"
+	"NEAR_EPOCH|a near hit ignores invalidations made by other threads|81_near"
 	"STORE_SET|a refresh (or miss) stores over an invalidation made during it|34_stale"
 	"MODE_STORE|mode readonly stores what it missed|36_modes"
 	"MODE_SERVE|mode recache serves hits|36_modes"
