@@ -1,6 +1,17 @@
 /* stats.c - names of the counters. */
 #include "stats.h"
 
+__thread unsigned stats_shard_tls __attribute__((tls_model("initial-exec")));
+
+unsigned stats_shard_take(void)
+{
+	static unsigned next;
+	unsigned sh = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED) % TXC_STAT_SHARDS;
+
+	stats_shard_tls = sh + 1;
+	return sh;
+}
+
 static const char *const names[TXC_ST_COUNT_] = {
     [TXC_ST_HITS] = "hits",
     [TXC_ST_MISSES] = "misses",

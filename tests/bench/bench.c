@@ -86,7 +86,8 @@ static __thread int counter;
 static char rkey[3][256];
 static size_t rklen[3];
 static unsigned char *big;
-static volatile uint64_t sink;
+/* per thread: a shared one would be a write every thread makes on every call */
+static __thread volatile uint64_t sink;
 static unsigned char *outbuf;
 static int out_size;
 static char outkey[256];
