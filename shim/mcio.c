@@ -42,6 +42,11 @@ static __thread bool auth_refused; /* mcio_auth_refused() */
  * socket it went to */
 static __thread const char *fake;
 static __thread int fake_fd = -1;
+/* mcio_pending_arm(): the socket whose pending reply comes first, and
+ * what reading it gave (1: not read) */
+static __thread int pend_fd = -1;
+static __thread int pend_err = 1;
+static __thread char pend_line[128];
 
 static int64_t now_ns(void)
 {
@@ -122,8 +127,23 @@ static ssize_t fake_recv(int fd, void *buf, size_t len)
 	return (ssize_t)n;
 }
 
+static int read_pending(int fd)
+{
+	int64_t left = deadline_ns - now_ns();
+
+	pend_fd = -1;
+	pend_err = left <= 0 ? TXC_ETIMEOUT
+			     : mcio_read_line(fd, (uint32_t)((left + 999999) / 1000000), pend_line,
+					      sizeof(pend_line));
+	return pend_err;
+}
+
 static ssize_t tail_recv(int fd, void *buf, size_t len, int flags)
 {
+	if (fd == pend_fd && deadline_ns != 0 && read_pending(fd) != 0) {
+		errno = ECONNRESET;
+		return -1;
+	}
 	if (fake && fake_fd < 0 && deadline_ns != 0 && !(flags & MSG_PEEK)) {
 		ssize_t f = fake_recv(fd, buf, len);
 
@@ -213,6 +233,25 @@ int mcio_fake_fd(void)
 	fake = NULL;
 	fake_fd = -1;
 	return fd;
+}
+
+void mcio_pending_arm(int fd)
+{
+	pend_fd = installed ? fd : -1;
+	pend_err = 1;
+}
+
+int mcio_pending_taken(char *line, size_t cap)
+{
+	int err = pend_err;
+
+	pend_fd = -1;
+	pend_err = 1;
+	if (err == 0 && cap > 0) {
+		strncpy(line, pend_line, cap - 1);
+		line[cap - 1] = '\0';
+	}
+	return err;
 }
 
 /* Waits for FD to be readable until DEADLINE (monotonic ns). */

@@ -86,4 +86,17 @@ int mcio_fake_fd(void);
  * CAP - 1 bytes. */
 int mcio_read_line(int fd, uint32_t ms, char *line, size_t cap);
 
+/* Overlaps a pending store reply with the next operation: the first
+ * recv() libmemcached makes on FD during the current operation (call after
+ * mcio_begin) first reads FD's pending reply line, under the operation's
+ * deadline, so the operation's request went out before that wait. A
+ * failure to read it fails that recv (ECONNRESET: libmemcached drops the
+ * connection). */
+void mcio_pending_arm(int fd);
+
+/* After the operation: 1 when the armed reply was not read (the operation
+ * never read FD: another server's, or it failed first); else what
+ * mcio_read_line returned, with LINE filled when 0. Disarms. */
+int mcio_pending_taken(char *line, size_t cap);
+
 #endif

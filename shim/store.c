@@ -136,6 +136,7 @@ static void fork_init(void)
 static struct txc_store *g_store; /* for handle_destroy's pending reply */
 
 static void pending_finish(struct txc_store *st, struct store_handle *h);
+static bool pending_after(struct op *op);
 
 static void handle_destroy(void *p)
 {
@@ -515,17 +516,21 @@ static int op_begin(struct txc_store *st, const struct txc_key *key, struct op *
 	err = handle_get(st, &op->h);
 	if (err)
 		return err;
-	if (op->h->pend.fd >= 0)
-		pending_finish(st, op->h);
 	if (st->nservers > 1)
 		srv = MC(generate_hash)(op->h->mc, key->text, key->len);
 	op->st = st;
 	op->br = &st->br[srv < (uint32_t)st->nservers ? srv : 0];
 	op->t0 = now_ns();
 	err = breaker_enter(st, op->br, &op->probe);
-	if (!err) /* one deadline for the whole operation: connect, send, receive */
-		mcio_begin(st->timeout_ms);
-	return err;
+	if (err)
+		return err;
+	mcio_begin(st->timeout_ms); /* one deadline: connect, send, receive */
+	/* a pending store reply is read by the operation's first read of its
+	 * socket, after the operation's request went out: the two waits
+	 * overlap (pending_after) */
+	if (op->h->pend.fd >= 0)
+		mcio_pending_arm(op->h->pend.fd);
+	return 0;
 }
 
 static int op_end(struct op *op, memcached_return_t rc)
@@ -534,6 +539,7 @@ static int op_end(struct op *op, memcached_return_t rc)
 	 * reading a late reply meant for this one. */
 	enum outcome out;
 	const char *auth = mcsasl_failure(rc);
+	bool in_step = pending_after(op);
 
 	if (!auth && op->st->binary && rc != MEMCACHED_SUCCESS && mcio_auth_refused())
 		auth = mcsasl_failure(MEMCACHED_AUTH_FAILURE);
@@ -563,7 +569,9 @@ static int op_end(struct op *op, memcached_return_t rc)
 	    (!op->probe || now_ns() - op->t0 >= (int64_t)op->st->timeout_ms * 500000))
 		out = OUT_FAIL;
 	breaker_leave(op->br, op->probe, out);
-	return rc_to_err(rc);
+	/* a pending reply that was not a storage reply: what followed it is
+	 * not this operation's reply either */
+	return in_step ? rc_to_err(rc) : TXC_ESERVER;
 }
 
 /* Stores VALS[i] for every requested key equal to the result's key that is
@@ -703,17 +711,16 @@ static int reply_err(const char *line, bool *sync)
 	return TXC_ESERVER;
 }
 
-/* Reads the reply of H's pending store and reports it. A reply that does
- * not come, or not as a storage reply, leaves the connection unusable:
- * quit, so the next operation starts on a new one. */
-static void pending_finish(struct txc_store *st, struct store_handle *h)
+/* Reports H's pending store: ERR from reading its reply LINE (0: read).
+ * A reply that did not come, or not as a storage reply, leaves the
+ * connection unusable: quit, so the next operation starts on a new one.
+ * Returns whether the connection is still in step. */
+static bool pending_report(struct txc_store *st, struct store_handle *h, int err, const char *line)
 {
 	struct pending p = h->pend;
-	char line[128];
 	bool sync = false;
 
 	h->pend.fd = -1;
-	int err = mcio_read_line(p.fd, st->timeout_ms, line, sizeof(line));
 	if (!err)
 		err = reply_err(line, &sync);
 	else if (err != TXC_ESERVER)
@@ -722,6 +729,34 @@ static void pending_finish(struct txc_store *st, struct store_handle *h)
 		MC(quit)(h->mc);
 	if (st->done)
 		st->done(st->done_ctx, p.tag, p.len, err);
+	return sync;
+}
+
+/* Reads H's pending reply now, outside an operation. */
+static void pending_finish(struct txc_store *st, struct store_handle *h)
+{
+	char line[128];
+	int err = mcio_read_line(h->pend.fd, st->timeout_ms, line, sizeof(line));
+
+	pending_report(st, h, err, line);
+}
+
+/* After an operation that had a pending reply armed (op_begin): reports it
+ * when the operation's first read took it, else reads it now. Returns
+ * false when the connection was out of step (then the operation's own
+ * reply is not to be trusted). */
+static bool pending_after(struct op *op)
+{
+	char line[128];
+	int err = mcio_pending_taken(line, sizeof(line));
+
+	if (op->h->pend.fd < 0)
+		return true;
+	if (err == 1) {
+		pending_finish(op->st, op->h);
+		return true;
+	}
+	return pending_report(op->st, op->h, err, line);
 }
 
 static int store_nowait(struct txc_store *st, const struct txc_key *key, const void *val,

@@ -83,8 +83,10 @@ int store_cas(struct txc_store *st, const struct txc_key *key, const void *val, 
 
 /* Pipelined stores, for the miss path: the add / cas is sent, and the
  * caller goes on without waiting for the server's reply. The reply is read
- * before the calling thread's next operation (any store_* call), at its
- * exit, or by store_drain(); its outcome then goes to the function given to
+ * by the calling thread's next operation (any store_* call: by its first
+ * read of that socket, after its own request went out, so the two waits
+ * overlap; else before it returns), at the thread's exit, or by
+ * store_drain(); its outcome then goes to the function given to
  * store_on_done(), with TAG and LEN, as ERR: what store_add / store_cas
  * would have returned (0, TXC_EEXIST, TXC_ENOTFOUND, TXC_ETOOBIG,
  * TXC_ESERVER, TXC_ETIMEOUT, TXC_EUNAVAIL). A failure to read it (timeout,

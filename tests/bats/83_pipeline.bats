@@ -1,11 +1,12 @@
 #!/usr/bin/env bats
 # The miss path's pipelined store (store.h: *_nowait): the add / cas goes
 # out and the call returns without waiting for its reply, which is read
-# before the thread's next memcached operation, at thread exit, or at
-# process exit. These tests try to lose a reply, or to let one be read as
-# the answer to something else: a server that never answers a store, one
-# that refuses every store, many threads that exit right after a miss, and
-# a process whose last call is a miss.
+# by the thread's next memcached operation (after that operation's own
+# request went out), at thread exit, or at process exit. These tests try to
+# lose a reply, or to let one be read as the answer to something else: a
+# server that never answers a store, one that refuses every store, one that
+# answers a store with a forged get reply, many threads that exit right
+# after a miss, and a process whose last call is a miss.
 
 load helpers
 load rel_helpers
@@ -119,6 +120,24 @@ outcomes() {
 	n=$(grep -c '^get\|^gets' "$FAKE_LOG" || true)
 	((n >= 20)) || {
 		echo "the server saw $n gets"
+		return 1
+	}
+}
+
+@test "pipeline: a forged get reply instead of a storage reply: counted an error, the connection dropped, output unchanged" {
+	fake_start store_junk
+	cfg=$(rel_config junk "127.0.0.1:$FAKE_PORT")
+	rel_expect loop 12 4
+	TXCACHE_LOG=info rel_run "$cfg" loop 12 4
+	assert_success
+	assert_output "$expected"
+	outcomes
+	((misses >= 1 && stores == 0 && errors >= misses)) || {
+		echo "a forged reply was taken for a storage reply: $stderr"
+		return 1
+	}
+	[[ $(rel_stat rel_work hits) == 0 ]] || {
+		echo "a hit from a server that never stored: $stderr"
 		return 1
 	}
 }

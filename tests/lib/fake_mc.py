@@ -9,6 +9,8 @@ usage: fake_mc.py MODE PORTFILE LOGFILE [LIFETIME_S]
   store_silent  gets miss (END); an add, cas or set of a call's value (a
                 key ending in 32 hex digits) is never answered
   store_toobig  the same, answered "SERVER_ERROR object too large for cache"
+  store_junk    the same, answered with a forged get reply ("VALUE ... END")
+                instead of a storage reply
 Writes the port to PORTFILE once listening, each command line received to
 LOGFILE. Exits by itself after LIFETIME_S seconds (default 60): the loops are
 bounded even when the test that started it dies.
@@ -49,6 +51,8 @@ def reply(cmd, words):
              len(words[1].rsplit(":", 1)[-1]) == 32)
     if value and MODE == "store_silent":
         return b""
+    if value and MODE == "store_junk":
+        return (b"VALUE " + words[1].encode() + b" 0 4\r\njunk\r\nEND\r\n")
     if value and MODE == "store_toobig":
         return b"SERVER_ERROR object too large for cache\r\n"
     if cmd in ("set", "add", "cas", "replace", "append", "prepend"):
