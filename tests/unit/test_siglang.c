@@ -303,7 +303,8 @@ static void test_result_deref(void)
 	s.params[1].keyed = false; /* ignore = destLen: the capacity rules alone */
 	unsigned char dst[16] = "HELLO", src[4] = "abc";
 	unsigned long dl = 16, srcl = 3, *dlp = &dl;
-	int level = 6, ret = 0;
+	int level = 6;
+	uint64_t ret = 0; /* libffi's return slot is a whole ffi_arg, even for an int */
 	void *dp = dst, *sp = src;
 	void *av[] = {&dp, &dlp, &sp, &srcl, &level};
 	struct txc_arg a[TXC_MAX_PARAMS];
