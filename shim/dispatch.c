@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "capture.h"
 #include "closures.h"
@@ -404,8 +405,11 @@ static void store_result(struct fn_rt *f, void *ret, void **args, const struct t
 	if (rc == 0)
 		rc = capture_fill(cc, &res);
 	/* pipelined: its outcome is counted when the reply is read
-	 * (miss_stored); a near cache takes only values known stored */
-	bool nowait = f->fc->local_ttl == 0;
+	 * (miss_stored). Only in the main thread, whose last reply the exit
+	 * path reads: a process may end while other threads still hold
+	 * theirs, never to be counted. A near cache takes only values known
+	 * stored. */
+	bool nowait = f->fc->local_ttl == 0 && gettid() == getpid();
 #ifdef TXC_MUTANT_RECACHE_SET
 	nowait = false;
 #endif

@@ -61,10 +61,11 @@ outcomes() {
 	}
 }
 
-@test "pipeline: 8 threads, each store's outcome counted (at the next call or at thread exit)" {
+@test "pipeline: 8 threads whose last calls are misses: each store's outcome counted" {
 	cfg=$(REL_NS=thr$$ rel_config thr "$MC_SOCK" "")
-	# mostly distinct keys: a thread's last call is a miss, its reply read
-	# at thread exit
+	# mostly distinct keys: a thread's last call is a miss. Threads other
+	# than the main one store without pipelining (a process may end while
+	# they hold a reply); this fails if one of their replies goes uncounted
 	rel_expect threads 8 40 1000000
 	TXCACHE_LOG=info rel_run "$cfg" threads 8 40 1000000
 	assert_success
