@@ -36,6 +36,7 @@
 #include "fresh.h"
 #include "near.h"
 #include "near_tab.h"
+#include "tslot.h"
 
 #define TLS __thread __attribute__((tls_model("initial-exec")))
 /* notes a stale-stamped entry can be checked against: the last 64
@@ -65,7 +66,9 @@ struct near_thr {
 
 static struct near_fn **g_fns;
 static int g_nfns;
-static pthread_key_t g_key;
+/* the thread's tables (tslot.h: the shim holds one of the program's
+ * thread keys, whatever it keeps per thread) */
+static unsigned g_slot;
 static pthread_mutex_t g_reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct near_thr *g_reg;
 static TLS struct near_thr *t_thr;
@@ -136,7 +139,7 @@ static struct near_thr *thr_get(void)
 	th = calloc(1, sizeof(*th) + sizeof(th->tabs[0]) * (size_t)g_nfns);
 	if (!th)
 		return NULL;
-	if (pthread_setspecific(g_key, th) != 0) {
+	if (tslot_set(g_slot, th, thr_exit) != 0) {
 		free(th);
 		return NULL;
 	}
@@ -230,14 +233,10 @@ int near_init(const struct txc_cache *c)
 		if (!fns[i])
 			break;
 	}
-	/* without the key no table would be freed, without the fork handlers
-	 * a child could hang: no near cache at all */
-	if (i < cfg->nfns || pthread_key_create(&g_key, thr_exit) != 0)
+	/* without the fork handlers a child could hang: no near cache at all */
+	if (i < cfg->nfns || pthread_atfork(fork_prepare, fork_parent, fork_child) != 0)
 		goto fail;
-	if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0) {
-		pthread_key_delete(g_key);
-		goto fail;
-	}
+	g_slot = tslot_new();
 	g_nfns = cfg->nfns;
 	g_fns = fns;
 	return 0;
