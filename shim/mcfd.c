@@ -180,6 +180,26 @@ ssize_t mcfd_recv(mcfd_recv_fn real, int fd, void *buf, size_t len, int flags)
 	return real(fd, buf, len, c ? flags | MSG_DONTWAIT : flags);
 }
 
+unsigned long mcfd_socket_id(int fd)
+{
+	struct ent *e = find(fd);
+
+	return e && pthread_equal(e->owner, pthread_self()) ? (unsigned long)e->ino : 0;
+}
+
+ssize_t mcfd_recv_exact(mcfd_recv_fn real, int fd, unsigned long id, void *buf, size_t len,
+			int flags)
+{
+	/* a number the shim no longer owns, or that now names another of its
+	 * sockets (a reconnection took it), is not the connection whose reply
+	 * is awaited: never read it */
+	if (id == 0 || mcfd_socket_id(fd) != id || check(fd, true) != 1) {
+		errno = EBADF;
+		return -1;
+	}
+	return real(fd, buf, len, flags | MSG_DONTWAIT);
+}
+
 static int wrap_shutdown(int fd, int how)
 {
 	int c = check(fd, true);

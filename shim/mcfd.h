@@ -51,6 +51,19 @@ typedef ssize_t (*mcfd_recv_fn)(int, void *, size_t, int);
  * (mcio owns the recv slot and calls this). */
 ssize_t mcfd_recv(mcfd_recv_fn real, int fd, void *buf, size_t len, int flags);
 
+/* The identity of FD as a shim socket of the calling thread (its inode at
+ * creation), or 0 when FD is none: a later socket that takes the same
+ * number has another. */
+unsigned long mcfd_socket_id(int fd);
+
+/* recv() through REAL, always MSG_DONTWAIT, only when FD is still the
+ * shim socket whose identity is ID (mcfd_socket_id) and still the shim's
+ * (checked now); else -1 with errno EBADF and nothing read. For a reply
+ * awaited across operations (mcio_read_line): the number may have been
+ * closed, reused by the program, or taken by a new connection since. */
+ssize_t mcfd_recv_exact(mcfd_recv_fn real, int fd, unsigned long id, void *buf, size_t len,
+			int flags);
+
 /* An operation of the calling thread starts (every socket is checked again
  * on its first use) or ends (every use is checked). */
 void mcfd_begin(void);

@@ -45,6 +45,7 @@ static __thread int fake_fd = -1;
 /* mcio_pending_arm(): the socket whose pending reply comes first, and
  * what reading it gave (1: not read) */
 static __thread int pend_fd = -1;
+static __thread unsigned long pend_id;
 static __thread int pend_err = 1;
 static __thread char pend_line[128];
 
@@ -133,13 +134,15 @@ static int read_pending(int fd)
 
 	pend_fd = -1;
 	pend_err = left <= 0 ? TXC_ETIMEOUT
-			     : mcio_read_line(fd, (uint32_t)((left + 999999) / 1000000), pend_line,
-					      sizeof(pend_line));
+			     : mcio_read_line(fd, pend_id, (uint32_t)((left + 999999) / 1000000),
+					      pend_line, sizeof(pend_line));
 	return pend_err;
 }
 
 static ssize_t tail_recv(int fd, void *buf, size_t len, int flags)
 {
+	if (fd == pend_fd && mcfd_socket_id(fd) != pend_id)
+		pend_fd = -1; /* a new socket took the number: the reply is lost with the old one */
 	if (fd == pend_fd && deadline_ns != 0 && read_pending(fd) != 0) {
 		errno = ECONNRESET;
 		return -1;
@@ -226,18 +229,20 @@ void mcio_fake_reply(const char *reply)
 	fake_fd = -1;
 }
 
-int mcio_fake_fd(void)
+int mcio_fake_fd(unsigned long *id)
 {
 	int fd = fake ? fake_fd : -1;
 
+	*id = fd >= 0 ? mcfd_socket_id(fd) : 0;
 	fake = NULL;
 	fake_fd = -1;
 	return fd;
 }
 
-void mcio_pending_arm(int fd)
+void mcio_pending_arm(int fd, unsigned long id)
 {
 	pend_fd = installed ? fd : -1;
+	pend_id = id;
 	pend_err = 1;
 }
 
@@ -268,14 +273,15 @@ static int wait_readable(int fd, int64_t deadline)
 	return rc < 0 && errno != EINTR ? TXC_EUNAVAIL : 0;
 }
 
-int mcio_read_line(int fd, uint32_t ms, char *line, size_t cap)
+int mcio_read_line(int fd, unsigned long id, uint32_t ms, char *line, size_t cap)
 {
 	int64_t deadline = now_ns() + (int64_t)ms * 1000000;
 	size_t have = 0;
 
 	/* peek, then take exactly the line: bytes after it are not ours */
 	while (have + 1 < cap) {
-		ssize_t n = mcfd_recv(real_recv, fd, line + have, cap - 1 - have, MSG_PEEK);
+		ssize_t n =
+		    mcfd_recv_exact(real_recv, fd, id, line + have, cap - 1 - have, MSG_PEEK);
 
 		if (n == 0)
 			return TXC_EUNAVAIL;
@@ -291,7 +297,7 @@ int mcio_read_line(int fd, uint32_t ms, char *line, size_t cap)
 		    memmem(line + (have ? have - 1 : 0), (size_t)n + (have ? 1 : 0), "\r\n", 2);
 		size_t take = end ? (size_t)(end - line) + 2 - have : (size_t)n;
 
-		if (mcfd_recv(real_recv, fd, line + have, take, 0) != (ssize_t)take)
+		if (mcfd_recv_exact(real_recv, fd, id, line + have, take, 0) != (ssize_t)take)
 			return TXC_EUNAVAIL;
 		have += take;
 		if (end) {

@@ -75,16 +75,19 @@ void mcio_fake_reply(const char *reply);
 
 /* Disarms it. Returns the socket the fake reply went to, or -1 when none
  * did (libmemcached failed before reading a reply, or nothing was armed):
- * then libmemcached's result is the real one. */
-int mcio_fake_fd(void);
+ * then libmemcached's result is the real one. *ID: that socket's identity
+ * (mcfd_socket_id). */
+int mcio_fake_fd(unsigned long *id);
 
-/* Reads one reply line of FD, written to LINE without its "\r\n" and
+/* Reads one reply line of FD, the shim socket of identity ID
+ * (mcfd_socket_id: TXC_EUNAVAIL, nothing read, when FD is no longer that
+ * socket), written to LINE without its "\r\n" and
  * NUL-terminated, within MS milliseconds, and nothing past it (the socket
  * holds only that reply: libmemcached has not sent since). Returns 0;
  * TXC_ETIMEOUT; TXC_EUNAVAIL when the connection closed, failed or is no
  * longer the shim's (mcfd.h); TXC_ESERVER when no line end came within
  * CAP - 1 bytes. */
-int mcio_read_line(int fd, uint32_t ms, char *line, size_t cap);
+int mcio_read_line(int fd, unsigned long id, uint32_t ms, char *line, size_t cap);
 
 /* Overlaps a pending store reply with the next operation: the first
  * recv() libmemcached makes on FD during the current operation (call after
@@ -92,7 +95,7 @@ int mcio_read_line(int fd, uint32_t ms, char *line, size_t cap);
  * deadline, so the operation's request went out before that wait. A
  * failure to read it fails that recv (ECONNRESET: libmemcached drops the
  * connection). */
-void mcio_pending_arm(int fd);
+void mcio_pending_arm(int fd, unsigned long id);
 
 /* After the operation: 1 when the armed reply was not read (the operation
  * never read FD: another server's, or it failed first); else what

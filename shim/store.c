@@ -38,7 +38,8 @@
 /* A store sent without waiting for its reply (store_add_nowait): the
  * reply is read from FD before the handle's next operation. */
 struct pending {
-	int fd; /* -1: none */
+	int fd;		  /* -1: none */
+	unsigned long id; /* the socket's identity (mcfd_socket_id) */
 	struct breaker *br;
 	uint32_t tag;
 	size_t len;
@@ -529,7 +530,7 @@ static int op_begin(struct txc_store *st, const struct txc_key *key, struct op *
 	 * socket, after the operation's request went out: the two waits
 	 * overlap (pending_after) */
 	if (op->h->pend.fd >= 0)
-		mcio_pending_arm(op->h->pend.fd);
+		mcio_pending_arm(op->h->pend.fd, op->h->pend.id);
 	return 0;
 }
 
@@ -736,7 +737,7 @@ static bool pending_report(struct txc_store *st, struct store_handle *h, int err
 static void pending_finish(struct txc_store *st, struct store_handle *h)
 {
 	char line[128];
-	int err = mcio_read_line(h->pend.fd, st->timeout_ms, line, sizeof(line));
+	int err = mcio_read_line(h->pend.fd, h->pend.id, st->timeout_ms, line, sizeof(line));
 
 	pending_report(st, h, err, line);
 }
@@ -776,7 +777,8 @@ static int store_nowait(struct txc_store *st, const struct txc_key *key, const v
 		rc = MC(cas)(op.h->mc, key->text, key->len, val, len, (time_t)ttl, 0, cas);
 	else
 		rc = MC(add)(op.h->mc, key->text, key->len, val, len, (time_t)ttl, 0);
-	int fd = pipe ? mcio_fake_fd() : -1;
+	unsigned long id = 0;
+	int fd = pipe ? mcio_fake_fd(&id) : -1;
 	err = op_end(&op, rc);
 	if (fd < 0)
 		return err;
@@ -784,7 +786,7 @@ static int store_nowait(struct txc_store *st, const struct txc_key *key, const v
 		MC(quit)(op.h->mc);
 		return err;
 	}
-	op.h->pend = (struct pending){fd, op.br, tag, len};
+	op.h->pend = (struct pending){fd, id, op.br, tag, len};
 	return TXC_EPENDING;
 }
 
