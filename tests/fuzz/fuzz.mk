@@ -16,7 +16,7 @@ FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Ishim -Iinclude $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 # only the pure modules the three targets reach
 FUZZ_SRC   := $(addprefix shim/,config.c config_check.c config_include.c catalogue.c config_inval.c config_world.c cond.c capture_names.c sig.c sig_canon.c sigtypes.c fmt.c scalar.c codec.c \
-                capture_fmt.c key.c err.c log.c highfd.c trustpath.c)
+                capture_fmt.c key.c err.c log.c highfd.c trustpath.c fpenv.c)
 FUZZ_OBJ   := $(FUZZ_SRC:shim/%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_NAMES := config sig codec
 FUZZ_BINS  := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
